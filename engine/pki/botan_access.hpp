@@ -1,0 +1,62 @@
+// Internal: the Botan objects behind pkiflow's public PKI types. Not installed; only engine/pki
+// sources include it, so Botan headers stay out of the public API (STYLE.md, 9).
+#pragma once
+
+#include <botan/pk_keys.h>
+#include <botan/pkcs10.h>
+#include <botan/rng.h>
+#include <botan/x509_crl.h>
+#include <botan/x509cert.h>
+#include <memory>
+
+#include "engine/pki/certificate.hpp"
+#include "engine/pki/crl.hpp"
+#include "engine/pki/csr.hpp"
+#include "engine/pki/key.hpp"
+#include "engine/pki/rng.hpp"
+
+namespace pkiflow::pki {
+
+struct Rng::Impl {
+  std::unique_ptr<Botan::RandomNumberGenerator> rng;
+};
+
+struct PrivateKey::Impl {
+  std::unique_ptr<Botan::Private_Key> key;
+};
+
+struct Certificate::Impl {
+  Botan::X509_Certificate cert;
+};
+
+struct Csr::Impl {
+  Botan::PKCS10_Request req;
+};
+
+struct Crl::Impl {
+  Botan::X509_CRL crl;
+};
+
+inline Botan::RandomNumberGenerator& botan(Rng& r) {
+  return *r.impl().rng;
+}
+inline const Botan::Private_Key& botan(const PrivateKey& k) {
+  return *k.impl().key;
+}
+inline const Botan::X509_Certificate& botan(const Certificate& c) {
+  return c.impl().cert;
+}
+inline const Botan::PKCS10_Request& botan(const Csr& c) {
+  return c.impl().req;
+}
+inline const Botan::X509_CRL& botan(const Crl& c) {
+  return c.impl().crl;
+}
+
+PublicKeyInfo describe_public_key(const Botan::Public_Key& key);
+
+// Wraps Botan objects (used by the CA, the CSR builder and the validator).
+Certificate wrap(Botan::X509_Certificate cert);
+Csr wrap(Botan::PKCS10_Request req);
+
+}  // namespace pkiflow::pki

@@ -1,0 +1,187 @@
+#include "engine/pki/encoded_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <botan/base64.h>
+#include <botan/exceptn.h>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string_view>
+
+namespace pkiflow::pki {
+
+namespace {
+
+constexpr std::string_view kBegin = "-----BEGIN ";
+constexpr std::string_view kDashes = "-----";
+
+Error parse_error(std::string msg) {
+  return Error(ErrorKind::parse, "", std::move(msg));
+}
+
+// Base64 body of a PEM block without RFC 1421 header lines ("Proc-Type: ...", "DEK-Info: ...").
+struct PemBody {
+  std::string base64;
+  bool legacy_encrypted = false;
+};
+
+PemBody strip_headers(std::string_view body) {
+  PemBody out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t eol = body.find('\n', pos);
+    if (eol == std::string_view::npos) eol = body.size();
+    std::string_view line = body.substr(pos, eol - pos);
+    if (line.find(':') != std::string_view::npos) {
+      if (line.find("ENCRYPTED") != std::string_view::npos) out.legacy_encrypted = true;
+    } else {
+      out.base64.append(line);
+    }
+    pos = eol + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Bytes> read_file_bytes(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status))
+    return Error(ErrorKind::io, path.string(), "cannot read: no such file");
+  if (std::filesystem::is_directory(status))
+    return Error(ErrorKind::io, path.string(), "is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Error(ErrorKind::io, path.string(), std::string("cannot open: ") + std::strerror(errno));
+  Bytes data;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    data.insert(data.end(), buf, buf + in.gcount());
+    if (data.size() > max_bytes)
+      return Error(
+          ErrorKind::io, path.string(),
+          "larger than " + std::to_string(max_bytes / (1024 * 1024)) + " MiB; refusing to read it");
+  }
+  if (in.bad()) return Error(ErrorKind::io, path.string(), "read error");
+  return data;
+}
+
+Result<std::vector<EncodedObject>> decode_objects(const Bytes& data) {
+  std::vector<EncodedObject> out;
+  std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  size_t pos = text.find(kBegin);
+  if (pos == std::string_view::npos) {
+    size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return out;  // empty or whitespace only
+    if (static_cast<unsigned char>(text[0]) == 0x30 && data.size() >= 2) {
+      out.push_back({"", data});
+      return out;
+    }
+    return parse_error(
+        "neither PEM (no \"-----BEGIN\" line) nor DER (does not start with an "
+        "ASN.1 SEQUENCE)");
+  }
+  int block = 0;
+  while (pos != std::string_view::npos) {
+    ++block;
+    size_t label_start = pos + kBegin.size();
+    size_t label_end = text.find(kDashes, label_start);
+    size_t eol = text.find('\n', label_start);
+    if (label_end == std::string_view::npos || (eol != std::string_view::npos && label_end > eol))
+      return parse_error("PEM block " + std::to_string(block) + ": malformed BEGIN line");
+    std::string label(text.substr(label_start, label_end - label_start));
+    std::string end_marker = "-----END " + label + "-----";
+    size_t body_start = label_end + kDashes.size();
+    size_t end = text.find(end_marker, body_start);
+    if (end == std::string_view::npos)
+      return parse_error("PEM block " + std::to_string(block) + " (" + label +
+                         "): no matching END line (truncated?)");
+    PemBody body = strip_headers(text.substr(body_start, end - body_start));
+    if (body.legacy_encrypted)
+      return Error(ErrorKind::unsupported, "",
+                   "PEM block " + std::to_string(block) + " (" + label +
+                       ") uses legacy OpenSSL encryption (Proc-Type: 4,ENCRYPTED); convert it "
+                       "with `openssl pkcs8 -topk8 -v2 aes-256-cbc`");
+    try {
+      auto decoded = Botan::base64_decode(body.base64, true);
+      if (decoded.empty())
+        return parse_error("PEM block " + std::to_string(block) + " (" + label + ") is empty");
+      out.push_back({label, Bytes(decoded.begin(), decoded.end())});
+    } catch (const Botan::Exception&) {
+      return parse_error("PEM block " + std::to_string(block) + " (" + label +
+                         "): invalid base64 content");
+    }
+    pos = text.find(kBegin, end + end_marker.size());
+  }
+  return out;
+}
+
+Result<std::vector<EncodedObject>> read_objects(const std::filesystem::path& path) {
+  auto bytes = read_file_bytes(path);
+  if (!bytes) return bytes.error();
+  auto objects = decode_objects(*bytes);
+  if (!objects) return objects.error().about(path.string());
+  return objects;
+}
+
+std::string base64_encode(const Bytes& data) {
+  return Botan::base64_encode(data);
+}
+
+std::string pem_encode(const Bytes& der, const std::string& label) {
+  std::string b64 = base64_encode(der);
+  std::string out = "-----BEGIN " + label + "-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64)
+    out += b64.substr(i, 64) + "\n";
+  out += "-----END " + label + "-----\n";
+  return out;
+}
+
+Status write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                         unsigned mode) {
+  auto fail = [&](const char* what) {
+    return Error(ErrorKind::io, path.string(), std::string(what) + ": " + std::strerror(errno));
+  };
+  std::filesystem::path tmp = path;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return fail("cannot create");
+  // umask may have removed bits; set exactly the requested mode (never more).
+  if (::fchmod(fd, mode) != 0) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return fail("cannot set permissions");
+  }
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return fail("write failed");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return fail("cannot flush");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return fail("cannot rename into place");
+  }
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Ok{};
+}
+
+}  // namespace pkiflow::pki

@@ -1,0 +1,48 @@
+// Reading the files users hand us: one or many PEM blocks (with or without text around them)
+// or a single DER object. Bounded in size so a huge or endless input is an error, not an OOM.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/pki/result.hpp"
+
+namespace pkiflow::pki {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// Largest file pkiflow reads as a certificate, key, CSR, CRL or bundle. A GSA chain or a CBA
+// .p7b is kilobytes; CRLs of big CAs can reach tens of megabytes.
+inline constexpr std::uintmax_t kMaxInputFileBytes = 64u * 1024 * 1024;
+
+// One decoded object: the PEM label ("CERTIFICATE", "PRIVATE KEY", ...) or "" for raw DER.
+struct EncodedObject {
+  std::string label;
+  Bytes der;
+};
+
+// Reads a whole file, refusing directories, unreadable files and files over the limit.
+Result<Bytes> read_file_bytes(const std::filesystem::path& path,
+                              std::uintmax_t max_bytes = kMaxInputFileBytes);
+
+// Splits bytes into objects. PEM is recognised by "-----BEGIN "; a malformed block (no END,
+// bad base64) is an error naming the block. Bytes without any PEM block are returned as one
+// DER object when they start like an ASN.1 SEQUENCE, else an error. Empty input gives an
+// empty list (an empty bundle is not an error; callers decide whether they need one).
+Result<std::vector<EncodedObject>> decode_objects(const Bytes& data);
+
+// read_file_bytes + decode_objects with errors attributed to the file.
+Result<std::vector<EncodedObject>> read_objects(const std::filesystem::path& path);
+
+// PEM encoding with 64-column lines.
+std::string pem_encode(const Bytes& der, const std::string& label);
+std::string base64_encode(const Bytes& data);
+
+// Writes a file atomically (temp file + rename) with the given mode, created with that mode
+// from the start so a private key is never readable by others, not even for a moment.
+Status write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                         unsigned mode);
+
+}  // namespace pkiflow::pki

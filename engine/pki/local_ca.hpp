@@ -1,0 +1,48 @@
+// A CA whose key is on this host: signs CSRs under a profile (the `local-ca` signer) and makes
+// self-signed roots.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "engine/pki/certificate.hpp"
+#include "engine/pki/csr.hpp"
+#include "engine/pki/key.hpp"
+#include "engine/pki/profile.hpp"
+#include "engine/pki/result.hpp"
+#include "engine/pki/rng.hpp"
+
+namespace pkiflow::pki {
+
+struct SignOptions {
+  TimePoint not_before;               // from the caller's clock
+  std::chrono::days validity{0};      // 0 = the profile's default
+  std::vector<std::string> crl_urls;  // CRL distribution points to embed
+};
+
+class LocalCa {
+ public:
+  // Checks that the certificate is a CA certificate and that the key is its key.
+  static Result<LocalCa> create(Certificate cert, PrivateKey key);
+
+  // Issues a certificate for the CSR: subject and key from the CSR (after checking its
+  // self-signature and key size), everything else from the profile. Refuses a certificate that
+  // would outlive the CA.
+  Result<Certificate> sign(const Csr& csr, const SigningProfile& profile, const SignOptions& opts,
+                           Rng& rng) const;
+
+  // A self-signed root under the root-ca profile (or another CA profile).
+  static Result<Certificate> self_signed(const std::string& subject, const PrivateKey& key,
+                                         const SigningProfile& profile, const SignOptions& opts,
+                                         Rng& rng);
+
+  const Certificate& certificate() const { return cert_; }
+
+ private:
+  LocalCa(Certificate cert, PrivateKey key) : cert_(std::move(cert)), key_(std::move(key)) {}
+  Certificate cert_;
+  PrivateKey key_;
+};
+
+}  // namespace pkiflow::pki

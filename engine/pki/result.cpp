@@ -1,0 +1,23 @@
+#include "engine/pki/result.hpp"
+
+namespace pkiflow {
+
+const char* to_string(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::io:
+      return "io";
+    case ErrorKind::parse:
+      return "parse";
+    case ErrorKind::passphrase:
+      return "passphrase";
+    case ErrorKind::unsupported:
+      return "unsupported";
+    case ErrorKind::invalid_input:
+      return "invalid-input";
+    case ErrorKind::crypto:
+      return "crypto";
+  }
+  return "unknown";
+}
+
+}  // namespace pkiflow

@@ -1,0 +1,66 @@
+#include "engine/pki/validate/rule_catalog.hpp"
+
+namespace pkiflow::pki {
+
+const std::vector<RuleInfo>& rule_catalog() {
+  static const std::vector<RuleInfo> rules{
+      {"path.build", "a path leads from the certificate to a trust anchor", "RFC 5280 6.1"},
+      {"path.signature", "every signature on the path verifies with its issuer's key",
+       "RFC 5280 6.1.3 (a)(1)"},
+      {"path.validity", "every certificate on the path is valid at the validation time",
+       "RFC 5280 6.1.3 (a)(2)"},
+      {"path.name-chaining", "each issuer name equals the next certificate's subject",
+       "RFC 5280 6.1.3 (a)(4)"},
+      {"path.issuer-is-ca",
+       "every issuer is a CA allowed to sign certificates (CA:TRUE, keyCertSign)",
+       "RFC 5280 6.1.4 (k), (n)"},
+      {"path.length", "no pathLenConstraint on the path is exceeded", "RFC 5280 6.1.4 (l), (m)"},
+      {"path.rfc5280",
+       "the other RFC 5280 checks Botan applies (critical extensions, name "
+       "constraints, encoding)",
+       "RFC 5280 6.1, 4.2"},
+      {"revocation.crl", "no certificate on the path is revoked by a given CRL", "RFC 5280 6.3"},
+      {"bundle.complete",
+       "the chain bundle holds every intermediate between the certificate and "
+       "the root",
+       "graph-api.md 1 (chain)"},
+      {"bundle.root", "the chain bundle holds the root (required by the GSA chain)",
+       "graph-api.md 1 (chain)"},
+      {"bundle.order",
+       "the bundle lists the path in issuing order (issuer of the certificate first)",
+       "RFC 8446 4.4.2 convention"},
+      {"bundle.duplicates", "no certificate appears twice in the bundle", "hygiene"},
+      {"bundle.unrelated", "every certificate in the bundle is on the path", "hygiene"},
+      {"csr.signature", "the CSR's self-signature verifies", "RFC 2986 3"},
+      {"csr.key", "the certificate's public key is the CSR's key", "graph-api.md 1"},
+      {"csr.subject", "the certificate's subject equals the CSR's subject", "graph-api.md 1"},
+      {"profile.basic-constraints", "basicConstraints as the endpoint requires (CA flag, critical)",
+       "RFC 5280 4.2.1.9; endpoint rules"},
+      {"profile.key-usage",
+       "keyUsage holds the bits the endpoint requires, critical where required",
+       "RFC 5280 4.2.1.3; endpoint rules"},
+      {"profile.ext-key-usage", "extendedKeyUsage holds the purposes the endpoint requires",
+       "RFC 5280 4.2.1.12; endpoint rules"},
+      {"profile.lifetime", "the certificate stays valid as long as the endpoint requires",
+       "endpoint rules"},
+      {"profile.crl", "the certificate names a CRL distribution point (http)",
+       "graph-api.md 2 (certificateRevocationListUrl)"},
+      {"hygiene.key-size", "keys are at least RSA 2048 or EC 256 bits", "NIST SP 800-131A"},
+      {"hygiene.signature-hash", "no certificate on the path is signed with SHA-1 or weaker",
+       "NIST SP 800-131A"},
+      {"hygiene.remaining-validity",
+       "the certificate stays valid longer than the configured "
+       "minimum",
+       "operations"},
+      {"hygiene.serial", "the serial number carries at least 64 bits", "CA/B BR 7.1"},
+  };
+  return rules;
+}
+
+const RuleInfo* find_rule(const std::string& name) {
+  for (const auto& r : rule_catalog())
+    if (name == r.name) return &r;
+  return nullptr;
+}
+
+}  // namespace pkiflow::pki

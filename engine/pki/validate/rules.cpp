@@ -1,0 +1,521 @@
+#include <botan/exceptn.h>
+#include <botan/x509_ext.h>
+#include <algorithm>
+#include <bit>
+#include <set>
+
+#include "engine/pki/botan_access.hpp"
+#include "engine/pki/time_format.hpp"
+#include "engine/pki/validate/detail/rules.hpp"
+#include "engine/pki/x509_botan.hpp"
+
+namespace pkiflow::pki::detail {
+
+namespace {
+
+using Code = Botan::Certificate_Status_Code;
+namespace CE = Botan::Cert_Extension;
+
+std::string q(const Botan::X509_Certificate& c) {
+  return "'" + format_dn(c.subject_dn()) + "'";
+}
+std::string date(const Botan::X509_Time& t) {
+  return format_rfc3339(t.to_std_timepoint());
+}
+
+const Botan::X509_Certificate& at(const RuleContext& ctx, std::size_t pos) {
+  return ctx.pool.entries[ctx.path->nodes[pos]].cert;
+}
+
+const char* rule_for(Code c) {
+  switch (c) {
+    case Code::SIGNATURE_ERROR:
+    case Code::CERT_PUBKEY_INVALID:
+    case Code::SIGNATURE_ALGO_UNKNOWN:
+    case Code::SIGNATURE_ALGO_BAD_PARAMS:
+      return "path.signature";
+    case Code::CERT_NOT_YET_VALID:
+    case Code::CERT_HAS_EXPIRED:
+    case Code::TRUSTED_CERT_HAS_EXPIRED:
+    case Code::TRUSTED_CERT_NOT_YET_VALID:
+      return "path.validity";
+    case Code::CHAIN_NAME_MISMATCH:
+      return "path.name-chaining";
+    case Code::CA_CERT_NOT_FOR_CERT_ISSUER:
+      return "path.issuer-is-ca";
+    case Code::CERT_CHAIN_TOO_LONG:
+      return "path.length";
+    case Code::SIGNATURE_METHOD_TOO_WEAK:
+    case Code::UNTRUSTED_HASH:
+      return "hygiene.signature-hash";
+    default:
+      return "path.rfc5280";
+  }
+}
+
+// A reason a user can act on, for the Botan status `c` found at path position `i`. `about` is
+// set to the position of the certificate the problem is really about.
+std::string explain(const RuleContext& ctx, std::size_t i, Code c, std::size_t& about) {
+  const auto& subject = at(ctx, i);
+  const std::size_t n = ctx.path->nodes.size();
+  const auto& issuer = at(ctx, std::min(i + 1, n - 1));
+  about = i;
+  switch (c) {
+    case Code::CERT_HAS_EXPIRED:
+    case Code::TRUSTED_CERT_HAS_EXPIRED:
+      return q(subject) + " expired on " + date(subject.not_after());
+    case Code::CERT_NOT_YET_VALID:
+    case Code::TRUSTED_CERT_NOT_YET_VALID:
+      return q(subject) + " is not valid before " + date(subject.not_before());
+    case Code::SIGNATURE_ERROR:
+      if (i + 1 == n) return "the self-signature of " + q(subject) + " does not verify";
+      return "the signature on " + q(subject) + " does not verify with the key of " + q(issuer);
+    case Code::CA_CERT_NOT_FOR_CERT_ISSUER: {
+      about = std::min(i + 1, n - 1);
+      auto bc = issuer.v3_extensions().get_extension_object_as<CE::Basic_Constraints>();
+      if (!bc || !bc->get_is_ca())
+        return q(issuer) + " signed " + q(subject) +
+               " but is not a CA (basicConstraints CA:TRUE is missing)";
+      return q(issuer) + " signed " + q(subject) + " but its keyUsage does not allow keyCertSign";
+    }
+    case Code::CERT_CHAIN_TOO_LONG:
+      return q(subject) + " is a CA below a CA whose pathLenConstraint does not allow it";
+    case Code::CHAIN_NAME_MISMATCH:
+      return "the issuer of " + q(subject) + " is '" + format_dn(subject.issuer_dn()) +
+             "', not the next certificate " + q(issuer);
+    default:
+      return std::string(Botan::Path_Validation_Result::status_string(c)) + " (" + q(subject) + ")";
+  }
+}
+
+bool in_bundle(const Pool& pool, std::size_t node) {
+  return pool.source[node].find("chain") != std::string::npos;
+}
+
+}  // namespace
+
+Pool make_pool(const ValidationRequest& req) {
+  Pool pool;
+  auto add = [&](const Certificate& c, const char* source) -> std::size_t {
+    const auto& bc = botan(c);
+    for (std::size_t i = 0; i < pool.entries.size(); ++i) {
+      if (pool.entries[i].cert == bc) {
+        if (std::string(source) == "trust") {
+          pool.entries[i].anchor = true;
+          if (pool.source[i] == "chain") pool.source[i] = "chain+trust";
+        }
+        return i;
+      }
+    }
+    pool.entries.push_back({bc, std::string(source) == "trust"});
+    pool.source.emplace_back(source);
+    return pool.entries.size() - 1;
+  };
+  add(req.cert, "cert");
+  std::set<std::size_t> seen;
+  for (std::size_t k = 0; k < req.chain.size(); ++k) {
+    std::size_t before = pool.entries.size();
+    std::size_t idx = add(req.chain[k], "chain");
+    if (idx < before && (idx == 0 || seen.count(idx))) pool.bundle_dupes.push_back(k);
+    seen.insert(idx);
+    pool.bundle.push_back(idx);
+  }
+  if (req.trust)
+    for (const auto& a : req.trust->anchors())
+      add(a, "trust");
+  return pool;
+}
+
+void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial) {
+  static const char* kPathRules[] = {"path.signature",    "path.validity", "path.name-chaining",
+                                     "path.issuer-is-ca", "path.length",   "path.rfc5280"};
+  auto& rep = ctx.report;
+  if (!ctx.path) {
+    std::string reason;
+    const auto& last = ctx.pool.entries[partial.back()].cert;
+    if (!rep.limits_hit.empty()) {
+      reason = "path search stopped at a limit (" + rep.limits_hit.front() + ")";
+    } else if (last.is_self_signed()) {
+      reason = "the path ends at the self-signed " + q(last) + ", which is not a trust anchor";
+    } else {
+      reason = "no issuer of " + q(last) + " (issuer '" + format_dn(last.issuer_dn()) +
+               "') in the chain bundle or the trust anchors";
+    }
+    rep.add("path.build", Outcome::fail, reason, partial.size() - 1);
+    for (const char* r : kPathRules)
+      rep.add(r, Outcome::unchecked, "no path to a trust anchor");
+    return;
+  }
+  const auto& nodes = ctx.path->nodes;
+  rep.add("path.build", Outcome::pass,
+          std::to_string(nodes.size()) + " certificates to the trust anchor " +
+              q(at(ctx, nodes.size() - 1)) + " (" + std::to_string(rep.candidates_checked) +
+              " candidate path" + (rep.candidates_checked == 1 ? "" : "s") + " checked)");
+  if (!ctx.path->exception.empty()) {
+    rep.add("path.rfc5280", Outcome::fail, "cannot check the path: " + ctx.path->exception);
+    return;
+  }
+  std::set<std::string> flagged;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    for (Code c : ctx.path->status[i]) {
+      if (c < Code::FIRST_WARNING_STATUS) continue;
+      Outcome o = c >= Code::FIRST_ERROR_STATUS ? Outcome::fail : Outcome::warn;
+      std::size_t about = i;
+      std::string reason = explain(ctx, i, c, about);
+      rep.add(rule_for(c), o, reason, about);
+      flagged.insert(rule_for(c));
+    }
+  }
+  const std::size_t n = nodes.size();
+  const std::string count = std::to_string(n) + " certificate" + (n == 1 ? "" : "s");
+  auto pass = [&](const char* rule, std::string reason) {
+    if (!flagged.count(rule)) rep.add(rule, Outcome::pass, std::move(reason));
+  };
+  pass("path.signature", "every signature on the path verifies");
+  pass("path.validity", "all " + count + " are valid at " + format_rfc3339(ctx.req.at));
+  pass("path.name-chaining", "issuer and subject names chain");
+  pass("path.issuer-is-ca", "every issuer is a CA with keyCertSign");
+  pass("path.length", "no pathLenConstraint is exceeded");
+  pass("path.rfc5280", "no other RFC 5280 problem found by Botan");
+}
+
+void revocation_rules(const RuleContext& ctx) {
+  auto& rep = ctx.report;
+  if (!ctx.path || !ctx.path->exception.empty()) {
+    rep.add("revocation.crl", Outcome::unchecked, "no path to check revocation on");
+    return;
+  }
+  const auto& nodes = ctx.path->nodes;
+  if (nodes.size() == 1) {
+    rep.add("revocation.crl", Outcome::unchecked, "the certificate is itself a trust anchor", 0);
+    return;
+  }
+  std::vector<Botan::X509_Certificate> path;
+  for (auto n : nodes)
+    path.push_back(ctx.pool.entries[n].cert);
+  std::vector<std::optional<Botan::X509_CRL>> crls(path.size());
+  for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+    for (const auto& crl : ctx.req.crls) {
+      const auto& c = botan(crl);
+      if (!(c.issuer_dn() == path[i + 1].subject_dn())) continue;
+      if (!crls[i] || crls[i]->this_update() < c.this_update()) crls[i] = c;
+    }
+  }
+  Botan::CertificatePathStatusCodes status;
+  try {
+    status = Botan::PKIX::check_crl(path, crls, ctx.req.at);
+  } catch (const Botan::Exception& e) {
+    rep.add("revocation.crl", Outcome::fail, std::string("cannot check the CRLs: ") + e.what());
+    return;
+  }
+  status.resize(path.size());
+  for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+    if (!crls[i]) {
+      rep.add("revocation.crl", Outcome::unchecked,
+              "no CRL from " + q(path[i + 1]) + " given; " + q(path[i]) + " not checked", i);
+      continue;
+    }
+    auto& s = status[i];
+    // Botan compares the certificate's CRL DP with the CRL's issuingDistributionPoint even when
+    // the CRL has none (most CRLs); that is not a mismatch.
+    if (crls[i]->issuing_distribution_points().empty()) s.erase(Code::NO_MATCHING_CRLDP);
+    bool bad = false;
+    for (Code c : s) {
+      if (c < Code::FIRST_WARNING_STATUS) continue;
+      bad = true;
+      std::string reason;
+      if (c == Code::CERT_IS_REVOKED)
+        reason = q(path[i]) + " is revoked (CRL of " + q(path[i + 1]) + ", " +
+                 date(crls[i]->this_update()) + ")";
+      else if (c == Code::CRL_HAS_EXPIRED)
+        reason = "the CRL from " + q(path[i + 1]) + " expired on " + date(crls[i]->next_update()) +
+                 "; revocation of " + q(path[i]) + " is unknown";
+      else if (c == Code::CRL_BAD_SIGNATURE)
+        reason = "the CRL naming " + q(path[i + 1]) + " as issuer does not verify with its key";
+      else
+        reason =
+            std::string(Botan::Path_Validation_Result::status_string(c)) + " (" + q(path[i]) + ")";
+      rep.add("revocation.crl", c >= Code::FIRST_ERROR_STATUS ? Outcome::fail : Outcome::warn,
+              reason, i);
+    }
+    if (!bad)
+      rep.add("revocation.crl", Outcome::pass,
+              q(path[i]) + " is not revoked (CRL of " + q(path[i + 1]) + ", " +
+                  date(crls[i]->this_update()) + ")",
+              i);
+  }
+}
+
+void bundle_rules(const RuleContext& ctx) {
+  auto& rep = ctx.report;
+  const auto& pool = ctx.pool;
+  const bool required = ctx.req.profile && ctx.req.profile->chain_must_reach_root;
+  const std::string who = required ? ctx.req.profile->name : "";
+  if (pool.bundle_dupes.empty()) {
+    rep.add("bundle.duplicates", Outcome::pass, "no certificate repeated");
+  } else {
+    for (auto k : pool.bundle_dupes) {
+      std::size_t idx = pool.bundle[k];
+      rep.add("bundle.duplicates", Outcome::warn,
+              "bundle item " + std::to_string(k + 1) + " repeats " +
+                  (idx == 0 ? std::string("the certificate itself") : q(pool.entries[idx].cert)));
+    }
+  }
+  if (!ctx.path) {
+    for (const char* r : {"bundle.complete", "bundle.root", "bundle.order", "bundle.unrelated"})
+      rep.add(r, Outcome::unchecked, "no path to a trust anchor");
+    return;
+  }
+  const auto& nodes = ctx.path->nodes;
+  const std::size_t n = nodes.size();
+  std::size_t missing = 0;
+  for (std::size_t i = 1; i + 1 < n; ++i) {
+    if (in_bundle(pool, nodes[i])) continue;
+    ++missing;
+    rep.add("bundle.complete", required ? Outcome::fail : Outcome::warn,
+            "the chain bundle lacks the intermediate " + q(at(ctx, i)) +
+                " (found only among the trust anchors)" +
+                (required ? "; " + who + " needs every intermediate in the chain" : ""),
+            i);
+  }
+  if (missing == 0)
+    rep.add("bundle.complete", Outcome::pass,
+            n <= 2 ? "no intermediate between the certificate and the anchor"
+                   : "the bundle holds all " + std::to_string(n - 2) + " intermediates");
+  if (n == 1) {
+    rep.add("bundle.root", Outcome::pass, "the certificate is itself the trust anchor");
+  } else if (in_bundle(pool, nodes[n - 1])) {
+    rep.add("bundle.root", Outcome::pass, "the bundle holds the root " + q(at(ctx, n - 1)), n - 1);
+  } else if (required) {
+    rep.add("bundle.root", Outcome::fail,
+            "the bundle lacks the root " + q(at(ctx, n - 1)) + "; " + who +
+                " requires the chain up to and including the root",
+            n - 1);
+  } else {
+    rep.add("bundle.root", Outcome::pass,
+            "the bundle does not hold the root " + q(at(ctx, n - 1)) +
+                " (not required without a profile that asks for it)",
+            n - 1);
+  }
+  // Order: the path's certificates, as they appear in the bundle, must follow the path.
+  std::vector<std::size_t> positions;
+  for (std::size_t i = 1; i < n; ++i) {
+    auto it = std::find(pool.bundle.begin(), pool.bundle.end(), nodes[i]);
+    if (it != pool.bundle.end())
+      positions.push_back(static_cast<std::size_t>(it - pool.bundle.begin()));
+  }
+  if (std::is_sorted(positions.begin(), positions.end())) {
+    rep.add("bundle.order", Outcome::pass, "issuing order (the certificate's issuer first)");
+  } else {
+    rep.add("bundle.order", Outcome::warn,
+            "the bundle is not in issuing order; list the certificate's issuer first, then its "
+            "issuer, up to the root");
+  }
+  bool unrelated = false;
+  for (std::size_t k = 0; k < pool.bundle.size(); ++k) {
+    std::size_t idx = pool.bundle[k];
+    if (idx == 0 || std::find(nodes.begin(), nodes.end(), idx) != nodes.end()) continue;
+    if (std::find(pool.bundle.begin(), pool.bundle.begin() + static_cast<long>(k), idx) !=
+        pool.bundle.begin() + static_cast<long>(k))
+      continue;  // reported as a duplicate
+    unrelated = true;
+    rep.add("bundle.unrelated", Outcome::warn,
+            "bundle item " + std::to_string(k + 1) + " " + q(pool.entries[idx].cert) +
+                " is not on the path");
+  }
+  if (!unrelated) rep.add("bundle.unrelated", Outcome::pass, "every bundle item is on the path");
+}
+
+void csr_rules(const RuleContext& ctx) {
+  if (!ctx.req.csr) return;
+  auto& rep = ctx.report;
+  const auto& csr = *ctx.req.csr;
+  const auto& cert = botan(ctx.req.cert);
+  if (csr.verify_signature())
+    rep.add("csr.signature", Outcome::pass, "the CSR's self-signature verifies");
+  else
+    rep.add("csr.signature", Outcome::fail, "the CSR's self-signature does not verify");
+  std::vector<uint8_t> cert_key;
+  try {
+    cert_key = describe_public_key(*cert.subject_public_key()).spki_der;
+  } catch (const Botan::Exception&) {
+  }
+  if (cert_key == csr.public_key().spki_der)
+    rep.add("csr.key", Outcome::pass, "the certificate carries the CSR's public key", 0);
+  else
+    rep.add("csr.key", Outcome::fail,
+            "the certificate's public key is not the CSR's key (signed from another request?)", 0);
+  const auto& req_dn = botan(csr).subject_dn();
+  if (cert.subject_dn() == req_dn)
+    rep.add("csr.subject", Outcome::pass, "subject matches the CSR", 0);
+  else
+    rep.add("csr.subject", Outcome::fail,
+            "subject " + q(cert) + " differs from the CSR's '" + format_dn(req_dn) + "'", 0);
+}
+
+void profile_rules(const RuleContext& ctx) {
+  const SigningProfile* p = ctx.req.profile;
+  if (!p) return;
+  auto& rep = ctx.report;
+  const auto& cert = botan(ctx.req.cert);
+  const auto& ext = cert.v3_extensions();
+  const std::string name = p->name;
+  // basicConstraints (RFC 5280 4.2.1.9: MUST be critical in CA certificates).
+  auto bc = ext.get_extension_object_as<CE::Basic_Constraints>();
+  bool bc_critical = ext.critical_extension_set(CE::Basic_Constraints::static_oid());
+  if (p->is_ca) {
+    if (!bc)
+      rep.add("profile.basic-constraints", Outcome::fail,
+              "basicConstraints is absent; " + name + " needs CA:TRUE (critical)", 0);
+    else if (!bc->get_is_ca())
+      rep.add("profile.basic-constraints", Outcome::fail,
+              "CA:FALSE; " + name + " needs a CA certificate (CA:TRUE)", 0);
+    else if (!bc_critical)
+      rep.add("profile.basic-constraints", Outcome::fail,
+              "basicConstraints CA:TRUE is not marked critical", 0);
+    else
+      rep.add("profile.basic-constraints", Outcome::pass, "CA:TRUE, critical", 0);
+  } else if (bc && bc->get_is_ca()) {
+    rep.add("profile.basic-constraints", Outcome::fail,
+            "CA:TRUE; " + name + " needs an end-entity certificate", 0);
+  } else {
+    rep.add("profile.basic-constraints", Outcome::pass, "end-entity certificate (not a CA)", 0);
+  }
+  // keyUsage
+  const bool ku_present = ext.extension_set(CE::Key_Usage::static_oid());
+  const bool ku_critical = ext.critical_extension_set(CE::Key_Usage::static_oid());
+  const KeyUsageSet have = from_botan(cert.constraints());
+  if (!ku_present) {
+    std::string bits;
+    for (const auto& b : p->key_usage.names())
+      bits += (bits.empty() ? "" : ", ") + b;
+    rep.add("profile.key-usage", Outcome::fail, "keyUsage is absent; " + name + " needs " + bits,
+            0);
+  } else {
+    std::string missing;
+    for (const auto& b : KeyUsageSet(p->key_usage.bits() & ~have.bits()).names())
+      missing += (missing.empty() ? "" : ", ") + b;
+    if (!missing.empty())
+      rep.add("profile.key-usage", Outcome::fail, "keyUsage lacks " + missing + " (" + name + ")",
+              0);
+    else if (p->key_usage_critical && !ku_critical)
+      rep.add("profile.key-usage", Outcome::fail,
+              "keyUsage is not critical; " + name + " requires it critical", 0);
+    else
+      rep.add("profile.key-usage", Outcome::pass, "keyUsage has what " + name + " needs", 0);
+  }
+  // extendedKeyUsage
+  if (!p->ext_key_usage.empty()) {
+    const auto have_eku = cert.extended_key_usage();
+    std::string missing;
+    for (const auto& e : p->ext_key_usage) {
+      auto oid = eku_oid(e);
+      bool found = oid && std::any_of(have_eku.begin(), have_eku.end(),
+                                      [&](const Botan::OID& o) { return o.to_string() == *oid; });
+      if (!found) missing += (missing.empty() ? "" : ", ") + e;
+    }
+    if (!missing.empty())
+      rep.add("profile.ext-key-usage", Outcome::fail,
+              (have_eku.empty() ? std::string("extendedKeyUsage is absent")
+                                : "extendedKeyUsage lacks " + missing) +
+                  "; " + name + " requires " + missing,
+              0);
+    else
+      rep.add("profile.ext-key-usage", Outcome::pass,
+              "extendedKeyUsage has what " + name + " needs", 0);
+  }
+  if (p->min_validity_days) {
+    auto left = std::chrono::duration_cast<std::chrono::hours>(cert.not_after().to_std_timepoint() -
+                                                               ctx.req.at);
+    long days = static_cast<long>(left.count() / 24);
+    if (days < *p->min_validity_days)
+      rep.add("profile.lifetime", Outcome::fail,
+              "valid for " + std::to_string(days) + " more days; " + name + " needs at least " +
+                  std::to_string(*p->min_validity_days),
+              0);
+    else
+      rep.add("profile.lifetime", Outcome::pass, "valid for " + std::to_string(days) + " more days",
+              0);
+  }
+  if (p->crl_expected) {
+    bool http = false;
+    for (const auto& url : cert.crl_distribution_points())
+      if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) http = true;
+    if (http)
+      rep.add("profile.crl", Outcome::pass, "names an http CRL distribution point", 0);
+    else
+      rep.add("profile.crl", Outcome::warn,
+              "names no http CRL distribution point; without a CRL URL, Entra lets revoked user "
+              "certificates from this CA sign in",
+              0);
+  }
+}
+
+void hygiene_rules(const RuleContext& ctx) {
+  auto& rep = ctx.report;
+  std::vector<std::size_t> positions;
+  std::vector<const Botan::X509_Certificate*> certs;
+  if (ctx.path) {
+    for (std::size_t i = 0; i < ctx.path->nodes.size(); ++i)
+      certs.push_back(&at(ctx, i));
+  } else {
+    certs.push_back(&botan(ctx.req.cert));
+  }
+  bool weak_key = false, weak_hash = false;
+  for (std::size_t i = 0; i < certs.size(); ++i) {
+    const auto& c = *certs[i];
+    try {
+      auto k = describe_public_key(*c.subject_public_key());
+      std::size_t min = k.algorithm == "RSA" ? 2048 : 256;
+      if (k.bits < min) {
+        weak_key = true;
+        rep.add("hygiene.key-size", Outcome::fail,
+                q(c) + " has a " + std::to_string(k.bits) + "-bit " + k.algorithm +
+                    " key (minimum " + std::to_string(min) + ")",
+                i);
+      }
+    } catch (const Botan::Exception& e) {
+      weak_key = true;
+      rep.add("hygiene.key-size", Outcome::fail,
+              q(c) + ": unsupported public key (" + e.what() + ")", i);
+    }
+    const bool anchor_self_signed = ctx.path && i + 1 == certs.size() && c.is_self_signed();
+    const std::string hash = signature_hash(c.signature_algorithm());
+    if (!anchor_self_signed && (hash == "SHA-1" || hash == "MD5" || hash == "MD2")) {
+      weak_hash = true;
+      rep.add("hygiene.signature-hash", Outcome::fail, q(c) + " is signed with " + hash, i);
+    }
+  }
+  if (!weak_key) rep.add("hygiene.key-size", Outcome::pass, "all keys meet the minimum size");
+  if (!weak_hash) rep.add("hygiene.signature-hash", Outcome::pass, "no SHA-1 or weaker signature");
+  const auto& leaf = botan(ctx.req.cert);
+  auto left = std::chrono::duration_cast<std::chrono::hours>(leaf.not_after().to_std_timepoint() -
+                                                             ctx.req.at);
+  long days = static_cast<long>(left.count() / 24);
+  if (days < ctx.req.min_remaining_days)
+    rep.add("hygiene.remaining-validity", Outcome::warn,
+            days < 0 ? "expired on " + date(leaf.not_after())
+                     : "expires in " + std::to_string(days) + " days (" + date(leaf.not_after()) +
+                           "), under the minimum of " + std::to_string(ctx.req.min_remaining_days),
+            0);
+  else
+    rep.add("hygiene.remaining-validity", Outcome::pass,
+            std::to_string(days) + " days left (until " + date(leaf.not_after()) + ")", 0);
+  const auto serial = leaf.serial_number();
+  std::size_t first = 0;
+  while (first < serial.size() && serial[first] == 0)
+    ++first;
+  std::size_t bits = 0;
+  if (first < serial.size())
+    bits = (serial.size() - first - 1) * 8 +
+           static_cast<std::size_t>(8 - std::countl_zero(serial[first]));
+  if (bits < 64)
+    rep.add("hygiene.serial", Outcome::warn,
+            "serial number has only " + std::to_string(bits) + " bits (64 random bits recommended)",
+            0);
+  else
+    rep.add("hygiene.serial", Outcome::pass, "serial number of " + std::to_string(bits) + " bits",
+            0);
+}
+
+}  // namespace pkiflow::pki::detail

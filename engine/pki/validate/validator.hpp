@@ -1,0 +1,65 @@
+// pkiflow's chain validator: builds candidate paths itself (bounded), has Botan check each one
+// against RFC 5280, then applies pkiflow's rules (bundle, CSR, endpoint profile, hygiene) and
+// returns a ChainReport. Expected problems are rule results, never exceptions.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/pki/certificate.hpp"
+#include "engine/pki/crl.hpp"
+#include "engine/pki/csr.hpp"
+#include "engine/pki/profile.hpp"
+#include "engine/pki/result.hpp"
+#include "engine/pki/validate/chain_report.hpp"
+
+namespace pkiflow::pki {
+
+// Trust anchors: a PEM file, a directory of PEM/DER files, or the system store ("system").
+class TrustStore {
+ public:
+  static Result<TrustStore> load(const std::string& file_dir_or_system);
+  explicit TrustStore(std::vector<Certificate> anchors) : anchors_(std::move(anchors)) {}
+  const std::vector<Certificate>& anchors() const { return anchors_; }
+
+ private:
+  std::vector<Certificate> anchors_;
+};
+
+struct ValidationRequest {
+  Certificate cert;
+  std::vector<Certificate> chain;  // the bundle that would be uploaded, any order
+  std::shared_ptr<const TrustStore> trust;
+  std::optional<Csr> csr;
+  const SigningProfile* profile = nullptr;
+  std::vector<Crl> crls;
+  std::chrono::system_clock::time_point at;
+  int min_remaining_days = 30;  // hygiene.remaining-validity warns below this
+};
+
+struct ValidatorLimits {
+  std::size_t max_pool = 512;
+  std::size_t max_depth = 12;
+  std::size_t max_candidates = 64;
+  std::size_t max_steps = 50'000;
+};
+
+class Validator {
+ public:
+  explicit Validator(ValidatorLimits limits = {});
+  ~Validator();
+  Validator(const Validator&) = delete;
+  Validator& operator=(const Validator&) = delete;
+
+  ChainReport validate(const ValidationRequest& request) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pkiflow::pki

@@ -1,0 +1,37 @@
+// Internal: translation between pkiflow's X.509 vocabulary and Botan's types.
+#pragma once
+
+#include <botan/pkix_enums.h>
+#include <botan/pkix_types.h>
+#include <botan/x509_ext.h>
+#include <botan/x509cert.h>
+#include <string>
+#include <vector>
+
+#include "engine/pki/x509_vocabulary.hpp"
+
+namespace pkiflow::pki {
+
+Botan::Key_Constraints to_botan(KeyUsageSet ku);
+KeyUsageSet from_botan(Botan::Key_Constraints kc);
+
+Botan::X509_DN to_botan(const DnAttributes& dn);
+// RFC 4514 string of a DN ("CN=…,O=…,C=…"), most specific attribute first.
+std::string format_dn(const Botan::X509_DN& dn);
+
+std::vector<std::string> eku_names(const std::vector<Botan::OID>& oids);
+
+// Signature padding/hash pkiflow uses for a signing key: SHA-384 for P-384 keys, SHA-256
+// otherwise; PKCS#1 v1.5 for RSA (what Windows and Entra accept everywhere).
+struct SignatureScheme {
+  std::string hash;
+  std::string padding;
+};
+SignatureScheme signature_scheme_for(const Botan::Public_Key& key);
+
+std::string upper_hex(const std::vector<uint8_t>& bytes);
+std::string sha256_hex(const Botan::X509_Certificate& cert);
+// The hash of a signature algorithm ("SHA-256", "SHA-1", "MD5", ...), or "" when unknown.
+std::string signature_hash(const Botan::AlgorithmIdentifier& alg);
+
+}  // namespace pkiflow::pki

@@ -1,0 +1,93 @@
+#include "tools/pkiflow/cli_support.hpp"
+
+#include <iostream>
+
+#include "engine/pki/encoded_file.hpp"
+#include "engine/pki/time_format.hpp"
+
+namespace pkiflow::cli {
+
+void fail(const Error& e, int code) {
+  throw Exit{code, e.what()};
+}
+void fail(int code, std::string message) {
+  throw Exit{code, std::move(message)};
+}
+
+void PassphraseOption::add_to(CLI::App& cmd) {
+  cmd.add_option("--passphrase-file", file,
+                 "file holding the private key's passphrase (else $PKIFLOW_PASSPHRASE)");
+}
+
+std::optional<pki::Passphrase> PassphraseOption::get() const {
+  std::optional<std::filesystem::path> f;
+  if (!file.empty()) f = file;
+  return take(pki::find_passphrase(f));
+}
+
+void check_new_file(const std::filesystem::path& p, bool force) {
+  if (!force && std::filesystem::exists(p))
+    fail(kBadInput, p.string() + ": already exists; refusing to overwrite it (use --force)");
+}
+
+void write_output(const std::filesystem::path& p, const std::string& content, unsigned mode) {
+  auto st = pki::write_file_atomic(p, content, mode);
+  if (!st) fail(st.error(), kCannotWrite);
+}
+
+nlohmann::ordered_json to_json(const pki::PublicKeyInfo& k) {
+  nlohmann::ordered_json j{{"algorithm", k.algorithm}, {"bits", k.bits}};
+  if (!k.curve.empty()) j["curve"] = k.curve;
+  return j;
+}
+
+nlohmann::ordered_json to_json(const pki::CertFacts& f, const pki::Certificate& c) {
+  nlohmann::ordered_json j;
+  j["subject"] = f.subject;
+  j["issuer"] = f.issuer;
+  j["serial"] = f.serial_hex;
+  j["thumbprint_sha1"] = f.sha1_thumbprint;
+  j["thumbprint_sha256"] = f.sha256_thumbprint;
+  j["subject_key_id"] = f.subject_key_id;
+  j["authority_key_id"] = f.authority_key_id;
+  j["not_before"] = pki::format_rfc3339(f.not_before);
+  j["not_after"] = pki::format_rfc3339(f.not_after);
+  j["is_ca"] = f.is_ca;
+  j["path_len"] =
+      f.path_len ? nlohmann::ordered_json(*f.path_len) : nlohmann::ordered_json(nullptr);
+  j["self_signed"] = f.self_signed;
+  j["key"] = to_json(f.key);
+  j["signature_algorithm"] = f.signature_algorithm;
+  j["signature_hash"] = f.signature_hash;
+  j["key_usage"] = f.key_usage.names();
+  j["key_usage_critical"] = f.key_usage_critical;
+  j["extended_key_usage"] = f.ext_key_usage;
+  j["dns_names"] = f.dns_names;
+  j["crl_urls"] = f.crl_urls;
+  j["pem"] = c.pem();
+  j["der_base64"] = c.base64_der();
+  return j;
+}
+
+nlohmann::ordered_json to_json(const pki::CsrFacts& f) {
+  nlohmann::ordered_json j;
+  j["subject"] = f.subject;
+  j["key"] = to_json(f.key);
+  j["signature_algorithm"] = f.signature_algorithm;
+  j["signature_valid"] = f.signature_valid;
+  j["dns_names"] = f.dns_names;
+  j["emails"] = f.emails;
+  j["uris"] = f.uris;
+  j["key_usage"] = f.key_usage.names();
+  j["extended_key_usage"] = f.ext_key_usage;
+  j["is_ca"] = f.is_ca ? nlohmann::ordered_json(*f.is_ca) : nlohmann::ordered_json(nullptr);
+  j["path_len"] =
+      f.path_len ? nlohmann::ordered_json(*f.path_len) : nlohmann::ordered_json(nullptr);
+  return j;
+}
+
+void print_json(const nlohmann::ordered_json& j) {
+  std::cout << j.dump(2) << "\n";
+}
+
+}  // namespace pkiflow::cli

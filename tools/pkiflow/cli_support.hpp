@@ -1,0 +1,66 @@
+// Shared pieces of the pkiflow command line: exit codes, error printing, passphrase options,
+// JSON renderings of PKI facts. The library knows no command line; this folder only parses,
+// calls and prints.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "engine/pki/certificate.hpp"
+#include "engine/pki/csr.hpp"
+#include "engine/pki/passphrase.hpp"
+#include "engine/pki/result.hpp"
+
+namespace pkiflow::cli {
+
+// Documented in the README ("Exit codes").
+enum ExitCode : int {
+  kOk = 0,
+  kInvalid = 1,      // validate: the chain is invalid
+  kBadInput = 2,     // unusable input: unreadable or malformed file, bad argument, passphrase
+  kCannotWrite = 3,  // an output file could not be written
+  kInternal = 4,     // a bug: an unexpected exception
+};
+
+// Thrown by verbs to end with a message and an exit code; main() prints and exits.
+struct Exit {
+  int code;
+  std::string message;
+};
+
+[[noreturn]] void fail(const Error& e, int code = kBadInput);
+[[noreturn]] void fail(int code, std::string message);
+
+template <class T>
+T take(Result<T> r, int code = kBadInput) {
+  if (!r) fail(r.error(), code);
+  return std::move(*r);
+}
+
+// --passphrase-file, falling back to PKIFLOW_PASSPHRASE.
+struct PassphraseOption {
+  std::string file;
+  void add_to(CLI::App& cmd);
+  std::optional<pki::Passphrase> get() const;
+};
+
+// Refuses to overwrite an existing file unless `force`.
+void check_new_file(const std::filesystem::path& p, bool force);
+void write_output(const std::filesystem::path& p, const std::string& content, unsigned mode);
+
+nlohmann::ordered_json to_json(const pki::PublicKeyInfo& k);
+nlohmann::ordered_json to_json(const pki::CertFacts& f, const pki::Certificate& c);
+nlohmann::ordered_json to_json(const pki::CsrFacts& f);
+void print_json(const nlohmann::ordered_json& j);
+
+// Verb groups.
+void add_key_commands(CLI::App& app);
+void add_csr_commands(CLI::App& app);
+void add_ca_commands(CLI::App& app);
+void add_cert_commands(CLI::App& app);
+void add_validate_command(CLI::App& app);
+
+}  // namespace pkiflow::cli
