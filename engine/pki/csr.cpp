@@ -75,6 +75,10 @@ Result<Csr> Csr::decode(const Bytes& data) {
     try {
       return wrap(Botan::PKCS10_Request(obj.der));
     } catch (const Botan::Exception& e) {
+      // Botan checks the self-signature while decoding.
+      if (std::string(e.what()).find("Bad signature") != std::string::npos)
+        return Error(ErrorKind::parse, "",
+                     "the request's self-signature does not verify (altered or corrupt CSR)");
       return Error(ErrorKind::parse, "",
                    std::string("not a valid PKCS#10 request (") + e.what() + ")");
     }

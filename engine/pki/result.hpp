@@ -71,7 +71,8 @@ class [[nodiscard]] Result {
     if (!ok()) throw ErrorException(std::get<1>(v_));
     return std::get<0>(v_);
   }
-  T&& value() && {
+  // By value, so `for (auto& x : *load())` does not dangle on the temporary Result.
+  T value() && {
     if (!ok()) throw ErrorException(std::get<1>(v_));
     return std::get<0>(std::move(v_));
   }
@@ -82,7 +83,7 @@ class [[nodiscard]] Result {
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 

@@ -268,8 +268,12 @@ void bundle_rules(const RuleContext& ctx) {
   }
   const auto& nodes = ctx.path->nodes;
   const std::size_t n = nodes.size();
+  // The anchor counts as an intermediate when it is not a self-signed root (a trusted
+  // intermediate whose root is not at hand): the service still needs it in the bundle.
+  const bool ends_at_root = at(ctx, n - 1).is_self_signed();
+  const std::size_t last_intermediate = ends_at_root ? n - 1 : n;
   std::size_t missing = 0;
-  for (std::size_t i = 1; i + 1 < n; ++i) {
+  for (std::size_t i = 1; i < last_intermediate; ++i) {
     if (in_bundle(pool, nodes[i])) continue;
     ++missing;
     rep.add("bundle.complete", required ? Outcome::fail : Outcome::warn,
@@ -280,10 +284,16 @@ void bundle_rules(const RuleContext& ctx) {
   }
   if (missing == 0)
     rep.add("bundle.complete", Outcome::pass,
-            n <= 2 ? "no intermediate between the certificate and the anchor"
-                   : "the bundle holds all " + std::to_string(n - 2) + " intermediates");
+            last_intermediate <= 1 ? "no intermediate between the certificate and the root"
+                                   : "the bundle holds all " +
+                                         std::to_string(last_intermediate - 1) + " intermediates");
   if (n == 1) {
     rep.add("bundle.root", Outcome::pass, "the certificate is itself the trust anchor");
+  } else if (!ends_at_root) {
+    rep.add("bundle.root", required ? Outcome::fail : Outcome::warn,
+            "the path ends at the trusted intermediate " + q(at(ctx, n - 1)) +
+                "; its root is not among the inputs, so the bundle cannot be shown to reach it",
+            n - 1);
   } else if (in_bundle(pool, nodes[n - 1])) {
     rep.add("bundle.root", Outcome::pass, "the bundle holds the root " + q(at(ctx, n - 1)), n - 1);
   } else if (required) {

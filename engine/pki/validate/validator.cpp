@@ -74,8 +74,13 @@ ChainReport Validator::validate(const ValidationRequest& req) const {
   bool valid = false;
   builder.search([&](const std::vector<std::size_t>& nodes) {
     detail::PathCheck pc = impl_->check(pool, nodes, req.at);
-    for (std::size_t i = 0; i + 1 < nodes.size(); ++i)
-      if (pc.status[i].count(Code::SIGNATURE_ERROR)) builder.mark_bad_edge(nodes[i], nodes[i + 1]);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const auto& s = pc.status[i];
+      if (i + 1 < nodes.size() && s.count(Code::SIGNATURE_ERROR))
+        builder.mark_bad_edge(nodes[i], nodes[i + 1]);
+      if (s.count(Code::CERT_HAS_EXPIRED) || s.count(Code::CERT_NOT_YET_VALID))
+        builder.mark_bad_node(nodes[i]);
+    }
     valid = pc.errors == 0;
     if (valid || !best || pc.errors < best->errors) best = std::move(pc);
     return valid;

@@ -16,10 +16,10 @@
 namespace pkiflow::pki::detail {
 
 struct PathLimits {
-  std::size_t max_pool = 512;        // certificates considered (chain + anchors)
-  std::size_t max_depth = 12;        // certificates on one path
-  std::size_t max_candidates = 64;   // complete paths handed to the checker
-  std::size_t max_steps = 50'000;    // issuer edges explored
+  std::size_t max_pool = 512;       // certificates considered (chain + anchors)
+  std::size_t max_depth = 12;       // certificates on one path
+  std::size_t max_candidates = 64;  // complete paths handed to the checker
+  std::size_t max_steps = 50'000;   // issuer edges explored
 };
 
 struct PoolEntry {
@@ -41,6 +41,8 @@ class PathBuilder {
 
   // The checker found that pool[child]'s signature does not verify with pool[parent]'s key.
   void mark_bad_edge(std::size_t child, std::size_t parent);
+  // pool[node] fails on its own (expired, not yet valid, unusable key): skip it in every path.
+  void mark_bad_node(std::size_t node);
 
   // Longest chain of name-matching issuers from the target (for "no path" diagnostics).
   std::vector<std::size_t> longest_partial();
@@ -58,10 +60,13 @@ class PathBuilder {
   PathLimits limits_;
   std::vector<std::vector<std::size_t>> issuers_;  // candidate issuers, in preference order
   std::vector<char> computed_;
-  std::vector<char> dead_;                         // no anchor reachable (memo)
+  std::vector<char> dead_;  // no anchor reachable (memo)
+  std::vector<char> bad_node_;
   std::vector<char> on_path_;
   std::vector<std::pair<std::size_t, std::size_t>> bad_edges_;
   std::vector<std::size_t> path_;
+  static constexpr std::size_t kNoUnwind = static_cast<std::size_t>(-1);
+  std::size_t unwind_ = kNoUnwind;  // frames deeper than this many path entries must return
   std::size_t steps_ = 0;
   std::size_t candidates_ = 0;
   std::string limit_hit_;

@@ -1,0 +1,195 @@
+// The pkiflow command line as users and scripts see it: exit codes, messages naming the file,
+// JSON output, file modes, and no crash on bad input.
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_support.hpp"
+
+using pkiflow::test::openssl_fixtures;
+using pkiflow::test::quote;
+using pkiflow::test::run_cli;
+using pkiflow::test::TempDir;
+
+namespace {
+
+std::string fx(const std::string& name) {
+  return quote(openssl_fixtures() / name);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(validate_exits_0_for_valid_and_1_for_invalid) {
+  auto ok = run_cli("validate --cert " + fx("leaf.pem") + " --chain " + fx("chain.pem") +
+                    " --trust " + fx("root.pem"));
+  BOOST_TEST(ok.exit_code == 0, ok.out + ok.err);
+  BOOST_TEST(ok.out.find("VALID") == 0u);
+  auto bad = run_cli("validate --cert " + fx("leaf-noku.pem") + " --chain " + fx("chain-noku.pem") +
+                     " --trust " + fx("root.pem"));
+  BOOST_TEST(bad.exit_code == 1);
+  BOOST_TEST(bad.out.find("FAIL  path.issuer-is-ca") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(validate_json_is_machine_readable) {
+  auto r =
+      run_cli("validate --json --cert " + fx("tlsca.pem") + " --chain " + fx("root.pem") +
+              " --trust " + fx("root.pem") + " --csr " + fx("tlsca.csr") +
+              " --profile tls-inspection-ca --crl " + fx("int.crl") + " --at 2027-01-01T00:00:00Z");
+  BOOST_TEST(r.exit_code == 0, r.out + r.err);
+  auto j = nlohmann::json::parse(r.out);
+  BOOST_TEST(j["verdict"] == "valid");
+  BOOST_TEST(j["at"] == "2027-01-01T00:00:00Z");
+  BOOST_TEST(j["profile"] == "tls-inspection-ca");
+  BOOST_TEST(j["path"].size() == 2u);
+  BOOST_TEST(j["summary"]["fail"] == 0);
+  bool saw_csr_key = false;
+  for (const auto& res : j["results"])
+    if (res["rule"] == "csr.key") saw_csr_key = res["outcome"] == "pass";
+  BOOST_TEST(saw_csr_key);
+}
+
+BOOST_AUTO_TEST_CASE(unusable_input_exits_2_naming_the_file) {
+  TempDir dir;
+  pkiflow::test::write_file(
+      dir / "truncated.pem",
+      pkiflow::test::read_file(openssl_fixtures() / "leaf.pem").substr(0, 300));
+  pkiflow::test::write_file(dir / "garbage.der",
+                            std::string("\x30\x82\x01\x00garbage-garbage", 19));
+  pkiflow::test::write_file(dir / "empty.pem", "");
+  pkiflow::test::write_file(dir / "text.txt", "just some words\n");
+  {
+    // A file over the 64 MiB input limit, sparse so the test stays cheap.
+    std::FILE* f = std::fopen((dir / "huge.pem").c_str(), "wb");
+    std::fseek(f, 65L * 1024 * 1024, SEEK_SET);
+    std::fputc('A', f);
+    std::fclose(f);
+  }
+  struct Case {
+    const char* sentence;
+    std::string file;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"a truncated PEM", (dir / "truncated.pem").string(), "no matching END"},
+      {"garbage DER", (dir / "garbage.der").string(), "not a valid X.509 certificate"},
+      {"an empty file", (dir / "empty.pem").string(), "empty file"},
+      {"plain text", (dir / "text.txt").string(), "neither PEM"},
+      {"a private key where a certificate belongs", (openssl_fixtures() / "leaf.key").string(),
+       "PRIVATE KEY"},
+      {"a huge file", (dir / "huge.pem").string(), "refusing to read"},
+      {"a missing file", (dir / "missing.pem").string(), "no such file"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.sentence) {
+      auto r = run_cli("validate --cert " + quote(c.file) + " --trust " + fx("root.pem"));
+      BOOST_TEST(r.exit_code == 2);
+      BOOST_TEST(r.err.find(c.file) != std::string::npos, r.err);
+      BOOST_TEST(r.err.find(c.says) != std::string::npos, r.err);
+      auto show = run_cli("cert show " + quote(c.file));
+      BOOST_TEST(show.exit_code == 2);
+      auto trust = run_cli("validate --cert " + fx("leaf.pem") + " --trust " + quote(c.file));
+      BOOST_TEST(trust.exit_code == 2);
+    }
+  }
+  auto empty_chain = run_cli("validate --cert " + fx("leaf.pem") + " --chain " +
+                             quote(dir / "empty.pem") + " --trust " + fx("root.pem"));
+  BOOST_TEST(empty_chain.exit_code == 1);  // an empty chain is an empty bundle, not bad input
+  BOOST_TEST(empty_chain.out.find("no issuer of") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_exit_2_with_the_reason) {
+  auto profile = run_cli("validate --cert " + fx("leaf.pem") + " --trust " + fx("root.pem") +
+                         " --profile nope");
+  BOOST_TEST(profile.exit_code == 2);
+  BOOST_TEST(profile.err.find("tls-inspection-ca") != std::string::npos);
+  auto at = run_cli("validate --cert " + fx("leaf.pem") + " --trust " + fx("root.pem") +
+                    " --at tomorrow");
+  BOOST_TEST(at.exit_code == 2);
+  BOOST_TEST(at.err.find("RFC 3339") != std::string::npos);
+  auto unknown = run_cli("validate --bogus");
+  BOOST_TEST(unknown.exit_code == 2);
+  auto no_trust = run_cli("validate --cert " + fx("leaf.pem"));
+  BOOST_TEST(no_trust.exit_code == 2);
+  BOOST_TEST(no_trust.err.find("--trust") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_key_csr_ca_cert_verbs_work_together) {
+  TempDir dir;
+  auto d = [&](const char* n) { return quote(dir / n); };
+  pkiflow::test::write_file(dir / "pass", "correct horse\n");
+  std::string pass = " --passphrase-file " + d("pass");
+  auto root = run_cli("ca new-root --subject 'CN=CLI Root,O=Contoso' --key-out " + d("root.key") +
+                      " --cert-out " + d("root.pem") + pass + " --json");
+  BOOST_REQUIRE_MESSAGE(root.exit_code == 0, root.err);
+  BOOST_TEST(nlohmann::json::parse(root.out)["is_ca"] == true);
+  BOOST_REQUIRE(run_cli("key new --alg rsa2048 --out " + d("k.key") + pass).exit_code == 0);
+  struct stat st {};
+  ::stat((dir / "k.key").c_str(), &st);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  BOOST_REQUIRE(run_cli("csr new --key " + d("k.key") +
+                        " --subject 'CN=CLI Signer,O=Contoso' --out " + d("k.csr") + pass)
+                    .exit_code == 0);
+  auto show = run_cli("csr show --json " + d("k.csr"));
+  BOOST_TEST(nlohmann::json::parse(show.out)["signature_valid"] == true);
+  auto sign = run_cli("ca sign --csr " + d("k.csr") + " --ca-cert " + d("root.pem") + " --ca-key " +
+                      d("root.key") + " --profile code-signing --days 90 --out " + d("k.pem") +
+                      pass + " --json");
+  BOOST_REQUIRE_MESSAGE(sign.exit_code == 0, sign.err);
+  auto facts = nlohmann::json::parse(run_cli("cert show --json " + d("k.pem")).out);
+  BOOST_TEST(facts["extended_key_usage"][0] == "codeSigning");
+  BOOST_TEST(facts["thumbprint_sha1"].get<std::string>().size() == 40u);
+  BOOST_TEST(facts["issuer"] == "CN=CLI Root,O=Contoso");
+  auto v = run_cli("validate --cert " + d("k.pem") + " --trust " + d("root.pem") + " --csr " +
+                   d("k.csr") + " --profile code-signing");
+  BOOST_TEST(v.exit_code == 0, v.out);
+  // Existing files are not overwritten without --force.
+  auto again = run_cli("key new --out " + d("k.key") + pass);
+  BOOST_TEST(again.exit_code == 2);
+  BOOST_TEST(again.err.find("already exists") != std::string::npos);
+  // A wrong passphrase is a clear error, not a crash.
+  pkiflow::test::write_file(dir / "wrong", "nope\n");
+  auto wrong = run_cli("csr new --key " + d("k.key") + " --subject CN=x --out " + d("x.csr") +
+                       " --passphrase-file " + d("wrong"));
+  BOOST_TEST(wrong.exit_code == 2);
+  BOOST_TEST(wrong.err.find("wrong passphrase") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(keys_are_never_written_unencrypted_unless_asked) {
+  TempDir dir;
+  auto r = pkiflow::test::run("env -u PKIFLOW_PASSPHRASE " + quote(PKIFLOW_CLI_PATH) +
+                              " key new --out " + quote(dir / "k.key"));
+  BOOST_TEST(r.exit_code == 2);
+  BOOST_TEST(!std::filesystem::exists(dir / "k.key"));
+  auto plain = run_cli("key new --no-encrypt --alg p384 --out " + quote(dir / "p.key"));
+  BOOST_TEST(plain.exit_code == 0);
+  BOOST_TEST(pkiflow::test::read_file(dir / "p.key").find("BEGIN PRIVATE KEY") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_batch_form_reports_each_line_and_the_worst_exit_code) {
+  TempDir dir;
+  auto base = openssl_fixtures();
+  pkiflow::test::write_file(
+      dir / "m.jsonl", "{\"id\":\"a\",\"cert\":\"" + (base / "leaf.pem").string() +
+                           "\",\"chain\":\"" + (base / "chain.pem").string() + "\",\"trust\":\"" +
+                           (base / "root.pem").string() + "\"}\n{\"id\":\"b\",\"cert\":\"" +
+                           (base / "leaf-noku.pem").string() + "\",\"chain\":\"" +
+                           (base / "chain-noku.pem").string() + "\",\"trust\":\"" +
+                           (base / "root.pem").string() + "\"}\n");
+  auto r = run_cli("validate --batch " + quote(dir / "m.jsonl") + " --json --jobs 2");
+  BOOST_TEST(r.exit_code == 1);
+  std::istringstream lines(r.out);
+  std::string line;
+  std::vector<nlohmann::json> got;
+  while (std::getline(lines, line))
+    got.push_back(nlohmann::json::parse(line));
+  BOOST_REQUIRE(got.size() == 2u);
+  BOOST_TEST(got[0]["verdict"] == "valid");
+  BOOST_TEST(got[1]["verdict"] == "invalid");
+  BOOST_TEST(got[1]["report"]["results"].is_array());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

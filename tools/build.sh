@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs dependencies (tools/setup-deps.sh), configures and builds pkiflow.
+#   tools/build.sh [--sanitize] [--werror]    -> prints the build directory on its last line
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitize=OFF; werror=OFF; dir=build
+for arg in "$@"; do
+  case "$arg" in
+    --sanitize) sanitize=ON; dir=build-asan ;;
+    --werror) werror=ON ;;
+    *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+botan_prefix=$(tools/setup-deps.sh | tail -n1)
+prefix_arg=()
+[ "$botan_prefix" != "system" ] && prefix_arg=(-DCMAKE_PREFIX_PATH="$botan_prefix")
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${prefix_arg[@]}" \
+  -DPKIFLOW_SANITIZE="$sanitize" -DPKIFLOW_WERROR="$werror" >&2
+cmake --build "$dir" -j"$(nproc)" >&2
+echo "$dir"
