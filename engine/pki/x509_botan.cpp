@@ -1,6 +1,8 @@
 #include "engine/pki/x509_botan.hpp"
 
 #include <botan/asn1_obj.h>
+#include <botan/ber_dec.h>
+#include <botan/bigint.h>
 #include <botan/hash.h>
 #include <botan/hex.h>
 #include <botan/pk_keys.h>
@@ -153,6 +155,34 @@ std::string signature_hash(const Botan::AlgorithmIdentifier& alg) {
                         "SHA-3(256)", "SHA-3(384)", "SHA-3(512)"})
     if (name.find(h) != std::string::npos) return h;
   return "";
+}
+
+}  // namespace pkiflow::pki
+
+namespace pkiflow::pki {
+
+KeyStrength key_strength(const Botan::X509_Certificate& cert) {
+  const auto& alg = cert.subject_public_key_algo();
+  const std::string oid = alg.oid().to_string();
+  try {
+    if (oid == "1.2.840.113549.1.1.1") {  // rsaEncryption: RSAPublicKey ::= SEQUENCE { n, e }
+      Botan::BigInt n;
+      Botan::BER_Decoder(cert.subject_public_key_bitstring()).start_sequence().decode(n);
+      return {"RSA", n.bits()};
+    }
+    if (oid == "1.2.840.10045.2.1") {  // id-ecPublicKey with a named curve
+      Botan::OID curve;
+      Botan::BER_Decoder(alg.parameters()).decode(curve);
+      const std::string c = curve.to_string();
+      if (c == "1.2.840.10045.3.1.7") return {"ECDSA", 256};
+      if (c == "1.3.132.0.34") return {"ECDSA", 384};
+      if (c == "1.3.132.0.35") return {"ECDSA", 521};
+    }
+  } catch (const std::exception&) {
+    // fall through to the full key load, which reports a malformed key properly
+  }
+  auto key = cert.subject_public_key();
+  return {key->algo_name(), key->key_length()};
 }
 
 }  // namespace pkiflow::pki

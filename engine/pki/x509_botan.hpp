@@ -31,6 +31,15 @@ SignatureScheme signature_scheme_for(const Botan::Public_Key& key);
 
 std::string upper_hex(const std::vector<uint8_t>& bytes);
 std::string sha256_hex(const Botan::X509_Certificate& cert);
+// Algorithm ("RSA", "ECDSA", ...) and size in bits of a certificate's public key, read from its
+// SubjectPublicKeyInfo without building the key object (which, for RSA, precomputes Montgomery
+// parameters: the validator's hygiene rules need only the size).
+struct KeyStrength {
+  std::string algorithm;
+  std::size_t bits = 0;
+};
+KeyStrength key_strength(const Botan::X509_Certificate& cert);
+
 // The hash of a signature algorithm ("SHA-256", "SHA-1", "MD5", ...), or "" when unknown.
 std::string signature_hash(const Botan::AlgorithmIdentifier& alg);
 

@@ -475,7 +475,7 @@ void hygiene_rules(const RuleContext& ctx) {
   for (std::size_t i = 0; i < certs.size(); ++i) {
     const auto& c = *certs[i];
     try {
-      auto k = describe_public_key(*c.subject_public_key());
+      auto k = key_strength(c);
       std::size_t min = k.algorithm == "RSA" ? 2048 : 256;
       if (k.bits < min) {
         weak_key = true;
