@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "engine/pki/validate/batch.hpp"
+#include "engine/pki/validate/report_format.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace pkiflow;
@@ -11,6 +12,7 @@ using pkiflow::test::openssl_fixtures;
 BOOST_AUTO_TEST_SUITE(batch)
 
 BOOST_AUTO_TEST_CASE(every_manifest_line_gets_its_own_verdict_in_order) {
+  const auto& fixtures = openssl_fixtures();  // made first: their notBefore is "now"
   std::stringstream manifest;
   manifest
       << R"({"id":"good","cert":"leaf.pem","chain":"chain.pem","trust":"root.pem"})"
@@ -28,19 +30,19 @@ BOOST_AUTO_TEST_CASE(every_manifest_line_gets_its_own_verdict_in_order) {
   opts.jobs = 2;
   opts.default_at = std::chrono::system_clock::now();
   std::vector<BatchOutcome> got;
-  auto st = validate_manifest(manifest, openssl_fixtures(), opts,
-                              [&](const BatchOutcome& o) { got.push_back(o); });
+  auto st =
+      validate_manifest(manifest, fixtures, opts, [&](const BatchOutcome& o) { got.push_back(o); });
   BOOST_REQUIRE(st.ok());
   BOOST_REQUIRE(got.size() == 5u);
   BOOST_TEST(got[0].id == "good");
-  BOOST_TEST((got[0].report->verdict() == Verdict::valid));
+  BOOST_TEST((got[0].report->verdict() == Verdict::valid), report_text(*got[0].report));
   BOOST_TEST((got[1].report->verdict() == Verdict::invalid));
   BOOST_TEST(got[2].id == "missing");
   BOOST_TEST(got[2].line == 4u);
   BOOST_TEST(got[2].error->what().find("nope.pem") != std::string::npos);
   BOOST_TEST(got[3].error.has_value());
   BOOST_TEST(got[3].id == "5");
-  BOOST_TEST((got[4].report->verdict() == Verdict::valid));
+  BOOST_TEST((got[4].report->verdict() == Verdict::valid), report_text(*got[4].report));
 }
 
 BOOST_AUTO_TEST_CASE(parallel_results_equal_sequential_ones) {
