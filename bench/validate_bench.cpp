@@ -2,7 +2,8 @@
 //   validate_bench [N=1000] [--seconds S=1.5] [--openssl-processes K=40]
 // Builds N 3-certificate chains (root -> intermediate -> leaf, every certificate distinct) once
 // per key type (RSA-2048, P-256), then times on the same parsed chains:
-//   pkiflow single   Validator::validate, one chain at a time
+//   pkiflow single   Validator::validate, one chain at a time (a fresh Validator per pass, so
+//                    nothing is remembered from an earlier pass over the same chains)
 //   pkiflow batch    validate_all(..., jobs=1) (and jobs=2 for reference)
 //   Botan bare       Botan::x509_path_validate with an in-memory store
 //   OpenSSL          X509_verify_cert in-process
@@ -125,8 +126,10 @@ void run(const Chains& c, double seconds, int processes) {
   for (std::size_t i = 0; i < n; ++i)
     reqs.push_back({c.leaves[i], {c.intermediates[i]}, trust, std::nullopt, nullptr, {}, at, 30});
 
-  Validator validator;
+  // Every pass starts cold (a new Validator): repeated passes over the same chains must not
+  // be answered from the signature memo of the previous pass.
   double single = rate(n, seconds, [&] {
+    Validator validator;
     std::size_t ok = 0;
     for (const auto& r : reqs)
       ok += validator.validate(r).verdict() == Verdict::valid;

@@ -5,6 +5,7 @@
 
 #include "engine/pki/botan_access.hpp"
 #include "engine/pki/validate/detail/path_builder.hpp"
+#include "engine/pki/validate/detail/path_checker.hpp"
 #include "engine/pki/validate/detail/rules.hpp"
 #include "engine/pki/x509_botan.hpp"
 
@@ -31,9 +32,11 @@ struct Validator::Impl {
   // Minimum strength 80 keeps SHA-1 and RSA-1024 out of Botan's verdict: pkiflow's own
   // hygiene rules report them with clearer reasons (and Botan still verifies the signatures).
   Botan::Path_Validation_Restrictions restrictions{false, 80};
+  // Botan's check_chain order and codes, with issuer keys and verified signatures kept.
+  detail::PathChecker checker{restrictions};
 
   detail::PathCheck check(const detail::Pool& pool, const std::vector<std::size_t>& nodes,
-                          std::chrono::system_clock::time_point at) const {
+                          std::chrono::system_clock::time_point at) {
     detail::PathCheck pc;
     pc.nodes = nodes;
     std::vector<Botan::X509_Certificate> path;
@@ -41,8 +44,7 @@ struct Validator::Impl {
     for (auto n : nodes)
       path.push_back(pool.entries[n].cert);
     try {
-      pc.status =
-          Botan::PKIX::check_chain(path, at, "", Botan::Usage_Type::UNSPECIFIED, restrictions);
+      pc.status = checker.check(path, at);
       accept_intermediate_anchor(path.back(), pc.status.back());
     } catch (const Botan::Exception& e) {
       pc.exception = e.what();
@@ -62,7 +64,7 @@ Validator::Validator(ValidatorLimits limits) : impl_(std::make_unique<Impl>()) {
 }
 Validator::~Validator() = default;
 
-ChainReport Validator::validate(const ValidationRequest& req) const {
+ChainReport Validator::validate(const ValidationRequest& req) {
   ChainReport report;
   report.at = req.at;
   if (req.profile) report.profile = req.profile->name;

@@ -48,6 +48,9 @@ struct ValidatorLimits {
   std::size_t max_steps = 50'000;
 };
 
+// A Validator keeps what it learns across calls (parsed issuer keys, verified signatures), so
+// validating many chains that share intermediates and anchors verifies each signature once. It
+// is not thread-safe: use one per thread (validate_all does).
 class Validator {
  public:
   explicit Validator(ValidatorLimits limits = {});
@@ -55,7 +58,7 @@ class Validator {
   Validator(const Validator&) = delete;
   Validator& operator=(const Validator&) = delete;
 
-  ChainReport validate(const ValidationRequest& request) const;
+  ChainReport validate(const ValidationRequest& request);
 
  private:
   struct Impl;
