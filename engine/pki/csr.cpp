@@ -20,13 +20,9 @@ Result<Botan::Extensions> requested_extensions(const CsrSpec& spec) {
   if (!spec.key_usage.empty())
     ext.add(std::make_unique<Botan::Cert_Extension::Key_Usage>(to_botan(spec.key_usage)), true);
   if (!spec.ext_key_usage.empty()) {
-    std::vector<Botan::OID> oids;
-    for (const auto& e : spec.ext_key_usage) {
-      auto oid = eku_oid(e);
-      if (!oid) return oid.error();
-      oids.push_back(Botan::OID::from_string(*oid));
-    }
-    ext.add(std::make_unique<Botan::Cert_Extension::Extended_Key_Usage>(oids), false);
+    auto oids = eku_oids(spec.ext_key_usage);
+    if (!oids) return oids.error();
+    ext.add(std::make_unique<Botan::Cert_Extension::Extended_Key_Usage>(*oids), false);
   }
   if (!spec.dns_names.empty() || !spec.emails.empty() || !spec.uris.empty()) {
     Botan::AlternativeName alt;

@@ -42,13 +42,9 @@ Result<Botan::Extensions> profile_extensions(const SigningProfile& p,
   if (!p.key_usage.empty())
     ext.add(std::make_unique<CE::Key_Usage>(to_botan(p.key_usage)), p.key_usage_critical);
   if (!p.ext_key_usage.empty()) {
-    std::vector<Botan::OID> oids;
-    for (const auto& e : p.ext_key_usage) {
-      auto oid = eku_oid(e);
-      if (!oid) return oid.error();
-      oids.push_back(Botan::OID::from_string(*oid));
-    }
-    ext.add(std::make_unique<CE::Extended_Key_Usage>(oids), false);
+    auto oids = eku_oids(p.ext_key_usage);
+    if (!oids) return oids.error();
+    ext.add(std::make_unique<CE::Extended_Key_Usage>(*oids), false);
   }
   ext.add(std::make_unique<CE::Subject_Key_ID>(key_identifier(subject_key)), false);
   if (!authority_key_id.empty())

@@ -113,6 +113,16 @@ std::vector<std::string> eku_names(const std::vector<Botan::OID>& oids) {
   return out;
 }
 
+Result<std::vector<Botan::OID>> eku_oids(const std::vector<std::string>& names) {
+  std::vector<Botan::OID> oids;
+  for (const auto& e : names) {
+    auto oid = eku_oid(e);
+    if (!oid) return oid.error();
+    oids.push_back(Botan::OID::from_string(*oid));
+  }
+  return oids;
+}
+
 SignatureScheme signature_scheme_for(const Botan::Public_Key& key) {
   if (key.algo_name() == "RSA") return {"SHA-256", "PKCS1v15(SHA-256)"};
   if (key.key_length() > 256) return {"SHA-384", "SHA-384"};

@@ -20,6 +20,8 @@ Botan::X509_DN to_botan(const DnAttributes& dn);
 std::string format_dn(const Botan::X509_DN& dn);
 
 std::vector<std::string> eku_names(const std::vector<Botan::OID>& oids);
+// Extended key usage names or dotted OIDs -> OIDs; an error names the first unknown one.
+Result<std::vector<Botan::OID>> eku_oids(const std::vector<std::string>& names);
 
 // Signature padding/hash pkiflow uses for a signing key: SHA-384 for P-384 keys, SHA-256
 // otherwise; PKCS#1 v1.5 for RSA (what Windows and Entra accept everywhere).

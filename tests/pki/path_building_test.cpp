@@ -60,6 +60,16 @@ Mesh build_mesh(int future_layer) {
   return m;
 }
 
+// Validates the mesh's leaf with its bundle against `anchor`, at `at`.
+ChainReport validate_mesh(const Mesh& m, const Certificate& anchor, TimePoint at,
+                          ValidatorLimits limits = {}) {
+  ValidationRequest req{
+      *m.leaf,      m.bundle, std::make_shared<const TrustStore>(std::vector{anchor}),
+      std::nullopt, nullptr,  {},
+      at,           30};
+  return Validator(limits).validate(req);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(path_building)
@@ -68,15 +78,7 @@ BOOST_AUTO_TEST_CASE(a_valid_path_through_a_cross_certified_mesh_is_found_at_onc
   auto m = build_mesh(0);
   BOOST_TEST(m.bundle.size() ==
              static_cast<std::size_t>(kLayers * kKeysPerLayer * kKeysPerLayer - 12));
-  ValidationRequest req{*m.leaf,
-                        m.bundle,
-                        std::make_shared<const TrustStore>(std::vector{*m.root}),
-                        std::nullopt,
-                        nullptr,
-                        {},
-                        m.now + std::chrono::hours(1),
-                        30};
-  auto r = Validator().validate(req);
+  auto r = validate_mesh(m, *m.root, m.now + std::chrono::hours(1));
   BOOST_TEST((r.verdict() == Verdict::valid));
   BOOST_TEST(r.path.size() == static_cast<std::size_t>(kLayers + 2));
   BOOST_TEST(r.candidates_checked == 1u);
@@ -88,15 +90,7 @@ BOOST_AUTO_TEST_CASE(an_untrusted_mesh_is_rejected_without_trying_every_path) {
   auto impostor_key = PrivateKey::generate(KeyAlgorithm::p256, rng);
   auto impostor = *LocalCa::self_signed("CN=Mesh Root", impostor_key, *find_profile("root-ca"),
                                         {m.now, std::chrono::days(3650), {}}, rng);
-  ValidationRequest req{*m.leaf,
-                        m.bundle,
-                        std::make_shared<const TrustStore>(std::vector{impostor}),
-                        std::nullopt,
-                        nullptr,
-                        {},
-                        m.now + std::chrono::hours(1),
-                        30};
-  auto r = Validator().validate(req);
+  auto r = validate_mesh(m, impostor, m.now + std::chrono::hours(1));
   BOOST_TEST((r.verdict() == Verdict::invalid));
   BOOST_TEST(r.find("path.build", Outcome::fail) != nullptr);
   BOOST_TEST(r.candidates_checked == 0u);  // key identifiers rule the impostor out
@@ -104,15 +98,7 @@ BOOST_AUTO_TEST_CASE(an_untrusted_mesh_is_rejected_without_trying_every_path) {
 
 BOOST_AUTO_TEST_CASE(a_not_yet_valid_layer_is_pruned_once_per_certificate_not_per_path) {
   auto m = build_mesh(3);
-  ValidationRequest req{*m.leaf,
-                        m.bundle,
-                        std::make_shared<const TrustStore>(std::vector{*m.root}),
-                        std::nullopt,
-                        nullptr,
-                        {},
-                        m.now + std::chrono::hours(1),
-                        30};
-  auto r = Validator().validate(req);
+  auto r = validate_mesh(m, *m.root, m.now + std::chrono::hours(1));
   BOOST_TEST((r.verdict() == Verdict::invalid));
   BOOST_TEST(r.find("path.validity", Outcome::fail) != nullptr);
   // 16 not-yet-valid layer-3 certificates, each found once; the 4096 paths are never enumerated.
@@ -124,15 +110,7 @@ BOOST_AUTO_TEST_CASE(the_search_stops_at_its_limits_and_says_which) {
   auto m = build_mesh(0);
   ValidatorLimits tight;
   tight.max_depth = 4;
-  ValidationRequest req{*m.leaf,
-                        m.bundle,
-                        std::make_shared<const TrustStore>(std::vector{*m.root}),
-                        std::nullopt,
-                        nullptr,
-                        {},
-                        m.now + std::chrono::hours(1),
-                        30};
-  auto r = Validator(tight).validate(req);
+  auto r = validate_mesh(m, *m.root, m.now + std::chrono::hours(1), tight);
   BOOST_TEST((r.verdict() == Verdict::invalid));
   BOOST_TEST_REQUIRE(r.limits_hit.size() == 1u);
   BOOST_TEST(r.limits_hit[0].find("depth") != std::string::npos);
