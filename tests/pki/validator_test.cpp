@@ -216,11 +216,22 @@ BOOST_AUTO_TEST_CASE(the_tls_inspection_profile_needs_the_root_in_the_chain_and_
   auto leaf = validate({"leaf.pem", "chain-with-root.pem", "root.pem", "", "tls-inspection-ca"});
   BOOST_TEST(leaf.find("profile.basic-constraints", Outcome::fail) != nullptr);
   BOOST_TEST(leaf.find("profile.key-usage", Outcome::fail) != nullptr);
-  BOOST_TEST(leaf.find("profile.lifetime", Outcome::fail) != nullptr);
 
   auto int_ca = validate({"int.pem", "root.pem", "root.pem", "", "tls-inspection-ca"});
   BOOST_TEST(int_ca.find("profile.ext-key-usage", Outcome::fail)->reason.find("serverAuth") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_one_year_minimum_holds_at_issuance_and_fails_a_day_short) {
+  // leaf.pem was issued by openssl a moment ago for 365 days.
+  auto fresh = validate({"leaf.pem", "chain-with-root.pem", "root.pem", "", "tls-inspection-ca"});
+  BOOST_TEST(fresh.find("profile.lifetime", Outcome::pass)->reason == "valid for 365 more days");
+  auto later = make({"leaf.pem", "chain-with-root.pem", "root.pem", "", "tls-inspection-ca"});
+  later.at += std::chrono::days(2);
+  auto r = Validator().validate(later);
+  auto hit = r.find("profile.lifetime", Outcome::fail);
+  BOOST_TEST_REQUIRE(hit != nullptr);
+  BOOST_TEST(hit->reason == "valid for 363 more days; tls-inspection-ca needs at least 365");
 }
 
 BOOST_AUTO_TEST_CASE(the_csr_rules_catch_a_certificate_for_another_request) {

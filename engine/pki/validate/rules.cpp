@@ -2,6 +2,7 @@
 #include <botan/x509_ext.h>
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <set>
 
 #include "engine/pki/botan_access.hpp"
@@ -86,6 +87,14 @@ std::string explain(const RuleContext& ctx, std::size_t i, Code c, std::size_t& 
     default:
       return std::string(Botan::Path_Validation_Result::status_string(c)) + " (" + q(subject) + ")";
   }
+}
+
+// Whole days of validity left at `at`, rounded to the nearest day: a certificate issued a
+// moment ago for 365 days has 365 days left, not 364 (the GSA minimum is one year).
+long days_left(const Botan::X509_Certificate& cert, std::chrono::system_clock::time_point at) {
+  auto hours =
+      std::chrono::duration_cast<std::chrono::hours>(cert.not_after().to_std_timepoint() - at);
+  return static_cast<long>(std::floor((static_cast<double>(hours.count()) + 12.0) / 24.0));
 }
 
 bool in_bundle(const Pool& pool, std::size_t node) {
@@ -435,9 +444,7 @@ void profile_rules(const RuleContext& ctx) {
               "extendedKeyUsage has what " + name + " needs", 0);
   }
   if (p->min_validity_days) {
-    auto left = std::chrono::duration_cast<std::chrono::hours>(cert.not_after().to_std_timepoint() -
-                                                               ctx.req.at);
-    long days = static_cast<long>(left.count() / 24);
+    const long days = days_left(cert, ctx.req.at);
     if (days < *p->min_validity_days)
       rep.add("profile.lifetime", Outcome::fail,
               "valid for " + std::to_string(days) + " more days; " + name + " needs at least " +
@@ -499,14 +506,13 @@ void hygiene_rules(const RuleContext& ctx) {
   if (!weak_key) rep.add("hygiene.key-size", Outcome::pass, "all keys meet the minimum size");
   if (!weak_hash) rep.add("hygiene.signature-hash", Outcome::pass, "no SHA-1 or weaker signature");
   const auto& leaf = botan(ctx.req.cert);
-  auto left = std::chrono::duration_cast<std::chrono::hours>(leaf.not_after().to_std_timepoint() -
-                                                             ctx.req.at);
-  long days = static_cast<long>(left.count() / 24);
-  if (days < ctx.req.min_remaining_days)
+  const long days = days_left(leaf, ctx.req.at);
+  const bool expired = leaf.not_after().to_std_timepoint() < ctx.req.at;
+  if (expired || days < ctx.req.min_remaining_days)
     rep.add("hygiene.remaining-validity", Outcome::warn,
-            days < 0 ? "expired on " + date(leaf.not_after())
-                     : "expires in " + std::to_string(days) + " days (" + date(leaf.not_after()) +
-                           "), under the minimum of " + std::to_string(ctx.req.min_remaining_days),
+            expired ? "expired on " + date(leaf.not_after())
+                    : "expires in " + std::to_string(days) + " days (" + date(leaf.not_after()) +
+                          "), under the minimum of " + std::to_string(ctx.req.min_remaining_days),
             0);
   else
     rep.add("hygiene.remaining-validity", Outcome::pass,
