@@ -1,0 +1,288 @@
+#include "engine/lifecycle.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace pkiflow::engine {
+
+namespace {
+
+using S = RecordState;
+
+const std::map<S, std::vector<S>>& moves() {
+  static const std::map<S, std::vector<S>> table{
+      {S::planned, {S::csrGenerated, S::failed, S::retired}},
+      {S::csrGenerated, {S::signed_, S::failed, S::retired}},
+      {S::signed_, {S::uploaded, S::failed, S::retired}},
+      {S::uploaded, {S::active, S::failed, S::retired}},
+      {S::active, {S::superseded, S::retired}},
+      {S::superseded, {S::retired}},
+      {S::failed, {S::planned, S::csrGenerated, S::signed_, S::uploaded, S::retired}},
+      {S::retired, {}},
+  };
+  return table;
+}
+
+std::string names(const std::vector<S>& states) {
+  if (states.empty()) return "none: it is final";
+  std::string out;
+  for (auto s : states)
+    out += (out.empty() ? "" : ", ") + std::string(state::to_string(s));
+  return out;
+}
+
+Error illegal(const Record& r, S to) {
+  return Error(ErrorKind::invalid_input, "record " + r.id,
+               std::string("illegal transition ") + state::to_string(r.state) + " -> " +
+                   state::to_string(to) + " (from " + state::to_string(r.state) +
+                   " the record may go to: " + names(legal_targets(r.state)) + ")");
+}
+
+Status require(bool ok, const Record& r, const std::string& what) {
+  if (ok) return Ok{};
+  return Error(ErrorKind::invalid_input, "record " + r.id, what);
+}
+
+}  // namespace
+
+bool is_legal(RecordState from, RecordState to) {
+  const auto& t = moves().at(from);
+  return std::find(t.begin(), t.end(), to) != t.end();
+}
+
+std::vector<RecordState> legal_targets(RecordState from) {
+  return moves().at(from);
+}
+
+std::chrono::seconds backoff_delay(int attempts, double jitter, const BackoffPolicy& policy) {
+  if (attempts < 1) attempts = 1;
+  const double cap = static_cast<double>(policy.cap.count());
+  const double raw =
+      static_cast<double>(policy.base.count()) * std::pow(2.0, std::min(attempts - 1, 40));
+  const double factor = 0.5 + 0.5 * std::clamp(jitter, 0.0, 0.999999);
+  return std::chrono::seconds(static_cast<std::int64_t>(std::min(raw, cap) * factor));
+}
+
+Lifecycle::Lifecycle(state::StateStore& store, const Clock& clock, std::string actor,
+                     BackoffPolicy backoff)
+    : store_(store), clock_(clock), actor_(std::move(actor)), backoff_(backoff) {}
+
+Result<Record> Lifecycle::load(const std::string& id) {
+  auto r = store_.get(id);
+  if (!r) return r.error();
+  if (!*r) return Error(ErrorKind::invalid_input, "record " + id, "no such record");
+  return **r;
+}
+
+state::HistoryEntry Lifecycle::entry(const Record& before, RecordState to,
+                                     const std::string& reason,
+                                     const std::string& details_json) const {
+  state::HistoryEntry h;
+  h.record_id = before.id;
+  h.from = before.state;
+  h.to = to;
+  h.at = clock_.now();
+  h.reason = reason;
+  h.actor = actor_;
+  h.details_json = details_json;
+  return h;
+}
+
+Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std::string& reason,
+                               const std::string& details_json,
+                               const std::function<Status(Record&)>& effect) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state == to) return current;  // already done: a rerun changes nothing
+  if (!is_legal(current->state, to)) return illegal(*current, to);
+  Record next = *current;
+  next.state = to;
+  next.updated_at = clock_.now();
+  if (auto st = effect(next); !st) return st.error();
+  auto written = store_.apply({{next, entry(*current, to, reason, details_json)}});
+  if (!written) return written.error();
+  return written->front();
+}
+
+Result<Record> Lifecycle::plan(const NewRecord& n, const std::string& reason) {
+  Record r;
+  r.id = n.id;
+  r.kind = n.kind;
+  r.name = n.name;
+  r.tenant = n.tenant;
+  r.profile_json = n.profile_json;
+  r.renews = n.renews;
+  r.state = RecordState::planned;
+  r.created_at = r.updated_at = clock_.now();
+  state::HistoryEntry h;
+  h.record_id = r.id;
+  h.to = RecordState::planned;
+  h.at = r.created_at;
+  h.reason = reason;
+  h.actor = actor_;
+  return store_.create(r, h);
+}
+
+Result<Record> Lifecycle::csr_generated(const std::string& id, const CsrArtifacts& a) {
+  return move(id, RecordState::csrGenerated, "CSR generated", "{}", [&](Record& r) -> Status {
+    if (auto st = require(!a.csr_pem.empty(), r, "a CSR is required"); !st) return st;
+    r.csr_pem = a.csr_pem;
+    r.key_path = a.key_path;
+    r.remote_id = a.remote_id;
+    r.remote_status = a.remote_status;
+    r.attempts = 0;
+    r.next_attempt_at.reset();
+    r.last_error.clear();
+    return Ok{};
+  });
+}
+
+Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& a) {
+  return move(
+      id, RecordState::signed_, "certificate signed and validated", "{}", [&](Record& r) -> Status {
+        if (auto st = require(!a.certificate_pem.empty(), r, "a certificate is required"); !st)
+          return st;
+        if (auto st = require(a.not_after > a.not_before, r, "the certificate's validity is empty");
+            !st)
+          return st;
+        r.certificate_pem = a.certificate_pem;
+        r.chain_pem = a.chain_pem;
+        r.not_before = a.not_before;
+        r.not_after = a.not_after;
+        r.thumbprint_sha1 = a.thumbprint_sha1;
+        r.thumbprint_sha256 = a.thumbprint_sha256;
+        r.attempts = 0;
+        r.next_attempt_at.reset();
+        r.last_error.clear();
+        return Ok{};
+      });
+}
+
+Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& remote_status) {
+  return move(id, RecordState::uploaded, "uploaded", "{}", [&](Record& r) -> Status {
+    if (auto st = require(!r.certificate_pem.empty(), r, "nothing to upload: no certificate"); !st)
+      return st;
+    r.remote_status = remote_status;
+    r.attempts = 0;
+    r.next_attempt_at.reset();
+    r.last_error.clear();
+    return Ok{};
+  });
+}
+
+Result<Record> Lifecycle::activated(const std::string& id, const std::string& remote_status) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state == RecordState::active) return current;
+  if (!is_legal(current->state, RecordState::active)) return illegal(*current, RecordState::active);
+  Record next = *current;
+  next.state = RecordState::active;
+  next.remote_status = remote_status;
+  next.attempts = 0;
+  next.next_attempt_at.reset();
+  next.last_error.clear();
+  next.updated_at = clock_.now();
+  std::vector<state::RecordWrite> writes{
+      {next, entry(*current, RecordState::active, "confirmed active", "{}")}};
+  // A renewal replaces its predecessor in the same transaction: never two active, never none.
+  if (!next.renews.empty()) {
+    auto old = load(next.renews);
+    if (!old) return old.error();
+    if (old->state == RecordState::active) {
+      Record sup = *old;
+      sup.state = RecordState::superseded;
+      sup.superseded_by = id;
+      sup.updated_at = next.updated_at;
+      writes.push_back({sup, entry(*old, RecordState::superseded, "superseded by " + id, "{}")});
+    }
+  }
+  auto written = store_.apply(writes);
+  if (!written) return written.error();
+  return written->front();
+}
+
+Result<Record> Lifecycle::failed(const std::string& id, const std::string& reason) {
+  auto current = load(id);
+  if (!current) return current.error();
+  const RecordState was = current->state;
+  return move(id, RecordState::failed, reason, "{}", [&](Record& r) -> Status {
+    r.failed_from = was;
+    r.last_error = reason;
+    r.next_attempt_at.reset();
+    return Ok{};
+  });
+}
+
+Result<Record> Lifecycle::transient_failure(const std::string& id, const std::string& error,
+                                            double jitter) {
+  auto current = load(id);
+  if (!current) return current.error();
+  const auto s = current->state;
+  if (s == RecordState::retired || s == RecordState::failed || s == RecordState::superseded)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("no work is due in state ") + state::to_string(s));
+  Record next = *current;
+  next.attempts += 1;
+  next.last_error = error;
+  next.updated_at = clock_.now();
+  next.next_attempt_at = next.updated_at + backoff_delay(next.attempts, jitter, backoff_);
+  auto written = store_.apply(
+      {{next, entry(*current, s,
+                    "transient failure (attempt " + std::to_string(next.attempts) + "): " + error,
+                    "{}")}});
+  if (!written) return written.error();
+  return written->front();
+}
+
+Result<Record> Lifecycle::retry(const std::string& id) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state != RecordState::failed)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("retry applies to failed records; this one is ") +
+                     state::to_string(current->state));
+  const RecordState back = current->failed_from.value_or(RecordState::planned);
+  return move(id, back, "retried by an operator", "{}", [&](Record& r) -> Status {
+    r.failed_from.reset();
+    r.attempts = 0;
+    r.next_attempt_at = clock_.now();
+    r.last_error.clear();
+    return Ok{};
+  });
+}
+
+Result<Record> Lifecycle::cancel(const std::string& id) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state == RecordState::active || current->state == RecordState::superseded)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("is ") + state::to_string(current->state) +
+                     "; cancel is for records that never became active (retire it once its "
+                     "successor is active)");
+  return move(id, RecordState::retired, "cancelled by an operator", "{}",
+              [](Record&) -> Status { return Ok{}; });
+}
+
+Result<Record> Lifecycle::retire(const std::string& id, const std::string& reason) {
+  return move(id, RecordState::retired, reason, "{}", [](Record&) -> Status { return Ok{}; });
+}
+
+Result<Record> Lifecycle::renew(const std::string& id, const std::string& successor_id) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state != RecordState::active)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("only an active record is renewed; this one is ") +
+                     state::to_string(current->state));
+  auto all = store_.list({});
+  if (!all) return all.error();
+  for (const auto& r : *all)
+    if (r.renews == id && r.state != RecordState::retired && r.state != RecordState::failed)
+      return Error(ErrorKind::invalid_input, "record " + id, "is already being renewed by " + r.id);
+  NewRecord n{successor_id,    current->kind,         current->name,
+              current->tenant, current->profile_json, id};
+  return plan(n, "renewal of " + id);
+}
+
+}  // namespace pkiflow::engine

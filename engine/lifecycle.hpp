@@ -1,0 +1,100 @@
+// The lifecycle state machine (DESIGN.md, "The lifecycle"): the single place that knows the
+// order of states. Each transition is one function: it re-reads the record, does nothing when
+// the record is already where the transition leads (a rerun after a crash), checks its guard,
+// applies its effect and writes the record with its history row in one transaction.
+//
+//   planned -> csrGenerated -> signed -> uploaded -> active -> superseded -> retired
+//   any state before active -> failed (permanent error) -> retry -> the state it failed in
+//   any state before active, and failed -> retired (cancel)
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/clock.hpp"
+#include "engine/pki/result.hpp"
+#include "state/store.hpp"
+
+namespace pkiflow::engine {
+
+using state::Record;
+using state::RecordState;
+
+// The legal moves; transitions refuse anything else with the list of what is allowed.
+bool is_legal(RecordState from, RecordState to);
+std::vector<RecordState> legal_targets(RecordState from);
+
+struct BackoffPolicy {
+  std::chrono::seconds base{60};
+  std::chrono::seconds cap{std::chrono::hours(6)};
+};
+
+// Delay before the next attempt after `attempts` consecutive transient failures (1 = first):
+// base * 2^(attempts-1), capped, then scaled by a jitter factor in [0.5, 1) from `jitter` in
+// [0, 1) so that many records failing together do not retry together. Pure (STYLE.md, 4).
+std::chrono::seconds backoff_delay(int attempts, double jitter, const BackoffPolicy& policy);
+
+struct NewRecord {
+  std::string id;  // from new_record_id()
+  state::RecordKind kind = state::RecordKind::gsa_tls_ca;
+  std::string name;
+  std::string tenant;
+  std::string profile_json = "{}";
+  std::string renews;  // set for a renewal
+};
+
+struct CsrArtifacts {
+  std::string csr_pem;
+  std::string key_path;   // local key (CBA, code signing); empty when the service holds the key
+  std::string remote_id;  // GSA: the object the POST created, stored with its CSR
+  std::string remote_status;
+};
+
+struct SignedArtifacts {
+  std::string certificate_pem;
+  std::string chain_pem;
+  TimePoint not_before;
+  TimePoint not_after;
+  std::string thumbprint_sha1;
+  std::string thumbprint_sha256;
+};
+
+class Lifecycle {
+ public:
+  Lifecycle(state::StateStore& store, const Clock& clock, std::string actor,
+            BackoffPolicy backoff = {});
+
+  Result<Record> plan(const NewRecord& r, const std::string& reason);
+  Result<Record> csr_generated(const std::string& id, const CsrArtifacts& a);
+  Result<Record> signed_(const std::string& id, const SignedArtifacts& a);
+  Result<Record> uploaded(const std::string& id, const std::string& remote_status);
+  // Also supersedes the record this one renews, in the same transaction.
+  Result<Record> activated(const std::string& id, const std::string& remote_status);
+  // A permanent failure: the record stops until an operator retries or cancels it.
+  Result<Record> failed(const std::string& id, const std::string& reason);
+  // A transient failure: same state, one more attempt counted, next attempt after a back-off.
+  Result<Record> transient_failure(const std::string& id, const std::string& error, double jitter);
+  // Operator actions.
+  Result<Record> retry(const std::string& id);
+  Result<Record> cancel(const std::string& id);
+  Result<Record> retire(const std::string& id, const std::string& reason);
+  // A renewal: a new planned record that renews `id` (which stays active until it is replaced).
+  Result<Record> renew(const std::string& id, const std::string& successor_id);
+
+ private:
+  Result<Record> load(const std::string& id);
+  Result<Record> move(const std::string& id, RecordState to, const std::string& reason,
+                      const std::string& details_json,
+                      const std::function<Status(Record&)>& effect);
+  state::HistoryEntry entry(const Record& before, RecordState to, const std::string& reason,
+                            const std::string& details_json) const;
+
+  state::StateStore& store_;
+  const Clock& clock_;
+  std::string actor_;
+  BackoffPolicy backoff_;
+};
+
+}  // namespace pkiflow::engine

@@ -1,0 +1,78 @@
+#include "state/sql/schema.hpp"
+
+namespace pkiflow::state::sql {
+
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> all{
+      // 1: records, their history, the operation journal.
+      R"sql(
+CREATE TABLE records (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  profile TEXT NOT NULL DEFAULT '{}',
+  state TEXT NOT NULL,
+  failed_from TEXT,
+  remote_id TEXT NOT NULL DEFAULT '',
+  remote_status TEXT NOT NULL DEFAULT '',
+  key_path TEXT NOT NULL DEFAULT '',
+  csr TEXT NOT NULL DEFAULT '',
+  certificate TEXT NOT NULL DEFAULT '',
+  chain TEXT NOT NULL DEFAULT '',
+  not_before INTEGER,
+  not_after INTEGER,
+  thumbprint_sha1 TEXT NOT NULL DEFAULT '',
+  thumbprint_sha256 TEXT NOT NULL DEFAULT '',
+  renews TEXT REFERENCES records(id),
+  superseded_by TEXT REFERENCES records(id),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  version INTEGER NOT NULL
+);
+CREATE INDEX records_state ON records(state, next_attempt_at);
+CREATE INDEX records_not_after ON records(not_after);
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  record_id TEXT NOT NULL REFERENCES records(id),
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX history_record ON history(record_id, seq);
+-- History is append-only: the database itself refuses to rewrite it.
+CREATE TRIGGER history_no_update BEFORE UPDATE ON history
+  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+CREATE TRIGGER history_no_delete BEFORE DELETE ON history
+  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+CREATE TABLE journal (
+  op_id TEXT PRIMARY KEY,
+  record_id TEXT NOT NULL REFERENCES records(id),
+  action TEXT NOT NULL,
+  request_summary TEXT NOT NULL,
+  client_request_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  response_summary TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX journal_open ON journal(state) WHERE state IN ('pending', 'sent');
+CREATE INDEX journal_record ON journal(record_id);
+)sql",
+      // 2: run leases, so two runs never work on the same record at once.
+      R"sql(
+ALTER TABLE records ADD COLUMN lease_owner TEXT;
+ALTER TABLE records ADD COLUMN lease_expires_at INTEGER;
+CREATE INDEX records_lease ON records(lease_owner, lease_expires_at);
+)sql",
+  };
+  return all;
+}
+
+}  // namespace pkiflow::state::sql

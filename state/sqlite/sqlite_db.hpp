@@ -1,0 +1,74 @@
+// Internal: a thin RAII layer over the sqlite3 C API. Every value reaches SQL through bind_*;
+// no statement is ever assembled from data.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/pki/result.hpp"
+
+namespace pkiflow::state::sqlite {
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::string_view sql);
+  ~Stmt();
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return stmt_ != nullptr; }
+  Stmt& bind(int i, std::string_view v);
+  Stmt& bind(int i, std::int64_t v);
+  Stmt& bind(int i, const std::optional<std::int64_t>& v);
+  Stmt& bind_optional_text(int i, const std::string& v);  // "" binds NULL
+  Stmt& bind_null(int i);
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step();
+  std::string text(int col) const;
+  std::int64_t integer(int col) const;
+  std::optional<std::int64_t> optional_integer(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Db {
+ public:
+  Db() = default;
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  Status open(const std::string& path);
+  sqlite3* handle() const { return db_; }
+  const std::string& path() const { return path_; }
+  Status exec(std::string_view sql);  // statements without data only (schema, pragmas)
+  Error error(const std::string& what) const;
+  Result<std::int64_t> pragma_int(const char* name);
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless commit() succeeded. IMMEDIATE takes the write
+// lock up front, so two writers wait (busy timeout) instead of deadlocking on an upgrade.
+class WriteTransaction {
+ public:
+  explicit WriteTransaction(Db& db) : db_(db) {}
+  ~WriteTransaction();
+  Status begin();
+  Status commit();
+
+ private:
+  Db& db_;
+  bool open_ = false;
+};
+
+}  // namespace pkiflow::state::sqlite

@@ -1,0 +1,458 @@
+#include "state/sqlite/sqlite_store.hpp"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "state/sql/record_codec.hpp"
+#include "state/sql/schema.hpp"
+#include "state/sqlite/sqlite_db.hpp"
+
+namespace pkiflow::state {
+
+using sql::from_millis;
+using sql::to_millis;
+using sqlite::Db;
+using sqlite::Stmt;
+using sqlite::WriteTransaction;
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 10'000;
+
+std::optional<std::int64_t> millis(const std::optional<TimePoint>& t) {
+  if (!t) return std::nullopt;
+  return to_millis(*t);
+}
+
+std::optional<TimePoint> time_of(const std::optional<std::int64_t>& ms) {
+  if (!ms) return std::nullopt;
+  return from_millis(*ms);
+}
+
+// Reads the 25 record columns of kRecordColumns starting at `c`.
+Record read_record(const Stmt& st) {
+  Record r;
+  int c = 0;
+  r.id = st.text(c++);
+  r.kind = parse_kind(st.text(c++)).value_or(RecordKind::gsa_tls_ca);
+  r.name = st.text(c++);
+  r.tenant = st.text(c++);
+  r.profile_json = st.text(c++);
+  r.state = parse_state(st.text(c++)).value_or(RecordState::failed);
+  if (!st.is_null(c)) r.failed_from = parse_state(st.text(c));
+  ++c;
+  r.remote_id = st.text(c++);
+  r.remote_status = st.text(c++);
+  r.key_path = st.text(c++);
+  r.csr_pem = st.text(c++);
+  r.certificate_pem = st.text(c++);
+  r.chain_pem = st.text(c++);
+  r.not_before = time_of(st.optional_integer(c++));
+  r.not_after = time_of(st.optional_integer(c++));
+  r.thumbprint_sha1 = st.text(c++);
+  r.thumbprint_sha256 = st.text(c++);
+  r.renews = st.text(c++);
+  r.superseded_by = st.text(c++);
+  r.attempts = static_cast<int>(st.integer(c++));
+  r.next_attempt_at = time_of(st.optional_integer(c++));
+  r.last_error = st.text(c++);
+  r.created_at = from_millis(st.integer(c++));
+  r.updated_at = from_millis(st.integer(c++));
+  r.version = st.integer(c++);
+  return r;
+}
+
+// Binds the record's columns (all but id and version) from parameter `p` on, in the order of
+// kRecordColumns; returns the next parameter index.
+int bind_fields(Stmt& st, const Record& r, int p) {
+  st.bind(p++, std::string_view(to_string(r.kind)));
+  st.bind(p++, std::string_view(r.name));
+  st.bind(p++, std::string_view(r.tenant));
+  st.bind(p++, std::string_view(r.profile_json));
+  st.bind(p++, std::string_view(to_string(r.state)));
+  if (r.failed_from)
+    st.bind(p++, std::string_view(to_string(*r.failed_from)));
+  else
+    st.bind_null(p++);
+  st.bind(p++, std::string_view(r.remote_id));
+  st.bind(p++, std::string_view(r.remote_status));
+  st.bind(p++, std::string_view(r.key_path));
+  st.bind(p++, std::string_view(r.csr_pem));
+  st.bind(p++, std::string_view(r.certificate_pem));
+  st.bind(p++, std::string_view(r.chain_pem));
+  st.bind(p++, millis(r.not_before));
+  st.bind(p++, millis(r.not_after));
+  st.bind(p++, std::string_view(r.thumbprint_sha1));
+  st.bind(p++, std::string_view(r.thumbprint_sha256));
+  st.bind_optional_text(p++, r.renews);
+  st.bind_optional_text(p++, r.superseded_by);
+  st.bind(p++, static_cast<std::int64_t>(r.attempts));
+  st.bind(p++, millis(r.next_attempt_at));
+  st.bind(p++, std::string_view(r.last_error));
+  st.bind(p++, to_millis(r.created_at));
+  st.bind(p++, to_millis(r.updated_at));
+  return p;
+}
+
+Operation read_operation(const Stmt& st) {
+  Operation op;
+  op.op_id = st.text(0);
+  op.record_id = st.text(1);
+  op.action = st.text(2);
+  op.request_summary = st.text(3);
+  op.client_request_id = st.text(4);
+  op.state = parse_operation_state(st.text(5)).value_or(OperationState::failed);
+  op.response_summary = st.text(6);
+  op.created_at = from_millis(st.integer(7));
+  op.updated_at = from_millis(st.integer(8));
+  return op;
+}
+
+constexpr const char* kOperationColumns =
+    "op_id, record_id, action, request_summary, client_request_id, state, response_summary, "
+    "created_at, updated_at";
+
+// An existing non-empty file must start with the SQLite header before SQLite may touch it.
+Status check_header(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Ok{};
+  if (std::filesystem::is_directory(path, ec))
+    return Error(ErrorKind::invalid_input, path, "is a directory, not a state database");
+  if (std::filesystem::file_size(path, ec) == 0) return Ok{};
+  char header[16] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(header, sizeof header);
+  if (in.gcount() != 16 || std::memcmp(header, "SQLite format 3", 16) != 0)
+    return Error(ErrorKind::invalid_input, path,
+                 "is not a pkiflow state database (not an SQLite file); refusing to touch it");
+  return Ok{};
+}
+
+Status insert_history(Db& db, const std::string& record_id, const HistoryEntry& h) {
+  Stmt st(db.handle(),
+          "INSERT INTO history (record_id, from_state, to_state, at, reason, actor, details) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  st.bind(1, std::string_view(record_id));
+  if (h.from)
+    st.bind(2, std::string_view(to_string(*h.from)));
+  else
+    st.bind_null(2);
+  st.bind(3, std::string_view(to_string(h.to)))
+      .bind(4, to_millis(h.at))
+      .bind(5, std::string_view(h.reason))
+      .bind(6, std::string_view(h.actor))
+      .bind(7, std::string_view(h.details_json));
+  if (st.step() != SQLITE_DONE) return db.error("cannot append history of " + record_id);
+  return Ok{};
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  Db db;
+
+  Status migrate() {
+    auto app = db.pragma_int("application_id");
+    auto version = db.pragma_int("user_version");
+    if (!app) return app.error();
+    if (!version) return version.error();
+    if (*app != sql::kApplicationId) {
+      Stmt tables(db.handle(), "SELECT count(*) FROM sqlite_master");
+      if (!tables.ok() || tables.step() != SQLITE_ROW) return db.error("cannot read the schema");
+      if (tables.integer(0) != 0 || *app != 0)
+        return Error(ErrorKind::invalid_input, db.path(),
+                     "is an SQLite database of another application, not a pkiflow state "
+                     "database; refusing to touch it");
+    }
+    if (*version > sql::kCurrentVersion)
+      return Error(ErrorKind::invalid_input, db.path(),
+                   "schema version " + std::to_string(*version) + " is newer than this pkiflow (" +
+                       std::to_string(sql::kCurrentVersion) + "); upgrade pkiflow");
+    if (*version == sql::kCurrentVersion) return Ok{};
+    return migrate_to(sql::kCurrentVersion, static_cast<int>(*version));
+  }
+
+  Status migrate_to(int target, int from) {
+    WriteTransaction tx(db);
+    if (auto st = tx.begin(); !st) return st;
+    for (int v = from + 1; v <= target; ++v)
+      if (auto st = db.exec(sql::migrations()[static_cast<size_t>(v - 1)]); !st)
+        return st.error().about(db.path() + " (migration to schema " + std::to_string(v) + ")");
+    // PRAGMA values cannot be bound; both are integers formatted here, never user data.
+    if (auto st = db.exec("PRAGMA application_id = " + std::to_string(sql::kApplicationId)); !st)
+      return st;
+    if (auto st = db.exec("PRAGMA user_version = " + std::to_string(target)); !st) return st;
+    return tx.commit();
+  }
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  if (auto st = check_header(path); !st) return st.error();
+  auto impl = std::make_unique<Impl>();
+  if (auto st = impl->db.open(path); !st) return st.error();
+  sqlite3_busy_timeout(impl->db.handle(), kBusyTimeoutMs);
+  // Validate before anything that writes (journal_mode=WAL rewrites the header).
+  if (auto st = impl->migrate(); !st) return st.error();
+  for (const char* pragma :
+       {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"})
+    if (auto st = impl->db.exec(pragma); !st) return st.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+Status create_sqlite_at_version(const std::string& path, int version) {
+  SqliteStore::Impl impl;
+  if (auto st = impl.db.open(path); !st) return st;
+  return impl.migrate_to(version, 0);
+}
+
+Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& history) {
+  auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto st = tx.begin(); !st) return st.error();
+  Stmt st(db.handle(), std::string("INSERT INTO records (") + sql::kRecordColumns +
+                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  st.bind(1, std::string_view(record.id));
+  int next = bind_fields(st, record, 2);
+  st.bind(next, std::int64_t{1});
+  if (st.step() != SQLITE_DONE) return db.error("cannot create record " + record.id);
+  if (auto h = insert_history(db, record.id, history); !h) return h.error();
+  if (auto c = tx.commit(); !c) return c.error();
+  Record out = record;
+  out.version = 1;
+  return out;
+}
+
+Result<std::optional<Record>> SqliteStore::get(const std::string& id) {
+  Stmt st(impl_->db.handle(),
+          std::string("SELECT ") + sql::kRecordColumns + " FROM records WHERE id = ?");
+  st.bind(1, std::string_view(id));
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<Record>();
+  if (rc != SQLITE_ROW) return impl_->db.error("cannot read record " + id);
+  return std::optional<Record>(read_record(st));
+}
+
+Result<std::vector<Record>> SqliteStore::list(const RecordFilter& f) {
+  std::string q = std::string("SELECT ") + sql::kRecordColumns +
+                  " FROM records WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)"
+                  " AND (?3 IS NULL OR (not_after IS NOT NULL AND not_after < ?3))"
+                  " ORDER BY created_at, id LIMIT ?4";
+  Stmt st(impl_->db.handle(), q);
+  if (f.state)
+    st.bind(1, std::string_view(to_string(*f.state)));
+  else
+    st.bind_null(1);
+  if (f.kind)
+    st.bind(2, std::string_view(to_string(*f.kind)));
+  else
+    st.bind_null(2);
+  st.bind(3, millis(f.expiring_before));
+  st.bind(4, f.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(f.limit));
+  std::vector<Record> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(read_record(st));
+  if (rc != SQLITE_DONE) return impl_->db.error("cannot list records");
+  return out;
+}
+
+Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& writes) {
+  auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto st = tx.begin(); !st) return st.error();
+  std::string set =
+      "UPDATE records SET kind=?2, name=?3, tenant=?4, profile=?5, state=?6, "
+      "failed_from=?7, remote_id=?8, remote_status=?9, key_path=?10, csr=?11, "
+      "certificate=?12, chain=?13, not_before=?14, not_after=?15, "
+      "thumbprint_sha1=?16, thumbprint_sha256=?17, renews=?18, superseded_by=?19, "
+      "attempts=?20, next_attempt_at=?21, last_error=?22, created_at=?23, "
+      "updated_at=?24, version=version+1 WHERE id=?1 AND version=?25";
+  std::vector<Record> out;
+  for (const auto& w : writes) {
+    Stmt st(db.handle(), set);
+    st.bind(1, std::string_view(w.record.id));
+    int next = bind_fields(st, w.record, 2);
+    st.bind(next, w.record.version);
+    if (st.step() != SQLITE_DONE) return db.error("cannot write record " + w.record.id);
+    if (sqlite3_changes(db.handle()) != 1)
+      return Error(ErrorKind::invalid_input, w.record.id,
+                   std::string(kVersionConflict) + ": the record changed since version " +
+                       std::to_string(w.record.version) + " was read (or does not exist)");
+    if (auto h = insert_history(db, w.record.id, w.history); !h) return h.error();
+    Record r = w.record;
+    r.version += 1;
+    out.push_back(std::move(r));
+  }
+  if (auto c = tx.commit(); !c) return c.error();
+  return out;
+}
+
+Result<std::vector<HistoryEntry>> SqliteStore::history(const std::string& record_id) {
+  Stmt st(impl_->db.handle(),
+          "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
+          "WHERE record_id = ? ORDER BY seq");
+  st.bind(1, std::string_view(record_id));
+  std::vector<HistoryEntry> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) {
+    HistoryEntry h;
+    h.seq = st.integer(0);
+    h.record_id = st.text(1);
+    if (!st.is_null(2)) h.from = parse_state(st.text(2));
+    h.to = parse_state(st.text(3)).value_or(RecordState::failed);
+    h.at = from_millis(st.integer(4));
+    h.reason = st.text(5);
+    h.actor = st.text(6);
+    h.details_json = st.text(7);
+    out.push_back(std::move(h));
+  }
+  if (rc != SQLITE_DONE) return impl_->db.error("cannot read history of " + record_id);
+  return out;
+}
+
+Status SqliteStore::journal_begin(const Operation& op) {
+  auto& db = impl_->db;
+  Stmt st(db.handle(), std::string("INSERT INTO journal (") + kOperationColumns +
+                           ") VALUES (?,?,?,?,?,?,?,?,?)");
+  st.bind(1, std::string_view(op.op_id))
+      .bind(2, std::string_view(op.record_id))
+      .bind(3, std::string_view(op.action))
+      .bind(4, std::string_view(op.request_summary))
+      .bind(5, std::string_view(op.client_request_id))
+      .bind(6, std::string_view(to_string(op.state)))
+      .bind(7, std::string_view(op.response_summary))
+      .bind(8, to_millis(op.created_at))
+      .bind(9, to_millis(op.updated_at));
+  if (st.step() != SQLITE_DONE) return db.error("cannot journal operation " + op.op_id);
+  return Ok{};
+}
+
+Status SqliteStore::journal_update(const std::string& op_id, OperationState state,
+                                   const std::string& response_summary, TimePoint at) {
+  auto& db = impl_->db;
+  Stmt st(db.handle(),
+          "UPDATE journal SET state = ?2, response_summary = ?3, updated_at = ?4 WHERE op_id = ?1");
+  st.bind(1, std::string_view(op_id))
+      .bind(2, std::string_view(to_string(state)))
+      .bind(3, std::string_view(response_summary))
+      .bind(4, to_millis(at));
+  if (st.step() != SQLITE_DONE) return db.error("cannot update operation " + op_id);
+  if (sqlite3_changes(db.handle()) != 1)
+    return Error(ErrorKind::invalid_input, op_id, "no such operation in the journal");
+  return Ok{};
+}
+
+namespace {
+Result<std::vector<Operation>> read_operations(Db& db, Stmt& st) {
+  std::vector<Operation> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(read_operation(st));
+  if (rc != SQLITE_DONE) return db.error("cannot read the operation journal");
+  return out;
+}
+}  // namespace
+
+Result<std::vector<Operation>> SqliteStore::journal_open() {
+  Stmt st(impl_->db.handle(),
+          std::string("SELECT ") + kOperationColumns +
+              " FROM journal WHERE state IN ('pending', 'sent') ORDER BY created_at");
+  return read_operations(impl_->db, st);
+}
+
+Result<std::vector<Operation>> SqliteStore::journal_of(const std::string& record_id) {
+  Stmt st(impl_->db.handle(), std::string("SELECT ") + kOperationColumns +
+                                  " FROM journal WHERE record_id = ? ORDER BY created_at, op_id");
+  st.bind(1, std::string_view(record_id));
+  return read_operations(impl_->db, st);
+}
+
+Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, TimePoint now,
+                                                   TimePoint until,
+                                                   const std::vector<RecordState>& states,
+                                                   std::size_t limit) {
+  auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto st = tx.begin(); !st) return st.error();
+  // The states are bound one by one as a JSON array (json_each), never spliced into the SQL.
+  std::string states_json = "[";
+  for (std::size_t i = 0; i < states.size(); ++i)
+    states_json += (i ? ",\"" : "\"") + std::string(to_string(states[i])) + "\"";
+  states_json += "]";
+  Stmt st(db.handle(),
+          std::string("UPDATE records SET lease_owner = ?1, lease_expires_at = ?2 WHERE id IN ("
+                      " SELECT id FROM records WHERE state IN (SELECT value FROM json_each(?3))"
+                      " AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)"
+                      " AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at <= ?4)"
+                      " ORDER BY next_attempt_at, created_at LIMIT ?5) RETURNING ") +
+              sql::kRecordColumns);
+  st.bind(1, std::string_view(owner))
+      .bind(2, to_millis(until))
+      .bind(3, std::string_view(states_json))
+      .bind(4, to_millis(now))
+      .bind(5, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
+  std::vector<Record> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(read_record(st));
+  if (rc != SQLITE_DONE) return db.error("cannot claim records");
+  if (auto c = tx.commit(); !c) return c.error();
+  return out;
+}
+
+Status SqliteStore::release(const std::string& owner, const std::vector<std::string>& ids) {
+  auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto st = tx.begin(); !st) return st;
+  for (const auto& id : ids) {
+    Stmt st(db.handle(),
+            "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 AND "
+            "lease_owner = ?2");
+    st.bind(1, std::string_view(id)).bind(2, std::string_view(owner));
+    if (st.step() != SQLITE_DONE) return db.error("cannot release " + id);
+  }
+  return tx.commit();
+}
+
+Result<std::optional<std::string>> SqliteStore::lease_owner(const std::string& id, TimePoint now) {
+  Stmt st(impl_->db.handle(),
+          "SELECT lease_owner FROM records WHERE id = ?1 AND lease_owner IS NOT NULL AND "
+          "lease_expires_at > ?2");
+  st.bind(1, std::string_view(id)).bind(2, to_millis(now));
+  int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return impl_->db.error("cannot read the lease of " + id);
+  return std::optional<std::string>(st.text(0));
+}
+
+Result<bool> SqliteStore::integrity_ok() {
+  Stmt st(impl_->db.handle(), "PRAGMA integrity_check");
+  if (st.step() != SQLITE_ROW) return impl_->db.error("cannot run integrity_check");
+  return st.text(0) == "ok";
+}
+
+Result<int> SqliteStore::schema_version() {
+  auto v = impl_->db.pragma_int("user_version");
+  if (!v) return v.error();
+  return static_cast<int>(*v);
+}
+
+Result<std::unique_ptr<StateStore>> open_store(const std::string& url) {
+  std::string path = url;
+  if (url.rfind("sqlite://", 0) == 0) {
+    path = url.substr(9);  // sqlite:///abs -> /abs ; sqlite://rel -> rel
+  } else if (url.find("://") != std::string::npos) {
+    return Error(ErrorKind::unsupported, url,
+                 "unsupported state store URL (sqlite:///path/state.db; PostgreSQL comes later)");
+  }
+  if (path.empty()) return Error(ErrorKind::invalid_input, url, "no database path in the URL");
+  auto s = SqliteStore::open(path);
+  if (!s) return s.error();
+  return std::unique_ptr<StateStore>(std::move(*s));
+}
+
+}  // namespace pkiflow::state

@@ -1,0 +1,67 @@
+// StateStore: the interface every backend implements (SQLite now, PostgreSQL later). Writes
+// are atomic; a record write checks the version it was read at (optimistic concurrency) and
+// appends its history row in the same transaction.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/pki/result.hpp"
+#include "state/record.hpp"
+
+namespace pkiflow::state {
+
+// A record write together with the history row that explains it.
+struct RecordWrite {
+  Record record;         // the new content; record.version = the version it was read at
+  HistoryEntry history;  // from/to/reason/actor/details; record_id and seq are filled in
+};
+
+struct RecordFilter {
+  std::optional<RecordState> state;
+  std::optional<RecordKind> kind;
+  std::optional<TimePoint> expiring_before;  // not_after < this
+  std::size_t limit = 0;                     // 0 = no limit
+};
+
+// Why a write was refused: someone else wrote the record first, or it does not exist.
+inline constexpr const char* kVersionConflict = "version conflict";
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // Inserts a new record (version 1) and its creation history row.
+  virtual Result<Record> create(const Record& record, const HistoryEntry& history) = 0;
+  virtual Result<std::optional<Record>> get(const std::string& id) = 0;
+  virtual Result<std::vector<Record>> list(const RecordFilter& filter) = 0;
+  // Applies writes in one transaction; each must match the stored version, else nothing is
+  // written and the error says kVersionConflict and names the record.
+  virtual Result<std::vector<Record>> apply(const std::vector<RecordWrite>& writes) = 0;
+  virtual Result<std::vector<HistoryEntry>> history(const std::string& record_id) = 0;
+
+  // Operation journal.
+  virtual Status journal_begin(const Operation& op) = 0;
+  virtual Status journal_update(const std::string& op_id, OperationState state,
+                                const std::string& response_summary, TimePoint at) = 0;
+  virtual Result<std::vector<Operation>> journal_open() = 0;  // pending or sent
+  virtual Result<std::vector<Operation>> journal_of(const std::string& record_id) = 0;
+
+  // Leases: a run claims due records so no other run works on them until `until`.
+  // Claims records whose next_attempt_at <= now (or unset), in one of `states`, not leased by
+  // another owner (or whose lease expired).
+  virtual Result<std::vector<Record>> claim_due(const std::string& owner, TimePoint now,
+                                                TimePoint until,
+                                                const std::vector<RecordState>& states,
+                                                std::size_t limit) = 0;
+  virtual Status release(const std::string& owner, const std::vector<std::string>& ids) = 0;
+  virtual Result<std::optional<std::string>> lease_owner(const std::string& id, TimePoint now) = 0;
+};
+
+// Opens the store named by a URL: "sqlite:///absolute/path.db", "sqlite://relative.db" or a
+// plain path. PostgreSQL ("postgresql://…") comes with its backend.
+Result<std::unique_ptr<StateStore>> open_store(const std::string& url);
+
+}  // namespace pkiflow::state
