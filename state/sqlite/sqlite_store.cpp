@@ -1,5 +1,8 @@
 #include "state/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -192,6 +195,10 @@ SqliteStore::~SqliteStore() = default;
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   if (auto st = check_header(path); !st) return st.error();
+  // A new database is created 0600 (SQLite gives its -wal and -shm files the same mode): it
+  // holds no secret, but it does tell which tenants and CAs this host manages.
+  if (int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0)
+    ::close(fd);
   auto impl = std::make_unique<Impl>();
   if (auto st = impl->db.open(path); !st) return st.error();
   sqlite3_busy_timeout(impl->db.handle(), kBusyTimeoutMs);

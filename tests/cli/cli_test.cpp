@@ -193,3 +193,70 @@ BOOST_AUTO_TEST_CASE(the_batch_form_reports_each_line_and_the_worst_exit_code) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cli_records)
+
+BOOST_AUTO_TEST_CASE(request_status_history_retry_cancel_work_on_one_store) {
+  TempDir dir;
+  const std::string store = " --state-url " + quote("sqlite://" + (dir / "s.db").string());
+  pkiflow::test::write_file(dir / "pkiflow.json", R"({
+    // a comment
+    "certificates": [
+      {"kind": "gsa-tls-ca", "name": "tlsca", "tenant": "contoso"},
+      {"kind": "cba-ca", "name": "user-ca", "tenant": "contoso", "subject": "CN=User CA", "key_algorithm": "p384"}
+    ]})");
+  const std::string config = " --config " + quote(dir / "pkiflow.json");
+  auto first = run_cli("request --from-config --json" + config + store);
+  BOOST_REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  auto created = nlohmann::json::parse(first.out);
+  BOOST_TEST(created.size() == 2u);
+  BOOST_TEST(created[0]["created"] == true);
+  auto again = nlohmann::json::parse(run_cli("request --from-config --json" + config + store).out);
+  BOOST_TEST(again[0]["created"] == false);  // idempotent
+  BOOST_TEST(again[0]["id"] == created[0]["id"]);
+  struct stat st {};
+  ::stat((dir / "s.db").c_str(), &st);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+
+  auto status = nlohmann::json::parse(run_cli("status --json" + store).out);
+  BOOST_TEST(status.size() == 2u);
+  BOOST_TEST(status[1]["profile"]["key_algorithm"] == "p384");
+  BOOST_TEST(nlohmann::json::parse(run_cli("status --json --kind cba-ca" + store).out).size() ==
+             1u);
+  BOOST_TEST(nlohmann::json::parse(run_cli("status --json --state active" + store).out).empty());
+  BOOST_TEST(
+      nlohmann::json::parse(run_cli("status --json --expiring-within 30" + store).out).empty());
+
+  const std::string id = created[0]["id"];
+  auto retry = run_cli("retry " + id + store);
+  BOOST_TEST(retry.exit_code == 2);
+  BOOST_TEST(retry.err.find("retry applies to failed records") != std::string::npos);
+  auto cancel = run_cli("cancel --json " + id + store);
+  BOOST_TEST(cancel.exit_code == 0);
+  BOOST_TEST(nlohmann::json::parse(cancel.out)["state"] == "retired");
+  auto history = nlohmann::json::parse(run_cli("history --json " + id + store).out);
+  BOOST_REQUIRE(history.size() == 2u);
+  BOOST_TEST(history[1]["from"] == "planned");
+  BOOST_TEST(history[1]["to"] == "retired");
+  BOOST_TEST(history[1]["reason"] == "cancelled by an operator");
+  auto unknown = run_cli("history NOSUCHRECORD0000" + store);
+  BOOST_TEST(unknown.exit_code == 2);
+  BOOST_TEST(unknown.err.find("no such record") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_config_or_store_is_a_clear_error) {
+  TempDir dir;
+  pkiflow::test::write_file(dir / "bad.json",
+                            R"({"certificates": [{"kind": "gsa-tls-ca", "name": "x"}]})");
+  auto r = run_cli("request --from-config --config " + quote(dir / "bad.json") + " --state-url " +
+                   quote((dir / "s.db").string()));
+  BOOST_TEST(r.exit_code == 2);
+  BOOST_TEST(r.err.find("certificates[0]: \"tenant\" is required") != std::string::npos, r.err);
+  pkiflow::test::write_file(dir / "notes.txt", "not a database");
+  auto s = run_cli("status --state-url " + quote((dir / "notes.txt").string()));
+  BOOST_TEST(s.exit_code == 2);
+  BOOST_TEST(s.err.find("not a pkiflow state database") != std::string::npos, s.err);
+  BOOST_TEST(pkiflow::test::read_file(dir / "notes.txt") == "not a database");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -62,5 +62,6 @@ void add_csr_commands(CLI::App& app);
 void add_ca_commands(CLI::App& app);
 void add_cert_commands(CLI::App& app);
 void add_validate_command(CLI::App& app);
+void add_record_commands(CLI::App& app);
 
 }  // namespace pkiflow::cli

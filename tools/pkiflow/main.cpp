@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   add_ca_commands(app);
   add_cert_commands(app);
   add_validate_command(app);
+  add_record_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

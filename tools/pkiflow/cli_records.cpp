@@ -1,0 +1,296 @@
+// pkiflow request | status | history | retry | cancel: the records in the state store.
+#include <unistd.h>
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "engine/config.hpp"
+#include "engine/lifecycle.hpp"
+#include "engine/pki/time_format.hpp"
+#include "engine/record_id.hpp"
+#include "state/store.hpp"
+#include "tools/pkiflow/cli_support.hpp"
+
+namespace pkiflow::cli {
+
+namespace {
+
+// Where the records live: --state-url, else the config's state_url, else the default file.
+struct StoreOptions {
+  std::string config;
+  std::string state_url;
+
+  void add_to(CLI::App& cmd) {
+    cmd.add_option("--config", config,
+                   "configuration file (else $PKIFLOW_CONFIG or ./pkiflow.json)");
+    cmd.add_option("--state-url", state_url,
+                   "state store, e.g. sqlite:///var/lib/pkiflow/state.db");
+  }
+  engine::Config load() const {
+    std::optional<std::filesystem::path> p;
+    if (!config.empty()) p = config;
+    return take(engine::load_config(p));
+  }
+  std::unique_ptr<state::StateStore> open(const engine::Config& c) const {
+    std::string url = !state_url.empty() ? state_url : c.state_url;
+    if (url.empty()) url = take(engine::default_state_url());
+    return take(state::open_store(url));
+  }
+};
+
+std::string actor() {
+  const char* user = std::getenv("USER");
+  return std::string("cli:") + (user && *user ? user : "unknown");
+}
+
+std::string time_or_dash(const std::optional<state::TimePoint>& t) {
+  return t ? pki::format_rfc3339(*t) : "-";
+}
+
+nlohmann::ordered_json record_json(const state::Record& r) {
+  nlohmann::ordered_json j{
+      {"id", r.id},
+      {"kind", state::to_string(r.kind)},
+      {"name", r.name},
+      {"tenant", r.tenant},
+      {"state", state::to_string(r.state)},
+      {"remote_id", r.remote_id},
+      {"remote_status", r.remote_status},
+      {"not_after",
+       r.not_after ? nlohmann::ordered_json(pki::format_rfc3339(*r.not_after)) : nullptr},
+      {"thumbprint_sha1", r.thumbprint_sha1},
+      {"renews", r.renews},
+      {"superseded_by", r.superseded_by},
+      {"attempts", r.attempts},
+      {"next_attempt_at", r.next_attempt_at
+                              ? nlohmann::ordered_json(pki::format_rfc3339(*r.next_attempt_at))
+                              : nullptr},
+      {"last_error", r.last_error},
+      {"profile", nlohmann::ordered_json::parse(r.profile_json, nullptr, false)},
+      {"created_at", pki::format_rfc3339(r.created_at)},
+      {"updated_at", pki::format_rfc3339(r.updated_at)},
+      {"version", r.version}};
+  if (r.failed_from) j["failed_from"] = state::to_string(*r.failed_from);
+  return j;
+}
+
+// Prints rows as an aligned table on a terminal, tab-separated otherwise (for scripts).
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  if (::isatty(STDOUT_FILENO) == 0) {
+    for (const auto& row : rows) {
+      for (std::size_t i = 0; i < row.size(); ++i)
+        std::cout << (i ? "\t" : "") << row[i];
+      std::cout << "\n";
+    }
+    return;
+  }
+  std::vector<std::size_t> width;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i)
+      std::cout << (i ? "  " : "") << std::left
+                << std::setw(static_cast<int>(i + 1 < row.size() ? width[i] : 0)) << row[i];
+    std::cout << "\n";
+  }
+}
+
+struct Request {
+  StoreOptions store;
+  std::string kind, name, tenant, subject, key_alg = "rsa3072";
+  int days = 0;
+  bool from_config = false, json = false;
+
+  void run() const {
+    auto config = store.load();
+    std::vector<engine::CertificateSpec> wanted;
+    if (from_config) {
+      if (config.file.empty()) fail(kBadInput, "--from-config: no configuration file found");
+      wanted = config.certificates;
+    } else {
+      if (kind.empty() || name.empty() || tenant.empty())
+        fail(kBadInput, "give --kind, --name and --tenant (or --from-config)");
+      std::string text =
+          nlohmann::json{
+              {"certificates",
+               {{{"kind", kind}, {"name", name}, {"tenant", tenant}, {"key_algorithm", key_alg}}}}}
+              .dump();
+      auto one = take(engine::parse_config(text, "command line"));
+      wanted = one.certificates;
+      if (!subject.empty()) wanted[0].subject = subject;
+      wanted[0].validity_days = days;
+    }
+    auto st = store.open(config);
+    auto existing = take(st->list({}));
+    engine::SystemClock clock;
+    engine::Lifecycle life(*st, clock, actor());
+    auto rng = pki::Rng::system();
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& spec : wanted) {
+      // Idempotent: a certificate already managed (not retired) is not requested again.
+      auto same = std::find_if(existing.begin(), existing.end(), [&](const state::Record& r) {
+        return r.kind == spec.kind && r.name == spec.name && r.tenant == spec.tenant &&
+               r.state != state::RecordState::retired && r.renews.empty();
+      });
+      if (same != existing.end()) {
+        if (!json)
+          std::cout << "exists   " << same->id << "  " << spec.name << " ("
+                    << state::to_string(same->state) << ")\n";
+        out.push_back({{"id", same->id}, {"name", spec.name}, {"created", false}});
+        continue;
+      }
+      auto r = take(life.plan(
+          {engine::new_record_id(rng), spec.kind, spec.name, spec.tenant, spec.profile_json(), ""},
+          from_config ? "requested from " + config.file.string()
+                      : "requested on the command line"));
+      if (!json) std::cout << "planned  " << r.id << "  " << spec.name << "\n";
+      out.push_back({{"id", r.id}, {"name", spec.name}, {"created", true}});
+    }
+    if (json) print_json(out);
+  }
+};
+
+struct Status {
+  StoreOptions store;
+  std::string state_filter, kind_filter;
+  int expiring_within = -1;
+  bool json = false;
+
+  void run() const {
+    state::RecordFilter f;
+    if (!state_filter.empty()) {
+      f.state = state::parse_state(state_filter);
+      if (!f.state) fail(kBadInput, "--state: unknown state '" + state_filter + "'");
+    }
+    if (!kind_filter.empty()) {
+      f.kind = state::parse_kind(kind_filter);
+      if (!f.kind)
+        fail(kBadInput,
+             "--kind: unknown kind '" + kind_filter + "' (gsa-tls-ca, cba-ca, intune-codesigning)");
+    }
+    if (expiring_within >= 0)
+      f.expiring_before = std::chrono::system_clock::now() + std::chrono::days(expiring_within);
+    auto st = store.open(store.load());
+    auto records = take(st->list(f));
+    if (json) {
+      auto arr = nlohmann::ordered_json::array();
+      for (const auto& r : records)
+        arr.push_back(record_json(r));
+      print_json(arr);
+      return;
+    }
+    std::vector<std::vector<std::string>> rows{{"ID", "KIND", "NAME", "TENANT", "STATE",
+                                                "NOT AFTER", "ATTEMPTS", "NEXT ATTEMPT",
+                                                "LAST ERROR"}};
+    for (const auto& r : records)
+      rows.push_back({r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
+                      time_or_dash(r.not_after), std::to_string(r.attempts),
+                      time_or_dash(r.next_attempt_at), r.last_error});
+    print_table(rows);
+  }
+};
+
+struct History {
+  StoreOptions store;
+  std::string id;
+  bool json = false;
+
+  void run() const {
+    auto st = store.open(store.load());
+    if (!take(st->get(id))) fail(kBadInput, "record " + id + ": no such record");
+    auto rows = take(st->history(id));
+    if (json) {
+      auto arr = nlohmann::ordered_json::array();
+      for (const auto& h : rows)
+        arr.push_back(
+            {{"seq", h.seq},
+             {"at", pki::format_rfc3339(h.at)},
+             {"from", h.from ? nlohmann::ordered_json(state::to_string(*h.from)) : nullptr},
+             {"to", state::to_string(h.to)},
+             {"actor", h.actor},
+             {"reason", h.reason},
+             {"details", nlohmann::ordered_json::parse(h.details_json, nullptr, false)}});
+      print_json(arr);
+      return;
+    }
+    std::vector<std::vector<std::string>> table{{"AT", "FROM", "TO", "ACTOR", "REASON"}};
+    for (const auto& h : rows)
+      table.push_back({pki::format_rfc3339(h.at), h.from ? state::to_string(*h.from) : "-",
+                       state::to_string(h.to), h.actor, h.reason});
+    print_table(table);
+  }
+};
+
+struct Operator {
+  StoreOptions store;
+  std::string id;
+  bool json = false;
+  bool cancel = false;
+
+  void run() const {
+    auto st = store.open(store.load());
+    engine::SystemClock clock;
+    engine::Lifecycle life(*st, clock, actor());
+    auto r = take(cancel ? life.cancel(id) : life.retry(id));
+    if (json)
+      print_json(record_json(r));
+    else
+      std::cout << r.id << ": " << state::to_string(r.state) << "\n";
+  }
+};
+
+}  // namespace
+
+void add_record_commands(CLI::App& app) {
+  auto rq = std::make_shared<Request>();
+  auto* request = app.add_subcommand(
+      "request", "add certificates to manage (from the command line or the config file)");
+  rq->store.add_to(*request);
+  request->add_option("--kind", rq->kind, "gsa-tls-ca, cba-ca or intune-codesigning");
+  request->add_option("--name", rq->name, "a name for the certificate");
+  request->add_option("--tenant", rq->tenant, "the Entra tenant (id or domain)");
+  request->add_option("--subject", rq->subject,
+                      "subject for locally generated CSRs, e.g. \"CN=Contoso User CA,O=Contoso\"");
+  request->add_option("--key-alg", rq->key_alg, "key algorithm for local keys")
+      ->capture_default_str();
+  request->add_option("--days", rq->days, "validity in days (default: the profile's)");
+  request->add_flag("--from-config", rq->from_config,
+                    "request every certificate of the config file not yet managed");
+  request->add_flag("--json", rq->json, "machine-readable output");
+  request->callback([rq] { rq->run(); });
+
+  auto s = std::make_shared<Status>();
+  auto* status = app.add_subcommand("status", "list the managed certificates and their states");
+  s->store.add_to(*status);
+  status->add_option("--state", s->state_filter, "only records in this state");
+  status->add_option("--kind", s->kind_filter, "only records of this kind");
+  status->add_option("--expiring-within", s->expiring_within,
+                     "only certificates expiring within this many days");
+  status->add_flag("--json", s->json, "machine-readable output");
+  status->callback([s] { s->run(); });
+
+  auto h = std::make_shared<History>();
+  auto* history = app.add_subcommand("history", "the transitions of one record");
+  h->store.add_to(*history);
+  history->add_option("id", h->id, "record id")->required();
+  history->add_flag("--json", h->json, "machine-readable output");
+  history->callback([h] { h->run(); });
+
+  for (bool cancel : {false, true}) {
+    auto o = std::make_shared<Operator>();
+    o->cancel = cancel;
+    auto* cmd = app.add_subcommand(cancel ? "cancel" : "retry",
+                                   cancel ? "retire a record that never became active"
+                                          : "send a failed record back to the state it failed in");
+    o->store.add_to(*cmd);
+    cmd->add_option("id", o->id, "record id")->required();
+    cmd->add_flag("--json", o->json, "machine-readable output");
+    cmd->callback([o] { o->run(); });
+  }
+}
+
+}  // namespace pkiflow::cli
