@@ -35,6 +35,11 @@ Stmt& Stmt::bind_null(int i) {
   return *this;
 }
 
+void Stmt::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
 int Stmt::step() {
   return sqlite3_step(stmt_);
 }

@@ -29,6 +29,8 @@ class Stmt {
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step();
+  // Ready to run again with new bindings (a statement prepared once, run many times).
+  void reset();
   std::string text(int col) const;
   std::int64_t integer(int col) const;
   std::optional<std::int64_t> optional_integer(int col) const;

@@ -132,10 +132,12 @@ Status check_header(const std::string& path) {
   return Ok{};
 }
 
-Status insert_history(Db& db, const std::string& record_id, const HistoryEntry& h) {
-  Stmt st(db.handle(),
-          "INSERT INTO history (record_id, from_state, to_state, at, reason, actor, details) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?)");
+constexpr const char* kInsertHistory =
+    "INSERT INTO history (record_id, from_state, to_state, at, reason, actor, details) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+// Appends one history row with `st`, a prepared kInsertHistory (reset here for the next use).
+Status insert_history(Db& db, Stmt& st, const std::string& record_id, const HistoryEntry& h) {
   st.bind(1, std::string_view(record_id));
   if (h.from)
     st.bind(2, std::string_view(to_string(*h.from)));
@@ -146,7 +148,9 @@ Status insert_history(Db& db, const std::string& record_id, const HistoryEntry& 
       .bind(5, std::string_view(h.reason))
       .bind(6, std::string_view(h.actor))
       .bind(7, std::string_view(h.details_json));
-  if (st.step() != SQLITE_DONE) return db.error("cannot append history of " + record_id);
+  const int rc = st.step();
+  st.reset();
+  if (rc != SQLITE_DONE) return db.error("cannot append history of " + record_id);
   return Ok{};
 }
 
@@ -226,7 +230,8 @@ Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& his
   int next = bind_fields(st, record, 2);
   st.bind(next, std::int64_t{1});
   if (st.step() != SQLITE_DONE) return db.error("cannot create record " + record.id);
-  if (auto h = insert_history(db, record.id, history); !h) return h.error();
+  Stmt hist(db.handle(), kInsertHistory);
+  if (auto h = insert_history(db, hist, record.id, history); !h) return h.error();
   if (auto c = tx.commit(); !c) return c.error();
   Record out = record;
   out.version = 1;
@@ -278,18 +283,22 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
       "thumbprint_sha1=?16, thumbprint_sha256=?17, renews=?18, superseded_by=?19, "
       "attempts=?20, next_attempt_at=?21, last_error=?22, created_at=?23, "
       "updated_at=?24, version=version+1 WHERE id=?1 AND version=?25";
+  // Prepared once per batch, run once per write.
+  Stmt st(db.handle(), set);
+  Stmt hist(db.handle(), kInsertHistory);
   std::vector<Record> out;
   for (const auto& w : writes) {
-    Stmt st(db.handle(), set);
     st.bind(1, std::string_view(w.record.id));
     int next = bind_fields(st, w.record, 2);
     st.bind(next, w.record.version);
-    if (st.step() != SQLITE_DONE) return db.error("cannot write record " + w.record.id);
+    const int rc = st.step();
+    st.reset();
+    if (rc != SQLITE_DONE) return db.error("cannot write record " + w.record.id);
     if (sqlite3_changes(db.handle()) != 1)
       return Error(ErrorKind::invalid_input, w.record.id,
                    std::string(kVersionConflict) + ": the record changed since version " +
                        std::to_string(w.record.version) + " was read (or does not exist)");
-    if (auto h = insert_history(db, w.record.id, w.history); !h) return h.error();
+    if (auto h = insert_history(db, hist, w.record.id, w.history); !h) return h.error();
     Record r = w.record;
     r.version += 1;
     out.push_back(std::move(r));

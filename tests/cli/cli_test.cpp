@@ -244,6 +244,17 @@ BOOST_AUTO_TEST_CASE(request_status_history_retry_cancel_work_on_one_store) {
   BOOST_TEST(unknown.err.find("no such record") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(status_json_escapes_what_users_type) {
+  TempDir dir;
+  const std::string store = " --state-url " + quote((dir / "s.db").string());
+  const std::string name = "Contoso \"Root\" CA\\2026\tnew";
+  auto r = run_cli("request --kind cba-ca --tenant t --name " + quote(name) + store);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto status = nlohmann::json::parse(run_cli("status --json" + store).out);
+  BOOST_TEST(status[0]["name"] == name);
+  BOOST_TEST(status[0]["profile"]["key_algorithm"] == "rsa3072");
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_config_or_store_is_a_clear_error) {
   TempDir dir;
   pkiflow::test::write_file(dir / "bad.json",
