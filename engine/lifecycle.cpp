@@ -90,8 +90,8 @@ state::HistoryEntry Lifecycle::entry(const Record& before, RecordState to,
 }
 
 Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std::string& reason,
-                               const std::string& details_json,
-                               const std::function<Status(Record&)>& effect) {
+                               const std::string& details_json, const Effect& effect,
+                               const Companions& companions) {
   auto current = load(id);
   if (!current) return current.error();
   if (current->state == to) return current;  // already done: a rerun changes nothing
@@ -99,8 +99,14 @@ Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std:
   Record next = *current;
   next.state = to;
   next.updated_at = clock_.now();
-  if (auto st = effect(next); !st) return st.error();
-  auto written = store_.apply({{next, entry(*current, to, reason, details_json)}});
+  if (auto st = effect(next, *current); !st) return st.error();
+  std::vector<state::RecordWrite> writes{{next, entry(*current, to, reason, details_json)}};
+  if (companions) {
+    auto more = companions(next);
+    if (!more) return more.error();
+    writes.insert(writes.end(), more->begin(), more->end());
+  }
+  auto written = store_.apply(writes);
   if (!written) return written.error();
   return written->front();
 }
@@ -125,22 +131,24 @@ Result<Record> Lifecycle::plan(const NewRecord& n, const std::string& reason) {
 }
 
 Result<Record> Lifecycle::csr_generated(const std::string& id, const CsrArtifacts& a) {
-  return move(id, RecordState::csrGenerated, "CSR generated", "{}", [&](Record& r) -> Status {
-    if (auto st = require(!a.csr_pem.empty(), r, "a CSR is required"); !st) return st;
-    r.csr_pem = a.csr_pem;
-    r.key_path = a.key_path;
-    r.remote_id = a.remote_id;
-    r.remote_status = a.remote_status;
-    r.attempts = 0;
-    r.next_attempt_at.reset();
-    r.last_error.clear();
-    return Ok{};
-  });
+  return move(id, RecordState::csrGenerated, "CSR generated", "{}",
+              [&](Record& r, const Record&) -> Status {
+                if (auto st = require(!a.csr_pem.empty(), r, "a CSR is required"); !st) return st;
+                r.csr_pem = a.csr_pem;
+                r.key_path = a.key_path;
+                r.remote_id = a.remote_id;
+                r.remote_status = a.remote_status;
+                r.attempts = 0;
+                r.next_attempt_at.reset();
+                r.last_error.clear();
+                return Ok{};
+              });
 }
 
 Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& a) {
   return move(
-      id, RecordState::signed_, "certificate signed and validated", "{}", [&](Record& r) -> Status {
+      id, RecordState::signed_, "certificate signed and validated", "{}",
+      [&](Record& r, const Record&) -> Status {
         if (auto st = require(!a.certificate_pem.empty(), r, "a certificate is required"); !st)
           return st;
         if (auto st = require(a.not_after > a.not_before, r, "the certificate's validity is empty");
@@ -160,7 +168,7 @@ Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& 
 }
 
 Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& remote_status) {
-  return move(id, RecordState::uploaded, "uploaded", "{}", [&](Record& r) -> Status {
+  return move(id, RecordState::uploaded, "uploaded", "{}", [&](Record& r, const Record&) -> Status {
     if (auto st = require(!r.certificate_pem.empty(), r, "nothing to upload: no certificate"); !st)
       return st;
     r.remote_status = remote_status;
@@ -172,46 +180,38 @@ Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& rem
 }
 
 Result<Record> Lifecycle::activated(const std::string& id, const std::string& remote_status) {
-  auto current = load(id);
-  if (!current) return current.error();
-  if (current->state == RecordState::active) return current;
-  if (!is_legal(current->state, RecordState::active)) return illegal(*current, RecordState::active);
-  Record next = *current;
-  next.state = RecordState::active;
-  next.remote_status = remote_status;
-  next.attempts = 0;
-  next.next_attempt_at.reset();
-  next.last_error.clear();
-  next.updated_at = clock_.now();
-  std::vector<state::RecordWrite> writes{
-      {next, entry(*current, RecordState::active, "confirmed active", "{}")}};
+  auto effect = [&](Record& r, const Record&) -> Status {
+    r.remote_status = remote_status;
+    r.attempts = 0;
+    r.next_attempt_at.reset();
+    r.last_error.clear();
+    return Ok{};
+  };
   // A renewal replaces its predecessor in the same transaction: never two active, never none.
-  if (!next.renews.empty()) {
+  auto supersede = [&](const Record& next) -> Result<std::vector<state::RecordWrite>> {
+    std::vector<state::RecordWrite> writes;
+    if (next.renews.empty()) return writes;
     auto old = load(next.renews);
     if (!old) return old.error();
-    if (old->state == RecordState::active) {
-      Record sup = *old;
-      sup.state = RecordState::superseded;
-      sup.superseded_by = id;
-      sup.updated_at = next.updated_at;
-      writes.push_back({sup, entry(*old, RecordState::superseded, "superseded by " + id, "{}")});
-    }
-  }
-  auto written = store_.apply(writes);
-  if (!written) return written.error();
-  return written->front();
+    if (old->state != RecordState::active) return writes;
+    Record sup = *old;
+    sup.state = RecordState::superseded;
+    sup.superseded_by = id;
+    sup.updated_at = next.updated_at;
+    writes.push_back({sup, entry(*old, RecordState::superseded, "superseded by " + id, "{}")});
+    return writes;
+  };
+  return move(id, RecordState::active, "confirmed active", "{}", effect, supersede);
 }
 
 Result<Record> Lifecycle::failed(const std::string& id, const std::string& reason) {
-  auto current = load(id);
-  if (!current) return current.error();
-  const RecordState was = current->state;
-  return move(id, RecordState::failed, reason, "{}", [&](Record& r) -> Status {
-    r.failed_from = was;
-    r.last_error = reason;
-    r.next_attempt_at.reset();
-    return Ok{};
-  });
+  return move(id, RecordState::failed, reason, "{}",
+              [&](Record& r, const Record& before) -> Status {
+                r.failed_from = before.state;
+                r.last_error = reason;
+                r.next_attempt_at.reset();
+                return Ok{};
+              });
 }
 
 Result<Record> Lifecycle::transient_failure(const std::string& id, const std::string& error,
@@ -243,7 +243,7 @@ Result<Record> Lifecycle::retry(const std::string& id) {
                  std::string("retry applies to failed records; this one is ") +
                      state::to_string(current->state));
   const RecordState back = current->failed_from.value_or(RecordState::planned);
-  return move(id, back, "retried by an operator", "{}", [&](Record& r) -> Status {
+  return move(id, back, "retried by an operator", "{}", [&](Record& r, const Record&) -> Status {
     r.failed_from.reset();
     r.attempts = 0;
     r.next_attempt_at = clock_.now();
@@ -253,19 +253,20 @@ Result<Record> Lifecycle::retry(const std::string& id) {
 }
 
 Result<Record> Lifecycle::cancel(const std::string& id) {
-  auto current = load(id);
-  if (!current) return current.error();
-  if (current->state == RecordState::active || current->state == RecordState::superseded)
-    return Error(ErrorKind::invalid_input, "record " + id,
-                 std::string("is ") + state::to_string(current->state) +
-                     "; cancel is for records that never became active (retire it once its "
-                     "successor is active)");
   return move(id, RecordState::retired, "cancelled by an operator", "{}",
-              [](Record&) -> Status { return Ok{}; });
+              [&](Record&, const Record& before) -> Status {
+                if (before.state == RecordState::active || before.state == RecordState::superseded)
+                  return Error(ErrorKind::invalid_input, "record " + id,
+                               std::string("is ") + state::to_string(before.state) +
+                                   "; cancel is for records that never became active (retire it "
+                                   "once its successor is active)");
+                return Ok{};
+              });
 }
 
 Result<Record> Lifecycle::retire(const std::string& id, const std::string& reason) {
-  return move(id, RecordState::retired, reason, "{}", [](Record&) -> Status { return Ok{}; });
+  return move(id, RecordState::retired, reason, "{}",
+              [](Record&, const Record&) -> Status { return Ok{}; });
 }
 
 Result<Record> Lifecycle::renew(const std::string& id, const std::string& successor_id) {

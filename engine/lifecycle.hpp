@@ -85,9 +85,13 @@ class Lifecycle {
 
  private:
   Result<Record> load(const std::string& id);
+  // The effect edits the new record (it sees the record as it was); companions are further
+  // writes that must commit with this one (a superseded predecessor).
+  using Effect = std::function<Status(Record& next, const Record& before)>;
+  using Companions = std::function<Result<std::vector<state::RecordWrite>>(const Record& next)>;
   Result<Record> move(const std::string& id, RecordState to, const std::string& reason,
-                      const std::string& details_json,
-                      const std::function<Status(Record&)>& effect);
+                      const std::string& details_json, const Effect& effect,
+                      const Companions& companions = nullptr);
   state::HistoryEntry entry(const Record& before, RecordState to, const std::string& reason,
                             const std::string& details_json) const;
 
