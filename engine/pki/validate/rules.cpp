@@ -255,94 +255,138 @@ void revocation_rules(const RuleContext& ctx) {
   }
 }
 
-void bundle_rules(const RuleContext& ctx) {
-  auto& rep = ctx.report;
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items)
+    out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// The profile that requires the whole chain up to the root in the bundle, if any.
+const SigningProfile* root_required(const RuleContext& ctx) {
+  return ctx.req.profile && ctx.req.profile->chain_must_reach_root ? ctx.req.profile : nullptr;
+}
+
+// The anchor is not a self-signed root: a trusted intermediate whose root is not at hand.
+bool ends_at_root(const RuleContext& ctx) {
+  return at(ctx, ctx.path->nodes.size() - 1).is_self_signed();
+}
+
+void bundle_duplicates(const RuleContext& ctx) {
   const auto& pool = ctx.pool;
-  const bool required = ctx.req.profile && ctx.req.profile->chain_must_reach_root;
-  const std::string who = required ? ctx.req.profile->name : "";
-  if (pool.bundle_dupes.empty()) {
-    rep.add("bundle.duplicates", Outcome::pass, "no certificate repeated");
-  } else {
-    for (auto k : pool.bundle_dupes) {
-      std::size_t idx = pool.bundle[k];
-      rep.add("bundle.duplicates", Outcome::warn,
-              "bundle item " + std::to_string(k + 1) + " repeats " +
-                  (idx == 0 ? std::string("the certificate itself") : q(pool.entries[idx].cert)));
-    }
+  if (pool.bundle_dupes.empty())
+    return ctx.report.add("bundle.duplicates", Outcome::pass, "no certificate repeated");
+  for (auto k : pool.bundle_dupes) {
+    std::size_t idx = pool.bundle[k];
+    ctx.report.add(
+        "bundle.duplicates", Outcome::warn,
+        "bundle item " + std::to_string(k + 1) + " repeats " +
+            (idx == 0 ? std::string("the certificate itself") : q(pool.entries[idx].cert)));
   }
-  if (!ctx.path) {
-    for (const char* r : {"bundle.complete", "bundle.root", "bundle.order", "bundle.unrelated"})
-      rep.add(r, Outcome::unchecked, "no path to a trust anchor");
-    return;
-  }
+}
+
+// Every intermediate must be in the bundle; the anchor counts as one when it is not a
+// self-signed root (the service still needs it).
+void bundle_complete(const RuleContext& ctx) {
+  const auto* required = root_required(ctx);
   const auto& nodes = ctx.path->nodes;
-  const std::size_t n = nodes.size();
-  // The anchor counts as an intermediate when it is not a self-signed root (a trusted
-  // intermediate whose root is not at hand): the service still needs it in the bundle.
-  const bool ends_at_root = at(ctx, n - 1).is_self_signed();
-  const std::size_t last_intermediate = ends_at_root ? n - 1 : n;
+  const std::size_t last_intermediate = ends_at_root(ctx) ? nodes.size() - 1 : nodes.size();
   std::size_t missing = 0;
   for (std::size_t i = 1; i < last_intermediate; ++i) {
-    if (in_bundle(pool, nodes[i])) continue;
+    if (in_bundle(ctx.pool, nodes[i])) continue;
     ++missing;
-    rep.add("bundle.complete", required ? Outcome::fail : Outcome::warn,
-            "the chain bundle lacks the intermediate " + q(at(ctx, i)) +
-                " (found only among the trust anchors)" +
-                (required ? "; " + who + " needs every intermediate in the chain" : ""),
-            i);
+    ctx.report.add(
+        "bundle.complete", required ? Outcome::fail : Outcome::warn,
+        "the chain bundle lacks the intermediate " + q(at(ctx, i)) +
+            " (found only among the trust anchors)" +
+            (required ? "; " + required->name + " needs every intermediate in the chain" : ""),
+        i);
   }
   if (missing == 0)
-    rep.add("bundle.complete", Outcome::pass,
-            last_intermediate <= 1 ? "no intermediate between the certificate and the root"
-                                   : "the bundle holds all " +
-                                         std::to_string(last_intermediate - 1) + " intermediates");
-  if (n == 1) {
-    rep.add("bundle.root", Outcome::pass, "the certificate is itself the trust anchor");
-  } else if (!ends_at_root) {
-    rep.add("bundle.root", required ? Outcome::fail : Outcome::warn,
-            "the path ends at the trusted intermediate " + q(at(ctx, n - 1)) +
-                "; its root is not among the inputs, so the bundle cannot be shown to reach it",
-            n - 1);
-  } else if (in_bundle(pool, nodes[n - 1])) {
-    rep.add("bundle.root", Outcome::pass, "the bundle holds the root " + q(at(ctx, n - 1)), n - 1);
-  } else if (required) {
-    rep.add("bundle.root", Outcome::fail,
-            "the bundle lacks the root " + q(at(ctx, n - 1)) + "; " + who +
-                " requires the chain up to and including the root",
-            n - 1);
-  } else {
-    rep.add("bundle.root", Outcome::pass,
-            "the bundle does not hold the root " + q(at(ctx, n - 1)) +
-                " (not required without a profile that asks for it)",
-            n - 1);
-  }
-  // Order: the path's certificates, as they appear in the bundle, must follow the path.
+    ctx.report.add(
+        "bundle.complete", Outcome::pass,
+        last_intermediate <= 1
+            ? "no intermediate between the certificate and the root"
+            : "the bundle holds all " + std::to_string(last_intermediate - 1) + " intermediates");
+}
+
+void bundle_root(const RuleContext& ctx) {
+  const auto* required = root_required(ctx);
+  const std::size_t n = ctx.path->nodes.size();
+  auto& rep = ctx.report;
+  const std::string root = q(at(ctx, n - 1));
+  if (n == 1)
+    return rep.add("bundle.root", Outcome::pass, "the certificate is itself the trust anchor");
+  if (!ends_at_root(ctx))
+    return rep.add(
+        "bundle.root", required ? Outcome::fail : Outcome::warn,
+        "the path ends at the trusted intermediate " + root +
+            "; its root is not among the inputs, so the bundle cannot be shown to reach it",
+        n - 1);
+  if (in_bundle(ctx.pool, ctx.path->nodes[n - 1]))
+    return rep.add("bundle.root", Outcome::pass, "the bundle holds the root " + root, n - 1);
+  if (required)
+    return rep.add("bundle.root", Outcome::fail,
+                   "the bundle lacks the root " + root + "; " + required->name +
+                       " requires the chain up to and including the root",
+                   n - 1);
+  rep.add("bundle.root", Outcome::pass,
+          "the bundle does not hold the root " + root +
+              " (not required without a profile that asks for it)",
+          n - 1);
+}
+
+// The path's certificates, as they appear in the bundle, must follow the path.
+void bundle_order(const RuleContext& ctx) {
+  const auto& nodes = ctx.path->nodes;
+  const auto& bundle = ctx.pool.bundle;
   std::vector<std::size_t> positions;
-  for (std::size_t i = 1; i < n; ++i) {
-    auto it = std::find(pool.bundle.begin(), pool.bundle.end(), nodes[i]);
-    if (it != pool.bundle.end())
-      positions.push_back(static_cast<std::size_t>(it - pool.bundle.begin()));
+  for (std::size_t i = 1; i < nodes.size(); ++i) {
+    auto it = std::find(bundle.begin(), bundle.end(), nodes[i]);
+    if (it != bundle.end()) positions.push_back(static_cast<std::size_t>(it - bundle.begin()));
   }
-  if (std::is_sorted(positions.begin(), positions.end())) {
-    rep.add("bundle.order", Outcome::pass, "issuing order (the certificate's issuer first)");
-  } else {
-    rep.add("bundle.order", Outcome::warn,
-            "the bundle is not in issuing order; list the certificate's issuer first, then its "
-            "issuer, up to the root");
-  }
+  if (std::is_sorted(positions.begin(), positions.end()))
+    return ctx.report.add("bundle.order", Outcome::pass,
+                          "issuing order (the certificate's issuer first)");
+  ctx.report.add(
+      "bundle.order", Outcome::warn,
+      "the bundle is not in issuing order; list the certificate's issuer first, then its "
+      "issuer, up to the root");
+}
+
+void bundle_unrelated(const RuleContext& ctx) {
+  const auto& nodes = ctx.path->nodes;
+  const auto& bundle = ctx.pool.bundle;
   bool unrelated = false;
-  for (std::size_t k = 0; k < pool.bundle.size(); ++k) {
-    std::size_t idx = pool.bundle[k];
+  for (std::size_t k = 0; k < bundle.size(); ++k) {
+    std::size_t idx = bundle[k];
     if (idx == 0 || std::find(nodes.begin(), nodes.end(), idx) != nodes.end()) continue;
-    if (std::find(pool.bundle.begin(), pool.bundle.begin() + static_cast<long>(k), idx) !=
-        pool.bundle.begin() + static_cast<long>(k))
-      continue;  // reported as a duplicate
+    const auto earlier = bundle.begin() + static_cast<long>(k);
+    if (std::find(bundle.begin(), earlier, idx) != earlier) continue;  // reported as a duplicate
     unrelated = true;
-    rep.add("bundle.unrelated", Outcome::warn,
-            "bundle item " + std::to_string(k + 1) + " " + q(pool.entries[idx].cert) +
-                " is not on the path");
+    ctx.report.add("bundle.unrelated", Outcome::warn,
+                   "bundle item " + std::to_string(k + 1) + " " + q(ctx.pool.entries[idx].cert) +
+                       " is not on the path");
   }
-  if (!unrelated) rep.add("bundle.unrelated", Outcome::pass, "every bundle item is on the path");
+  if (!unrelated)
+    ctx.report.add("bundle.unrelated", Outcome::pass, "every bundle item is on the path");
+}
+
+}  // namespace
+
+void bundle_rules(const RuleContext& ctx) {
+  bundle_duplicates(ctx);
+  if (!ctx.path) {
+    for (const char* r : {"bundle.complete", "bundle.root", "bundle.order", "bundle.unrelated"})
+      ctx.report.add(r, Outcome::unchecked, "no path to a trust anchor");
+    return;
+  }
+  bundle_complete(ctx);
+  bundle_root(ctx);
+  bundle_order(ctx);
+  bundle_unrelated(ctx);
 }
 
 void csr_rules(const RuleContext& ctx) {
@@ -372,100 +416,109 @@ void csr_rules(const RuleContext& ctx) {
             "subject " + q(cert) + " differs from the CSR's '" + format_dn(req_dn) + "'", 0);
 }
 
+namespace {
+
+// RFC 5280 4.2.1.9: basicConstraints MUST be critical in CA certificates.
+void profile_basic_constraints(const RuleContext& ctx, const SigningProfile& p,
+                               const Botan::X509_Certificate& cert) {
+  const auto& ext = cert.v3_extensions();
+  auto bc = ext.get_extension_object_as<CE::Basic_Constraints>();
+  const bool critical = ext.critical_extension_set(CE::Basic_Constraints::static_oid());
+  auto add = [&](Outcome o, const std::string& reason) {
+    ctx.report.add("profile.basic-constraints", o, reason, 0);
+  };
+  if (!p.is_ca) {
+    if (bc && bc->get_is_ca())
+      return add(Outcome::fail, "CA:TRUE; " + p.name + " needs an end-entity certificate");
+    return add(Outcome::pass, "end-entity certificate (not a CA)");
+  }
+  if (!bc)
+    return add(Outcome::fail,
+               "basicConstraints is absent; " + p.name + " needs CA:TRUE (critical)");
+  if (!bc->get_is_ca())
+    return add(Outcome::fail, "CA:FALSE; " + p.name + " needs a CA certificate (CA:TRUE)");
+  if (!critical) return add(Outcome::fail, "basicConstraints CA:TRUE is not marked critical");
+  add(Outcome::pass, "CA:TRUE, critical");
+}
+
+void profile_key_usage(const RuleContext& ctx, const SigningProfile& p,
+                       const Botan::X509_Certificate& cert) {
+  const auto& ext = cert.v3_extensions();
+  auto add = [&](Outcome o, const std::string& reason) {
+    ctx.report.add("profile.key-usage", o, reason, 0);
+  };
+  if (!ext.extension_set(CE::Key_Usage::static_oid()))
+    return add(Outcome::fail,
+               "keyUsage is absent; " + p.name + " needs " + join(p.key_usage.names()));
+  const KeyUsageSet have = from_botan(cert.constraints());
+  const std::string missing = join(KeyUsageSet(p.key_usage.bits() & ~have.bits()).names());
+  if (!missing.empty())
+    return add(Outcome::fail, "keyUsage lacks " + missing + " (" + p.name + ")");
+  if (p.key_usage_critical && !ext.critical_extension_set(CE::Key_Usage::static_oid()))
+    return add(Outcome::fail, "keyUsage is not critical; " + p.name + " requires it critical");
+  add(Outcome::pass, "keyUsage has what " + p.name + " needs");
+}
+
+void profile_ext_key_usage(const RuleContext& ctx, const SigningProfile& p,
+                           const Botan::X509_Certificate& cert) {
+  if (p.ext_key_usage.empty()) return;
+  const auto have = cert.extended_key_usage();
+  std::vector<std::string> missing;
+  for (const auto& e : p.ext_key_usage) {
+    auto oid = eku_oid(e);
+    bool found = oid && std::any_of(have.begin(), have.end(),
+                                    [&](const Botan::OID& o) { return o.to_string() == *oid; });
+    if (!found) missing.push_back(e);
+  }
+  if (missing.empty())
+    return ctx.report.add("profile.ext-key-usage", Outcome::pass,
+                          "extendedKeyUsage has what " + p.name + " needs", 0);
+  ctx.report.add("profile.ext-key-usage", Outcome::fail,
+                 (have.empty() ? std::string("extendedKeyUsage is absent")
+                               : "extendedKeyUsage lacks " + join(missing)) +
+                     "; " + p.name + " requires " + join(missing),
+                 0);
+}
+
+void profile_lifetime(const RuleContext& ctx, const SigningProfile& p,
+                      const Botan::X509_Certificate& cert) {
+  if (!p.min_validity_days) return;
+  const long days = days_left(cert, ctx.req.at);
+  if (days < *p.min_validity_days)
+    return ctx.report.add("profile.lifetime", Outcome::fail,
+                          "valid for " + std::to_string(days) + " more days; " + p.name +
+                              " needs at least " + std::to_string(*p.min_validity_days),
+                          0);
+  ctx.report.add("profile.lifetime", Outcome::pass,
+                 "valid for " + std::to_string(days) + " more days", 0);
+}
+
+void profile_crl(const RuleContext& ctx, const SigningProfile& p,
+                 const Botan::X509_Certificate& cert) {
+  if (!p.crl_expected) return;
+  const auto urls = cert.crl_distribution_points();
+  const bool http = std::any_of(urls.begin(), urls.end(), [](const std::string& u) {
+    return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
+  });
+  if (http)
+    return ctx.report.add("profile.crl", Outcome::pass, "names an http CRL distribution point", 0);
+  ctx.report.add("profile.crl", Outcome::warn,
+                 "names no http CRL distribution point; without a CRL URL, Entra lets revoked user "
+                 "certificates from this CA sign in",
+                 0);
+}
+
+}  // namespace
+
 void profile_rules(const RuleContext& ctx) {
   const SigningProfile* p = ctx.req.profile;
   if (!p) return;
-  auto& rep = ctx.report;
   const auto& cert = botan(ctx.req.cert);
-  const auto& ext = cert.v3_extensions();
-  const std::string name = p->name;
-  // basicConstraints (RFC 5280 4.2.1.9: MUST be critical in CA certificates).
-  auto bc = ext.get_extension_object_as<CE::Basic_Constraints>();
-  bool bc_critical = ext.critical_extension_set(CE::Basic_Constraints::static_oid());
-  if (p->is_ca) {
-    if (!bc)
-      rep.add("profile.basic-constraints", Outcome::fail,
-              "basicConstraints is absent; " + name + " needs CA:TRUE (critical)", 0);
-    else if (!bc->get_is_ca())
-      rep.add("profile.basic-constraints", Outcome::fail,
-              "CA:FALSE; " + name + " needs a CA certificate (CA:TRUE)", 0);
-    else if (!bc_critical)
-      rep.add("profile.basic-constraints", Outcome::fail,
-              "basicConstraints CA:TRUE is not marked critical", 0);
-    else
-      rep.add("profile.basic-constraints", Outcome::pass, "CA:TRUE, critical", 0);
-  } else if (bc && bc->get_is_ca()) {
-    rep.add("profile.basic-constraints", Outcome::fail,
-            "CA:TRUE; " + name + " needs an end-entity certificate", 0);
-  } else {
-    rep.add("profile.basic-constraints", Outcome::pass, "end-entity certificate (not a CA)", 0);
-  }
-  // keyUsage
-  const bool ku_present = ext.extension_set(CE::Key_Usage::static_oid());
-  const bool ku_critical = ext.critical_extension_set(CE::Key_Usage::static_oid());
-  const KeyUsageSet have = from_botan(cert.constraints());
-  if (!ku_present) {
-    std::string bits;
-    for (const auto& b : p->key_usage.names())
-      bits += (bits.empty() ? "" : ", ") + b;
-    rep.add("profile.key-usage", Outcome::fail, "keyUsage is absent; " + name + " needs " + bits,
-            0);
-  } else {
-    std::string missing;
-    for (const auto& b : KeyUsageSet(p->key_usage.bits() & ~have.bits()).names())
-      missing += (missing.empty() ? "" : ", ") + b;
-    if (!missing.empty())
-      rep.add("profile.key-usage", Outcome::fail, "keyUsage lacks " + missing + " (" + name + ")",
-              0);
-    else if (p->key_usage_critical && !ku_critical)
-      rep.add("profile.key-usage", Outcome::fail,
-              "keyUsage is not critical; " + name + " requires it critical", 0);
-    else
-      rep.add("profile.key-usage", Outcome::pass, "keyUsage has what " + name + " needs", 0);
-  }
-  // extendedKeyUsage
-  if (!p->ext_key_usage.empty()) {
-    const auto have_eku = cert.extended_key_usage();
-    std::string missing;
-    for (const auto& e : p->ext_key_usage) {
-      auto oid = eku_oid(e);
-      bool found = oid && std::any_of(have_eku.begin(), have_eku.end(),
-                                      [&](const Botan::OID& o) { return o.to_string() == *oid; });
-      if (!found) missing += (missing.empty() ? "" : ", ") + e;
-    }
-    if (!missing.empty())
-      rep.add("profile.ext-key-usage", Outcome::fail,
-              (have_eku.empty() ? std::string("extendedKeyUsage is absent")
-                                : "extendedKeyUsage lacks " + missing) +
-                  "; " + name + " requires " + missing,
-              0);
-    else
-      rep.add("profile.ext-key-usage", Outcome::pass,
-              "extendedKeyUsage has what " + name + " needs", 0);
-  }
-  if (p->min_validity_days) {
-    const long days = days_left(cert, ctx.req.at);
-    if (days < *p->min_validity_days)
-      rep.add("profile.lifetime", Outcome::fail,
-              "valid for " + std::to_string(days) + " more days; " + name + " needs at least " +
-                  std::to_string(*p->min_validity_days),
-              0);
-    else
-      rep.add("profile.lifetime", Outcome::pass, "valid for " + std::to_string(days) + " more days",
-              0);
-  }
-  if (p->crl_expected) {
-    bool http = false;
-    for (const auto& url : cert.crl_distribution_points())
-      if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) http = true;
-    if (http)
-      rep.add("profile.crl", Outcome::pass, "names an http CRL distribution point", 0);
-    else
-      rep.add("profile.crl", Outcome::warn,
-              "names no http CRL distribution point; without a CRL URL, Entra lets revoked user "
-              "certificates from this CA sign in",
-              0);
-  }
+  profile_basic_constraints(ctx, *p, cert);
+  profile_key_usage(ctx, *p, cert);
+  profile_ext_key_usage(ctx, *p, cert);
+  profile_lifetime(ctx, *p, cert);
+  profile_crl(ctx, *p, cert);
 }
 
 void hygiene_rules(const RuleContext& ctx) {
