@@ -39,6 +39,11 @@ Error illegal(const Record& r, S to) {
                    " the record may go to: " + names(legal_targets(r.state)) + ")");
 }
 
+// The forward moves of the main line (and a retry's return to one of them).
+bool is_progress(S to) {
+  return to == S::csrGenerated || to == S::signed_ || to == S::uploaded || to == S::active;
+}
+
 Status require(bool ok, const Record& r, const std::string& what) {
   if (ok) return Ok{};
   return Error(ErrorKind::invalid_input, "record " + r.id, what);
@@ -99,6 +104,12 @@ Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std:
   Record next = *current;
   next.state = to;
   next.updated_at = clock_.now();
+  if (is_progress(to)) {
+    // Progress ends a run of transient failures: the count, the wait and the error go.
+    next.attempts = 0;
+    next.next_attempt_at.reset();
+    next.last_error.clear();
+  }
   if (auto st = effect(next, *current); !st) return st.error();
   std::vector<state::RecordWrite> writes{{next, entry(*current, to, reason, details_json)}};
   if (companions) {
@@ -138,9 +149,6 @@ Result<Record> Lifecycle::csr_generated(const std::string& id, const CsrArtifact
                 r.key_path = a.key_path;
                 r.remote_id = a.remote_id;
                 r.remote_status = a.remote_status;
-                r.attempts = 0;
-                r.next_attempt_at.reset();
-                r.last_error.clear();
                 return Ok{};
               });
 }
@@ -160,9 +168,6 @@ Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& 
         r.not_after = a.not_after;
         r.thumbprint_sha1 = a.thumbprint_sha1;
         r.thumbprint_sha256 = a.thumbprint_sha256;
-        r.attempts = 0;
-        r.next_attempt_at.reset();
-        r.last_error.clear();
         return Ok{};
       });
 }
@@ -172,9 +177,6 @@ Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& rem
     if (auto st = require(!r.certificate_pem.empty(), r, "nothing to upload: no certificate"); !st)
       return st;
     r.remote_status = remote_status;
-    r.attempts = 0;
-    r.next_attempt_at.reset();
-    r.last_error.clear();
     return Ok{};
   });
 }
@@ -182,9 +184,6 @@ Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& rem
 Result<Record> Lifecycle::activated(const std::string& id, const std::string& remote_status) {
   auto effect = [&](Record& r, const Record&) -> Status {
     r.remote_status = remote_status;
-    r.attempts = 0;
-    r.next_attempt_at.reset();
-    r.last_error.clear();
     return Ok{};
   };
   // A renewal replaces its predecessor in the same transaction: never two active, never none.
