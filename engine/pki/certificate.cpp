@@ -90,6 +90,12 @@ std::string Certificate::subject() const {
 std::string Certificate::sha256_hex() const {
   return digest_hex("SHA-256", der());
 }
+
+Bytes Certificate::der_digest(const char* hash) const {
+  auto h = Botan::HashFunction::create_or_throw(hash);
+  auto d = h->process(der());
+  return Bytes(d.begin(), d.end());
+}
 TimePoint Certificate::not_before() const {
   return impl_->cert.not_before().to_std_timepoint();
 }

@@ -60,6 +60,8 @@ class Certificate {
   std::string base64_der() const;
   std::string subject() const;
   std::string sha256_hex() const;  // identity of the exact encoding
+  // Digest of the DER encoding: "SHA-1" or "SHA-256" (x5t, x5t#S256, thumbprints).
+  Bytes der_digest(const char* hash) const;
   TimePoint not_before() const;
   TimePoint not_after() const;
   bool is_ca() const;

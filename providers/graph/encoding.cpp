@@ -1,0 +1,37 @@
+#include "providers/graph/encoding.hpp"
+
+#include <array>
+
+#include "engine/pki/encoded_file.hpp"
+#include "engine/pki/random_bytes.hpp"
+
+namespace pkiflow::graph {
+
+std::string base64url(const std::vector<std::uint8_t>& data) {
+  std::string s = pki::base64_encode(data);
+  while (!s.empty() && s.back() == '=')
+    s.pop_back();
+  for (char& c : s)
+    c = c == '+' ? '-' : (c == '/' ? '_' : c);
+  return s;
+}
+
+std::string base64url(std::string_view data) {
+  return base64url(std::vector<std::uint8_t>(data.begin(), data.end()));
+}
+
+std::string new_client_request_id(pki::Rng& rng) {
+  auto b = pki::random_bytes(rng, 16);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace pkiflow::graph

@@ -1,0 +1,101 @@
+#include "providers/graph/retry_policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace pkiflow::graph {
+
+namespace {
+
+// IMF-fixdate (RFC 9110 5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT".
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view v) {
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char wday[4] = {}, mon[4] = {}, zone[4] = {};
+  int day = 0, year = 0, h = 0, m = 0, s = 0, used = 0;
+  std::string text(v);
+  if (std::sscanf(text.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wday, &day, mon, &year, &h,
+                  &m, &s, zone, &used) != 8 ||
+      static_cast<std::size_t>(used) != text.size() || std::string(zone) != "GMT")
+    return std::nullopt;
+  int month = -1;
+  for (int i = 0; i < 12; ++i)
+    if (std::string(mon) == kMonths[i]) month = i;
+  if (month < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return std::nullopt;
+  using namespace std::chrono;
+  year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month + 1)},
+                     std::chrono::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok()) return std::nullopt;
+  return time_point_cast<system_clock::duration>(sys_days{ymd} + hours{h} + minutes{m} +
+                                                 seconds{s});
+}
+
+}  // namespace
+
+std::optional<Millis> parse_retry_after(std::string_view value,
+                                        std::chrono::system_clock::time_point now) {
+  while (!value.empty() && value.front() == ' ')
+    value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ')
+    value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (std::isdigit(static_cast<unsigned char>(value.front()))) {
+    // delta-seconds; Graph also sends fractions ("2.128").
+    std::string text(value);
+    char* end = nullptr;
+    double secs = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size() || !std::isfinite(secs) || secs < 0 ||
+        secs > 86'400.0 * 365)
+      return std::nullopt;
+    return Millis(static_cast<std::int64_t>(std::ceil(secs * 1000.0)));
+  }
+  auto when = parse_http_date(value);
+  if (!when) return std::nullopt;
+  auto d = std::chrono::duration_cast<Millis>(*when - now);
+  return d.count() < 0 ? Millis(0) : d;
+}
+
+RetryDecision decide_retry(const RetryPolicy& policy, int attempt, int status,
+                           std::optional<Millis> retry_after, double jitter) {
+  RetryDecision d;
+  const bool throttled = status == 429 || status == 503 || status == 504;
+  const bool transient = status == 0 || status == 408 || (status >= 500 && status <= 599);
+  if (status >= 200 && status < 400) {
+    d.reason = "success";
+    return d;
+  }
+  if (!throttled && !transient) {
+    d.reason = "HTTP " + std::to_string(status) + " is not retried";
+    return d;
+  }
+  if (attempt >= policy.max_attempts) {
+    d.reason = "gave up after " + std::to_string(attempt) + " attempts";
+    return d;
+  }
+  if (throttled && retry_after) {
+    if (*retry_after > policy.max_retry_after) {
+      d.reason = "the service asked to wait " + std::to_string(retry_after->count() / 1000) +
+                 " s, more than this run waits (" +
+                 std::to_string(policy.max_retry_after.count() / 1000) + " s)";
+      return d;
+    }
+    d.retry = true;
+    d.delay = *retry_after;
+    d.reason = "HTTP " + std::to_string(status) + ", Retry-After " +
+               std::to_string(retry_after->count()) + " ms";
+    return d;
+  }
+  const double raw =
+      static_cast<double>(policy.base.count()) * std::pow(2.0, std::min(attempt - 1, 30));
+  const double capped = std::min(raw, static_cast<double>(policy.cap.count()));
+  d.retry = true;
+  d.delay =
+      Millis(static_cast<std::int64_t>(capped * (0.5 + 0.5 * std::clamp(jitter, 0.0, 0.999999))));
+  d.reason = (status == 0 ? std::string("transport failure") : "HTTP " + std::to_string(status)) +
+             ", backing off " + std::to_string(d.delay.count()) + " ms";
+  return d;
+}
+
+}  // namespace pkiflow::graph
