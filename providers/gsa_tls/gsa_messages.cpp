@@ -1,0 +1,173 @@
+#include "providers/gsa_tls/gsa_messages.hpp"
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "engine/pki/time_format.hpp"
+
+namespace pkiflow::gsa {
+
+namespace {
+
+constexpr std::array<std::pair<TlsStatus, const char*>, 10> kStatuses{{
+    {TlsStatus::csrGenerated, "csrGenerated"},
+    {TlsStatus::enrolling, "enrolling"},
+    {TlsStatus::active, "active"},
+    {TlsStatus::expiring, "expiring"},
+    {TlsStatus::expired, "expired"},
+    {TlsStatus::enabled, "enabled"},
+    {TlsStatus::disabled, "disabled"},
+    {TlsStatus::creating, "creating"},
+    {TlsStatus::revoked, "revoked"},
+    {TlsStatus::unknownFutureValue, "unknownFutureValue"},
+}};
+
+graph::HttpRequest request(const char* method, std::string url,
+                           const std::string& client_request_id) {
+  graph::HttpRequest r;
+  r.method = method;
+  r.url = std::move(url);
+  r.headers = {{"client-request-id", client_request_id},
+               {"Prefer", "include-unknown-enum-members"}};
+  return r;
+}
+
+graph::HttpRequest with_json(graph::HttpRequest r, const nlohmann::ordered_json& body) {
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = body.dump();
+  return r;
+}
+
+std::string text(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::optional<std::chrono::system_clock::time_point> time_of(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  // Graph writes "2026-11-25T09:00:00Z" or with fractions; a zone-less value is UTC.
+  auto t = pki::parse_rfc3339(s);
+  if (!t && s.back() != 'Z') t = pki::parse_rfc3339(s + "Z");
+  if (!t) return std::nullopt;
+  return *t;
+}
+
+RemoteCa from_json(const nlohmann::json& j) {
+  RemoteCa ca;
+  ca.id = text(j, "id");
+  ca.name = text(j, "name");
+  ca.common_name = text(j, "commonName");
+  ca.organization_name = text(j, "organizationName");
+  ca.status = parse_status(text(j, "status"));
+  ca.csr_pem = text(j, "certificateSigningRequest");
+  ca.certificate_pem = text(j, "certificate");
+  ca.chain_pem = text(j, "chain");
+  if (j.contains("validity") && j["validity"].is_object()) {
+    ca.valid_from = time_of(text(j["validity"], "startDateTime"));
+    ca.valid_to = time_of(text(j["validity"], "endDateTime"));
+  }
+  return ca;
+}
+
+// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+std::string query_encode(const std::string& v) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string object_name(const std::string& record_id) {
+  return "pf" + record_id.substr(0, kMaxNameLength - 2);
+}
+
+StatusValue parse_status(std::string_view raw) {
+  StatusValue v;
+  v.raw = std::string(raw);
+  for (const auto& [s, name] : kStatuses)
+    if (raw == name) v.status = s;
+  return v;
+}
+
+bool in_force(const StatusValue& s) {
+  return s.status == TlsStatus::active || s.status == TlsStatus::enabled;
+}
+
+Result<RemoteCa> parse_remote_ca(std::string_view json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object() || text(j, "id").empty())
+    return Error(ErrorKind::parse, "externalCertificateAuthorityCertificate",
+                 "the response is not an object with an id");
+  return from_json(j);
+}
+
+Result<std::vector<RemoteCa>> parse_remote_list(std::string_view json, std::string& next_link) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object() || !j.contains("value") || !j["value"].is_array())
+    return Error(ErrorKind::parse, "externalCertificateAuthorityCertificates",
+                 "the response has no \"value\" array");
+  std::vector<RemoteCa> out;
+  for (const auto& item : j["value"])
+    if (item.is_object()) out.push_back(from_json(item));
+  next_link = text(j, "@odata.nextLink");
+  return out;
+}
+
+graph::HttpRequest create_request(const std::string& base, const std::string& name,
+                                  const std::string& common_name,
+                                  const std::string& organization_name,
+                                  const std::string& client_request_id) {
+  nlohmann::ordered_json body{
+      {"@odata.type", "#microsoft.graph.networkaccess.externalCertificateAuthorityCertificate"},
+      {"name", name},
+      {"commonName", common_name},
+      {"organizationName", organization_name}};
+  return with_json(request("POST", base + kCollection, client_request_id), body);
+}
+
+graph::HttpRequest get_request(const std::string& base, const std::string& id,
+                               const std::string& client_request_id) {
+  return request("GET", base + kCollection + "/" + query_encode(id), client_request_id);
+}
+
+graph::HttpRequest find_by_name_request(const std::string& base, const std::string& name,
+                                        const std::string& client_request_id) {
+  // OData string literals double their single quotes.
+  std::string literal;
+  for (char c : name)
+    literal += c == '\'' ? std::string("''") : std::string(1, c);
+  return request("GET",
+                 base + kCollection + "?$filter=" + query_encode("name eq '" + literal + "'"),
+                 client_request_id);
+}
+
+graph::HttpRequest upload_request(const std::string& base, const std::string& id,
+                                  const std::string& certificate_pem, const std::string& chain_pem,
+                                  const std::string& client_request_id) {
+  nlohmann::ordered_json body{{"certificate", certificate_pem}, {"chain", chain_pem}};
+  return with_json(request("PATCH", base + kCollection + "/" + query_encode(id), client_request_id),
+                   body);
+}
+
+graph::HttpRequest enable_request(const std::string& base, const std::string& id,
+                                  const std::string& client_request_id) {
+  return with_json(request("PATCH", base + kCollection + "/" + query_encode(id), client_request_id),
+                   nlohmann::ordered_json{{"status", "enabled"}});
+}
+
+graph::HttpRequest delete_request(const std::string& base, const std::string& id,
+                                  const std::string& client_request_id) {
+  return request("DELETE", base + kCollection + "/" + query_encode(id), client_request_id);
+}
+
+}  // namespace pkiflow::gsa

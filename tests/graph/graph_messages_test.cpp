@@ -1,0 +1,147 @@
+// Requests and responses without a network: what the client would send (and dry-run prints),
+// with every secret redacted; token responses and the cache rule; the GSA endpoint's messages.
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include "providers/graph/token.hpp"
+#include "providers/gsa_tls/gsa_messages.hpp"
+
+using namespace pkiflow;
+using namespace pkiflow::graph;
+
+namespace {
+const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+const std::string kBase = "https://graph.microsoft.com/beta";
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(graph_messages)
+
+BOOST_AUTO_TEST_CASE(a_token_request_carries_the_credential_and_dry_run_hides_it) {
+  auto secret = token_request("https://login.microsoftonline.com/t/oauth2/v2.0/token", "app-id",
+                              "https://graph.microsoft.com/.default",
+                              {ClientCredential::Kind::secret, "s3cr&t=x"}, "cr-1");
+  BOOST_TEST(secret.body ==
+             "client_id=app-id&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&grant_type="
+             "client_credentials"
+             "&client_secret=s3cr%26t%3Dx");
+  auto shown = dry_run_json(secret);
+  BOOST_TEST(shown.find("s3cr") == std::string::npos);
+  BOOST_TEST(shown.find("client_secret=***") != std::string::npos);
+  auto assertion = token_request("https://x/token", "app", "scope",
+                                 {ClientCredential::Kind::assertion, "eyJ.sig"}, "cr-2");
+  BOOST_TEST(assertion.body.find("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-"
+                                 "assertion-type%3Ajwt-bearer") != std::string::npos);
+  BOOST_TEST(dry_run_json(assertion).find("eyJ") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dry_run_shows_graph_requests_with_the_token_redacted) {
+  auto r = gsa::create_request(kBase, "pfABCDEFGHJK", "Contoso TLS CA", "Contoso", "cr-3");
+  r.headers.emplace_back("Authorization", "Bearer eyJ0eXAiOiJKV1Qi.secret.token");
+  auto j = nlohmann::json::parse(dry_run_json(r));
+  BOOST_TEST(j["method"] == "POST");
+  BOOST_TEST(j["url"] == kBase + "/networkAccess/tls/externalCertificateAuthorityCertificates");
+  BOOST_TEST(j["headers"]["Authorization"] == "Bearer ***");
+  BOOST_TEST(j["headers"]["Prefer"] == "include-unknown-enum-members");
+  BOOST_TEST(j["headers"]["client-request-id"] == "cr-3");
+  BOOST_TEST(j["body"]["@odata.type"] ==
+             "#microsoft.graph.networkaccess.externalCertificateAuthorityCertificate");
+  BOOST_TEST(j["body"]["name"] == "pfABCDEFGHJK");
+  BOOST_TEST(dry_run_json(r).find("eyJ0eXAi") == std::string::npos);
+  BOOST_TEST(*r.header("prefer") ==
+             "include-unknown-enum-members");  // header names are case-insensitive
+}
+
+BOOST_AUTO_TEST_CASE(token_responses_give_a_token_or_the_endpoints_error) {
+  HttpResponse ok{200, {}, R"({"token_type":"Bearer","expires_in":3599,"access_token":"tok"})"};
+  auto t = parse_token_response(ok, kNow);
+  BOOST_REQUIRE(t.token.has_value());
+  BOOST_TEST(t.token->value == "tok");
+  BOOST_TEST((t.token->expires_at == kNow + std::chrono::seconds(3599)));
+  HttpResponse text_expiry{200, {}, R"({"expires_in":"3600","access_token":"tok"})"};
+  BOOST_TEST(parse_token_response(text_expiry, kNow).token.has_value());
+  HttpResponse bad{
+      401,
+      {},
+      R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","trace_id":"t1"})"};
+  auto e = parse_token_response(bad, kNow);
+  BOOST_REQUIRE(e.error.has_value());
+  BOOST_TEST(e.error->describe() ==
+             "token endpoint 401 invalid_client: AADSTS7000215: Invalid client secret provided. "
+             "(trace_id t1)");
+  HttpResponse empty{200, {}, R"({"token_type":"Bearer"})"};
+  BOOST_TEST(parse_token_response(empty, kNow).error->error == "malformed_response");
+}
+
+BOOST_AUTO_TEST_CASE(a_token_is_reused_until_five_minutes_before_it_expires) {
+  std::optional<AccessToken> none;
+  BOOST_TEST(!token_usable(none, kNow));
+  AccessToken t{"tok", kNow + std::chrono::minutes(60)};
+  BOOST_TEST(token_usable(t, kNow));
+  BOOST_TEST(token_usable(t, kNow + std::chrono::minutes(54)));
+  BOOST_TEST(!token_usable(t, kNow + std::chrono::minutes(55)));
+  BOOST_TEST(!token_usable(t, kNow + std::chrono::minutes(61)));
+}
+
+BOOST_AUTO_TEST_CASE(gsa_names_fit_the_service_rules) {
+  auto name = gsa::object_name("7Q4M2XKD9HJ3B8TW");
+  BOOST_TEST(name == "pf7Q4M2XKD9H");
+  BOOST_TEST(name.size() <= gsa::kMaxNameLength);
+  BOOST_TEST(name.find(' ') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(gsa_statuses_keep_what_the_service_said) {
+  BOOST_TEST(gsa::in_force(gsa::parse_status("active")));
+  BOOST_TEST(gsa::in_force(gsa::parse_status("enabled")));
+  for (const char* not_yet :
+       {"csrGenerated", "enrolling", "creating", "unknownFutureValue", "disabled", "expired"})
+    BOOST_TEST(!gsa::in_force(gsa::parse_status(not_yet)), not_yet);
+  auto future = gsa::parse_status("quarantined");
+  BOOST_TEST((future.status == gsa::TlsStatus::unrecognised));
+  BOOST_TEST(future.raw == "quarantined");
+  BOOST_TEST(!gsa::in_force(future));  // fail closed
+}
+
+BOOST_AUTO_TEST_CASE(gsa_responses_are_parsed_with_the_csr_and_validity) {
+  const char* created =
+      R"({"@odata.type":"#microsoft.graph.networkaccess.externalCertificateAuthorityCertificate",
+    "id":"b6a5c6ab-6d0b-4a3c-9c0e-2f0c6b1a7e11","name":"pf7Q4M2XKD9H","commonName":"Contoso TLS CA",
+    "organizationName":"Contoso","status":"csrGenerated",
+    "validity":{"startDateTime":"2026-11-25T09:00:00Z","endDateTime":"2027-11-25T09:00:00.123Z"},
+    "certificateSigningRequest":"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
+    "certificate":null,"chain":null})";
+  auto ca = gsa::parse_remote_ca(created);
+  BOOST_REQUIRE(ca.ok());
+  BOOST_TEST(ca->id == "b6a5c6ab-6d0b-4a3c-9c0e-2f0c6b1a7e11");
+  BOOST_TEST((ca->status.status == gsa::TlsStatus::csrGenerated));
+  BOOST_TEST(ca->csr_pem.find("BEGIN CERTIFICATE REQUEST") != std::string::npos);
+  BOOST_TEST(ca->certificate_pem.empty());
+  BOOST_REQUIRE(ca->valid_to.has_value());
+  BOOST_TEST(!gsa::parse_remote_ca(R"({"name":"x"})").ok());
+  std::string next;
+  auto page = gsa::parse_remote_list(
+      R"({"value":[{"id":"1","name":"a","status":"active"}],"@odata.nextLink":"https://graph/next"})",
+      next);
+  BOOST_REQUIRE(page.ok());
+  BOOST_TEST(page->size() == 1u);
+  BOOST_TEST(next == "https://graph/next");
+  BOOST_TEST(!gsa::parse_remote_list(R"({"error":{}})", next).ok());
+}
+
+BOOST_AUTO_TEST_CASE(gsa_requests_match_the_documented_methods_and_bodies) {
+  auto up = gsa::upload_request(kBase, "id-1", "CERT", "CHAIN", "cr");
+  BOOST_TEST(up.method == "PATCH");
+  BOOST_TEST(up.url == kBase + "/networkAccess/tls/externalCertificateAuthorityCertificates/id-1");
+  BOOST_TEST(up.body == R"({"certificate":"CERT","chain":"CHAIN"})");
+  BOOST_TEST(*up.header("Content-Type") == "application/json");
+  BOOST_TEST(gsa::enable_request(kBase, "id-1", "cr").body == R"({"status":"enabled"})");
+  BOOST_TEST(gsa::delete_request(kBase, "id-1", "cr").method == "DELETE");
+  BOOST_TEST(gsa::get_request(kBase, "id-1", "cr").body.empty());
+  BOOST_TEST(gsa::find_by_name_request(kBase, "pf7Q4M2XKD9H", "cr").url ==
+             kBase +
+                 "/networkAccess/tls/"
+                 "externalCertificateAuthorityCertificates?$filter=name%20eq%20%27pf7Q4M2XKD9H%27");
+  BOOST_TEST(gsa::find_by_name_request(kBase, "o'brien", "cr").url.find("o%27%27brien") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
