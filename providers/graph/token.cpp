@@ -2,23 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/graph/encoding.hpp"
+
 namespace pkiflow::graph {
 
 std::string form_encode(const std::string& value) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(value, SpaceAs::plus);
 }
 
 HttpRequest token_request(const std::string& token_url, const std::string& client_id,

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/pki/time_format.hpp"
+#include "providers/graph/encoding.hpp"
 
 namespace pkiflow::gsa {
 
@@ -69,22 +70,6 @@ RemoteCa from_json(const nlohmann::json& j) {
   return ca;
 }
 
-// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-std::string query_encode(const std::string& v) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : v) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string object_name(const std::string& record_id) {
@@ -137,7 +122,7 @@ graph::HttpRequest create_request(const std::string& base, const std::string& na
 
 graph::HttpRequest get_request(const std::string& base, const std::string& id,
                                const std::string& client_request_id) {
-  return request("GET", base + kCollection + "/" + query_encode(id), client_request_id);
+  return request("GET", base + kCollection + "/" + graph::percent_encode(id), client_request_id);
 }
 
 graph::HttpRequest find_by_name_request(const std::string& base, const std::string& name,
@@ -146,28 +131,30 @@ graph::HttpRequest find_by_name_request(const std::string& base, const std::stri
   std::string literal;
   for (char c : name)
     literal += c == '\'' ? std::string("''") : std::string(1, c);
-  return request("GET",
-                 base + kCollection + "?$filter=" + query_encode("name eq '" + literal + "'"),
-                 client_request_id);
+  return request(
+      "GET", base + kCollection + "?$filter=" + graph::percent_encode("name eq '" + literal + "'"),
+      client_request_id);
 }
 
 graph::HttpRequest upload_request(const std::string& base, const std::string& id,
                                   const std::string& certificate_pem, const std::string& chain_pem,
                                   const std::string& client_request_id) {
   nlohmann::ordered_json body{{"certificate", certificate_pem}, {"chain", chain_pem}};
-  return with_json(request("PATCH", base + kCollection + "/" + query_encode(id), client_request_id),
-                   body);
+  return with_json(
+      request("PATCH", base + kCollection + "/" + graph::percent_encode(id), client_request_id),
+      body);
 }
 
 graph::HttpRequest enable_request(const std::string& base, const std::string& id,
                                   const std::string& client_request_id) {
-  return with_json(request("PATCH", base + kCollection + "/" + query_encode(id), client_request_id),
-                   nlohmann::ordered_json{{"status", "enabled"}});
+  return with_json(
+      request("PATCH", base + kCollection + "/" + graph::percent_encode(id), client_request_id),
+      nlohmann::ordered_json{{"status", "enabled"}});
 }
 
 graph::HttpRequest delete_request(const std::string& base, const std::string& id,
                                   const std::string& client_request_id) {
-  return request("DELETE", base + kCollection + "/" + query_encode(id), client_request_id);
+  return request("DELETE", base + kCollection + "/" + graph::percent_encode(id), client_request_id);
 }
 
 }  // namespace pkiflow::gsa
