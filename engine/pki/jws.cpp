@@ -4,7 +4,6 @@
 #include <botan/x509_key.h>
 
 #include "engine/pki/botan_access.hpp"
-#include "engine/pki/random_bytes.hpp"
 
 namespace pkiflow::pki {
 
@@ -13,12 +12,6 @@ const char* padding(JwsAlgorithm alg) {
   return alg == JwsAlgorithm::ps256 ? "PSS(SHA-256,MGF1,32)" : "PKCS1v15(SHA-256)";
 }
 }  // namespace
-
-std::vector<std::uint8_t> random_bytes(Rng& rng, std::size_t n) {
-  std::vector<std::uint8_t> out(n);
-  botan(rng).randomize(out);
-  return out;
-}
 
 const char* to_string(JwsAlgorithm alg) {
   return alg == JwsAlgorithm::ps256 ? "PS256" : "RS256";

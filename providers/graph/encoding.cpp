@@ -39,17 +39,7 @@ std::string percent_encode(std::string_view value, SpaceAs space) {
 }
 
 std::string new_client_request_id(pki::Rng& rng) {
-  auto b = pki::random_bytes(rng, 16);
-  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 15];
-  }
-  return out;
+  return pki::random_guid(rng);
 }
 
 }  // namespace pkiflow::graph
