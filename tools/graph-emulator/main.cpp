@@ -1,0 +1,85 @@
+// pkiflow-graph-emulator: a local stand-in for the Microsoft Graph endpoints pkiflow drives,
+// for tests and for trying pkiflow without a tenant. Prints its base URL on start.
+//
+//   PKIFLOW_EMULATOR_SECRET=s3cret pkiflow-graph-emulator [--port 0] [--tenant contoso]
+//       [--client-id ID] [--client-secret-file FILE] [--activation-delay-ms 2000]
+//       [--log requests.jsonl] [--seed N] [--listen 127.0.0.1] [--allow-remote]
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "engine/pki/encoded_file.hpp"
+#include "tools/graph-emulator/server.hpp"
+
+int main(int argc, char** argv) {
+  using namespace pkiflow;
+  CLI::App app{"pkiflow-graph-emulator: local Microsoft Graph endpoints for pkiflow"};
+  emulator::Options opt;
+  std::string listen = "127.0.0.1", secret_file, log_file;
+  std::uint16_t port = 0;
+  std::uint64_t seed = 1;
+  long delay_ms = 2000;
+  bool allow_remote = false, rsa = true;
+  app.add_option("--listen", listen, "address to listen on (loopback unless --allow-remote)")
+      ->capture_default_str();
+  app.add_option("--port", port, "port (0 = a free one)")->capture_default_str();
+  app.add_option("--tenant", opt.tenant, "tenant served at /{tenant}/oauth2/v2.0/token")
+      ->capture_default_str();
+  app.add_option("--client-id", opt.client_id, "the app's client id")->capture_default_str();
+  app.add_option("--client-secret-file", secret_file,
+                 "file holding the client secret (else $PKIFLOW_EMULATOR_SECRET)");
+  app.add_option("--activation-delay-ms", delay_ms, "enrolling -> active after an upload")
+      ->capture_default_str();
+  app.add_option("--log", log_file, "append a JSON line per request to this file");
+  app.add_option("--seed", seed, "seed of the emulator's randomness (ids, keys)")
+      ->capture_default_str();
+  app.add_flag("--allow-remote", allow_remote, "allow a non-loopback --listen address");
+  app.add_flag("!--p256-service-keys", rsa,
+               "make service-side keys P-256 instead of RSA-2048 (faster)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  opt.rsa_service_keys = rsa;
+  opt.activation_delay = std::chrono::milliseconds(delay_ms);
+  if (!secret_file.empty()) {
+    auto bytes = pki::read_file_bytes(secret_file, 64 * 1024);
+    if (!bytes) {
+      std::cerr << "pkiflow-graph-emulator: " << bytes.error().what() << "\n";
+      return 2;
+    }
+    opt.client_secret.assign(bytes->begin(), bytes->end());
+    opt.client_secret = opt.client_secret.substr(0, opt.client_secret.find_first_of("\r\n"));
+  } else if (const char* env = std::getenv("PKIFLOW_EMULATOR_SECRET")) {
+    opt.client_secret = env;
+  }
+  if (opt.client_secret.empty()) {
+    std::cerr << "pkiflow-graph-emulator: no client secret: set PKIFLOW_EMULATOR_SECRET or "
+                 "--client-secret-file\n";
+    return 2;
+  }
+  emulator::GraphEmulator emu(
+      opt, [] { return std::chrono::system_clock::now(); }, seed);
+  auto server = emulator::EmulatorServer::bind(emu, listen, port, allow_remote);
+  if (!server) {
+    std::cerr << "pkiflow-graph-emulator: " << server.error().what() << "\n";
+    return 2;
+  }
+  std::ofstream log;
+  if (!log_file.empty()) {
+    log.open(log_file, std::ios::app);
+    if (!log) {
+      std::cerr << "pkiflow-graph-emulator: " << log_file << ": cannot open for appending\n";
+      return 2;
+    }
+    (*server)->on_request(
+        [&log](const emulator::LogEntry& e) { log << emulator::log_line_json(e) << std::endl; });
+  }
+  const std::string base = (*server)->base_url();
+  std::cout << "pkiflow-graph-emulator listening on " << base << "  graph " << base
+            << "/beta  token " << base << "/" << opt.tenant << "/oauth2/v2.0/token" << std::endl;
+  (*server)->run(true);
+  return 0;
+}
