@@ -16,6 +16,12 @@ const char* to_string(ErrorKind kind) {
       return "invalid-input";
     case ErrorKind::crypto:
       return "crypto";
+    case ErrorKind::unavailable:
+      return "unavailable";
+    case ErrorKind::remote:
+      return "remote";
+    case ErrorKind::not_sent:
+      return "not-sent";
   }
   return "unknown";
 }

@@ -18,6 +18,9 @@ enum class ErrorKind {
   unsupported,    // a well-formed object pkiflow does not handle (algorithm, format)
   invalid_input,  // a value given by the user is malformed (subject, time, profile name)
   crypto,         // a cryptographic operation failed (signature creation, ...)
+  unavailable,    // a remote service could not be reached or asked to come back later: retry
+  remote,         // a remote service refused the request (a 4xx): an operator must look
+  not_sent,       // dry run: the request was recorded, nothing was sent
 };
 
 const char* to_string(ErrorKind kind);

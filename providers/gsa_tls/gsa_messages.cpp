@@ -72,8 +72,18 @@ RemoteCa from_json(const nlohmann::json& j) {
 
 }  // namespace
 
-std::string object_name(const std::string& record_id) {
-  return "pf" + record_id.substr(0, kMaxNameLength - 2);
+std::string name_prefix(const std::string& record_id) {
+  return "pf" + record_id.substr(0, kMaxNameLength - 3);
+}
+
+Result<std::string> object_name(const std::string& record_id, int generation) {
+  static constexpr const char* kDigits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";  // Crockford
+  if (generation < 0 || generation >= kMaxGenerations)
+    return Error(ErrorKind::invalid_input, "record " + record_id,
+                 "all " + std::to_string(kMaxGenerations) +
+                     " object names of this record are used up by earlier create attempts; "
+                     "cancel it and request a new one");
+  return name_prefix(record_id) + kDigits[generation];
 }
 
 StatusValue parse_status(std::string_view raw) {
@@ -134,6 +144,17 @@ graph::HttpRequest find_by_name_request(const std::string& base, const std::stri
   return request(
       "GET", base + kCollection + "?$filter=" + graph::percent_encode("name eq '" + literal + "'"),
       client_request_id);
+}
+
+graph::HttpRequest find_by_prefix_request(const std::string& base, const std::string& prefix,
+                                          const std::string& client_request_id) {
+  std::string literal;
+  for (char c : prefix)
+    literal += c == '\'' ? std::string("''") : std::string(1, c);
+  return request("GET",
+                 base + kCollection + "?$filter=" +
+                     graph::percent_encode("startsWith(name, '" + literal + "')"),
+                 client_request_id);
 }
 
 graph::HttpRequest upload_request(const std::string& base, const std::string& id,

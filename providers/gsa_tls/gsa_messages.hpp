@@ -17,10 +17,13 @@ inline constexpr const char* kCollection =
     "/networkAccess/tls/externalCertificateAuthorityCertificates";
 inline constexpr std::size_t kMaxNameLength = 12;  // unique, no spaces, never reusable
 
-// The remote object's name for a record: "pf" + the first 10 characters of its id (50 random
-// bits). Each renewal is a new record, so each gets a fresh name; reconciliation after a lost
-// response finds the object by this name.
-std::string object_name(const std::string& record_id);
+// The remote object's name for a record: "pf" + the first 9 characters of its id (45 random
+// bits) + one character counting the record's create attempts. Each renewal is a new record and
+// so gets fresh names; a create whose response was lost is found again by the prefix, and the
+// next attempt never reuses a name (the service never allows that).
+inline constexpr int kMaxGenerations = 32;
+std::string name_prefix(const std::string& record_id);
+Result<std::string> object_name(const std::string& record_id, int generation);
 
 // tlsCertificateStatus, an evolvable enum: members we do not know are kept, never mapped.
 enum class TlsStatus {
@@ -72,6 +75,9 @@ graph::HttpRequest get_request(const std::string& base, const std::string& id,
                                const std::string& client_request_id);
 graph::HttpRequest find_by_name_request(const std::string& base, const std::string& name,
                                         const std::string& client_request_id);
+// Objects whose name starts with `prefix` ($filter=startsWith(name, '…')).
+graph::HttpRequest find_by_prefix_request(const std::string& base, const std::string& prefix,
+                                          const std::string& client_request_id);
 graph::HttpRequest upload_request(const std::string& base, const std::string& id,
                                   const std::string& certificate_pem, const std::string& chain_pem,
                                   const std::string& client_request_id);

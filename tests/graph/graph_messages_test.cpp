@@ -83,10 +83,19 @@ BOOST_AUTO_TEST_CASE(a_token_is_reused_until_five_minutes_before_it_expires) {
 }
 
 BOOST_AUTO_TEST_CASE(gsa_names_fit_the_service_rules) {
-  auto name = gsa::object_name("7Q4M2XKD9HJ3B8TW");
-  BOOST_TEST(name == "pf7Q4M2XKD9H");
-  BOOST_TEST(name.size() <= gsa::kMaxNameLength);
-  BOOST_TEST(name.find(' ') == std::string::npos);
+  auto name = gsa::object_name("7Q4M2XKD9HJ3B8TW", 0);
+  BOOST_TEST_REQUIRE(name.ok());
+  BOOST_TEST(*name == "pf7Q4M2XKD90");
+  BOOST_TEST(name->size() <= gsa::kMaxNameLength);
+  BOOST_TEST(name->find(' ') == std::string::npos);
+  BOOST_TEST(*gsa::object_name("7Q4M2XKD9HJ3B8TW", 1) == "pf7Q4M2XKD91");
+  BOOST_TEST(*gsa::object_name("7Q4M2XKD9HJ3B8TW", 31) == "pf7Q4M2XKD9Z");
+  BOOST_TEST(gsa::name_prefix("7Q4M2XKD9HJ3B8TW") == "pf7Q4M2XKD9");
+  auto exhausted = gsa::object_name("7Q4M2XKD9HJ3B8TW", 32);
+  BOOST_TEST_REQUIRE(!exhausted.ok());
+  BOOST_TEST(exhausted.error().message().find("used up") != std::string::npos);
+  auto req = gsa::find_by_prefix_request("https://g/beta", "pf7Q4M2XKD9", "c");
+  BOOST_TEST(req.url.find("startsWith") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(gsa_statuses_keep_what_the_service_said) {

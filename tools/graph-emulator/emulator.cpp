@@ -300,16 +300,25 @@ Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
     if (req.method == "POST") return gsa_create(req, rid);
     if (req.method != "GET")
       return graph_error(405, "MethodNotAllowed", "Method not allowed.", req, rid);
+    // $filter on name: eq '…' or startsWith(name, '…') (graph-api.md 1).
     std::string name_filter;
+    bool starts_with = false;
     const std::string decoded = url_decode(query);
-    const std::string prefix = "$filter=name eq '";
-    if (decoded.rfind(prefix, 0) == 0 && decoded.size() > prefix.size() && decoded.back() == '\'')
-      name_filter = decoded.substr(prefix.size(), decoded.size() - prefix.size() - 1);
-    else if (!decoded.empty())
+    const std::string eq = "$filter=name eq '";
+    const std::string sw = "$filter=startsWith(name, '";
+    if (decoded.rfind(eq, 0) == 0 && decoded.size() > eq.size() && decoded.back() == '\'') {
+      name_filter = decoded.substr(eq.size(), decoded.size() - eq.size() - 1);
+    } else if (decoded.rfind(sw, 0) == 0 && decoded.size() > sw.size() + 1 &&
+               decoded.substr(decoded.size() - 2) == "')") {
+      name_filter = decoded.substr(sw.size(), decoded.size() - sw.size() - 2);
+      starts_with = true;
+    } else if (!decoded.empty()) {
       return graph_error(400, "BadRequest", "Unsupported query '" + decoded + "'.", req, rid);
+    }
     json value = json::array();
     for (const auto& o : objects)
-      if (name_filter.empty() || o.name == name_filter)
+      if (name_filter.empty() || (starts_with ? o.name.rfind(name_filter, 0) == 0
+                                              : o.name == name_filter))
         value.push_back(object_json(o, opt.csr_in_get, unknown_members));
     return {200, {{"Content-Type", "application/json"}}, json{{"value", value}}.dump()};
   }

@@ -1,0 +1,62 @@
+#include "engine/signer.hpp"
+
+#include "engine/pki/key.hpp"
+#include "engine/pki/local_ca.hpp"
+#include "engine/pki/rng.hpp"
+
+namespace pkiflow::engine {
+
+namespace {
+
+class LocalCaSigner : public Signer {
+ public:
+  LocalCaSigner(std::string name, pki::LocalCa ca, std::vector<pki::Certificate> chain,
+                std::vector<std::string> crl_urls)
+      : name_(std::move(name)), ca_(std::move(ca)), chain_(std::move(chain)),
+        crl_urls_(std::move(crl_urls)) {}
+
+  const std::string& name() const override { return name_; }
+
+  Result<Issued> sign(const pki::Csr& csr, const pki::SigningProfile& profile, int validity_days,
+                      pki::TimePoint now) override {
+    pki::SignOptions opts;
+    opts.not_before = now - std::chrono::minutes(5);  // tolerate clocks slightly behind
+    opts.validity = std::chrono::days(validity_days);
+    opts.crl_urls = crl_urls_;
+    auto rng = pki::Rng::system();
+    auto cert = ca_.sign(csr, profile, opts, rng);
+    if (!cert) return cert.error().about("signer " + name_);
+    Issued out{std::move(*cert), {}};
+    out.chain.push_back(ca_.certificate());
+    for (const auto& c : chain_)
+      if (!c.same_as(ca_.certificate())) out.chain.push_back(c);
+    return out;
+  }
+
+ private:
+  std::string name_;
+  pki::LocalCa ca_;
+  std::vector<pki::Certificate> chain_;
+  std::vector<std::string> crl_urls_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& s) {
+  auto cert = pki::Certificate::load(s.certificate);
+  if (!cert) return cert.error();
+  auto key = pki::PrivateKey::load(s.key, s.passphrase ? &*s.passphrase : nullptr);
+  if (!key) return key.error();
+  auto ca = pki::LocalCa::create(*cert, std::move(*key));
+  if (!ca) return ca.error().about("signer " + s.name + " (" + s.certificate.string() + ")");
+  std::vector<pki::Certificate> chain;
+  if (s.chain) {
+    auto all = pki::Certificate::load_all(*s.chain);
+    if (!all) return all.error();
+    chain = std::move(*all);
+  }
+  return std::unique_ptr<Signer>(
+      std::make_unique<LocalCaSigner>(s.name, std::move(*ca), std::move(chain), s.crl_urls));
+}
+
+}  // namespace pkiflow::engine

@@ -1,0 +1,425 @@
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include "engine/workflow.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "engine/pki/random_bytes.hpp"
+#include "engine/pki/rng.hpp"
+#include "engine/record_id.hpp"
+
+namespace pkiflow::engine {
+
+namespace net = boost::asio;
+using Outcome = RecordOutcome::Result;
+using state::Operation;
+using state::OperationState;
+using state::RecordState;
+
+const char* to_string(RecordOutcome::Result r) {
+  switch (r) {
+    case Outcome::progressed:
+      return "progressed";
+    case Outcome::waiting:
+      return "waiting";
+    case Outcome::failed:
+      return "failed";
+    case Outcome::unchanged:
+      return "unchanged";
+    case Outcome::dry_run:
+      return "dry-run";
+  }
+  return "unknown";
+}
+
+std::size_t RunReport::count(RecordOutcome::Result r) const {
+  std::size_t n = 0;
+  for (const auto& o : records)
+    n += o.result == r;
+  return n;
+}
+
+Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::Certificate>& chain,
+                           const pki::Csr& csr, const pki::SigningProfile& profile,
+                           std::shared_ptr<const pki::TrustStore> trust, pki::TimePoint now,
+                           const std::string& subject) {
+  if (!trust)
+    return Error(ErrorKind::invalid_input, subject,
+                 "no trust anchors configured (\"trust_anchors\" in the configuration): the "
+                 "chain cannot be validated, so nothing is uploaded");
+  pki::ValidationRequest req{cert, chain, std::move(trust), csr, &profile, {}, now};
+  pki::Validator validator;
+  auto report = validator.validate(req);
+  if (report.verdict() == pki::Verdict::valid) return Ok{};
+  std::string why;
+  for (const auto& r : report.results)
+    if (r.outcome == pki::Outcome::fail) why += (why.empty() ? "" : "; ") + r.rule + ": " + r.reason;
+  return Error(ErrorKind::invalid_input, subject,
+               "the signed certificate fails validation under profile " + profile.name + " (" +
+                   why + "); nothing was uploaded");
+}
+
+namespace {
+
+// The journal of one record, written through the store before each mutating request.
+class StoreJournal : public providers::Journal {
+ public:
+  StoreJournal(state::StateStore& store, const Clock& clock, std::string record_id, bool dry_run)
+      : store_(store), clock_(clock), record_id_(std::move(record_id)), dry_run_(dry_run),
+        rng_(pki::Rng::system()) {}
+
+  Result<std::string> begin(const std::string& action,
+                            const graph::HttpRequest& request) override {
+    if (dry_run_) return std::string("dry-run");
+    Operation op;
+    op.op_id = new_record_id(rng_);
+    op.record_id = record_id_;
+    op.action = action;
+    op.request_summary = request.method + " " + request.url;
+    // The name of a created object, so reconciliation can match the attempt to what it finds.
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    if (body.is_object() && body.contains("name") && body["name"].is_string())
+      op.request_summary += " name=" + body["name"].get<std::string>();
+    if (const auto* crid = request.header("client-request-id")) op.client_request_id = *crid;
+    op.state = OperationState::sent;
+    op.created_at = op.updated_at = clock_.now();
+    if (auto st = store_.journal_begin(op); !st) return st.error();
+    return op.op_id;
+  }
+
+  void end(const std::string& op_id, OperationState outcome,
+           const std::string& summary) override {
+    if (dry_run_) return;
+    // A failure to close is harmless: the next run reconciles the open operation.
+    (void)store_.journal_update(op_id, outcome, summary.substr(0, 500), clock_.now());
+  }
+
+  std::vector<Operation> earlier() override {
+    auto ops = store_.journal_of(record_id_);
+    return ops ? *ops : std::vector<Operation>{};
+  }
+
+ private:
+  state::StateStore& store_;
+  const Clock& clock_;
+  std::string record_id_;
+  bool dry_run_;
+  pki::Rng rng_;
+};
+
+// What a step leads to: the record after it, or a reason to stop here for now.
+struct Step {
+  Result<Record> record;
+  std::string waiting;  // non-empty: not an error, nothing more to do in this run
+};
+
+std::string concat_pem(const std::vector<pki::Certificate>& chain) {
+  std::string out;
+  for (const auto& c : chain)
+    out += c.pem();
+  return out;
+}
+
+int validity_days_of(const Record& r, const pki::SigningProfile& profile) {
+  auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
+  if (p.is_object() && p.contains("validity_days") && p["validity_days"].is_number_integer())
+    return p["validity_days"].get<int>();
+  return profile.default_days;
+}
+
+bool past(RecordState now, RecordState step) {  // `now` is later in the lifecycle than `step`
+  auto rank = [](RecordState s) {
+    switch (s) {
+      case RecordState::planned:
+        return 0;
+      case RecordState::csrGenerated:
+        return 1;
+      case RecordState::signed_:
+        return 2;
+      case RecordState::uploaded:
+        return 3;
+      case RecordState::active:
+        return 4;
+      case RecordState::superseded:
+        return 5;
+      case RecordState::retired:
+        return 6;
+      case RecordState::failed:
+        return -1;
+    }
+    return -1;
+  };
+  return rank(now) > rank(step);
+}
+
+}  // namespace
+
+struct Workflow::Impl {
+  state::StateStore& store;
+  const Clock& clock;
+  RunWiring wiring;
+  RunOptions opt;
+  Lifecycle life;
+  pki::Rng rng = pki::Rng::system();
+
+  Impl(state::StateStore& s, const Clock& c, RunWiring w, RunOptions o)
+      : store(s), clock(c), wiring(std::move(w)), opt(std::move(o)),
+        life(s, c, opt.actor, opt.backoff) {}
+
+  double jitter() {
+    auto b = pki::random_bytes(rng, 4);
+    std::uint32_t v = (std::uint32_t(b[0]) << 24) | (std::uint32_t(b[1]) << 16) |
+                      (std::uint32_t(b[2]) << 8) | b[3];
+    return v / 4294967296.0;
+  }
+
+  // Operations an earlier run left open whose record shows they took effect: close them.
+  void reconcile_journal() {
+    auto open = store.journal_open();
+    if (!open) return;
+    for (const auto& op : *open) {
+      auto rec = store.get(op.record_id);
+      if (!rec || !*rec) continue;
+      const RecordState s = (*rec)->state;
+      const bool applied = (op.action == "create" && past(s, RecordState::planned)) ||
+                           (op.action == "upload" && past(s, RecordState::signed_)) ||
+                           (op.action == "retire" && s == RecordState::retired);
+      if (applied)
+        (void)store.journal_update(op.op_id, OperationState::done,
+                                   "reconciled: the record shows it took effect", clock.now());
+      // The others are settled by their record's next step (create_or_get_csr adopts).
+    }
+  }
+
+  // ---- the steps; in a dry run they edit the in-memory record instead of the store ----
+
+  net::awaitable<Step> create(const Record& r, providers::Provider& p, providers::Journal& j) {
+    if (!p.service_makes_csr())
+      co_return Step{Error(ErrorKind::unsupported, "record " + r.id,
+                           std::string("pkiflow cannot create ") + state::to_string(r.kind) +
+                               " records yet (local key generation comes with the CBA and "
+                               "Intune providers)"),
+                     ""};
+    auto made = co_await p.create_or_get_csr(r, j);
+    if (!made) co_return Step{made.error(), ""};
+    CsrArtifacts a{made->csr_pem, "", made->remote_id, made->remote_status};
+    if (opt.dry_run) {
+      Record n = r;
+      n.state = RecordState::csrGenerated;
+      n.csr_pem = a.csr_pem;
+      n.remote_id = a.remote_id;
+      co_return Step{n, ""};
+    }
+    co_return Step{life.csr_generated(r.id, a), ""};
+  }
+
+  Step sign(const Record& r, providers::Provider& p) {
+    Signer* signer = wiring.signer ? wiring.signer(r) : nullptr;
+    if (!signer)
+      return Step{r,
+                  "waiting for a signed certificate: no signer is configured for this record; "
+                  "sign its CSR elsewhere and run `pkiflow import " +
+                      r.id + " --certificate … --chain …`"};
+    const std::string subject = "record " + r.id + " (" + r.name + ")";
+    auto csr = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end()));
+    if (!csr) return Step{csr.error().about(subject + ": stored CSR"), ""};
+    const auto now = clock.now();
+    auto issued = signer->sign(*csr, p.rules(), validity_days_of(r, p.rules()), now);
+    if (!issued) return Step{issued.error(), ""};
+    if (auto st = validate_for_upload(issued->certificate, issued->chain, *csr, p.rules(),
+                                      wiring.trust, now, subject);
+        !st)
+      return Step{st.error(), ""};
+    const auto facts = issued->certificate.facts();
+    SignedArtifacts a{issued->certificate.pem(), concat_pem(issued->chain),
+                      facts.not_before,          facts.not_after,
+                      facts.sha1_thumbprint,     facts.sha256_thumbprint};
+    if (opt.dry_run) {
+      Record n = r;
+      n.state = RecordState::signed_;
+      n.certificate_pem = a.certificate_pem;
+      n.chain_pem = a.chain_pem;
+      return Step{n, ""};
+    }
+    return Step{life.signed_(r.id, a), ""};
+  }
+
+  net::awaitable<Step> upload(const Record& r, providers::Provider& p, providers::Journal& j) {
+    auto status = co_await p.upload(r, j);
+    if (!status) co_return Step{status.error(), ""};
+    co_return Step{life.uploaded(r.id, *status), ""};
+  }
+
+  net::awaitable<Step> confirm(const Record& r, providers::Provider& p) {
+    const auto started = std::chrono::steady_clock::now();
+    for (;;) {
+      auto c = co_await p.confirm(r);
+      if (!c) co_return Step{c.error(), ""};
+      if (c->in_force) co_return Step{life.activated(r.id, c->remote_status), ""};
+      if (clock.now() - r.updated_at > opt.confirm_deadline)
+        co_return Step{Error(ErrorKind::remote, "record " + r.id,
+                             "the service still says \"" + c->remote_status + "\" " +
+                                 std::to_string(opt.confirm_deadline.count()) +
+                                 " hours after the upload"),
+                       ""};
+      if (std::chrono::steady_clock::now() - started + opt.poll_interval > opt.confirm_wait)
+        co_return Step{r, "uploaded; the service says \"" + c->remote_status +
+                              "\", not in force yet (the next run checks again)"};
+      net::steady_timer t(co_await net::this_coro::executor, opt.poll_interval);
+      boost::system::error_code ec;
+      co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+  }
+
+  net::awaitable<Step> retire(const Record& r, providers::Provider& p, providers::Journal& j) {
+    if (auto st = co_await p.retire(r, j); !st) co_return Step{st.error(), ""};
+    co_return Step{life.retire(r.id, "superseded by " + r.superseded_by +
+                                         "; its remote object is deleted"),
+                   ""};
+  }
+
+  net::awaitable<RecordOutcome> process(Record r) {
+    RecordOutcome out{r.id, r.name, r.kind, r.state, r.state, Outcome::unchanged, ""};
+    providers::Provider* p = wiring.provider ? wiring.provider(r) : nullptr;
+    if (!p) {
+      out.result = Outcome::failed;
+      out.note = "no provider for tenant \"" + r.tenant + "\" and kind " +
+                 state::to_string(r.kind) + ": add the tenant to the configuration";
+      co_return out;
+    }
+    StoreJournal journal(store, clock, r.id, opt.dry_run);
+    for (int steps = 0; steps < 8; ++steps) {
+      Step s{r, ""};
+      switch (r.state) {
+        case RecordState::planned:
+          s = co_await create(r, *p, journal);
+          break;
+        case RecordState::csrGenerated:
+          s = sign(r, *p);
+          break;
+        case RecordState::signed_:
+          s = co_await upload(r, *p, journal);
+          break;
+        case RecordState::uploaded:
+          s = co_await confirm(r, *p);
+          break;
+        case RecordState::superseded:
+          s = co_await retire(r, *p, journal);
+          break;
+        default:
+          co_return out;
+      }
+      if (!s.record) {
+        co_return settle_error(out, r, s.record.error());
+      }
+      if (!s.waiting.empty()) {
+        out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
+        out.note = s.waiting;
+        co_return out;
+      }
+      r = std::move(*s.record);
+      out.to = r.state;
+      out.result = Outcome::progressed;
+      out.note.clear();
+    }
+    co_return out;
+  }
+
+  RecordOutcome settle_error(RecordOutcome out, const Record& r, const Error& e) {
+    out.note = e.what();
+    if (e.kind() == ErrorKind::not_sent) {
+      out.result = Outcome::dry_run;
+      return out;
+    }
+    if (opt.dry_run) {
+      out.result = Outcome::failed;
+      return out;
+    }
+    if (e.kind() == ErrorKind::unavailable) {
+      auto t = life.transient_failure(r.id, e.what(), jitter());
+      out.result = Outcome::waiting;
+      if (t && t->next_attempt_at)
+        out.note += " (next attempt after a back-off; attempt " + std::to_string(t->attempts) + ")";
+      return out;
+    }
+    if (is_legal(r.state, RecordState::failed)) {
+      auto f = life.failed(r.id, e.what());
+      if (f) out.to = f->state;
+    }
+    out.result = Outcome::failed;
+    return out;
+  }
+};
+
+Workflow::Workflow(state::StateStore& store, const Clock& clock, RunWiring wiring,
+                   RunOptions options)
+    : impl_(std::make_unique<Impl>(store, clock, std::move(wiring), std::move(options))) {}
+Workflow::~Workflow() = default;
+
+Result<RunReport> Workflow::run(net::io_context& ioc) {
+  auto& m = *impl_;
+  const std::vector<RecordState> states{RecordState::planned, RecordState::csrGenerated,
+                                        RecordState::signed_, RecordState::uploaded,
+                                        RecordState::superseded};
+  const auto now = m.clock.now();
+  std::vector<Record> due;
+  for (auto s : states) {
+    state::RecordFilter f;
+    f.state = s;
+    auto list = m.store.list(f);
+    if (!list) return list.error();
+    for (auto& r : *list)
+      if (!r.next_attempt_at || *r.next_attempt_at <= now) due.push_back(std::move(r));
+  }
+  RunReport report;
+  std::deque<Record> work;
+  const std::string owner = "run-" + new_record_id(m.rng);
+  if (m.opt.dry_run) {
+    work.assign(due.begin(), due.end());
+  } else {
+    m.reconcile_journal();
+    auto claimed = m.store.claim_due(owner, now, now + m.opt.lease, states, 0);
+    if (!claimed) return claimed.error();
+    std::set<std::string> mine;
+    for (const auto& r : *claimed)
+      mine.insert(r.id);
+    for (const auto& r : due)
+      if (!mine.count(r.id)) report.skipped_leased.push_back(r.id);
+    work.assign(claimed->begin(), claimed->end());
+  }
+  std::vector<std::string> ids;
+  for (const auto& r : work)
+    ids.push_back(r.id);
+
+  std::exception_ptr crashed;
+  const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
+  for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
+    net::co_spawn(
+        ioc,
+        [&]() -> net::awaitable<void> {
+          while (!work.empty()) {
+            Record r = std::move(work.front());
+            work.pop_front();
+            report.records.push_back(co_await m.process(std::move(r)));
+          }
+        },
+        [&](std::exception_ptr e) {
+          if (e && !crashed) crashed = e;
+        });
+  }
+  ioc.restart();
+  ioc.run();
+  if (!m.opt.dry_run) (void)m.store.release(owner, ids);
+  if (crashed) std::rethrow_exception(crashed);
+  return report;
+}
+
+}  // namespace pkiflow::engine

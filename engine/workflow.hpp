@@ -1,0 +1,90 @@
+// One run (`pkiflow run`): claims every record with due work (a lease keeps a second run off
+// them), reconciles what earlier runs left half-done (through each provider's create_or_get_csr
+// and the journal), and moves each record as far as it can go: create/CSR, sign + validate,
+// upload, confirm, retire. Records are worked concurrently, each through its own steps in order;
+// every step is written through the Lifecycle (one transaction per transition).
+//
+// Dry run: the same walk on in-memory copies; requests go to the dry-run recorder, signing and
+// validation happen, and nothing is written to the store.
+#pragma once
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/clock.hpp"
+#include "engine/lifecycle.hpp"
+#include "engine/pki/validate/validator.hpp"
+#include "engine/signer.hpp"
+#include "providers/provider.hpp"
+#include "state/store.hpp"
+
+namespace pkiflow::engine {
+
+struct RunOptions {
+  std::string actor = "pkiflow run";
+  bool dry_run = false;
+  std::size_t concurrency = 4;  // records worked at once
+  std::chrono::milliseconds poll_interval{5000};  // GET while waiting for "active"
+  std::chrono::milliseconds confirm_wait{std::chrono::minutes(10)};  // per record and run
+  // An upload the service has not put in force after this long fails the record.
+  std::chrono::hours confirm_deadline{48};
+  std::chrono::minutes lease{30};
+  BackoffPolicy backoff;
+};
+
+// What happened to one record in the run.
+struct RecordOutcome {
+  enum class Result { progressed, waiting, failed, unchanged, dry_run };
+  std::string id;
+  std::string name;
+  state::RecordKind kind = state::RecordKind::gsa_tls_ca;
+  state::RecordState from = state::RecordState::planned;
+  state::RecordState to = state::RecordState::planned;
+  Result result = Result::unchanged;
+  std::string note;  // why it stopped where it did
+};
+const char* to_string(RecordOutcome::Result r);
+
+struct RunReport {
+  std::vector<RecordOutcome> records;
+  std::vector<std::string> skipped_leased;  // ids another run holds
+  std::size_t count(RecordOutcome::Result r) const;
+};
+
+// Where a record's provider and signer come from (the CLI builds them from the configuration).
+struct RunWiring {
+  std::function<providers::Provider*(const state::Record&)> provider;
+  std::function<Signer*(const state::Record&)> signer;  // nullptr: sign offline and import
+  std::shared_ptr<const pki::TrustStore> trust;         // anchors the chains must reach
+};
+
+class Workflow {
+ public:
+  Workflow(state::StateStore& store, const Clock& clock, RunWiring wiring, RunOptions options);
+  ~Workflow();
+  // Runs the pass on `ioc` (which must also run the providers' transport) until every claimed
+  // record has stopped. Errors are per record; the Result fails only when the run could not
+  // start (the store refused the claim).
+  Result<RunReport> run(boost::asio::io_context& ioc);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Validates an issued certificate for a record before it may be stored as signed: the chain
+// must build to an anchor in `trust`, the key must be the CSR's, and the endpoint's profile must
+// hold. The error lists each failed rule.
+Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::Certificate>& chain,
+                           const pki::Csr& csr, const pki::SigningProfile& profile,
+                           std::shared_ptr<const pki::TrustStore> trust, pki::TimePoint now,
+                           const std::string& subject);
+
+}  // namespace pkiflow::engine

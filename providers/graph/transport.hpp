@@ -1,0 +1,67 @@
+// How Graph requests travel: the HTTPS transport (Boost.Beast over Asio with OpenSSL; keep-alive
+// connections reused per host; TLS always verified; plain http:// only to loopback; one deadline
+// per request; a bound on the requests in flight across a run), and the dry-run recorder that
+// writes each request, redacted, and sends nothing.
+//
+// Both run on one Asio executor (one I/O thread); callers co_await send() from coroutines on it.
+#pragma once
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/pki/result.hpp"
+#include "providers/graph/http_message.hpp"
+
+namespace pkiflow::graph {
+
+// What became of one attempt: a response (any status), or none and why.
+struct Exchange {
+  std::optional<HttpResponse> response;
+  std::string error;              // no response: what failed, naming the host and the step
+  bool maybe_delivered = false;   // no response, but the request may have reached the server
+  bool not_sent = false;          // the dry-run recorder took it
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual boost::asio::awaitable<Exchange> send(const HttpRequest& request) = 0;
+  // Whether requests really leave the host (false for the dry-run recorder).
+  virtual bool sends() const { return true; }
+};
+
+struct HttpsOptions {
+  std::string ca_file;  // PEM trust anchors for Graph's TLS; empty = the system store
+  std::chrono::milliseconds timeout{30'000};  // per request: connect, TLS, write and read
+  std::size_t max_in_flight = 8;              // across every request of the transport
+  std::size_t max_idle_per_host = 8;
+  std::chrono::seconds max_idle{20};  // an idle connection older than this is not reused
+  std::size_t max_response_bytes = 16 * 1024 * 1024;
+};
+
+// Checks the options (the CA file must load) and makes the transport.
+Result<std::unique_ptr<Transport>> make_https_transport(boost::asio::any_io_executor executor,
+                                                        const HttpsOptions& options);
+
+// Writes every request as one JSON line (dry_run_json: the token and secrets redacted) and
+// answers "not sent".
+class DryRunTransport : public Transport {
+ public:
+  explicit DryRunTransport(std::function<void(const std::string& line)> sink)
+      : sink_(std::move(sink)) {}
+  boost::asio::awaitable<Exchange> send(const HttpRequest& request) override;
+  bool sends() const override { return false; }
+
+ private:
+  std::function<void(const std::string&)> sink_;
+};
+
+}  // namespace pkiflow::graph

@@ -1,0 +1,76 @@
+// The Provider interface (DESIGN.md, "Core interfaces"): one implementation per Graph endpoint
+// family. A provider turns a record's next step into Graph requests and returns what came back;
+// the engine records it. A provider never writes the store: it journals each mutating call
+// through the Journal the engine hands it, before the call leaves (DESIGN.md, "Exactly-once").
+#pragma once
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/pki/profile.hpp"
+#include "engine/pki/result.hpp"
+#include "providers/graph/http_message.hpp"
+#include "state/record.hpp"
+
+namespace pkiflow::providers {
+
+// The engine's journal of one record's remote calls.
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  // Records a mutating request (method, URL, client-request-id; never a token or a body)
+  // before it is sent; returns the operation id.
+  virtual Result<std::string> begin(const std::string& action,
+                                    const graph::HttpRequest& request) = 0;
+  // Closes it: done (applied, and adopted by the record) or failed (known not applied).
+  virtual void end(const std::string& op_id, state::OperationState outcome,
+                   const std::string& summary) = 0;
+  // This record's earlier operations, oldest first.
+  virtual std::vector<state::Operation> earlier() = 0;
+};
+
+// planned -> csrGenerated: the remote object (when the service makes the CSR) and the CSR.
+struct Created {
+  std::string remote_id;
+  std::string remote_status;
+  std::string csr_pem;
+};
+
+// uploaded -> active?
+struct Confirmation {
+  bool in_force = false;
+  std::string remote_status;  // exactly what the service said
+};
+
+struct RemoteObject {
+  std::string id;
+  std::string name;
+  std::string status;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual state::RecordKind kind() const = 0;
+  // The endpoint's certificate requirements: the profile a certificate must pass before upload.
+  virtual const pki::SigningProfile& rules() const = 0;
+  // Whether the service makes the key and CSR (else the engine does, locally).
+  virtual bool service_makes_csr() const = 0;
+
+  // Creates the remote object, or adopts the one an earlier attempt created (found by name).
+  virtual boost::asio::awaitable<Result<Created>> create_or_get_csr(const state::Record& record,
+                                                                    Journal& journal) = 0;
+  // Sends the signed certificate and chain; returns the remote status afterwards.
+  virtual boost::asio::awaitable<Result<std::string>> upload(const state::Record& record,
+                                                             Journal& journal) = 0;
+  virtual boost::asio::awaitable<Result<Confirmation>> confirm(const state::Record& record) = 0;
+  // Deletes the remote object; one that is already gone counts as retired.
+  virtual boost::asio::awaitable<Status> retire(const state::Record& record, Journal& journal) = 0;
+  // Every remote object of this family, for reconciliation and `pkiflow remote list`.
+  virtual boost::asio::awaitable<Result<std::vector<RemoteObject>>> list_remote() = 0;
+};
+
+}  // namespace pkiflow::providers
