@@ -21,8 +21,8 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
                                           const std::filesystem::path& file, std::size_t index) {
   const std::string where = "certificates[" + std::to_string(index) + "]";
   if (!j.is_object()) return bad(file, where, "must be an object");
-  static const std::set<std::string> known{"kind",    "name",          "tenant",
-                                           "subject", "key_algorithm", "validity_days"};
+  static const std::set<std::string> known{"kind",          "name",          "tenant", "subject",
+                                           "key_algorithm", "validity_days", "signer"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key())) return bad(file, where, "unknown field \"" + it.key() + "\"");
   CertificateSpec c;
@@ -37,9 +37,9 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
     return Ok{};
   };
   std::string kind;
-  for (auto st :
-       {text("kind", kind, true), text("name", c.name, true), text("tenant", c.tenant, true),
-        text("subject", c.subject, false), text("key_algorithm", c.key_algorithm, false)})
+  for (auto st : {text("kind", kind, true), text("name", c.name, true),
+                  text("tenant", c.tenant, true), text("subject", c.subject, false),
+                  text("key_algorithm", c.key_algorithm, false), text("signer", c.signer, false)})
     if (!st) return st.error();
   auto k = state::parse_kind(kind);
   if (!k)
@@ -56,11 +56,176 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
   return c;
 }
 
+// Reads the fields of one object of the configuration: refuses unknown keys, names the field
+// in every error, resolves relative paths against the configuration file's directory.
+class Fields {
+ public:
+  Fields(const nlohmann::json& j, const std::filesystem::path& file, std::string where)
+      : j_(j), file_(file), where_(std::move(where)) {}
+
+  Status only(const std::set<std::string>& known) const {
+    if (!j_.is_object()) return bad(file_, where_, "must be an object");
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (!known.count(it.key())) return bad(file_, where_, "unknown field \"" + it.key() + "\"");
+    return Ok{};
+  }
+  Status text(const char* key, std::string& out, bool required = false) const {
+    if (!j_.contains(key)) {
+      if (required) return bad(file_, where_, std::string("\"") + key + "\" is required");
+      return Ok{};
+    }
+    if (!j_[key].is_string() || j_[key].get<std::string>().empty())
+      return bad(file_, where_, std::string("\"") + key + "\" must be a non-empty string");
+    out = j_[key].get<std::string>();
+    return Ok{};
+  }
+  Status path(const char* key, std::filesystem::path& out, bool required = false) const {
+    std::string t;
+    if (auto st = text(key, t, required); !st) return st;
+    if (t.empty()) return Ok{};
+    std::filesystem::path p(t);
+    out = p.is_absolute() || file_.empty() ? p : file_.parent_path() / p;
+    return Ok{};
+  }
+  Status flag(const char* key, bool& out) const {
+    if (!j_.contains(key)) return Ok{};
+    if (!j_[key].is_boolean())
+      return bad(file_, where_, std::string("\"") + key + "\" must be true or false");
+    out = j_[key].get<bool>();
+    return Ok{};
+  }
+  Status count(const char* key, long long& out, long long min, long long max) const {
+    if (!j_.contains(key)) return Ok{};
+    if (!j_[key].is_number_integer() || j_[key].get<long long>() < min ||
+        j_[key].get<long long>() > max)
+      return bad(file_, where_,
+                 std::string("\"") + key + "\" must be an integer from " + std::to_string(min) +
+                     " to " + std::to_string(max));
+    out = j_[key].get<long long>();
+    return Ok{};
+  }
+  Error error(const std::string& what) const { return bad(file_, where_, what); }
+
+ private:
+  const nlohmann::json& j_;
+  const std::filesystem::path& file_;
+  std::string where_;
+};
+
+Status first_error(std::initializer_list<Status> all) {
+  for (const auto& st : all)
+    if (!st) return st.error();
+  return Ok{};
+}
+
+Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json& j,
+                                  const std::filesystem::path& file) {
+  Fields f(j, file, "tenants." + name);
+  TenantConfig t;
+  t.name = name;
+  if (auto st = first_error({f.only({"tenant_id", "client_id", "cloud", "graph_url", "token_url",
+                                     "tls_ca_file", "auth", "gsa_enable_after_upload"}),
+                             f.text("tenant_id", t.tenant_id, true),
+                             f.text("client_id", t.client_id, true), f.text("cloud", t.cloud),
+                             f.text("graph_url", t.graph_url), f.text("token_url", t.token_url),
+                             f.path("tls_ca_file", t.tls_ca_file),
+                             f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
+      !st)
+    return st.error();
+  if (!j.contains("auth")) return f.error("\"auth\" is required");
+  Fields a(j["auth"], file, "tenants." + name + ".auth");
+  auto& au = t.auth;
+  if (auto st = first_error(
+          {a.only({"client_secret_env", "client_secret_file", "certificate", "key",
+                   "key_passphrase_env", "key_passphrase_file", "algorithm"}),
+           a.text("client_secret_env", au.secret_env), a.path("client_secret_file", au.secret_file),
+           a.path("certificate", au.certificate), a.path("key", au.key),
+           a.text("key_passphrase_env", au.key_passphrase_env),
+           a.path("key_passphrase_file", au.key_passphrase_file),
+           a.text("algorithm", au.algorithm)});
+      !st)
+    return st.error();
+  const bool secret = !au.secret_env.empty() || !au.secret_file.empty();
+  const bool cert = !au.certificate.empty() || !au.key.empty();
+  if (secret == cert)
+    return a.error(
+        "give either a client secret (\"client_secret_env\" or \"client_secret_file\") or a "
+        "certificate credential (\"certificate\" and \"key\"), not both and not neither");
+  if (!au.secret_env.empty() && !au.secret_file.empty())
+    return a.error("give \"client_secret_env\" or \"client_secret_file\", not both");
+  if (cert && (au.certificate.empty() || au.key.empty()))
+    return a.error("a certificate credential needs both \"certificate\" and \"key\"");
+  if (au.algorithm != "PS256" && au.algorithm != "RS256")
+    return a.error("\"algorithm\" must be PS256 or RS256");
+  au.kind = secret ? TenantAuth::Kind::secret : TenantAuth::Kind::certificate;
+  return t;
+}
+
+Result<SignerConfig> parse_signer(const std::string& name, const nlohmann::json& j,
+                                  const std::filesystem::path& file) {
+  Fields f(j, file, "signers." + name);
+  SignerConfig s;
+  s.name = name;
+  if (auto st = first_error({f.only({"type", "certificate", "key", "chain", "passphrase_env",
+                                     "passphrase_file", "crl_urls"}),
+                             f.text("type", s.type), f.path("certificate", s.certificate, true),
+                             f.path("key", s.key, true), f.path("chain", s.chain),
+                             f.text("passphrase_env", s.passphrase_env),
+                             f.path("passphrase_file", s.passphrase_file)});
+      !st)
+    return st.error();
+  if (s.type != "local-ca")
+    return f.error("unknown type \"" + s.type +
+                   "\" (local-ca; or leave a certificate without "
+                   "a signer to sign it offline and import it)");
+  if (j.contains("crl_urls")) {
+    if (!j["crl_urls"].is_array()) return f.error("\"crl_urls\" must be an array of URLs");
+    for (const auto& u : j["crl_urls"]) {
+      if (!u.is_string()) return f.error("\"crl_urls\" must be an array of URLs");
+      s.crl_urls.push_back(u.get<std::string>());
+    }
+  }
+  return s;
+}
+
+Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::path& file) {
+  Fields f(j, file, "run");
+  RunSettings r;
+  long long conc = static_cast<long long>(r.concurrency), poll = r.poll_interval.count(),
+            wait = r.confirm_wait.count() / 1000,
+            inflight = static_cast<long long>(r.max_in_flight);
+  if (auto st = first_error(
+          {f.only({"concurrency", "poll_interval_ms", "confirm_wait_seconds", "max_in_flight"}),
+           f.count("concurrency", conc, 1, 256), f.count("poll_interval_ms", poll, 10, 600'000),
+           f.count("confirm_wait_seconds", wait, 0, 86'400),
+           f.count("max_in_flight", inflight, 1, 256)});
+      !st)
+    return st.error();
+  r.concurrency = static_cast<std::size_t>(conc);
+  r.poll_interval = std::chrono::milliseconds(poll);
+  r.confirm_wait = std::chrono::seconds(wait);
+  r.max_in_flight = static_cast<std::size_t>(inflight);
+  return r;
+}
+
 }  // namespace
+
+const TenantConfig* Config::tenant(const std::string& name) const {
+  for (const auto& t : tenants)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+const SignerConfig* Config::signer(const std::string& name) const {
+  for (const auto& s : signers)
+    if (s.name == name) return &s;
+  return nullptr;
+}
 
 std::string CertificateSpec::profile_json() const {
   nlohmann::ordered_json j{{"subject", subject}, {"key_algorithm", key_algorithm}};
   if (validity_days > 0) j["validity_days"] = validity_days;
+  if (!signer.empty()) j["signer"] = signer;
   return j.dump();
 }
 
@@ -78,6 +243,30 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
     if (!j["state_url"].is_string()) return bad(file, "state_url", "must be a string");
     c.state_url = j["state_url"].get<std::string>();
   }
+  for (const char* section : {"tenants", "signers"}) {
+    if (!j.contains(section)) continue;
+    if (!j[section].is_object()) return bad(file, section, "must be an object keyed by name");
+    for (auto it = j[section].begin(); it != j[section].end(); ++it) {
+      if (std::string(section) == "tenants") {
+        auto t = parse_tenant(it.key(), it.value(), file);
+        if (!t) return t.error();
+        c.tenants.push_back(std::move(*t));
+      } else {
+        auto sg = parse_signer(it.key(), it.value(), file);
+        if (!sg) return sg.error();
+        c.signers.push_back(std::move(*sg));
+      }
+    }
+  }
+  if (j.contains("trust_anchors")) {
+    Fields f(j, file, "trust_anchors");
+    if (auto st = f.path("trust_anchors", c.trust_anchors); !st) return st.error();
+  }
+  if (j.contains("run")) {
+    auto r = parse_run(j["run"], file);
+    if (!r) return r.error();
+    c.run = *r;
+  }
   if (j.contains("certificates")) {
     if (!j["certificates"].is_array()) return bad(file, "certificates", "must be an array");
     std::set<std::string> names;
@@ -88,6 +277,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
       if (!names.insert(key).second)
         return bad(file, "certificates[" + std::to_string(i) + "]",
                    "duplicate of an earlier entry (" + key + ")");
+      if (!spec->signer.empty() && !c.signer(spec->signer))
+        return bad(file, "certificates[" + std::to_string(i) + "]",
+                   "signer \"" + spec->signer + "\" is not defined under \"signers\"");
       c.certificates.push_back(std::move(*spec));
     }
   }

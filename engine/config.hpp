@@ -5,6 +5,7 @@
 // top-level sections are kept out of the way, unknown keys inside a certificate are errors.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -22,13 +23,64 @@ struct CertificateSpec {
   std::string subject;  // CN=… (CBA, code signing); GSA: commonName/organizationName
   std::string key_algorithm = "rsa3072";
   int validity_days = 0;             // 0 = the profile's default
+  std::string signer;                // a name under "signers"; empty = sign offline, import
   std::string profile_json() const;  // what the record keeps as its profile
+};
+
+// How pkiflow signs in to a tenant (graph-api.md 6). Secrets come from an environment variable
+// or a file, never from the configuration itself.
+struct TenantAuth {
+  enum class Kind { secret, certificate } kind = Kind::secret;
+  std::string secret_env;             // name of the variable holding the client secret
+  std::filesystem::path secret_file;  // or a file holding it (first line)
+  std::filesystem::path certificate;  // certificate credential: the app's certificate
+  std::filesystem::path key;          // and its key
+  std::string key_passphrase_env;
+  std::filesystem::path key_passphrase_file;
+  std::string algorithm = "PS256";  // PS256 (x5t#S256) or RS256 (x5t)
+};
+
+struct TenantConfig {
+  std::string name;       // the key under "tenants", used by certificates[].tenant
+  std::string tenant_id;  // directory (tenant) id or domain
+  std::string client_id;  // the app registration
+  std::string cloud = "global";
+  std::string graph_url;  // overrides the cloud's (e.g. the emulator's http://127.0.0.1:…/beta)
+  std::string token_url;  // overrides the cloud's token endpoint
+  std::filesystem::path tls_ca_file;  // trust anchors for Graph's TLS; empty = system store
+  TenantAuth auth;
+  bool gsa_enable_after_upload = false;  // PATCH status=enabled after a GSA upload
+};
+
+struct SignerConfig {
+  std::string name;
+  std::string type = "local-ca";
+  std::filesystem::path certificate;
+  std::filesystem::path key;
+  std::filesystem::path chain;  // optional: the CA's own chain up to the root
+  std::string passphrase_env;
+  std::filesystem::path passphrase_file;
+  std::vector<std::string> crl_urls;
+};
+
+struct RunSettings {
+  std::size_t concurrency = 4;
+  std::chrono::milliseconds poll_interval{5000};
+  std::chrono::milliseconds confirm_wait{std::chrono::minutes(10)};
+  std::size_t max_in_flight = 8;  // HTTP requests at once, across the run
 };
 
 struct Config {
   std::filesystem::path file;  // where it was read from; empty when none was found
   std::string state_url;       // empty = the default location
   std::vector<CertificateSpec> certificates;
+  std::vector<TenantConfig> tenants;
+  std::vector<SignerConfig> signers;
+  std::filesystem::path trust_anchors;  // PEM file or directory the chains must reach
+  RunSettings run;
+
+  const TenantConfig* tenant(const std::string& name) const;
+  const SignerConfig* signer(const std::string& name) const;
 };
 
 // Finds and reads the configuration: `explicit_path` if given (it must exist), else

@@ -61,7 +61,8 @@ Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::
   if (report.verdict() == pki::Verdict::valid) return Ok{};
   std::string why;
   for (const auto& r : report.results)
-    if (r.outcome == pki::Outcome::fail) why += (why.empty() ? "" : "; ") + r.rule + ": " + r.reason;
+    if (r.outcome == pki::Outcome::fail)
+      why += (why.empty() ? "" : "; ") + r.rule + ": " + r.reason;
   return Error(ErrorKind::invalid_input, subject,
                "the signed certificate fails validation under profile " + profile.name + " (" +
                    why + "); nothing was uploaded");
@@ -73,11 +74,13 @@ namespace {
 class StoreJournal : public providers::Journal {
  public:
   StoreJournal(state::StateStore& store, const Clock& clock, std::string record_id, bool dry_run)
-      : store_(store), clock_(clock), record_id_(std::move(record_id)), dry_run_(dry_run),
+      : store_(store),
+        clock_(clock),
+        record_id_(std::move(record_id)),
+        dry_run_(dry_run),
         rng_(pki::Rng::system()) {}
 
-  Result<std::string> begin(const std::string& action,
-                            const graph::HttpRequest& request) override {
+  Result<std::string> begin(const std::string& action, const graph::HttpRequest& request) override {
     if (dry_run_) return std::string("dry-run");
     Operation op;
     op.op_id = new_record_id(rng_);
@@ -95,8 +98,7 @@ class StoreJournal : public providers::Journal {
     return op.op_id;
   }
 
-  void end(const std::string& op_id, OperationState outcome,
-           const std::string& summary) override {
+  void end(const std::string& op_id, OperationState outcome, const std::string& summary) override {
     if (dry_run_) return;
     // A failure to close is harmless: the next run reconciles the open operation.
     (void)store_.journal_update(op_id, outcome, summary.substr(0, 500), clock_.now());
@@ -171,7 +173,10 @@ struct Workflow::Impl {
   pki::Rng rng = pki::Rng::system();
 
   Impl(state::StateStore& s, const Clock& c, RunWiring w, RunOptions o)
-      : store(s), clock(c), wiring(std::move(w)), opt(std::move(o)),
+      : store(s),
+        clock(c),
+        wiring(std::move(w)),
+        opt(std::move(o)),
         life(s, c, opt.actor, opt.backoff) {}
 
   double jitter() {
@@ -222,7 +227,9 @@ struct Workflow::Impl {
   }
 
   Step sign(const Record& r, providers::Provider& p) {
-    Signer* signer = wiring.signer ? wiring.signer(r) : nullptr;
+    Result<Signer*> found = wiring.signer ? wiring.signer(r) : Result<Signer*>(nullptr);
+    if (!found) return Step{found.error(), ""};
+    Signer* signer = *found;
     if (!signer)
       return Step{r,
                   "waiting for a signed certificate: no signer is configured for this record; "
@@ -265,11 +272,11 @@ struct Workflow::Impl {
       if (!c) co_return Step{c.error(), ""};
       if (c->in_force) co_return Step{life.activated(r.id, c->remote_status), ""};
       if (clock.now() - r.updated_at > opt.confirm_deadline)
-        co_return Step{Error(ErrorKind::remote, "record " + r.id,
-                             "the service still says \"" + c->remote_status + "\" " +
-                                 std::to_string(opt.confirm_deadline.count()) +
-                                 " hours after the upload"),
-                       ""};
+        co_return Step{
+            Error(ErrorKind::remote, "record " + r.id,
+                  "the service still says \"" + c->remote_status + "\" " +
+                      std::to_string(opt.confirm_deadline.count()) + " hours after the upload"),
+            ""};
       if (std::chrono::steady_clock::now() - started + opt.poll_interval > opt.confirm_wait)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\", not in force yet (the next run checks again)"};
@@ -281,20 +288,22 @@ struct Workflow::Impl {
 
   net::awaitable<Step> retire(const Record& r, providers::Provider& p, providers::Journal& j) {
     if (auto st = co_await p.retire(r, j); !st) co_return Step{st.error(), ""};
-    co_return Step{life.retire(r.id, "superseded by " + r.superseded_by +
-                                         "; its remote object is deleted"),
-                   ""};
+    co_return Step{
+        life.retire(r.id, "superseded by " + r.superseded_by + "; its remote object is deleted"),
+        ""};
   }
 
   net::awaitable<RecordOutcome> process(Record r) {
     RecordOutcome out{r.id, r.name, r.kind, r.state, r.state, Outcome::unchanged, ""};
-    providers::Provider* p = wiring.provider ? wiring.provider(r) : nullptr;
-    if (!p) {
+    auto found = wiring.provider ? wiring.provider(r)
+                                 : Result<providers::Provider*>(Error(
+                                       ErrorKind::invalid_input, "record " + r.id, "no provider"));
+    if (!found) {  // a configuration problem: the record itself is left as it is
       out.result = Outcome::failed;
-      out.note = "no provider for tenant \"" + r.tenant + "\" and kind " +
-                 state::to_string(r.kind) + ": add the tenant to the configuration";
+      out.note = found.error().what();
       co_return out;
     }
+    providers::Provider* p = *found;
     StoreJournal journal(store, clock, r.id, opt.dry_run);
     for (int steps = 0; steps < 8; ++steps) {
       Step s{r, ""};

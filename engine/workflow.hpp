@@ -29,7 +29,7 @@ namespace pkiflow::engine {
 struct RunOptions {
   std::string actor = "pkiflow run";
   bool dry_run = false;
-  std::size_t concurrency = 4;  // records worked at once
+  std::size_t concurrency = 4;                    // records worked at once
   std::chrono::milliseconds poll_interval{5000};  // GET while waiting for "active"
   std::chrono::milliseconds confirm_wait{std::chrono::minutes(10)};  // per record and run
   // An upload the service has not put in force after this long fails the record.
@@ -59,9 +59,10 @@ struct RunReport {
 
 // Where a record's provider and signer come from (the CLI builds them from the configuration).
 struct RunWiring {
-  std::function<providers::Provider*(const state::Record&)> provider;
-  std::function<Signer*(const state::Record&)> signer;  // nullptr: sign offline and import
-  std::shared_ptr<const pki::TrustStore> trust;         // anchors the chains must reach
+  std::function<Result<providers::Provider*>(const state::Record&)> provider;
+  // nullptr: the record names no signer (sign offline and import).
+  std::function<Result<Signer*>(const state::Record&)> signer;
+  std::shared_ptr<const pki::TrustStore> trust;  // anchors the chains must reach
 };
 
 class Workflow {

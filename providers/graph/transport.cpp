@@ -71,16 +71,19 @@ std::string step_error(const std::string& where, const std::string& step,
 class HttpsTransport : public Transport {
  public:
   HttpsTransport(net::any_io_executor ex, HttpsOptions opt)
-      : ex_(ex), opt_(std::move(opt)), tls_(ssl::context::tls_client),
-        slots_(ex, opt_.max_in_flight == 0 ? 1 : opt_.max_in_flight) {}
+      : ex_(ex),
+        opt_(std::move(opt)),
+        tls_(ssl::context::tls_client),
+        slots_(opt_.slots ? opt_.slots
+                          : std::make_shared<AsyncSemaphore>(
+                                ex, opt_.max_in_flight == 0 ? 1 : opt_.max_in_flight)) {}
 
   Status init() {
     SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
     boost::system::error_code ec;
     if (opt_.ca_file.empty()) {
       tls_.set_default_verify_paths(ec);
-      if (ec)
-        return Error(ErrorKind::io, "system trust store", "cannot load: " + ec.message());
+      if (ec) return Error(ErrorKind::io, "system trust store", "cannot load: " + ec.message());
     } else {
       tls_.load_verify_file(opt_.ca_file, ec);
       if (ec)
@@ -96,7 +99,7 @@ class HttpsTransport : public Transport {
     if (!url) co_return Exchange{std::nullopt, url.error().what(), false, false};
     const std::string key = url->scheme + "://" + url->host + ":" + url->port;
     const std::string where = url->host + ":" + url->port;
-    auto permit = co_await slots_.acquire();
+    auto permit = co_await slots_->acquire();
     const auto deadline = Clock::now() + opt_.timeout;
 
     http::request<http::string_body> req;
@@ -133,8 +136,7 @@ class HttpsTransport : public Transport {
       if (ec) {
         // A reused connection the server had closed: nothing complete reached it; go again.
         if (reused && round == 0 && ec != beast::error::timeout) continue;
-        co_return Exchange{std::nullopt, step_error(where, "sending the request", ec), true,
-                           false};
+        co_return Exchange{std::nullopt, step_error(where, "sending the request", ec), true, false};
       }
       http::response_parser<http::string_body> parser;
       parser.body_limit(opt_.max_response_bytes);
@@ -145,9 +147,9 @@ class HttpsTransport : public Transport {
         co_await http::async_read(*conn->plain, conn->buffer, parser,
                                   net::redirect_error(net::use_awaitable, ec));
       if (ec) {
-        const bool closed_early =
-            ec == http::error::end_of_stream || ec == net::error::eof ||
-            ec == net::error::connection_reset || ec == net::ssl::error::stream_truncated;
+        const bool closed_early = ec == http::error::end_of_stream || ec == net::error::eof ||
+                                  ec == net::error::connection_reset ||
+                                  ec == net::ssl::error::stream_truncated;
         if (reused && round == 0 && closed_early && idempotent(request.method)) continue;
         co_return Exchange{std::nullopt, step_error(where, "reading the response", ec), true,
                            false};
@@ -228,8 +230,7 @@ class HttpsTransport : public Transport {
     if (ec) {
       const long verify = SSL_get_verify_result(native);
       if (verify != X509_V_OK)
-        error = where + ": TLS certificate not trusted: " +
-                X509_verify_cert_error_string(verify) +
+        error = where + ": TLS certificate not trusted: " + X509_verify_cert_error_string(verify) +
                 (opt_.ca_file.empty() ? " (checked against the system trust store)"
                                       : " (checked against " + opt_.ca_file + ")");
       else
@@ -242,7 +243,7 @@ class HttpsTransport : public Transport {
   net::any_io_executor ex_;
   HttpsOptions opt_;
   ssl::context tls_;
-  AsyncSemaphore slots_;
+  std::shared_ptr<AsyncSemaphore> slots_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
 };
 

@@ -22,12 +22,14 @@
 
 namespace pkiflow::graph {
 
+class AsyncSemaphore;
+
 // What became of one attempt: a response (any status), or none and why.
 struct Exchange {
   std::optional<HttpResponse> response;
-  std::string error;              // no response: what failed, naming the host and the step
-  bool maybe_delivered = false;   // no response, but the request may have reached the server
-  bool not_sent = false;          // the dry-run recorder took it
+  std::string error;             // no response: what failed, naming the host and the step
+  bool maybe_delivered = false;  // no response, but the request may have reached the server
+  bool not_sent = false;         // the dry-run recorder took it
 };
 
 class Transport {
@@ -45,6 +47,9 @@ struct HttpsOptions {
   std::size_t max_idle_per_host = 8;
   std::chrono::seconds max_idle{20};  // an idle connection older than this is not reused
   std::size_t max_response_bytes = 16 * 1024 * 1024;
+  // Shared by several transports (one per TLS trust setting) so the bound holds across a run;
+  // when null the transport makes its own with max_in_flight slots.
+  std::shared_ptr<AsyncSemaphore> slots;
 };
 
 // Checks the options (the CA file must load) and makes the transport.

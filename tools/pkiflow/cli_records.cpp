@@ -16,34 +16,6 @@ namespace pkiflow::cli {
 
 namespace {
 
-// Where the records live: --state-url, else the config's state_url, else the default file.
-struct StoreOptions {
-  std::string config;
-  std::string state_url;
-
-  void add_to(CLI::App& cmd) {
-    cmd.add_option("--config", config,
-                   "configuration file (else $PKIFLOW_CONFIG or ./pkiflow.json)");
-    cmd.add_option("--state-url", state_url,
-                   "state store, e.g. sqlite:///var/lib/pkiflow/state.db");
-  }
-  engine::Config load() const {
-    std::optional<std::filesystem::path> p;
-    if (!config.empty()) p = config;
-    return take(engine::load_config(p));
-  }
-  std::unique_ptr<state::StateStore> open(const engine::Config& c) const {
-    std::string url = !state_url.empty() ? state_url : c.state_url;
-    if (url.empty()) url = take(engine::default_state_url());
-    return take(state::open_store(url));
-  }
-};
-
-std::string actor() {
-  const char* user = std::getenv("USER");
-  return std::string("cli:") + (user && *user ? user : "unknown");
-}
-
 std::string time_or_dash(const std::optional<state::TimePoint>& t) {
   return t ? pki::format_rfc3339(*t) : "-";
 }
@@ -146,6 +118,7 @@ struct Request {
   StoreOptions store;
   std::string kind, name, tenant, subject, key_alg = "rsa3072";
   int days = 0;
+  std::string signer;
   bool from_config = false, json = false;
 
   void run() const {
@@ -166,6 +139,13 @@ struct Request {
       wanted = one.certificates;
       if (!subject.empty()) wanted[0].subject = subject;
       wanted[0].validity_days = days;
+      if (!signer.empty()) {
+        if (!config.signer(signer))
+          fail(kBadInput, "--signer: \"" + signer + "\" is not defined under \"signers\" in " +
+                              (config.file.empty() ? std::string("the configuration (none found)")
+                                                   : config.file.string()));
+        wanted[0].signer = signer;
+      }
     }
     auto st = store.open(config);
     auto existing = take(st->list({}));
@@ -303,6 +283,8 @@ void add_record_commands(CLI::App& app) {
   request->add_option("--key-alg", rq->key_alg, "key algorithm for local keys")
       ->capture_default_str();
   request->add_option("--days", rq->days, "validity in days (default: the profile's)");
+  request->add_option("--signer", rq->signer,
+                      "a signer from the configuration (else sign offline and import)");
   request->add_flag("--from-config", rq->from_config,
                     "request every certificate of the config file not yet managed");
   request->add_flag("--json", rq->json, "machine-readable output");

@@ -90,4 +90,26 @@ void print_json(const nlohmann::ordered_json& j) {
   std::cout << j.dump(2) << "\n";
 }
 
+void StoreOptions::add_to(CLI::App& cmd) {
+  cmd.add_option("--config", config, "configuration file (else $PKIFLOW_CONFIG or ./pkiflow.json)");
+  cmd.add_option("--state-url", state_url, "state store, e.g. sqlite:///var/lib/pkiflow/state.db");
+}
+
+engine::Config StoreOptions::load() const {
+  std::optional<std::filesystem::path> p;
+  if (!config.empty()) p = config;
+  return take(engine::load_config(p));
+}
+
+std::unique_ptr<state::StateStore> StoreOptions::open(const engine::Config& c) const {
+  std::string url = !state_url.empty() ? state_url : c.state_url;
+  if (url.empty()) url = take(engine::default_state_url());
+  return take(state::open_store(url));
+}
+
+std::string actor() {
+  const char* user = std::getenv("USER");
+  return std::string("cli:") + (user && *user ? user : "unknown");
+}
+
 }  // namespace pkiflow::cli

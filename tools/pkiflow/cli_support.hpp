@@ -9,20 +9,24 @@
 #include <optional>
 #include <string>
 
+#include "engine/config.hpp"
 #include "engine/pki/certificate.hpp"
 #include "engine/pki/csr.hpp"
 #include "engine/pki/passphrase.hpp"
 #include "engine/pki/result.hpp"
+#include "state/store.hpp"
 
 namespace pkiflow::cli {
 
 // Documented in the README ("Exit codes").
 enum ExitCode : int {
   kOk = 0,
-  kInvalid = 1,      // validate: the chain is invalid
-  kBadInput = 2,     // unusable input: unreadable or malformed file, bad argument, passphrase
-  kCannotWrite = 3,  // an output file could not be written
-  kInternal = 4,     // a bug: an unexpected exception
+  kInvalid = 1,        // validate: the chain is invalid
+  kBadInput = 2,       // unusable input: unreadable or malformed file, bad argument, passphrase
+  kCannotWrite = 3,    // an output file could not be written
+  kInternal = 4,       // a bug: an unexpected exception
+  kRecordsFailed = 5,  // run: the run went through, some records failed (see the report)
+  kCannotRun = 6,      // run, graph: no run happened (store busy or unreadable, sign-in failed)
 };
 
 // Thrown by verbs to end with a message and an exit code; main() prints and exits.
@@ -56,6 +60,18 @@ nlohmann::ordered_json to_json(const pki::CertFacts& f, const pki::Certificate& 
 nlohmann::ordered_json to_json(const pki::CsrFacts& f);
 void print_json(const nlohmann::ordered_json& j);
 
+// Where the records live: --state-url, else the config's state_url, else the default file.
+struct StoreOptions {
+  std::string config;
+  std::string state_url;
+  void add_to(CLI::App& cmd);
+  engine::Config load() const;
+  std::unique_ptr<state::StateStore> open(const engine::Config& c) const;
+};
+
+// "cli:$USER": who a transition made from the command line is attributed to.
+std::string actor();
+
 // Verb groups.
 void add_key_commands(CLI::App& app);
 void add_csr_commands(CLI::App& app);
@@ -63,5 +79,6 @@ void add_ca_commands(CLI::App& app);
 void add_cert_commands(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_record_commands(CLI::App& app);
+void add_run_commands(CLI::App& app);  // run, import, graph login-test
 
 }  // namespace pkiflow::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   add_cert_commands(app);
   add_validate_command(app);
   add_record_commands(app);
+  add_run_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,244 @@
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include "engine/graph_session.hpp"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "engine/pki/encoded_file.hpp"
+#include "engine/pki/key.hpp"
+#include "engine/pki/passphrase.hpp"
+#include "engine/pki/random_bytes.hpp"
+#include "engine/pki/rng.hpp"
+#include "providers/graph/async_semaphore.hpp"
+#include "providers/graph/client_assertion.hpp"
+#include "providers/graph/cloud.hpp"
+#include "providers/gsa_tls/gsa_provider.hpp"
+
+namespace pkiflow::engine {
+
+namespace net = boost::asio;
+
+const pki::SigningProfile& profile_for(state::RecordKind kind) {
+  switch (kind) {
+    case state::RecordKind::gsa_tls_ca:
+      return *pki::find_profile("tls-inspection-ca");
+    case state::RecordKind::cba_ca:
+      return *pki::find_profile("cba-ca");
+    case state::RecordKind::intune_codesigning:
+      return *pki::find_profile("code-signing");
+  }
+  return *pki::find_profile("tls-inspection-ca");
+}
+
+namespace {
+
+std::string strip_slash(std::string s) {
+  while (!s.empty() && s.back() == '/')
+    s.pop_back();
+  return s;
+}
+
+// The first line of a secret file; the file must not be readable by others.
+Result<std::string> read_secret_file(const std::filesystem::path& file) {
+  auto bytes = pki::read_file_bytes(file, 64 * 1024);
+  if (!bytes) return bytes.error();
+  std::string v(bytes->begin(), bytes->end());
+  v = v.substr(0, v.find_first_of("\r\n"));
+  if (v.empty()) return Error(ErrorKind::invalid_input, file.string(), "the secret file is empty");
+  return v;
+}
+
+}  // namespace
+
+Result<graph::ClientConfig> client_config(const TenantConfig& t, const Clock& clock) {
+  const std::string where = "tenants." + t.name;
+  auto cloud = graph::parse_cloud(t.cloud);
+  if (!cloud) return cloud.error().about(where + ".cloud");
+  const auto ep = graph::endpoints(*cloud);
+  graph::ClientConfig c;
+  c.graph_base = strip_slash(t.graph_url.empty() ? ep.graph_base : t.graph_url);
+  c.token_url = t.token_url.empty() ? graph::token_url(ep, t.tenant_id) : t.token_url;
+  c.scope = ep.scope;
+  c.tenant = t.tenant_id;
+  c.client_id = t.client_id;
+  if (auto u = graph::parse_url(c.graph_base, where + ".graph_url"); !u) return u.error();
+  if (auto u = graph::parse_url(c.token_url, where + ".token_url"); !u) return u.error();
+  const auto& a = t.auth;
+  if (a.kind == TenantAuth::Kind::secret) {
+    const std::string env = a.secret_env;
+    const std::filesystem::path file = a.secret_file;
+    c.credential = [env, file, where]() -> Result<graph::ClientCredential> {
+      graph::ClientCredential cred;
+      cred.kind = graph::ClientCredential::Kind::secret;
+      if (!file.empty()) {
+        auto v = read_secret_file(file);
+        if (!v) return v.error();
+        cred.value = std::move(*v);
+        return cred;
+      }
+      const char* v = std::getenv(env.c_str());
+      if (!v || !*v)
+        return Error(ErrorKind::invalid_input, where + ".auth",
+                     "the environment variable " + env + " (client_secret_env) is not set");
+      cred.value = v;
+      return cred;
+    };
+    return c;
+  }
+  // Certificate credential: load once, sign a fresh assertion for every token request.
+  auto cert = pki::Certificate::load(a.certificate);
+  if (!cert) return cert.error();
+  std::optional<std::filesystem::path> pass_file;
+  if (!a.key_passphrase_file.empty()) pass_file = a.key_passphrase_file;
+  auto pass = pki::find_passphrase(
+      pass_file, a.key_passphrase_env.empty() ? pki::kPassphraseEnv : a.key_passphrase_env.c_str());
+  if (!pass) return pass.error();
+  auto key = pki::PrivateKey::load(a.key, *pass ? &**pass : nullptr);
+  if (!key) return key.error();
+  auto shared_cert = std::make_shared<pki::Certificate>(std::move(*cert));
+  auto shared_key = std::make_shared<pki::PrivateKey>(std::move(*key));
+  const auto alg = a.algorithm == "RS256" ? pki::JwsAlgorithm::rs256 : pki::JwsAlgorithm::ps256;
+  const std::string client_id = c.client_id, token_url = c.token_url;
+  c.credential = [shared_cert, shared_key, alg, client_id, token_url,
+                  &clock]() -> Result<graph::ClientCredential> {
+    graph::AssertionInput in;
+    in.client_id = client_id;
+    in.token_url = token_url;
+    in.certificate = shared_cert.get();
+    in.key = shared_key.get();
+    in.algorithm = alg;
+    in.now = clock.now();
+    auto rng = pki::Rng::system();
+    auto jwt = graph::make_client_assertion(in, rng);
+    if (!jwt) return jwt.error();
+    return graph::ClientCredential{graph::ClientCredential::Kind::assertion, std::move(*jwt)};
+  };
+  return c;
+}
+
+struct GraphSession::Impl {
+  net::any_io_executor ex;
+  const Config& config;
+  const Clock& clock;
+  Options opt;
+  std::shared_ptr<graph::AsyncSemaphore> slots;
+  std::unique_ptr<graph::DryRunTransport> dry;
+  std::map<std::string, std::unique_ptr<graph::Transport>> transports;  // by TLS CA file
+  std::map<std::string, std::unique_ptr<graph::GraphClient>> clients;   // by tenant name
+  std::map<std::string, std::unique_ptr<providers::Provider>> providers_;
+  std::map<std::string, std::unique_ptr<Signer>> signers;
+  pki::Rng rng = pki::Rng::system();
+
+  Impl(net::any_io_executor e, const Config& c, const Clock& k, Options o)
+      : ex(e),
+        config(c),
+        clock(k),
+        opt(std::move(o)),
+        slots(std::make_shared<graph::AsyncSemaphore>(e, c.run.max_in_flight)) {
+    if (opt.dry_run) dry = std::make_unique<graph::DryRunTransport>(opt.dry_run_sink);
+  }
+
+  Result<graph::Transport*> transport(const TenantConfig& t) {
+    if (dry) return static_cast<graph::Transport*>(dry.get());
+    const std::string key = t.tls_ca_file.string();
+    if (auto it = transports.find(key); it != transports.end()) return it->second.get();
+    graph::HttpsOptions o;
+    o.ca_file = key;
+    o.slots = slots;
+    auto made = graph::make_https_transport(ex, o);
+    if (!made) return made.error().about("tenants." + t.name + ".tls_ca_file (" + key + ")");
+    auto* raw = made->get();
+    transports[key] = std::move(*made);
+    return raw;
+  }
+
+  double jitter() {
+    auto b = pki::random_bytes(rng, 2);
+    return ((b[0] << 8) | b[1]) / 65536.0;
+  }
+};
+
+GraphSession::GraphSession(net::any_io_executor ex, const Config& config, const Clock& clock,
+                           Options options)
+    : impl_(std::make_unique<Impl>(ex, config, clock, std::move(options))) {}
+GraphSession::~GraphSession() = default;
+
+Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
+  auto& m = *impl_;
+  if (auto it = m.clients.find(tenant); it != m.clients.end()) return it->second.get();
+  const TenantConfig* t = m.config.tenant(tenant);
+  if (!t)
+    return Error(ErrorKind::invalid_input, "tenant \"" + tenant + "\"",
+                 "not defined under \"tenants\" in " +
+                     (m.config.file.empty() ? std::string("the configuration (none found)")
+                                            : m.config.file.string()));
+  auto cc = client_config(*t, m.clock);
+  if (!cc) return cc.error();
+  auto tr = m.transport(*t);
+  if (!tr) return tr.error();
+  auto c = std::make_unique<graph::GraphClient>(
+      m.ex, **tr, std::move(*cc), [&clock = m.clock] { return clock.now(); },
+      [&m] { return m.jitter(); }, m.opt.trace);
+  auto* raw = c.get();
+  m.clients[tenant] = std::move(c);
+  return raw;
+}
+
+Result<providers::Provider*> GraphSession::provider(const state::Record& r) {
+  auto& m = *impl_;
+  const std::string key = r.tenant + "/" + state::to_string(r.kind);
+  if (auto it = m.providers_.find(key); it != m.providers_.end()) return it->second.get();
+  auto c = client(r.tenant);
+  if (!c) return c.error();
+  std::unique_ptr<providers::Provider> p;
+  switch (r.kind) {
+    case state::RecordKind::gsa_tls_ca: {
+      gsa::GsaOptions o;
+      o.enable_after_upload = m.config.tenant(r.tenant)->gsa_enable_after_upload;
+      p = gsa::make_gsa_provider(**c, o);
+      break;
+    }
+    case state::RecordKind::cba_ca:
+    case state::RecordKind::intune_codesigning:
+      return Error(ErrorKind::unsupported, "record " + r.id,
+                   std::string("no provider for ") + state::to_string(r.kind) +
+                       " yet (the Entra CBA and Intune code-signing providers are planned)");
+  }
+  auto* raw = p.get();
+  m.providers_[key] = std::move(p);
+  return raw;
+}
+
+Result<Signer*> GraphSession::signer(const state::Record& r) {
+  auto& m = *impl_;
+  auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
+  if (!p.is_object() || !p.contains("signer") || !p["signer"].is_string())
+    return static_cast<Signer*>(nullptr);
+  const std::string name = p["signer"];
+  if (auto it = m.signers.find(name); it != m.signers.end()) return it->second.get();
+  const SignerConfig* s = m.config.signer(name);
+  if (!s)
+    return Error(ErrorKind::invalid_input, "record " + r.id,
+                 "its signer \"" + name + "\" is not defined under \"signers\"");
+  LocalCaSettings ls;
+  ls.name = s->name;
+  ls.certificate = s->certificate;
+  ls.key = s->key;
+  if (!s->chain.empty()) ls.chain = s->chain;
+  ls.crl_urls = s->crl_urls;
+  std::optional<std::filesystem::path> pass_file;
+  if (!s->passphrase_file.empty()) pass_file = s->passphrase_file;
+  auto pass = pki::find_passphrase(
+      pass_file, s->passphrase_env.empty() ? pki::kPassphraseEnv : s->passphrase_env.c_str());
+  if (!pass) return pass.error().about("signers." + name);
+  ls.passphrase = std::move(*pass);
+  auto made = make_local_ca_signer(ls);
+  if (!made) return made.error();
+  auto* raw = made->get();
+  m.signers[name] = std::move(*made);
+  return raw;
+}
+
+}  // namespace pkiflow::engine

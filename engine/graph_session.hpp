@@ -1,0 +1,53 @@
+// Everything a run needs to talk to Graph, built from the configuration: one transport per TLS
+// trust setting (sharing one bound on requests in flight), one client per tenant (its own token
+// cache and credential), one provider per tenant and endpoint family, and the signers. Built
+// lazily, so a tenant whose credential is missing fails only the records that need it.
+#pragma once
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/clock.hpp"
+#include "engine/config.hpp"
+#include "engine/signer.hpp"
+#include "providers/graph/client.hpp"
+#include "providers/provider.hpp"
+
+namespace pkiflow::engine {
+
+// The endpoint profile a record's certificate must pass (tls-inspection-ca, cba-ca,
+// code-signing).
+const pki::SigningProfile& profile_for(state::RecordKind kind);
+
+// The client configuration of a tenant: URLs (checked: https, or http to loopback), scope, and
+// a credential maker (the secret from its variable or file, or a signed client assertion).
+Result<graph::ClientConfig> client_config(const TenantConfig& tenant, const Clock& clock);
+
+class GraphSession {
+ public:
+  struct Options {
+    bool dry_run = false;
+    std::function<void(const std::string&)> dry_run_sink;  // one JSON line per request
+    std::function<void(const std::string&)> trace;         // one line per attempt
+  };
+  GraphSession(boost::asio::any_io_executor ex, const Config& config, const Clock& clock,
+               Options options);
+  ~GraphSession();
+
+  Result<graph::GraphClient*> client(const std::string& tenant);
+  // The provider for a record (by its tenant and kind), or the reason there is none.
+  Result<providers::Provider*> provider(const state::Record& record);
+  // The signer named in the record's profile; nullptr when it names none.
+  Result<Signer*> signer(const state::Record& record);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pkiflow::engine

@@ -1,0 +1,266 @@
+// pkiflow run | import | graph login-test: the verbs that talk to Graph (each with --dry-run),
+// and the offline-signing path back into the lifecycle.
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fstream>
+#include <iostream>
+
+#include "engine/graph_session.hpp"
+#include "engine/lifecycle.hpp"
+#include "engine/pki/time_format.hpp"
+#include "engine/workflow.hpp"
+#include "providers/graph/encoding.hpp"
+#include "tools/pkiflow/cli_support.hpp"
+
+namespace pkiflow::cli {
+
+namespace {
+
+namespace net = boost::asio;
+
+// Where dry-run request lines go: a file (--dry-run-out), the JSON report, or stdout.
+struct DryRunOutput {
+  std::string path;
+  std::ofstream file;
+  nlohmann::ordered_json collected = nlohmann::ordered_json::array();
+  bool collect = false;
+
+  void open() {
+    if (path.empty()) return;
+    file.open(path, std::ios::trunc);
+    if (!file) fail(kCannotWrite, path + ": cannot open for writing (--dry-run-out)");
+  }
+  std::function<void(const std::string&)> sink() {
+    return [this](const std::string& line) {
+      if (file.is_open())
+        file << line << "\n";
+      else if (collect)
+        collected.push_back(nlohmann::ordered_json::parse(line));
+      else
+        std::cout << "would send " << line << "\n";
+    };
+  }
+};
+
+std::shared_ptr<const pki::TrustStore> trust_of(const engine::Config& c) {
+  if (c.trust_anchors.empty()) return nullptr;
+  return std::make_shared<const pki::TrustStore>(take(pki::TrustStore::load(c.trust_anchors)));
+}
+
+struct Run {
+  StoreOptions store;
+  bool dry_run = false, json = false, verbose = false;
+  std::string dry_run_out;
+  int concurrency = 0, poll_ms = 0, wait_s = -1;
+
+  void run() {
+    auto config = store.load();
+    auto st = store.open(config);
+    engine::SystemClock clock;
+    net::io_context ioc(1);
+    DryRunOutput dry;
+    dry.path = dry_run_out;
+    dry.collect = json;
+    if (dry_run) dry.open();
+    engine::GraphSession::Options so;
+    so.dry_run = dry_run;
+    so.dry_run_sink = dry.sink();
+    if (verbose)
+      so.trace = [](const std::string& line) { std::cerr << "pkiflow: " << line << "\n"; };
+    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    engine::RunWiring wiring;
+    wiring.provider = [&](const state::Record& r) { return session.provider(r); };
+    wiring.signer = [&](const state::Record& r) { return session.signer(r); };
+    wiring.trust = trust_of(config);
+    engine::RunOptions ro;
+    ro.actor = "pkiflow run (" + actor() + ")";
+    ro.dry_run = dry_run;
+    ro.concurrency =
+        concurrency > 0 ? static_cast<std::size_t>(concurrency) : config.run.concurrency;
+    ro.poll_interval = poll_ms > 0 ? std::chrono::milliseconds(poll_ms) : config.run.poll_interval;
+    ro.confirm_wait =
+        wait_s >= 0 ? std::chrono::milliseconds(wait_s * 1000LL) : config.run.confirm_wait;
+    engine::Workflow flow(*st, clock, std::move(wiring), ro);
+    auto report = flow.run(ioc);
+    if (!report) fail(report.error(), kCannotRun);
+    print(*report, dry);
+    if (report->count(engine::RecordOutcome::Result::failed) > 0) throw Exit{kRecordsFailed, ""};
+  }
+
+  void print(const engine::RunReport& report, const DryRunOutput& dry) const {
+    using R = engine::RecordOutcome::Result;
+    if (json) {
+      nlohmann::ordered_json j;
+      j["dry_run"] = dry_run;
+      auto recs = nlohmann::ordered_json::array();
+      for (const auto& o : report.records)
+        recs.push_back({{"id", o.id},
+                        {"name", o.name},
+                        {"kind", state::to_string(o.kind)},
+                        {"from", state::to_string(o.from)},
+                        {"to", state::to_string(o.to)},
+                        {"result", engine::to_string(o.result)},
+                        {"note", o.note}});
+      j["records"] = recs;
+      j["skipped_leased"] = report.skipped_leased;
+      if (dry_run && dry_run_out.empty()) j["requests"] = dry.collected;
+      print_json(j);
+      return;
+    }
+    for (const auto& o : report.records) {
+      std::cout << o.id << "  " << o.name << "  " << state::to_string(o.from);
+      if (o.to != o.from) std::cout << " -> " << state::to_string(o.to);
+      std::cout << "  (" << engine::to_string(o.result) << ")";
+      if (!o.note.empty()) std::cout << "  " << o.note;
+      std::cout << "\n";
+    }
+    for (const auto& id : report.skipped_leased)
+      std::cout << id << "  skipped: another run holds it\n";
+    std::cout << report.records.size() << " record(s): " << report.count(R::progressed)
+              << " progressed, " << report.count(R::waiting) << " waiting, "
+              << report.count(R::failed) << " failed";
+    if (dry_run) std::cout << ", " << report.count(R::dry_run) << " stopped at a request (dry run)";
+    std::cout << "\n";
+  }
+};
+
+// An offline-signed certificate back into the lifecycle: csrGenerated -> signed after the same
+// validation a signer's output gets.
+struct Import {
+  StoreOptions store;
+  std::string id, certificate, chain;
+  bool json = false;
+
+  void run() const {
+    auto config = store.load();
+    auto st = store.open(config);
+    auto rec = take(st->get(id));
+    if (!rec) fail(kBadInput, "record " + id + ": no such record");
+    if (rec->state != state::RecordState::csrGenerated)
+      fail(kBadInput, "record " + id + " is " + state::to_string(rec->state) +
+                          "; a certificate can be imported only in csrGenerated");
+    auto cert = take(pki::Certificate::load(certificate));
+    std::vector<pki::Certificate> bundle;
+    if (!chain.empty()) bundle = take(pki::Certificate::load_all(chain));
+    auto csr = take(pki::Csr::decode(pki::Bytes(rec->csr_pem.begin(), rec->csr_pem.end())));
+    engine::SystemClock clock;
+    const auto& profile = engine::profile_for(rec->kind);
+    if (auto ok = engine::validate_for_upload(cert, bundle, csr, profile, trust_of(config),
+                                              clock.now(), certificate);
+        !ok)
+      fail(ok.error(), kInvalid);
+    std::string chain_pem;
+    for (const auto& c : bundle)
+      chain_pem += c.pem();
+    const auto f = cert.facts();
+    engine::Lifecycle life(*st, clock, actor());
+    auto r = take(life.signed_(id, {cert.pem(), chain_pem, f.not_before, f.not_after,
+                                    f.sha1_thumbprint, f.sha256_thumbprint}));
+    if (json)
+      print_json(
+          {{"id", r.id}, {"state", state::to_string(r.state)}, {"thumbprint", f.sha1_thumbprint}});
+    else
+      std::cout << "signed   " << r.id << "  " << r.name << "  (" << f.subject << ", valid until "
+                << pki::format_rfc3339(f.not_after) << ")\n";
+  }
+};
+
+// Obtains a token and says for whom, never printing it.
+struct LoginTest {
+  StoreOptions store;
+  std::string tenant;
+  bool dry_run = false, json = false;
+
+  void run() const {
+    auto config = store.load();
+    if (tenant.empty()) {
+      if (config.tenants.size() != 1)
+        fail(kBadInput, "--tenant: give one of the configured tenants (" +
+                            std::to_string(config.tenants.size()) + " configured)");
+    }
+    const std::string name = tenant.empty() ? config.tenants.front().name : tenant;
+    engine::SystemClock clock;
+    net::io_context ioc(1);
+    DryRunOutput dry;
+    engine::GraphSession::Options so;
+    so.dry_run = dry_run;
+    so.dry_run_sink = dry.sink();
+    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    auto client = take(session.client(name));
+    std::optional<Result<graph::AccessToken>> got;
+    net::co_spawn(
+        ioc, [&]() -> net::awaitable<void> { got = co_await client->token(); },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+    ioc.run();
+    const auto& cc = client->config();
+    if (!got || !*got) {
+      const Error e = got ? got->error() : Error(ErrorKind::unavailable, name, "no answer");
+      if (e.kind() == ErrorKind::not_sent) return;  // the dry-run line says it all
+      fail(e, kCannotRun);
+    }
+    const auto minutes =
+        std::chrono::duration_cast<std::chrono::minutes>((*got)->expires_at - clock.now()).count();
+    if (json) {
+      print_json({{"tenant", name},
+                  {"tenant_id", cc.tenant},
+                  {"client_id", cc.client_id},
+                  {"token_url", cc.token_url},
+                  {"graph_url", cc.graph_base},
+                  {"expires_at", pki::format_rfc3339((*got)->expires_at)}});
+      return;
+    }
+    std::cout << "token obtained for tenant " << cc.tenant << " (\"" << name << "\"), app "
+              << cc.client_id << ", from " << cc.token_url << "; it expires in " << minutes
+              << " minutes. Graph: " << cc.graph_base << "\n";
+  }
+};
+
+}  // namespace
+
+void add_run_commands(CLI::App& app) {
+  auto r = std::make_shared<Run>();
+  auto* run = app.add_subcommand(
+      "run", "move every record with due work as far as it can go (create, sign, upload, confirm)");
+  r->store.add_to(*run);
+  run->add_flag("--dry-run", r->dry_run,
+                "sign and validate, print the Graph requests, send and store nothing");
+  run->add_option("--dry-run-out", r->dry_run_out, "write the dry-run requests (JSON lines) here");
+  run->add_option("--concurrency", r->concurrency,
+                  "records worked at once (config: run.concurrency)");
+  run->add_option("--poll-interval-ms", r->poll_ms, "GET interval while waiting for active");
+  run->add_option("--confirm-wait-seconds", r->wait_s,
+                  "how long this run waits for a record to become active");
+  run->add_flag("--json", r->json, "machine-readable output");
+  run->add_flag("-v,--verbose", r->verbose, "log every Graph request (redacted) to stderr");
+  run->callback([r] { r->run(); });
+
+  auto i = std::make_shared<Import>();
+  auto* imp = app.add_subcommand(
+      "import", "give a record in csrGenerated its offline-signed certificate (validated first)");
+  i->store.add_to(*imp);
+  imp->add_option("id", i->id, "record id")->required();
+  imp->add_option("--certificate", i->certificate, "the signed certificate (PEM or DER)")
+      ->required();
+  imp->add_option("--chain", i->chain, "its chain: every intermediate up to the root (PEM)");
+  imp->add_flag("--json", i->json, "machine-readable output");
+  imp->callback([i] { i->run(); });
+
+  auto* graph = app.add_subcommand("graph", "Microsoft Graph connection checks");
+  graph->require_subcommand(1);
+  auto l = std::make_shared<LoginTest>();
+  auto* login = graph->add_subcommand(
+      "login-test",
+      "obtain a token for a configured tenant and say for which app (never prints it)");
+  l->store.add_to(*login);
+  login->add_option("--tenant", l->tenant, "a tenant name from the configuration");
+  login->add_flag("--dry-run", l->dry_run, "print the token request (redacted), send nothing");
+  login->add_flag("--json", l->json, "machine-readable output");
+  login->callback([l] { l->run(); });
+}
+
+}  // namespace pkiflow::cli
