@@ -193,18 +193,24 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
   RunSettings r;
   long long conc = static_cast<long long>(r.concurrency), poll = r.poll_interval.count(),
             wait = r.confirm_wait.count() / 1000,
-            inflight = static_cast<long long>(r.max_in_flight);
-  if (auto st = first_error(
-          {f.only({"concurrency", "poll_interval_ms", "confirm_wait_seconds", "max_in_flight"}),
-           f.count("concurrency", conc, 1, 256), f.count("poll_interval_ms", poll, 10, 600'000),
-           f.count("confirm_wait_seconds", wait, 0, 86'400),
-           f.count("max_in_flight", inflight, 1, 256)});
+            inflight = static_cast<long long>(r.max_in_flight), base = r.retry_base.count(),
+            cap = r.retry_cap.count();
+  if (auto st = first_error({f.only({"concurrency", "poll_interval_ms", "confirm_wait_seconds",
+                                     "max_in_flight", "retry_base_seconds", "retry_cap_seconds"}),
+                             f.count("retry_base_seconds", base, 0, 86'400),
+                             f.count("retry_cap_seconds", cap, 0, 7 * 86'400),
+                             f.count("concurrency", conc, 1, 256),
+                             f.count("poll_interval_ms", poll, 10, 600'000),
+                             f.count("confirm_wait_seconds", wait, 0, 86'400),
+                             f.count("max_in_flight", inflight, 1, 256)});
       !st)
     return st.error();
   r.concurrency = static_cast<std::size_t>(conc);
   r.poll_interval = std::chrono::milliseconds(poll);
   r.confirm_wait = std::chrono::seconds(wait);
   r.max_in_flight = static_cast<std::size_t>(inflight);
+  r.retry_base = std::chrono::seconds(base);
+  r.retry_cap = std::chrono::seconds(cap);
   return r;
 }
 

@@ -67,7 +67,9 @@ struct RunSettings {
   std::size_t concurrency = 4;
   std::chrono::milliseconds poll_interval{5000};
   std::chrono::milliseconds confirm_wait{std::chrono::minutes(10)};
-  std::size_t max_in_flight = 8;  // HTTP requests at once, across the run
+  std::size_t max_in_flight = 8;        // HTTP requests at once, across the run
+  std::chrono::seconds retry_base{60};  // first back-off of a record after a transient failure
+  std::chrono::seconds retry_cap{std::chrono::hours(6)};
 };
 
 struct Config {

@@ -122,6 +122,26 @@ Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std:
   return written->front();
 }
 
+Status check_new_record(state::StateStore& store, const NewRecord& n) {
+  if (n.kind != state::RecordKind::gsa_tls_ca || !n.renews.empty()) return Ok{};
+  state::RecordFilter f;
+  f.kind = state::RecordKind::gsa_tls_ca;
+  auto all = store.list(f);
+  if (!all) return all.error();
+  for (const auto& r : *all) {
+    if (r.tenant != n.tenant || r.state == RecordState::retired ||
+        r.state == RecordState::superseded)
+      continue;
+    return Error(ErrorKind::invalid_input, "tenant " + n.tenant,
+                 "already has a TLS-inspection CA record, " + r.id + " (" + r.name + ", " +
+                     state::to_string(r.state) +
+                     "); the service allows one active certificate at a time: renew that "
+                     "record (pkiflow renew " +
+                     r.id + ") or cancel it first");
+  }
+  return Ok{};
+}
+
 Result<Record> Lifecycle::plan(const NewRecord& n, const std::string& reason) {
   Record r;
   r.id = n.id;

@@ -61,6 +61,11 @@ struct SignedArtifacts {
   std::string thumbprint_sha256;
 };
 
+// Product rules a new record must respect before it is planned (what `pkiflow request` checks):
+// a tenant has one TLS-inspection CA at a time (graph-api.md 1: one active certificate), so a
+// second GSA record for a tenant is refused unless it renews the first.
+Status check_new_record(state::StateStore& store, const NewRecord& r);
+
 class Lifecycle {
  public:
   Lifecycle(state::StateStore& store, const Clock& clock, std::string actor,

@@ -352,6 +352,13 @@ struct Workflow::Impl {
       out.result = Outcome::failed;
       return out;
     }
+    // Problems of this host or its configuration (sign-in, key passphrases, files) are not the
+    // record's: it is left as it is, and the run reports it failed.
+    if (e.kind() == ErrorKind::auth || e.kind() == ErrorKind::passphrase ||
+        e.kind() == ErrorKind::io) {
+      out.result = Outcome::failed;
+      return out;
+    }
     if (e.kind() == ErrorKind::unavailable) {
       auto t = life.transient_failure(r.id, e.what(), jitter());
       out.result = Outcome::waiting;
@@ -417,7 +424,19 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
           while (!work.empty()) {
             Record r = std::move(work.front());
             work.pop_front();
-            report.records.push_back(co_await m.process(std::move(r)));
+            auto outcome = co_await m.process(std::move(r));
+            // A renewal that became active superseded its predecessor: retire it now, so the
+            // tenant never keeps the old object longer than one run.
+            if (outcome.to == RecordState::active && outcome.from != RecordState::active &&
+                !m.opt.dry_run) {
+              auto now_rec = m.store.get(outcome.id);
+              if (now_rec && *now_rec && !(*now_rec)->renews.empty()) {
+                auto prev = m.store.get((*now_rec)->renews);
+                if (prev && *prev && (*prev)->state == RecordState::superseded)
+                  work.push_back(**prev);
+              }
+            }
+            report.records.push_back(std::move(outcome));
           }
         },
         [&](std::exception_ptr e) {

@@ -22,6 +22,8 @@ const char* to_string(ErrorKind kind) {
       return "remote";
     case ErrorKind::not_sent:
       return "not-sent";
+    case ErrorKind::auth:
+      return "auth";
   }
   return "unknown";
 }

@@ -21,6 +21,7 @@ enum class ErrorKind {
   unavailable,    // a remote service could not be reached or asked to come back later: retry
   remote,         // a remote service refused the request (a 4xx): an operator must look
   not_sent,       // dry run: the request was recorded, nothing was sent
+  auth,           // signing in to a remote service failed (secret, certificate, app)
 };
 
 const char* to_string(ErrorKind kind);

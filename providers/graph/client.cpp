@@ -24,9 +24,9 @@ namespace {
 
 void set_header(HttpRequest& r, const std::string& name, const std::string& value) {
   for (auto& [k, v] : r.headers)
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
       v = value;
       return;
     }
@@ -51,6 +51,8 @@ Error Reply::to_error(const std::string& what) const {
       return Error(ErrorKind::remote, what, message);
     case Outcome::not_sent:
       return Error(ErrorKind::not_sent, what, message);
+    case Outcome::unauthenticated:
+      return Error(ErrorKind::auth, what, message);
     case Outcome::unavailable:
       break;
   }
@@ -60,8 +62,12 @@ Error Reply::to_error(const std::string& what) const {
 GraphClient::GraphClient(net::any_io_executor ex, Transport& transport, ClientConfig config,
                          Now now, std::function<double()> jitter,
                          std::function<void(const std::string&)> trace)
-    : ex_(ex), transport_(transport), config_(std::move(config)), now_(std::move(now)),
-      jitter_(std::move(jitter)), trace_(std::move(trace)),
+    : ex_(ex),
+      transport_(transport),
+      config_(std::move(config)),
+      now_(std::move(now)),
+      jitter_(std::move(jitter)),
+      trace_(std::move(trace)),
       token_lock_(std::make_unique<TokenLock>(ex)) {}
 
 GraphClient::~GraphClient() = default;
@@ -75,7 +81,7 @@ net::awaitable<void> GraphClient::sleep(Millis delay) {
 
 net::awaitable<Result<AccessToken>> GraphClient::token() {
   if (token_usable(token_, now_())) co_return *token_;
-  auto permit = co_await token_lock_->sem.acquire();  // one fetch at a time
+  auto permit = co_await token_lock_->sem.acquire();    // one fetch at a time
   if (token_usable(token_, now_())) co_return *token_;  // another coroutine fetched it
   auto fetched = co_await fetch_token();
   if (fetched) token_ = *fetched;
@@ -85,13 +91,14 @@ net::awaitable<Result<AccessToken>> GraphClient::token() {
 net::awaitable<Result<AccessToken>> GraphClient::fetch_token() {
   const std::string subject =
       "token for tenant " + config_.tenant + ", client " + config_.client_id;
-  auto credential = config_.credential ? config_.credential()
-                                       : Result<ClientCredential>(Error(
-                                             ErrorKind::invalid_input, subject, "no credential"));
+  auto credential =
+      config_.credential
+          ? config_.credential()
+          : Result<ClientCredential>(Error(ErrorKind::invalid_input, subject, "no credential"));
   if (!credential) co_return credential.error();
   auto rng = pki::Rng::system();
-  HttpRequest req = token_request(config_.token_url, config_.client_id, config_.scope,
-                                  *credential, pki::random_guid(rng));
+  HttpRequest req = token_request(config_.token_url, config_.client_id, config_.scope, *credential,
+                                  pki::random_guid(rng));
   for (int attempt = 1;; ++attempt) {
     if (++attempts_used_ > config_.max_attempts_per_run)
       co_return Error(ErrorKind::unavailable, subject,
@@ -110,7 +117,7 @@ net::awaitable<Result<AccessToken>> GraphClient::fetch_token() {
                             ra ? parse_retry_after(*ra, now_()) : std::nullopt, jitter());
       if (!d.retry) {
         const bool permanent = status >= 400 && status < 500 && status != 408 && status != 429;
-        co_return Error(permanent ? ErrorKind::remote : ErrorKind::unavailable, subject,
+        co_return Error(permanent ? ErrorKind::auth : ErrorKind::unavailable, subject,
                         te.describe() + (permanent ? "" : "; " + d.reason));
       }
       co_await sleep(d.delay);
@@ -137,8 +144,9 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating) {
     if (transport_.sends()) {
       auto tok = co_await token();
       if (!tok) {
-        reply.outcome = tok.error().kind() == ErrorKind::remote ? Outcome::refused
-                                                                : Outcome::unavailable;
+        reply.outcome = tok.error().kind() == ErrorKind::unavailable ? Outcome::unavailable
+                        : tok.error().kind() == ErrorKind::not_sent  ? Outcome::not_sent
+                                                                     : Outcome::unauthenticated;
         reply.message = tok.error().what();
         co_return reply;
       }

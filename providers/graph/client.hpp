@@ -36,10 +36,11 @@ struct ClientConfig {
 
 // How a call ended.
 enum class Outcome {
-  ok,           // a 2xx response
-  refused,      // a final non-2xx response that retrying will not change (4xx, or 401 twice)
-  unavailable,  // no usable answer: transport failures, 5xx or throttling past the retry budget
-  not_sent,     // dry run
+  ok,               // a 2xx response
+  refused,          // a final non-2xx response that retrying will not change (4xx, or 401 twice)
+  unavailable,      // no usable answer: transport failures, 5xx or throttling past the retry budget
+  not_sent,         // dry run
+  unauthenticated,  // no token: the credential was refused or could not be made
 };
 
 struct Reply {
@@ -58,8 +59,8 @@ class GraphClient {
  public:
   using Now = std::function<std::chrono::system_clock::time_point()>;
   // `jitter` returns values in [0, 1); `trace` receives one redacted line per attempt.
-  GraphClient(boost::asio::any_io_executor ex, Transport& transport, ClientConfig config,
-              Now now, std::function<double()> jitter,
+  GraphClient(boost::asio::any_io_executor ex, Transport& transport, ClientConfig config, Now now,
+              std::function<double()> jitter,
               std::function<void(const std::string&)> trace = nullptr);
   ~GraphClient();
 

@@ -83,7 +83,9 @@ class GsaProvider : public providers::Provider {
       if (!adopted) co_return adopted.error();
       if (*adopted) co_return **adopted;
     }
-    for (int round = 0; round < 3; ++round) {
+    // Each ambiguous attempt is read back before the next, so further rounds are safe; they only
+    // use up names (kMaxGenerations per record).
+    for (int round = 0; round < 5; ++round) {
       auto name = object_name(record.id, creates);
       if (!name) co_return name.error();
       auto req =
@@ -123,7 +125,7 @@ class GsaProvider : public providers::Provider {
       if (*adopted) co_return **adopted;
     }
     co_return Error(ErrorKind::unavailable, "record " + record.id,
-                    "three create attempts in a row ended without an answer; the next run "
+                    "five create attempts in a row ended without an answer; the next run "
                     "looks for their objects first");
   }
 
@@ -170,10 +172,15 @@ class GsaProvider : public providers::Provider {
     auto ca = co_await get(record.remote_id);
     if (!ca) co_return ca.error();
     const auto s = ca->status.status;
-    if (s == TlsStatus::expired || s == TlsStatus::revoked)
+    if (s == TlsStatus::disabled)
       co_return Error(ErrorKind::remote, "remote object " + record.remote_id,
-                      "the service reports status \"" + ca->status.raw +
-                          "\" for the uploaded certificate");
+                      "the service switched the uploaded certificate off (status \"disabled\"); "
+                      "another TLS-inspection CA of the tenant probably became active after it "
+                      "(the service allows one active certificate at a time)");
+    if (s == TlsStatus::expired || s == TlsStatus::revoked)
+      co_return Error(
+          ErrorKind::remote, "remote object " + record.remote_id,
+          "the service reports status \"" + ca->status.raw + "\" for the uploaded certificate");
     co_return Confirmation{in_force(ca->status), ca->status.raw};
   }
 

@@ -1,13 +1,23 @@
 #include "tools/graph-emulator/emulator.hpp"
 
+#include <botan/base64.h>
+#include <botan/data_src.h>
+#include <botan/hash.h>
+#include <botan/pubkey.h>
+#include <botan/x509cert.h>
+
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "engine/pki/certificate.hpp"
 #include "engine/pki/csr.hpp"
+#include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
@@ -110,9 +120,23 @@ struct GraphEmulator::Impl {
   std::vector<TlsObject> objects;
   std::set<std::string> names_used;  // GSA names are never reusable
   std::vector<LogEntry> log;
+  std::mt19937_64 fault_draws;          // separate from rng, so faults do not shift ids and keys
+  std::set<std::string> assertion_ids;  // jti values seen: an assertion is good once
+  std::string load_error;
+  mutable std::mutex mutex;
 
   Impl(Options o, std::function<TimePoint()> c, std::uint64_t seed)
-      : opt(std::move(o)), clock(std::move(c)), rng(pki::Rng::deterministic(seed)) {}
+      : opt(std::move(o)),
+        clock(std::move(c)),
+        rng(pki::Rng::deterministic(seed)),
+        fault_draws(seed ^ 0x9e3779b97f4a7c15ULL) {
+    if (!opt.state_file.empty()) load_state();
+  }
+
+  void load_state();
+  void save_state();
+  std::string verify_assertion(const std::map<std::string, std::string>& form);
+  std::string draw_fault();
 
   // Graph's error body, with innerError {date, request-id, client-request-id}.
   Response graph_error(int status, const std::string& code, const std::string& message,
@@ -145,11 +169,16 @@ struct GraphEmulator::Impl {
     if (form["scope"].empty() || form["scope"].find("/.default") == std::string::npos)
       return aad_error(400, "invalid_scope",
                        "AADSTS1002012: The provided value for scope is not valid.");
-    if (form.count("client_assertion"))
-      return aad_error(400, "invalid_request",
-                       "client assertions are not supported by this emulator yet");
-    if (opt.client_secret.empty() || form["client_secret"] != opt.client_secret)
+    if (form.count("client_assertion")) {
+      if (form["client_assertion_type"] != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        return aad_error(400, "invalid_request",
+                         "AADSTS50027: client_assertion_type must be "
+                         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer.");
+      if (auto why = verify_assertion(form); !why.empty())
+        return aad_error(401, "invalid_client", why);
+    } else if (opt.client_secret.empty() || form["client_secret"] != opt.client_secret) {
       return aad_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+    }
     std::string token = hex_guid(rng) + hex_guid(rng);
     tokens[token] = clock() + opt.token_lifetime;
     json body{{"token_type", "Bearer"},
@@ -317,8 +346,8 @@ Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
     }
     json value = json::array();
     for (const auto& o : objects)
-      if (name_filter.empty() || (starts_with ? o.name.rfind(name_filter, 0) == 0
-                                              : o.name == name_filter))
+      if (name_filter.empty() ||
+          (starts_with ? o.name.rfind(name_filter, 0) == 0 : o.name == name_filter))
         value.push_back(object_json(o, opt.csr_in_get, unknown_members));
     return {200, {{"Content-Type", "application/json"}}, json{{"value", value}}.dump()};
   }
@@ -355,57 +384,318 @@ Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
   return gsa_upload(req, rid, *o, body);
 }
 
+namespace {
+
+std::string b64url_decode(std::string v) {
+  for (auto& c : v) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  while (v.size() % 4)
+    v += '=';
+  auto bytes = Botan::base64_decode(v);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string b64url_encode(const std::vector<std::uint8_t>& bytes) {
+  std::string v = Botan::base64_encode(bytes);
+  while (!v.empty() && v.back() == '=')
+    v.pop_back();
+  for (auto& c : v) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return v;
+}
+
+long long millis(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+TimePoint from_millis(long long ms) {
+  return TimePoint(std::chrono::milliseconds(ms));
+}
+
+}  // namespace
+
+// The assertion checks of the v2.0 token endpoint (graph-api.md 6): a registered certificate
+// (by x5t#S256 for PS256, x5t for RS256), a signature by its key, aud = this token endpoint,
+// iss = sub = the client id, a lifetime that includes now, and a jti not seen before.
+// Independent of the client's JWT code (engine/pki/jws), on Botan directly.
+std::string GraphEmulator::Impl::verify_assertion(const std::map<std::string, std::string>& form) {
+  if (opt.client_certificate_pem.empty())
+    return "AADSTS700027: No certificate is registered for this application; start the "
+           "emulator with --client-certificate.";
+  const std::string jwt = form.at("client_assertion");
+  const auto d1 = jwt.find('.');
+  const auto d2 = d1 == std::string::npos ? d1 : jwt.find('.', d1 + 1);
+  if (d2 == std::string::npos || jwt.find('.', d2 + 1) != std::string::npos)
+    return "AADSTS50012: The client assertion is not a compact JWT.";
+  json header, claims;
+  std::string signature;
+  try {
+    header = json::parse(b64url_decode(jwt.substr(0, d1)));
+    claims = json::parse(b64url_decode(jwt.substr(d1 + 1, d2 - d1 - 1)));
+    signature = b64url_decode(jwt.substr(d2 + 1));
+  } catch (const std::exception&) {
+    return "AADSTS50012: The client assertion cannot be decoded.";
+  }
+  Botan::DataSource_Memory src(opt.client_certificate_pem);
+  Botan::X509_Certificate cert(src);
+  const auto der = cert.BER_encode();
+  const std::string alg = header.value("alg", "");
+  std::string padding, thumb_field, thumb;
+  if (alg == "PS256") {
+    padding = "PSS(SHA-256,MGF1,32)";
+    thumb_field = "x5t#S256";
+    thumb = b64url_encode(
+        Botan::HashFunction::create_or_throw("SHA-256")->process<std::vector<std::uint8_t>>(der));
+  } else if (alg == "RS256") {
+    padding = "PKCS1v15(SHA-256)";
+    thumb_field = "x5t";
+    thumb = b64url_encode(
+        Botan::HashFunction::create_or_throw("SHA-1")->process<std::vector<std::uint8_t>>(der));
+  } else {
+    return "AADSTS5002730: Unsupported client assertion algorithm '" + alg + "'.";
+  }
+  if (header.value(thumb_field, "") != thumb)
+    return "AADSTS700027: The certificate with identifier " + thumb_field + "=" +
+           header.value(thumb_field, std::string("(none)")) +
+           " used to sign the client assertion is not registered on application.";
+  const std::string input = jwt.substr(0, d2);
+  Botan::PK_Verifier verifier(*cert.subject_public_key(), padding);
+  if (!verifier.verify_message(reinterpret_cast<const std::uint8_t*>(input.data()), input.size(),
+                               reinterpret_cast<const std::uint8_t*>(signature.data()),
+                               signature.size()))
+    return "AADSTS7000274: The client assertion signature is invalid.";
+  const std::string aud = claims.value("aud", "");
+  const std::string suffix = "/" + opt.tenant + "/oauth2/v2.0/token";
+  if (aud.size() < suffix.size() || aud.compare(aud.size() - suffix.size(), suffix.size(), suffix))
+    return "AADSTS700212: The audience '" + aud + "' is not this token endpoint.";
+  if (claims.value("iss", "") != opt.client_id || claims.value("sub", "") != opt.client_id)
+    return "AADSTS700023: iss and sub must be the client id.";
+  const long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock().time_since_epoch()).count();
+  if (!claims.contains("exp") || !claims["exp"].is_number() ||
+      claims["exp"].get<long long>() <= now)
+    return "AADSTS700024: The client assertion has expired.";
+  if (claims.contains("nbf") && claims["nbf"].is_number() &&
+      claims["nbf"].get<long long>() > now + 300)
+    return "AADSTS700024: The client assertion is not valid yet.";
+  const std::string jti = claims.value("jti", "");
+  if (jti.empty() || !assertion_ids.insert(jti).second)
+    return "AADSTS700025: The client assertion was used before (jti '" + jti + "').";
+  return "";
+}
+
+std::string GraphEmulator::Impl::draw_fault() {
+  const auto& f = opt.faults;
+  const double x = std::uniform_real_distribution<double>(0.0, 1.0)(fault_draws);
+  double edge = f.throttle;
+  if (x < edge) return "429";
+  if (x < (edge += f.server_error)) return "500";
+  if (x < (edge += f.unavailable)) return "503";
+  if (x < (edge += f.drop)) return "drop";
+  if (x < (edge += f.lost)) return "lost";
+  return "";
+}
+
+void GraphEmulator::Impl::load_state() {
+  std::error_code ec;
+  if (!std::filesystem::exists(opt.state_file, ec)) return;  // a new state file
+  auto bytes = pki::read_file_bytes(opt.state_file, 64 * 1024 * 1024);
+  if (!bytes) {
+    load_error = bytes.error().what();
+    return;
+  }
+  auto j = json::parse(std::string(bytes->begin(), bytes->end()), nullptr, false);
+  if (!j.is_object() || !j.contains("objects") || !j["objects"].is_array()) {
+    load_error = opt.state_file + ": not an emulator state file";
+    return;
+  }
+  try {
+    for (const auto& o : j["objects"]) {
+      TlsObject t;
+      t.id = o.at("id");
+      t.name = o.at("name");
+      t.common_name = o.at("commonName");
+      t.organization_name = o.at("organizationName");
+      t.status = o.at("status");
+      t.csr_pem = o.at("csr");
+      t.spki = b64url_decode(o.at("spki"));
+      t.certificate = o.at("certificate");
+      t.chain = o.at("chain");
+      t.created = from_millis(o.at("created_ms"));
+      if (o.contains("uploaded_ms")) t.uploaded = from_millis(o.at("uploaded_ms"));
+      objects.push_back(std::move(t));
+    }
+    for (const auto& n : j.at("names_used"))
+      names_used.insert(n.get<std::string>());
+  } catch (const std::exception& e) {
+    load_error = opt.state_file + ": damaged emulator state: " + e.what();
+  }
+}
+
+void GraphEmulator::Impl::save_state() {
+  json objs = json::array();
+  for (const auto& o : objects) {
+    json j{{"id", o.id},
+           {"name", o.name},
+           {"commonName", o.common_name},
+           {"organizationName", o.organization_name},
+           {"status", o.status},
+           {"csr", o.csr_pem},
+           {"spki", b64url_encode(std::vector<std::uint8_t>(o.spki.begin(), o.spki.end()))},
+           {"certificate", o.certificate},
+           {"chain", o.chain},
+           {"created_ms", millis(o.created)}};
+    if (o.uploaded) j["uploaded_ms"] = millis(*o.uploaded);
+    objs.push_back(std::move(j));
+  }
+  json all{{"objects", objs}, {"names_used", names_used}};
+  const std::string text = all.dump(1);
+  (void)pki::write_file_atomic(opt.state_file, text, 0600);
+}
+
+bool parse_faults(const std::string& spec, Faults& out, std::string& error) {
+  std::size_t pos = 0;
+  while (pos < spec.size()) {
+    std::size_t comma = spec.find(',', pos);
+    if (comma == std::string::npos) comma = spec.size();
+    const std::string item = spec.substr(pos, comma - pos);
+    pos = comma + 1;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) {
+      error = "'" + item + "' is not NAME=VALUE";
+      return false;
+    }
+    const std::string k = item.substr(0, eq), v = item.substr(eq + 1);
+    try {
+      std::size_t used = 0;
+      if (k == "retry-after") {
+        (void)std::stod(v, &used);
+        out.retry_after = v;
+      } else if (k == "latency") {
+        out.latency = std::chrono::milliseconds(std::stol(v, &used));
+      } else {
+        const double rate = std::stod(v, &used);
+        if (rate < 0 || rate > 1) throw std::out_of_range("rate");
+        if (k == "429")
+          out.throttle = rate;
+        else if (k == "500")
+          out.server_error = rate;
+        else if (k == "503")
+          out.unavailable = rate;
+        else if (k == "drop")
+          out.drop = rate;
+        else if (k == "lost")
+          out.lost = rate;
+        else {
+          error = "unknown fault '" + k + "' (429, 500, 503, drop, lost, latency, retry-after)";
+          return false;
+        }
+      }
+      if (used != v.size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      error = "bad value in '" + item + "' (rates are 0..1, latency in ms, retry-after in s)";
+      return false;
+    }
+  }
+  return true;
+}
+
 GraphEmulator::GraphEmulator(Options options, std::function<TimePoint()> clock, std::uint64_t seed)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(clock), seed)) {}
 GraphEmulator::~GraphEmulator() = default;
 
-Response GraphEmulator::handle(const Request& req) {
+Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
   auto& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mutex);
   const std::string rid = hex_guid(m.rng);
   const auto q = req.target.find('?');
   const std::string path = req.target.substr(0, q);
   const std::string query = q == std::string::npos ? "" : req.target.substr(q + 1);
   Response res;
+  std::string fault;
   const std::string token_path = "/" + m.opt.tenant + "/oauth2/v2.0/token";
-  if (path == token_path && req.method == "POST") {
-    res = m.token(req);
-  } else if (path.rfind("/beta/", 0) != 0) {
-    res = m.graph_error(404, "ResourceNotFound",
-                        "Resource not found for the segment '" + path + "'.", req, rid);
-  } else if (!m.authorised(req)) {
-    res = m.graph_error(401, "InvalidAuthenticationToken",
-                        "Access token is empty, invalid or expired.", req, rid);
-  } else if (path == kGsaPath || path.rfind(std::string(kGsaPath) + "/", 0) == 0) {
-    const std::string rest = path.size() > std::string(kGsaPath).size()
-                                 ? path.substr(std::string(kGsaPath).size() + 1)
-                                 : "";
-    res = m.gsa(req, rid, rest, query);
-  } else {
-    res = m.graph_error(404, "ResourceNotFound",
-                        "Resource not found for the segment '" + path + "'.", req, rid);
+  try {
+    if (path == token_path && req.method == "POST") {
+      res = m.token(req);
+    } else if (path.rfind("/beta/", 0) != 0) {
+      res = m.graph_error(404, "ResourceNotFound",
+                          "Resource not found for the segment '" + path + "'.", req, rid);
+    } else if (!m.authorised(req)) {
+      res = m.graph_error(401, "InvalidAuthenticationToken",
+                          "Access token is empty, invalid or expired.", req, rid);
+    } else {
+      fault = m.draw_fault();
+      if (fault == "429") {
+        res = m.graph_error(429, "TooManyRequests",
+                            "Too many requests; retry after the time in Retry-After.", req, rid);
+        res.headers.emplace_back("Retry-After", m.opt.faults.retry_after);
+      } else if (fault == "500") {
+        res = m.graph_error(500, "InternalServerError", "An internal server error occurred.", req,
+                            rid);
+      } else if (fault == "503") {
+        res = m.graph_error(503, "ServiceUnavailable", "The service is temporarily unavailable.",
+                            req, rid);
+        res.headers.emplace_back("Retry-After", m.opt.faults.retry_after);
+      } else if (fault == "drop") {
+        res.drop_connection = true;
+      } else if (path == kGsaPath || path.rfind(std::string(kGsaPath) + "/", 0) == 0) {
+        const std::string rest = path.size() > std::string(kGsaPath).size()
+                                     ? path.substr(std::string(kGsaPath).size() + 1)
+                                     : "";
+        res = m.gsa(req, rid, rest, query);
+        if (req.method != "GET" && res.status < 300 && !m.opt.state_file.empty()) m.save_state();
+        if (fault == "lost") res.drop_connection = true;
+      } else {
+        res = m.graph_error(404, "ResourceNotFound",
+                            "Resource not found for the segment '" + path + "'.", req, rid);
+      }
+      res.delay = m.opt.faults.latency;
+    }
+  } catch (const std::exception& e) {  // an emulator bug must not take the server down
+    res = m.graph_error(500, "InternalServerError",
+                        std::string("The emulator failed on this request: ") + e.what(), req, rid);
   }
   res.headers.emplace_back("request-id", rid);
   const std::string crid = req.header("client-request-id");
   if (!crid.empty()) res.headers.emplace_back("client-request-id", crid);
-  m.log.push_back({m.clock(), req.method, req.target, res.status, rid, crid});
+  m.log.push_back(
+      {m.clock(), req.method, req.target, res.drop_connection ? 0 : res.status, rid, crid, fault});
+  if (logged) *logged = m.log.back();
   return res;
 }
 
-const std::vector<LogEntry>& GraphEmulator::log() const {
+std::vector<LogEntry> GraphEmulator::log() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->log;
 }
 std::size_t GraphEmulator::tls_object_count() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->objects.size();
+}
+std::vector<std::string> GraphEmulator::tls_object_names() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<std::string> out;
+  for (const auto& o : impl_->objects)
+    out.push_back(o.name);
+  return out;
+}
+const std::string& GraphEmulator::load_error() const {
+  return impl_->load_error;
 }
 
 std::string log_line_json(const LogEntry& e) {
-  return json{{"at", pki::format_rfc3339(e.at)},
-              {"method", e.method},
-              {"target", e.target},
-              {"status", e.status},
-              {"request_id", e.request_id},
-              {"client_request_id", e.client_request_id}}
-      .dump();
+  json j{{"at", pki::format_rfc3339(e.at)},
+         {"at_ms", millis(e.at)},
+         {"method", e.method},
+         {"target", e.target},
+         {"status", e.status},
+         {"request_id", e.request_id},
+         {"client_request_id", e.client_request_id}};
+  if (!e.fault.empty()) j["fault"] = e.fault;
+  return j.dump();
 }
 
 }  // namespace pkiflow::emulator

@@ -3,9 +3,9 @@
 // code with providers/ (an emulator built from the client's code would agree with the client's
 // mistakes); it uses engine/pki to make the service-side keys and CSRs and to inspect uploads.
 //
-// This step covers the token endpoint (client secret) and the Global Secure Access
-// TLS-inspection CA endpoint. Client assertions, the CBA and Intune families, fault injection,
-// the socket server and HTTPS come in the next steps of issue 5.
+// It covers the token endpoint (client secret, or a client assertion verified against a
+// registered certificate) and the Global Secure Access TLS-inspection CA endpoint, with faults
+// injected deterministically from a seed. The CBA and Intune families come with issue 6.
 #pragma once
 
 #include <chrono>
@@ -34,7 +34,25 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string header(const std::string& name) const;
+  // What the server does with it: send it, or close the connection without a response
+  // (the "drop" and "lost response" faults); and how long to wait first.
+  bool drop_connection = false;
+  std::chrono::milliseconds delay{0};
 };
+
+// Faults, drawn per Graph request from a generator seeded by the emulator's seed, so a run with
+// the same requests in the same order meets the same faults. Rates are probabilities in [0, 1].
+struct Faults {
+  double throttle = 0;                   // 429 with Retry-After, not applied
+  double server_error = 0;               // 500, not applied
+  double unavailable = 0;                // 503 with Retry-After, not applied
+  double drop = 0;                       // connection closed without a response, not applied
+  double lost = 0;                       // applied, then the connection closed without a response
+  std::chrono::milliseconds latency{0};  // added to every Graph response
+  std::string retry_after = "0.5";       // seconds; fractional like Microsoft's sample
+};
+// Parses "429=0.2,500=0.1,503=0.1,drop=0.05,lost=0.2,latency=20,retry-after=0.3".
+bool parse_faults(const std::string& spec, Faults& out, std::string& error);
 
 struct Options {
   std::string tenant = "contoso";
@@ -45,6 +63,9 @@ struct Options {
   bool csr_in_get = false;       // whether a GET still returns the CSR (a field report says no)
   bool name_rules = true;        // <= 12 characters, no spaces, unique, never reused
   bool rsa_service_keys = true;  // RSA-2048 service keys, else P-256 (faster, for tests)
+  std::string client_certificate_pem;  // registered for client assertions (PS256/RS256)
+  Faults faults;
+  std::string state_file;  // when set: loaded at start, rewritten (0600) after every change
 };
 
 // One line of the request log (JSON lines when written out).
@@ -55,6 +76,7 @@ struct LogEntry {
   int status = 0;
   std::string request_id;
   std::string client_request_id;
+  std::string fault;  // the injected fault, if any: 429, 500, 503, drop, lost
 };
 
 class GraphEmulator {
@@ -64,10 +86,14 @@ class GraphEmulator {
   GraphEmulator(const GraphEmulator&) = delete;
   GraphEmulator& operator=(const GraphEmulator&) = delete;
 
-  Response handle(const Request& request);
+  // Thread-safe: the server thread handles while tests read the state.
+  Response handle(const Request& request, LogEntry* logged = nullptr);
 
-  const std::vector<LogEntry>& log() const;
+  std::vector<LogEntry> log() const;
   std::size_t tls_object_count() const;  // live GSA objects, for exactly-once checks
+  std::vector<std::string> tls_object_names() const;
+  // Empty, or why the state file could not be loaded (the emulator then refuses to start).
+  const std::string& load_error() const;
 
   struct Impl;
 

@@ -4,10 +4,13 @@
 //   PKIFLOW_EMULATOR_SECRET=s3cret pkiflow-graph-emulator [--port 0] [--tenant contoso]
 //       [--client-id ID] [--client-secret-file FILE] [--activation-delay-ms 2000]
 //       [--log requests.jsonl] [--seed N] [--listen 127.0.0.1] [--allow-remote]
+//       [--client-certificate app.pem] [--faults 429=0.2,lost=0.1,...] [--state emu.json]
+//       [--tls --tls-ca-out ca.pem | --tls-cert chain.pem --tls-key key.pem]
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "engine/pki/encoded_file.hpp"
 #include "tools/graph-emulator/server.hpp"
@@ -16,7 +19,9 @@ int main(int argc, char** argv) {
   using namespace pkiflow;
   CLI::App app{"pkiflow-graph-emulator: local Microsoft Graph endpoints for pkiflow"};
   emulator::Options opt;
-  std::string listen = "127.0.0.1", secret_file, log_file;
+  std::string listen = "127.0.0.1", secret_file, log_file, client_cert, faults, tls_ca_out,
+              tls_cert, tls_key;
+  bool tls = false;
   std::uint16_t port = 0;
   std::uint64_t seed = 1;
   long delay_ms = 2000;
@@ -35,6 +40,17 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of the emulator's randomness (ids, keys)")
       ->capture_default_str();
   app.add_flag("--allow-remote", allow_remote, "allow a non-loopback --listen address");
+  app.add_option("--client-certificate", client_cert,
+                 "the app's certificate (PEM): client assertions signed by its key are accepted");
+  app.add_option("--faults", faults,
+                 "inject faults, e.g. 429=0.2,500=0.1,503=0.1,drop=0.05,lost=0.1,latency=20,"
+                 "retry-after=0.3 (rates 0..1, drawn from --seed)");
+  app.add_option("--state", opt.state_file,
+                 "keep the tenant's objects in this file (0600) across restarts");
+  app.add_flag("--tls", tls, "serve HTTPS with a certificate made at start (see --tls-ca-out)");
+  app.add_option("--tls-ca-out", tls_ca_out, "with --tls: write the CA that clients must trust");
+  app.add_option("--tls-cert", tls_cert, "serve HTTPS with this certificate chain (PEM)");
+  app.add_option("--tls-key", tls_key, "the key of --tls-cert (PEM, unencrypted)");
   app.add_flag("!--p256-service-keys", rsa,
                "make service-side keys P-256 instead of RSA-2048 (faster)");
   try {
@@ -60,9 +76,45 @@ int main(int argc, char** argv) {
                  "--client-secret-file\n";
     return 2;
   }
+  if (!faults.empty()) {
+    std::string why;
+    if (!emulator::parse_faults(faults, opt.faults, why)) {
+      std::cerr << "pkiflow-graph-emulator: --faults: " << why << "\n";
+      return 2;
+    }
+  }
+  if (!client_cert.empty()) {
+    auto bytes = pki::read_file_bytes(client_cert, 1024 * 1024);
+    if (!bytes) {
+      std::cerr << "pkiflow-graph-emulator: " << bytes.error().what() << "\n";
+      return 2;
+    }
+    opt.client_certificate_pem.assign(bytes->begin(), bytes->end());
+  }
+  std::optional<emulator::TlsIdentity> identity;
+  if (tls || !tls_cert.empty()) {
+    auto id = tls_cert.empty() ? emulator::make_tls_identity()
+                               : emulator::load_tls_identity(tls_cert, tls_key);
+    if (!id) {
+      std::cerr << "pkiflow-graph-emulator: " << id.error().what() << "\n";
+      return 2;
+    }
+    identity = std::move(*id);
+    if (!tls_ca_out.empty()) {
+      if (auto st = pki::write_file_atomic(tls_ca_out, identity->ca_pem, 0644); !st) {
+        std::cerr << "pkiflow-graph-emulator: " << st.error().what() << "\n";
+        return 3;
+      }
+    }
+  }
   emulator::GraphEmulator emu(
       opt, [] { return std::chrono::system_clock::now(); }, seed);
-  auto server = emulator::EmulatorServer::bind(emu, listen, port, allow_remote);
+  if (!emu.load_error().empty()) {
+    std::cerr << "pkiflow-graph-emulator: --state: " << emu.load_error() << "\n";
+    return 2;
+  }
+  auto server = emulator::EmulatorServer::bind(emu, listen, port, allow_remote,
+                                               identity ? &*identity : nullptr);
   if (!server) {
     std::cerr << "pkiflow-graph-emulator: " << server.error().what() << "\n";
     return 2;

@@ -9,9 +9,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 
 namespace pkiflow::emulator {
@@ -41,6 +44,7 @@ struct EmulatorServer::Impl {
   std::string address;
   std::size_t sessions = 0;
   std::function<void(const LogEntry&)> sink;
+  std::unique_ptr<net::ssl::context> tls;  // set for HTTPS
 
   explicit Impl(GraphEmulator& e) : emulator(e) {}
 
@@ -51,37 +55,58 @@ struct EmulatorServer::Impl {
     for (const auto& f : req)
       r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     r.body = req.body();
-    Response out = emulator.handle(r);
-    if (sink && !emulator.log().empty()) sink(emulator.log().back());
+    LogEntry logged;
+    Response out = emulator.handle(r, &logged);
+    if (sink) sink(logged);
     return out;
   }
 
-  // One connection: requests in turn (keep-alive), a deadline before every read and write.
-  net::awaitable<void> session(tcp::socket socket) {
-    ++sessions;
-    beast::tcp_stream stream(std::move(socket));
+  // Requests in turn on one connection (keep-alive), a deadline before every read and write.
+  template <class Stream>
+  net::awaitable<void> serve(Stream& stream) {
     beast::flat_buffer buffer;
     boost::system::error_code ec;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(kBodyLimit);
-      stream.expires_after(kStepTimeout);
+      beast::get_lowest_layer(stream).expires_after(kStepTimeout);
       co_await http::async_read(stream, buffer, parser,
                                 net::redirect_error(net::use_awaitable, ec));
-      if (ec) break;  // closed, timed out, or malformed: drop the connection
+      if (ec) co_return;  // closed, timed out, or malformed: drop the connection
       const auto& req = parser.get();
       Response out = handle(req);
+      if (out.delay.count() > 0) {
+        net::steady_timer t(ioc, out.delay);
+        co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+      }
+      if (out.drop_connection) co_return;  // the fault: no response at all
       http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
       for (const auto& [k, v] : out.headers)
         res.set(k, v);
       res.body() = std::move(out.body);
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
-      stream.expires_after(kStepTimeout);
+      beast::get_lowest_layer(stream).expires_after(kStepTimeout);
       co_await http::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
-      if (ec || !res.keep_alive()) break;
+      if (ec || !res.keep_alive()) co_return;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  net::awaitable<void> session(tcp::socket socket) {
+    ++sessions;
+    boost::system::error_code ec;
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+      beast::get_lowest_layer(stream).expires_after(kStepTimeout);
+      co_await stream.async_handshake(net::ssl::stream_base::server,
+                                      net::redirect_error(net::use_awaitable, ec));
+      if (!ec) co_await serve(stream);
+      beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ec);
+    } else {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(stream);
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    }
     --sessions;
   }
 
@@ -106,8 +131,8 @@ EmulatorServer::~EmulatorServer() = default;
 
 Result<std::unique_ptr<EmulatorServer>> EmulatorServer::bind(GraphEmulator& emulator,
                                                              const std::string& address,
-                                                             std::uint16_t port,
-                                                             bool allow_remote) {
+                                                             std::uint16_t port, bool allow_remote,
+                                                             const TlsIdentity* tls) {
   boost::system::error_code ec;
   auto addr = net::ip::make_address(address, ec);
   if (ec)
@@ -117,6 +142,15 @@ Result<std::unique_ptr<EmulatorServer>> EmulatorServer::bind(GraphEmulator& emul
         ErrorKind::invalid_input, "--listen",
         "'" + address + "' is not a loopback address; pass --allow-remote to listen on it");
   auto impl = std::make_unique<Impl>(emulator);
+  if (tls) {
+    impl->tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(impl->tls->native_handle(), TLS1_2_VERSION);
+    impl->tls->use_certificate_chain(net::buffer(tls->chain_pem), ec);
+    if (!ec) impl->tls->use_private_key(net::buffer(tls->key_pem), net::ssl::context::pem, ec);
+    if (ec)
+      return Error(ErrorKind::invalid_input, "TLS identity",
+                   "the certificate chain or key is unusable: " + ec.message());
+  }
   impl->address = addr.is_v6() ? "[" + address + "]" : address;
   tcp::endpoint ep(addr, port);
   impl->acceptor.open(ep.protocol(), ec);
@@ -133,7 +167,8 @@ std::uint16_t EmulatorServer::port() const {
   return impl_->acceptor.local_endpoint().port();
 }
 std::string EmulatorServer::base_url() const {
-  return "http://" + impl_->address + ":" + std::to_string(port());
+  return std::string(impl_->tls ? "https://" : "http://") + impl_->address + ":" +
+         std::to_string(port());
 }
 void EmulatorServer::on_request(std::function<void(const LogEntry&)> sink) {
   impl_->sink = std::move(sink);

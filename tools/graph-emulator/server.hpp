@@ -1,6 +1,6 @@
-// The emulator's HTTP server: Boost.Beast over Asio coroutines on one thread, keep-alive,
-// a deadline on every step, bounded body size and session count. Plain HTTP on loopback in
-// this step; HTTPS with a generated or given certificate comes next.
+// The emulator's HTTP(S) server: Boost.Beast over Asio coroutines on one thread, keep-alive,
+// a deadline on every step, bounded body size and session count. HTTPS with a generated or
+// given identity (tls_identity.hpp). Obeys the handler's faults: delays, dropped connections.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 
 #include "engine/pki/result.hpp"
 #include "tools/graph-emulator/emulator.hpp"
+#include "tools/graph-emulator/tls_identity.hpp"
 
 namespace pkiflow::emulator {
 
@@ -18,11 +19,12 @@ class EmulatorServer {
   // Binds address:port (port 0 = a free one). Only loopback addresses unless allow_remote.
   static Result<std::unique_ptr<EmulatorServer>> bind(GraphEmulator& emulator,
                                                       const std::string& address,
-                                                      std::uint16_t port, bool allow_remote);
+                                                      std::uint16_t port, bool allow_remote,
+                                                      const TlsIdentity* tls = nullptr);
   ~EmulatorServer();
 
   std::uint16_t port() const;
-  std::string base_url() const;  // http://address:port
+  std::string base_url() const;  // http(s)://address:port
 
   // Called after every handled request (e.g. to append the JSON-lines log).
   void on_request(std::function<void(const LogEntry&)> sink);

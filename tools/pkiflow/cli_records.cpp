@@ -166,10 +166,11 @@ struct Request {
         out.push_back({{"id", same->id}, {"name", spec.name}, {"created", false}});
         continue;
       }
-      auto r = take(life.plan(
-          {engine::new_record_id(rng), spec.kind, spec.name, spec.tenant, spec.profile_json(), ""},
-          from_config ? "requested from " + config.file.string()
-                      : "requested on the command line"));
+      const engine::NewRecord n{engine::new_record_id(rng), spec.kind, spec.name, spec.tenant,
+                                spec.profile_json(),        ""};
+      if (auto ok = engine::check_new_record(*st, n); !ok) fail(ok.error());
+      auto r = take(life.plan(n, from_config ? "requested from " + config.file.string()
+                                             : "requested on the command line"));
       if (!json) std::cout << "planned  " << r.id << "  " << spec.name << "\n";
       out.push_back({{"id", r.id}, {"name", spec.name}, {"created", true}});
     }
@@ -251,18 +252,24 @@ struct History {
 };
 
 struct Operator {
+  enum class Action { retry, cancel, renew };
   StoreOptions store;
   std::string id;
   bool json = false;
-  bool cancel = false;
+  Action action = Action::retry;
 
   void run() const {
     auto st = store.open(store.load());
     engine::SystemClock clock;
     engine::Lifecycle life(*st, clock, actor());
-    auto r = take(cancel ? life.cancel(id) : life.retry(id));
+    auto rng = pki::Rng::system();
+    auto r = take(action == Action::cancel  ? life.cancel(id)
+                  : action == Action::renew ? life.renew(id, engine::new_record_id(rng))
+                                            : life.retry(id));
     if (json)
       print_json(record_json(r));
+    else if (action == Action::renew)
+      std::cout << "planned  " << r.id << "  " << r.name << "  (renews " << id << ")\n";
     else
       std::cout << r.id << ": " << state::to_string(r.state) << "\n";
   }
@@ -307,12 +314,19 @@ void add_record_commands(CLI::App& app) {
   history->add_flag("--json", h->json, "machine-readable output");
   history->callback([h] { h->run(); });
 
-  for (bool cancel : {false, true}) {
+  using A = Operator::Action;
+  for (A action : {A::retry, A::cancel, A::renew}) {
     auto o = std::make_shared<Operator>();
-    o->cancel = cancel;
-    auto* cmd = app.add_subcommand(cancel ? "cancel" : "retry",
-                                   cancel ? "retire a record that never became active"
-                                          : "send a failed record back to the state it failed in");
+    o->action = action;
+    auto* cmd = app.add_subcommand(
+        action == A::cancel  ? "cancel"
+        : action == A::renew ? "renew"
+                             : "retry",
+        action == A::cancel ? "retire a record that never became active"
+        : action == A::renew
+            ? "plan the successor of an active record (the next run stages it; the old one is "
+              "retired once the successor is active)"
+            : "send a failed record back to the state it failed in");
     o->store.add_to(*cmd);
     cmd->add_option("id", o->id, "record id")->required();
     cmd->add_flag("--json", o->json, "machine-readable output");

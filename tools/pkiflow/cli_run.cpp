@@ -83,6 +83,8 @@ struct Run {
     ro.poll_interval = poll_ms > 0 ? std::chrono::milliseconds(poll_ms) : config.run.poll_interval;
     ro.confirm_wait =
         wait_s >= 0 ? std::chrono::milliseconds(wait_s * 1000LL) : config.run.confirm_wait;
+    ro.backoff.base = config.run.retry_base;
+    ro.backoff.cap = config.run.retry_cap;
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
     if (!report) fail(report.error(), kCannotRun);
