@@ -124,6 +124,7 @@ net::awaitable<Result<AccessToken>> GraphClient::fetch_token() {
       continue;
     }
     note("POST " + config_.token_url + " -> no response: " + ex.error);
+    if (ex.permanent) co_return Error(ErrorKind::unavailable, subject, ex.error);
     auto d = decide_retry(config_.retry, attempt, 0, std::nullopt, jitter());
     if (!d.retry) co_return Error(ErrorKind::unavailable, subject, ex.error + "; " + d.reason);
     co_await sleep(d.delay);
@@ -168,6 +169,11 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating) {
         reply.outcome = Outcome::unavailable;
         reply.maybe_applied = true;
         reply.message = ex.error + " (the request may have been applied)";
+        co_return reply;
+      }
+      if (ex.permanent) {
+        reply.outcome = Outcome::unavailable;
+        reply.message = ex.error;
         co_return reply;
       }
       auto d = decide_retry(config_.retry, attempt, 0, std::nullopt, jitter());

@@ -96,7 +96,7 @@ class HttpsTransport : public Transport {
 
   net::awaitable<Exchange> send(const HttpRequest& request) override {
     auto url = parse_url(request.url, "request URL");
-    if (!url) co_return Exchange{std::nullopt, url.error().what(), false, false};
+    if (!url) co_return Exchange{std::nullopt, url.error().what(), false, false, true};
     const std::string key = url->scheme + "://" + url->host + ":" + url->port;
     const std::string where = url->host + ":" + url->port;
     auto permit = co_await slots_->acquire();
@@ -105,7 +105,8 @@ class HttpsTransport : public Transport {
     http::request<http::string_body> req;
     auto verb = http::string_to_verb(request.method);
     if (verb == http::verb::unknown)
-      co_return Exchange{std::nullopt, "unknown HTTP method " + request.method, false, false};
+      co_return Exchange{std::nullopt, "unknown HTTP method " + request.method, false, false,
+                         true};
     req.method(verb);
     req.target(url->target);
     req.version(11);
@@ -124,8 +125,9 @@ class HttpsTransport : public Transport {
       const bool reused = conn != nullptr;
       if (!conn) {
         std::string error;
-        conn = co_await connect(*url, deadline, error);
-        if (!conn) co_return Exchange{std::nullopt, error, false, false};
+        bool permanent = false;
+        conn = co_await connect(*url, deadline, error, permanent);
+        if (!conn) co_return Exchange{std::nullopt, error, false, false, permanent};
       }
       conn->lowest().expires_at(deadline);
       boost::system::error_code ec;
@@ -186,7 +188,7 @@ class HttpsTransport : public Transport {
   }
 
   net::awaitable<std::unique_ptr<Connection>> connect(const Url& url, Clock::time_point deadline,
-                                                      std::string& error) {
+                                                      std::string& error, bool& permanent) {
     const std::string where = url.host + ":" + url.port;
     const std::string host = bare_host(url.host);
     tcp::resolver resolver(ex_);
@@ -229,6 +231,7 @@ class HttpsTransport : public Transport {
                                      net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       const long verify = SSL_get_verify_result(native);
+      permanent = verify != X509_V_OK;
       if (verify != X509_V_OK)
         error = where + ": TLS certificate not trusted: " + X509_verify_cert_error_string(verify) +
                 (opt_.ca_file.empty() ? " (checked against the system trust store)"

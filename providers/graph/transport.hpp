@@ -30,6 +30,7 @@ struct Exchange {
   std::string error;             // no response: what failed, naming the host and the step
   bool maybe_delivered = false;  // no response, but the request may have reached the server
   bool not_sent = false;         // the dry-run recorder took it
+  bool permanent = false;        // retrying cannot help (an untrusted certificate, a bad URL)
 };
 
 class Transport {
