@@ -33,7 +33,8 @@ class LiveEmulator {
  public:
   LiveEmulator(emulator::Options opt, std::uint64_t seed,
                const emulator::TlsIdentity* tls = nullptr)
-      : emu_(std::move(opt), [] { return std::chrono::system_clock::now(); }, seed) {
+      : emu_(
+            std::move(opt), [] { return std::chrono::system_clock::now(); }, seed) {
     auto s = emulator::EmulatorServer::bind(emu_, "127.0.0.1", 0, false, tls);
     BOOST_TEST_REQUIRE(s.ok(), pkiflow::test::why(s));
     server_ = std::move(*s);
@@ -65,15 +66,16 @@ emulator::Options emulator_options() {
 class Lab {
  public:
   struct Settings {
-    std::string base;                  // emulator URL
-    std::string tls_ca_file;           // trust for HTTPS ("" = system store)
-    std::string auth = "secret";       // "secret", or "certificate" (PS256), "certificate-rs256"
-    std::string secret = kSecret;      // what the secret file holds
+    std::string base;              // emulator URL
+    std::string tls_ca_file;       // trust for HTTPS ("" = system store)
+    std::string auth = "secret";   // "secret", or "certificate" (PS256), "certificate-rs256"
+    std::string secret = kSecret;  // what the secret file holds
   };
 
   explicit Lab(const Settings& s) {
-    auto root = run_cli("ca new-root --subject 'CN=E2E Root,O=Lab' --alg p256 --no-encrypt --key-out " +
-                        quote(dir_ / "root.key") + " --cert-out " + quote(dir_ / "root.pem"));
+    auto root =
+        run_cli("ca new-root --subject 'CN=E2E Root,O=Lab' --alg p256 --no-encrypt --key-out " +
+                quote(dir_ / "root.key") + " --cert-out " + quote(dir_ / "root.pem"));
     BOOST_TEST_REQUIRE(root.exit_code == 0, root.err);
     write_file(dir_ / "secret.txt", s.secret + "\n");
     ::chmod((dir_ / "secret.txt").c_str(), 0600);
@@ -81,9 +83,10 @@ class Lab {
     if (s.auth == "secret") {
       auth = {{"client_secret_file", "secret.txt"}};
     } else {
-      auto app = run_cli("ca new-root --subject 'CN=pkiflow app' --alg rsa2048 --no-encrypt "
-                         "--key-out " +
-                         quote(dir_ / "app.key") + " --cert-out " + quote(dir_ / "app.pem"));
+      auto app = run_cli(
+          "ca new-root --subject 'CN=pkiflow app' --alg rsa2048 --no-encrypt "
+          "--key-out " +
+          quote(dir_ / "app.key") + " --cert-out " + quote(dir_ / "app.pem"));
       BOOST_TEST_REQUIRE(app.exit_code == 0, app.err);
       auth = {{"certificate", "app.pem"},
               {"key", "app.key"},
@@ -189,8 +192,8 @@ BOOST_AUTO_TEST_CASE(tls_inspection_ca_runs_end_to_end_over_https_and_renews) {
   std::vector<std::string> states;
   for (const auto& h : json::parse(hist.out))
     states.push_back(h["to"]);
-  BOOST_TEST((states == std::vector<std::string>{"planned", "csrGenerated", "signed", "uploaded",
-                                                 "active"}));
+  BOOST_TEST((states ==
+              std::vector<std::string>{"planned", "csrGenerated", "signed", "uploaded", "active"}));
   // The CSR came from the service (its key stays there): the record keeps no key file.
   const auto rec = lab.record(first);
   BOOST_TEST((!rec.contains("key_path") || rec["key_path"].is_null() || rec["key_path"] == ""));
@@ -208,7 +211,8 @@ BOOST_AUTO_TEST_CASE(tls_inspection_ca_runs_end_to_end_over_https_and_renews) {
   BOOST_TEST(names[0].rfind(prefix_of(second), 0) == 0);
 
   // A second, independent TLS-inspection CA for the tenant is refused with the reason.
-  auto again = lab.cli("request", "--kind gsa-tls-ca --name other --tenant lab --subject 'CN=X,O=Y'");
+  auto again =
+      lab.cli("request", "--kind gsa-tls-ca --name other --tenant lab --subject 'CN=X,O=Y'");
   BOOST_TEST(again.exit_code == 2);
   BOOST_TEST(again.err.find("one active certificate at a time") != std::string::npos);
 }
@@ -304,6 +308,33 @@ BOOST_AUTO_TEST_CASE(an_untrusted_tls_certificate_is_refused) {
   BOOST_TEST(login.err.find("TLS certificate not trusted") != std::string::npos, login.err);
 }
 
+// Tenants that keep an upload staged until it is switched on: without the provider option the
+// record waits (and says so); with it, pkiflow PATCHes status=enabled and the record goes active.
+BOOST_AUTO_TEST_CASE(the_optional_enable_step_switches_a_staged_certificate_on) {
+  auto opt = emulator_options();
+  opt.require_enable = true;
+  for (bool enable : {false, true}) {
+    BOOST_TEST_CONTEXT("gsa_enable_after_upload " << enable) {
+      LiveEmulator live(opt, 7);
+      Lab lab({live.base(), "", "secret", kSecret});
+      auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
+      cfg["tenants"]["lab"]["gsa_enable_after_upload"] = enable;
+      cfg["run"]["confirm_wait_seconds"] = enable ? 20 : 1;
+      write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
+      const std::string id = lab.request("inspection");
+      auto run = lab.cli("run");
+      BOOST_TEST(run.exit_code == 0, run.out + run.err);
+      if (enable) {
+        BOOST_TEST(lab.record(id)["state"] == "active");
+        BOOST_TEST(lab.record(id)["remote_status"] == "enabled");
+      } else {
+        BOOST_TEST(lab.record(id)["state"] == "uploaded");
+        BOOST_TEST(run.out.find("not in force yet") != std::string::npos, run.out);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(plain_http_is_refused_for_a_remote_host) {
   Lab lab({"http://graph.example.com", "", "secret", kSecret});
   auto login = lab.cli("graph login-test");
@@ -333,7 +364,8 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured) {
       if (log[k].client_request_id == log[i].client_request_id) {
         const auto gap =
             std::chrono::duration_cast<std::chrono::milliseconds>(log[k].at - log[i].at);
-        BOOST_TEST(gap.count() >= 390, "retried " << gap.count() << " ms after a Retry-After of 0.4 s");
+        BOOST_TEST(gap.count() >= 390,
+                   "retried " << gap.count() << " ms after a Retry-After of 0.4 s");
         ++gaps;
         break;
       }

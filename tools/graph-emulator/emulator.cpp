@@ -95,6 +95,7 @@ struct TlsObject {
   std::string chain;
   TimePoint created{};
   std::optional<TimePoint> uploaded;
+  bool enable_requested = false;  // PATCH {"status":"enabled"} seen
 };
 
 // Members after unknownFutureValue reach only clients that ask for them (graph-api.md 1).
@@ -202,10 +203,11 @@ struct GraphEmulator::Impl {
     for (auto& o : objects) {
       if (o.status != "enrolling" || !o.uploaded || now < *o.uploaded + opt.activation_delay)
         continue;
+      if (opt.require_enable && !o.enable_requested) continue;  // staged until switched on
       for (auto& other : objects)
         if (&other != &o && (other.status == "active" || other.status == "enabled"))
           other.status = "disabled";
-      o.status = "active";
+      o.status = o.enable_requested ? "enabled" : "active";
     }
   }
 
@@ -375,10 +377,11 @@ Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
       return graph_error(400, "BadRequest",
                          "Invalid property '" + it.key() + "' in the request body.", req, rid);
   if (body.contains("status")) {
-    if (body["status"] != "enabled" || o->status != "active")
-      return graph_error(400, "BadRequest", "Only an active certificate can be set to 'enabled'.",
+    if (body["status"] != "enabled" || (o->status != "active" && o->status != "enrolling"))
+      return graph_error(400, "BadRequest", "Only an uploaded certificate can be set to 'enabled'.",
                          req, rid);
-    o->status = "enabled";
+    o->enable_requested = true;
+    if (o->status == "active") o->status = "enabled";
     return {204, {}, ""};
   }
   return gsa_upload(req, rid, *o, body);
@@ -526,6 +529,7 @@ void GraphEmulator::Impl::load_state() {
       t.chain = o.at("chain");
       t.created = from_millis(o.at("created_ms"));
       if (o.contains("uploaded_ms")) t.uploaded = from_millis(o.at("uploaded_ms"));
+      t.enable_requested = o.value("enable_requested", false);
       objects.push_back(std::move(t));
     }
     for (const auto& n : j.at("names_used"))
@@ -549,6 +553,7 @@ void GraphEmulator::Impl::save_state() {
            {"chain", o.chain},
            {"created_ms", millis(o.created)}};
     if (o.uploaded) j["uploaded_ms"] = millis(*o.uploaded);
+    if (o.enable_requested) j["enable_requested"] = true;
     objs.push_back(std::move(j));
   }
   json all{{"objects", objs}, {"names_used", names_used}};
