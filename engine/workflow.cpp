@@ -450,4 +450,43 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
   return report;
 }
 
+Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
+  auto& m = *impl_;
+  auto rec = m.store.get(id);
+  if (!rec) return rec.error();
+  if (!*rec) return Error(ErrorKind::invalid_input, "record " + id, "no such record");
+  const Record r = **rec;
+  if (!is_legal(r.state, RecordState::retired) || r.state == RecordState::superseded)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("is ") + state::to_string(r.state) +
+                     "; only a record that never became active (or failed) is cancelled");
+  if (!r.remote_id.empty()) {
+    auto p = m.wiring.provider ? m.wiring.provider(r)
+                               : Result<providers::Provider*>(Error(ErrorKind::invalid_input,
+                                                                    "record " + id, "no provider"));
+    if (!p) return p.error();
+    StoreJournal journal(m.store, m.clock, r.id, m.opt.dry_run);
+    std::optional<Status> done;
+    net::co_spawn(
+        ioc, [&]() -> net::awaitable<void> { done = co_await (*p)->retire(r, journal); },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+    ioc.restart();
+    ioc.run();
+    if (!done || !*done) {
+      const Error e =
+          done ? done->error() : Error(ErrorKind::unavailable, "record " + id, "no answer");
+      if (e.kind() == ErrorKind::not_sent) return e;
+      return Error(e.kind(), "record " + id,
+                   "its remote object " + r.remote_id + " could not be deleted (" + e.what() +
+                       "); the record stays as it is (--keep-remote cancels it anyway)");
+    }
+  }
+  if (m.opt.dry_run) return Ok{};
+  auto c = m.life.cancel(id);
+  if (!c) return c.error();
+  return Ok{};
+}
+
 }  // namespace pkiflow::engine

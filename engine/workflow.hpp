@@ -74,6 +74,10 @@ class Workflow {
   // start (the store refused the claim).
   Result<RunReport> run(boost::asio::io_context& ioc);
 
+  // Cancels a record that never became active (or failed): deletes its remote object first, so
+  // nothing half-done stays in the tenant, then retires it. Dry run: shows the DELETE only.
+  Status cancel(boost::asio::io_context& ioc, const std::string& id);
+
   struct Impl;
 
  private:

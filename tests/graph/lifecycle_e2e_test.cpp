@@ -330,6 +330,16 @@ BOOST_AUTO_TEST_CASE(the_optional_enable_step_switches_a_staged_certificate_on) 
       } else {
         BOOST_TEST(lab.record(id)["state"] == "uploaded");
         BOOST_TEST(run.out.find("not in force yet") != std::string::npos, run.out);
+        // Cancelling it deletes the staged object first: nothing half-done stays behind.
+        auto shown = lab.cli("cancel", id + " --dry-run");
+        BOOST_TEST(shown.exit_code == 0, shown.err);
+        BOOST_TEST(shown.out.find("\"method\":\"DELETE\"") != std::string::npos, shown.out);
+        BOOST_TEST(live.emu().tls_object_count() == 1u);
+        BOOST_TEST(lab.record(id)["state"] == "uploaded");
+        auto cancel = lab.cli("cancel", id);
+        BOOST_TEST(cancel.exit_code == 0, cancel.err);
+        BOOST_TEST(live.emu().tls_object_count() == 0u);
+        BOOST_TEST(lab.record(id)["state"] == "retired");
       }
     }
   }

@@ -315,7 +315,7 @@ void add_record_commands(CLI::App& app) {
   history->callback([h] { h->run(); });
 
   using A = Operator::Action;
-  for (A action : {A::retry, A::cancel, A::renew}) {
+  for (A action : {A::retry, A::renew}) {  // cancel is with the Graph verbs (cli_run.cpp)
     auto o = std::make_shared<Operator>();
     o->action = action;
     auto* cmd = app.add_subcommand(

@@ -170,6 +170,53 @@ struct Import {
   }
 };
 
+// Cancels a record: its remote object is deleted first (unless --keep-remote), then it is
+// retired, so nothing half-done stays in the tenant.
+struct Cancel {
+  StoreOptions store;
+  std::string id;
+  bool dry_run = false, keep_remote = false, json = false;
+
+  void run() const {
+    auto config = store.load();
+    auto st = store.open(config);
+    engine::SystemClock clock;
+    if (keep_remote) {
+      engine::Lifecycle life(*st, clock, actor());
+      auto r = take(life.cancel(id));
+      print(r.id, r.remote_id);
+      return;
+    }
+    net::io_context ioc(1);
+    DryRunOutput dry;
+    engine::GraphSession::Options so;
+    so.dry_run = dry_run;
+    so.dry_run_sink = dry.sink();
+    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    engine::RunWiring wiring;
+    wiring.provider = [&](const state::Record& r) { return session.provider(r); };
+    engine::RunOptions ro;
+    ro.actor = actor();
+    ro.dry_run = dry_run;
+    engine::Workflow flow(*st, clock, std::move(wiring), ro);
+    if (auto ok = flow.cancel(ioc, id); !ok) {
+      if (ok.error().kind() == ErrorKind::not_sent) return;  // dry run: the DELETE was shown
+      fail(ok.error(), ok.error().kind() == ErrorKind::invalid_input ? kBadInput : kCannotRun);
+    }
+    if (!dry_run) print(id, "");
+  }
+
+  void print(const std::string& rid, const std::string& kept) const {
+    if (json) {
+      print_json({{"id", rid}, {"state", "retired"}, {"remote_kept", kept}});
+      return;
+    }
+    std::cout << rid << ": retired";
+    if (!kept.empty()) std::cout << " (its remote object " << kept << " was left in the tenant)";
+    std::cout << "\n";
+  }
+};
+
 // Obtains a token and says for whom, never printing it.
 struct LoginTest {
   StoreOptions store;
@@ -251,6 +298,17 @@ void add_run_commands(CLI::App& app) {
   imp->add_option("--chain", i->chain, "its chain: every intermediate up to the root (PEM)");
   imp->add_flag("--json", i->json, "machine-readable output");
   imp->callback([i] { i->run(); });
+
+  auto c = std::make_shared<Cancel>();
+  auto* cancel = app.add_subcommand(
+      "cancel", "retire a record that never became active, deleting its remote object first");
+  c->store.add_to(*cancel);
+  cancel->add_option("id", c->id, "record id")->required();
+  cancel->add_flag("--dry-run", c->dry_run, "show the DELETE, send and store nothing");
+  cancel->add_flag("--keep-remote", c->keep_remote,
+                   "retire the record without deleting its remote object");
+  cancel->add_flag("--json", c->json, "machine-readable output");
+  cancel->callback([c] { c->run(); });
 
   auto* graph = app.add_subcommand("graph", "Microsoft Graph connection checks");
   graph->require_subcommand(1);
