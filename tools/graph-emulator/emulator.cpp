@@ -1,4 +1,5 @@
 #include "tools/graph-emulator/emulator.hpp"
+#include "tools/graph-emulator/emulator_impl.hpp"
 
 #include <botan/base64.h>
 #include <botan/data_src.h>
@@ -25,221 +26,12 @@
 
 namespace pkiflow::emulator {
 
-namespace {
-
-using json = nlohmann::ordered_json;
-constexpr const char* kGsaPath = "/beta/networkAccess/tls/externalCertificateAuthorityCertificates";
-constexpr const char* kGsaType =
-    "#microsoft.graph.networkaccess.externalCertificateAuthorityCertificate";
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string find_header(const std::vector<std::pair<std::string, std::string>>& h,
-                        const std::string& name) {
-  for (const auto& [k, v] : h)
-    if (lower(k) == lower(name)) return v;
-  return "";
-}
-
-std::string hex_guid(pki::Rng& rng) {
-  return pki::random_guid(rng);
-}
-
-// Decodes %XX and '+' of a form or query component.
-std::string url_decode(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_form(const std::string& body) {
-  std::map<std::string, std::string> out;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    std::size_t amp = body.find('&', pos);
-    if (amp == std::string::npos) amp = body.size();
-    std::string pair = body.substr(pos, amp - pos);
-    auto eq = pair.find('=');
-    out[url_decode(pair.substr(0, eq))] =
-        eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
-    pos = amp + 1;
-  }
-  return out;
-}
-
-// The service's view of one TLS-inspection CA object.
-struct TlsObject {
-  std::string id;
-  std::string name;
-  std::string common_name;
-  std::string organization_name;
-  std::string status = "csrGenerated";
-  std::string csr_pem;
-  std::string spki;  // the service key's SubjectPublicKeyInfo (the key itself never leaves)
-  std::string certificate;
-  std::string chain;
-  TimePoint created{};
-  std::optional<TimePoint> uploaded;
-  bool enable_requested = false;  // PATCH {"status":"enabled"} seen
-};
-
-// Members after unknownFutureValue reach only clients that ask for them (graph-api.md 1).
-bool evolvable_member(const std::string& s) {
-  return s == "expiring" || s == "expired" || s == "enabled" || s == "disabled" ||
-         s == "creating" || s == "revoked";
-}
-
-}  // namespace
-
 std::string Request::header(const std::string& name) const {
   return find_header(headers, name);
 }
 std::string Response::header(const std::string& name) const {
   return find_header(headers, name);
 }
-
-struct GraphEmulator::Impl {
-  Options opt;
-  std::function<TimePoint()> clock;
-  pki::Rng rng;
-  std::map<std::string, TimePoint> tokens;  // issued access tokens and their expiry
-  std::vector<TlsObject> objects;
-  std::set<std::string> names_used;  // GSA names are never reusable
-  std::vector<LogEntry> log;
-  std::mt19937_64 fault_draws;          // separate from rng, so faults do not shift ids and keys
-  std::set<std::string> assertion_ids;  // jti values seen: an assertion is good once
-  std::string load_error;
-  mutable std::mutex mutex;
-
-  Impl(Options o, std::function<TimePoint()> c, std::uint64_t seed)
-      : opt(std::move(o)),
-        clock(std::move(c)),
-        rng(pki::Rng::deterministic(seed)),
-        fault_draws(seed ^ 0x9e3779b97f4a7c15ULL) {
-    if (!opt.state_file.empty()) load_state();
-  }
-
-  void load_state();
-  void save_state();
-  std::string verify_assertion(const std::map<std::string, std::string>& form);
-  std::string draw_fault();
-
-  // Graph's error body, with innerError {date, request-id, client-request-id}.
-  Response graph_error(int status, const std::string& code, const std::string& message,
-                       const Request& req, const std::string& request_id) {
-    json inner{{"date", pki::format_rfc3339(clock())},
-               {"request-id", request_id},
-               {"client-request-id", req.header("client-request-id")}};
-    return {status,
-            {{"Content-Type", "application/json"}},
-            json{{"error", {{"code", code}, {"message", message}, {"innerError", inner}}}}.dump()};
-  }
-
-  Response token(const Request& req) {
-    auto form = parse_form(req.body);
-    auto aad_error = [&](int status, const std::string& error, const std::string& description) {
-      json body{{"error", error},
-                {"error_description", description},
-                {"error_codes", json::array()},
-                {"trace_id", hex_guid(rng)},
-                {"correlation_id", hex_guid(rng)}};
-      return Response{status, {{"Content-Type", "application/json"}}, body.dump()};
-    };
-    if (form["grant_type"] != "client_credentials")
-      return aad_error(400, "unsupported_grant_type",
-                       "AADSTS70003: The app requested an unsupported grant type.");
-    if (form["client_id"] != opt.client_id)
-      return aad_error(400, "unauthorized_client",
-                       "AADSTS700016: Application with identifier '" + form["client_id"] +
-                           "' was not found in the directory '" + opt.tenant + "'.");
-    if (form["scope"].empty() || form["scope"].find("/.default") == std::string::npos)
-      return aad_error(400, "invalid_scope",
-                       "AADSTS1002012: The provided value for scope is not valid.");
-    if (form.count("client_assertion")) {
-      if (form["client_assertion_type"] != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        return aad_error(400, "invalid_request",
-                         "AADSTS50027: client_assertion_type must be "
-                         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer.");
-      if (auto why = verify_assertion(form); !why.empty())
-        return aad_error(401, "invalid_client", why);
-    } else if (opt.client_secret.empty() || form["client_secret"] != opt.client_secret) {
-      return aad_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
-    }
-    std::string token = hex_guid(rng) + hex_guid(rng);
-    tokens[token] = clock() + opt.token_lifetime;
-    json body{{"token_type", "Bearer"},
-              {"expires_in", opt.token_lifetime.count()},
-              {"ext_expires_in", opt.token_lifetime.count()},
-              {"access_token", token}};
-    return {200, {{"Content-Type", "application/json"}}, body.dump()};
-  }
-
-  bool authorised(const Request& req) {
-    const std::string auth = req.header("Authorization");
-    if (auth.rfind("Bearer ", 0) != 0) return false;
-    auto it = tokens.find(auth.substr(7));
-    return it != tokens.end() && clock() < it->second;
-  }
-
-  // Uploaded certificates become active after the delay; one active certificate at a time, so
-  // an older active one is switched off (modelled as "disabled").
-  void advance() {
-    const auto now = clock();
-    for (auto& o : objects) {
-      if (o.status != "enrolling" || !o.uploaded || now < *o.uploaded + opt.activation_delay)
-        continue;
-      if (opt.require_enable && !o.enable_requested) continue;  // staged until switched on
-      for (auto& other : objects)
-        if (&other != &o && (other.status == "active" || other.status == "enabled"))
-          other.status = "disabled";
-      o.status = o.enable_requested ? "enabled" : "active";
-    }
-  }
-
-  json object_json(const TlsObject& o, bool with_csr, bool unknown_members) const {
-    std::string status = o.status;
-    if (evolvable_member(status) && !unknown_members) status = "unknownFutureValue";
-    json j{{"@odata.type", kGsaType},
-           {"id", o.id},
-           {"name", o.name},
-           {"commonName", o.common_name},
-           {"organizationName", o.organization_name},
-           {"status", status},
-           {"validity",
-            {{"startDateTime", pki::format_rfc3339(o.created)},
-             {"endDateTime", pki::format_rfc3339(o.created + std::chrono::hours(24 * 365))}}},
-           {"certificate", o.certificate.empty() ? json(nullptr) : json(o.certificate)},
-           {"chain", o.chain.empty() ? json(nullptr) : json(o.chain)}};
-    j["certificateSigningRequest"] = with_csr ? json(o.csr_pem) : json(nullptr);
-    return j;
-  }
-
-  TlsObject* find(const std::string& id) {
-    for (auto& o : objects)
-      if (o.id == id) return &o;
-    return nullptr;
-  }
-
-  Response gsa(const Request& req, const std::string& rid, const std::string& rest,
-               const std::string& query);
-  Response gsa_create(const Request& req, const std::string& rid);
-  Response gsa_upload(const Request& req, const std::string& rid, TlsObject& o, const json& body);
-};
 
 Response GraphEmulator::Impl::gsa_create(const Request& req, const std::string& rid) {
   auto body = json::parse(req.body, nullptr, false);
@@ -534,6 +326,7 @@ void GraphEmulator::Impl::load_state() {
     }
     for (const auto& n : j.at("names_used"))
       names_used.insert(n.get<std::string>());
+    if (j.contains("directory")) load_directory_state(j["directory"]);
   } catch (const std::exception& e) {
     load_error = opt.state_file + ": damaged emulator state: " + e.what();
   }
@@ -556,7 +349,7 @@ void GraphEmulator::Impl::save_state() {
     if (o.enable_requested) j["enable_requested"] = true;
     objs.push_back(std::move(j));
   }
-  json all{{"objects", objs}, {"names_used", names_used}};
+  json all{{"objects", objs}, {"names_used", names_used}, {"directory", directory_state()}};
   const std::string text = all.dump(1);
   (void)pki::write_file_atomic(opt.state_file, text, 0600);
 }
@@ -612,6 +405,32 @@ GraphEmulator::GraphEmulator(Options options, std::function<TimePoint()> clock, 
     : impl_(std::make_unique<Impl>(std::move(options), std::move(clock), seed)) {}
 GraphEmulator::~GraphEmulator() = default;
 
+namespace {
+
+// The rest of `path` below the collection `base` ("" for the collection itself), or nullopt.
+std::optional<std::string> under(const std::string& path, const char* base) {
+  const std::string b(base);
+  if (path == b) return std::string();
+  if (path.rfind(b + "/", 0) == 0) return path.substr(b.size() + 1);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Response GraphEmulator::Impl::deleted(const Request& req, const std::string& rid,
+                                      const std::string& rest) {
+  json value = json::array();
+  for (const auto& d : deleted_items) {
+    if (!rest.empty() && d["id"] == rest)
+      return {200, {{"Content-Type", "application/json"}}, d.dump()};
+    value.push_back(d);
+  }
+  if (!rest.empty())
+    return graph_error(404, "Request_ResourceNotFound", "Resource '" + rest + "' does not exist.",
+                       req, rid);
+  return {200, {{"Content-Type", "application/json"}}, json{{"value", value}}.dump()};
+}
+
 Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
   auto& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mutex);
@@ -646,17 +465,20 @@ Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
         res.headers.emplace_back("Retry-After", m.opt.faults.retry_after);
       } else if (fault == "drop") {
         res.drop_connection = true;
-      } else if (path == kGsaPath || path.rfind(std::string(kGsaPath) + "/", 0) == 0) {
-        const std::string rest = path.size() > std::string(kGsaPath).size()
-                                     ? path.substr(std::string(kGsaPath).size() + 1)
-                                     : "";
-        res = m.gsa(req, rid, rest, query);
-        if (req.method != "GET" && res.status < 300 && !m.opt.state_file.empty()) m.save_state();
-        if (fault == "lost") res.drop_connection = true;
+      } else if (auto rest = under(path, kGsaPath)) {
+        res = m.gsa(req, rid, *rest, query);
+      } else if (auto cba = under(path, kCbaPath)) {
+        res = m.cba(req, rid, *cba, query);
+      } else if (auto code = under(path, kIntunePath)) {
+        res = m.intune(req, rid, *code);
+      } else if (auto del = under(path, kDeletedPath); del && req.method == "GET") {
+        res = m.deleted(req, rid, *del);
       } else {
         res = m.graph_error(404, "ResourceNotFound",
                             "Resource not found for the segment '" + path + "'.", req, rid);
       }
+      if (req.method != "GET" && res.status < 300 && !m.opt.state_file.empty()) m.save_state();
+      if (fault == "lost") res.drop_connection = true;  // applied, but the answer is lost
       res.delay = m.opt.faults.latency;
     }
   } catch (const std::exception& e) {  // an emulator bug must not take the server down
@@ -686,6 +508,22 @@ std::vector<std::string> GraphEmulator::tls_object_names() const {
   for (const auto& o : impl_->objects)
     out.push_back(o.name);
   return out;
+}
+std::vector<std::string> GraphEmulator::cba_thumbprints() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<std::string> out;
+  for (const auto& p : impl_->pkis)
+    for (const auto& a : p.authorities)
+      out.push_back(a["thumbprint"]);
+  return out;
+}
+std::size_t GraphEmulator::code_signing_count() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->code_signing.size();
+}
+void GraphEmulator::set_base_url(const std::string& url) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->base_url = url;
 }
 const std::string& GraphEmulator::load_error() const {
   return impl_->load_error;

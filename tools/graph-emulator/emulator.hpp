@@ -60,10 +60,11 @@ struct Options {
   std::string client_secret;                         // from an environment variable or file
   std::chrono::milliseconds activation_delay{2000};  // enrolling -> active after an upload
   std::chrono::seconds token_lifetime{3599};
-  bool csr_in_get = false;       // whether a GET still returns the CSR (a field report says no)
-  bool name_rules = true;        // <= 12 characters, no spaces, unique, never reused
-  bool require_enable = false;   // an upload stays staged until PATCH {"status":"enabled"}
-  bool rsa_service_keys = true;  // RSA-2048 service keys, else P-256 (faster, for tests)
+  bool csr_in_get = false;  // whether a GET still returns the CSR (a field report says no)
+  bool name_rules = true;   // <= 12 characters, no spaces, unique, never reused
+  bool code_signing_content_nulled = true;  // Intune nulls `content` once it is parsed
+  bool require_enable = false;         // an upload stays staged until PATCH {"status":"enabled"}
+  bool rsa_service_keys = true;        // RSA-2048 service keys, else P-256 (faster, for tests)
   std::string client_certificate_pem;  // registered for client assertions (PS256/RS256)
   Faults faults;
   std::string state_file;  // when set: loaded at start, rewritten (0600) after every change
@@ -93,6 +94,11 @@ class GraphEmulator {
   std::vector<LogEntry> log() const;
   std::size_t tls_object_count() const;  // live GSA objects, for exactly-once checks
   std::vector<std::string> tls_object_names() const;
+  // CBA: the CAs of every PKI container (thumbprints); Intune: code-signing objects.
+  std::vector<std::string> cba_thumbprints() const;
+  std::size_t code_signing_count() const;
+  // Where clients reach it (for @odata.nextLink); the server sets it when it binds.
+  void set_base_url(const std::string& url);
   // Empty, or why the state file could not be loaded (the emulator then refuses to start).
   const std::string& load_error() const;
 

@@ -160,7 +160,9 @@ Result<std::unique_ptr<EmulatorServer>> EmulatorServer::bind(GraphEmulator& emul
   if (ec)
     return Error(ErrorKind::io, address + ":" + std::to_string(port),
                  "cannot listen: " + ec.message());
-  return std::unique_ptr<EmulatorServer>(new EmulatorServer(std::move(impl)));
+  auto server = std::unique_ptr<EmulatorServer>(new EmulatorServer(std::move(impl)));
+  emulator.set_base_url(server->base_url());
+  return server;
 }
 
 std::uint16_t EmulatorServer::port() const {
