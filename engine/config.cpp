@@ -123,13 +123,16 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
   Fields f(j, file, "tenants." + name);
   TenantConfig t;
   t.name = name;
-  if (auto st = first_error({f.only({"tenant_id", "client_id", "cloud", "graph_url", "token_url",
-                                     "tls_ca_file", "auth", "gsa_enable_after_upload"}),
-                             f.text("tenant_id", t.tenant_id, true),
-                             f.text("client_id", t.client_id, true), f.text("cloud", t.cloud),
-                             f.text("graph_url", t.graph_url), f.text("token_url", t.token_url),
-                             f.path("tls_ca_file", t.tls_ca_file),
-                             f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
+  if (auto st = first_error(
+          {f.only({"tenant_id", "client_id", "cloud", "graph_url", "token_url", "tls_ca_file",
+                   "auth", "gsa_enable_after_upload", "cba_pki_name", "cba_issuer_hint",
+                   "cba_crl_url", "cba_delta_crl_url"}),
+           f.text("cba_pki_name", t.cba_pki_name), f.flag("cba_issuer_hint", t.cba_issuer_hint),
+           f.text("cba_crl_url", t.cba_crl_url), f.text("cba_delta_crl_url", t.cba_delta_crl_url),
+           f.text("tenant_id", t.tenant_id, true), f.text("client_id", t.client_id, true),
+           f.text("cloud", t.cloud), f.text("graph_url", t.graph_url),
+           f.text("token_url", t.token_url), f.path("tls_ca_file", t.tls_ca_file),
+           f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
       !st)
     return st.error();
   if (!j.contains("auth")) return f.error("\"auth\" is required");
@@ -267,6 +270,15 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   if (j.contains("trust_anchors")) {
     Fields f(j, file, "trust_anchors");
     if (auto st = f.path("trust_anchors", c.trust_anchors); !st) return st.error();
+  }
+  if (j.contains("keys")) {
+    Fields f(j["keys"], file, "keys");
+    if (auto st =
+            first_error({f.only({"dir", "passphrase_env", "passphrase_file"}),
+                         f.path("dir", c.keys.dir), f.text("passphrase_env", c.keys.passphrase_env),
+                         f.path("passphrase_file", c.keys.passphrase_file)});
+        !st)
+      return st.error();
   }
   if (j.contains("run")) {
     auto r = parse_run(j["run"], file);

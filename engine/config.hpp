@@ -50,6 +50,19 @@ struct TenantConfig {
   std::filesystem::path tls_ca_file;  // trust anchors for Graph's TLS; empty = system store
   TenantAuth auth;
   bool gsa_enable_after_upload = false;  // PATCH status=enabled after a GSA upload
+  // Entra CBA: the PKI container the CAs go into (found by display name, else created), the
+  // issuer hint, and CRL URLs used when a CA certificate names none.
+  std::string cba_pki_name = "pkiflow";
+  bool cba_issuer_hint = false;
+  std::string cba_crl_url;
+  std::string cba_delta_crl_url;
+};
+
+// Keys pkiflow makes (CBA CAs, code signing): DIR/<record id>.key, encrypted, 0600.
+struct KeysConfig {
+  std::filesystem::path dir;  // empty: "keys" next to the state database
+  std::string passphrase_env;
+  std::filesystem::path passphrase_file;
 };
 
 struct SignerConfig {
@@ -79,6 +92,7 @@ struct Config {
   std::vector<TenantConfig> tenants;
   std::vector<SignerConfig> signers;
   std::filesystem::path trust_anchors;  // PEM file or directory the chains must reach
+  KeysConfig keys;
   RunSettings run;
 
   const TenantConfig* tenant(const std::string& name) const;

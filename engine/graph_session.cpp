@@ -11,10 +11,12 @@
 #include "engine/pki/passphrase.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
+#include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/async_semaphore.hpp"
 #include "providers/graph/client_assertion.hpp"
 #include "providers/graph/cloud.hpp"
 #include "providers/gsa_tls/gsa_provider.hpp"
+#include "providers/intune_codesigning/intune_provider.hpp"
 
 namespace pkiflow::engine {
 
@@ -200,11 +202,19 @@ Result<providers::Provider*> GraphSession::provider(const state::Record& r) {
       p = gsa::make_gsa_provider(**c, o);
       break;
     }
-    case state::RecordKind::cba_ca:
+    case state::RecordKind::cba_ca: {
+      const TenantConfig* t = m.config.tenant(r.tenant);
+      cba::CbaSettings cs;
+      cs.pki_name = t->cba_pki_name;
+      cs.issuer_hint = t->cba_issuer_hint;
+      cs.crl_url = t->cba_crl_url;
+      cs.delta_crl_url = t->cba_delta_crl_url;
+      p = cba::make_cba_provider(**c, cs);
+      break;
+    }
     case state::RecordKind::intune_codesigning:
-      return Error(ErrorKind::unsupported, "record " + r.id,
-                   std::string("no provider for ") + state::to_string(r.kind) +
-                       " yet (the Entra CBA and Intune code-signing providers are planned)");
+      p = intune::make_intune_provider(**c);
+      break;
   }
   auto* raw = p.get();
   m.providers_[key] = std::move(p);

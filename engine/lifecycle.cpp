@@ -12,7 +12,7 @@ using S = RecordState;
 
 const std::map<S, std::vector<S>>& moves() {
   static const std::map<S, std::vector<S>> table{
-      {S::planned, {S::csrGenerated, S::failed, S::retired}},
+      {S::planned, {S::csrGenerated, S::signed_, S::failed, S::retired}},
       {S::csrGenerated, {S::signed_, S::failed, S::retired}},
       {S::signed_, {S::uploaded, S::failed, S::retired}},
       {S::uploaded, {S::active, S::failed, S::retired}},
@@ -176,7 +176,14 @@ Result<Record> Lifecycle::csr_generated(const std::string& id, const CsrArtifact
 Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& a) {
   return move(
       id, RecordState::signed_, "certificate signed and validated", "{}",
-      [&](Record& r, const Record&) -> Status {
+      [&](Record& r, const Record& before) -> Status {
+        if (before.state == RecordState::planned) {
+          if (auto st = require(before.kind != state::RecordKind::gsa_tls_ca, r,
+                                "a TLS-inspection CA cannot be imported: the service makes its key "
+                                "and CSR");
+              !st)
+            return st;
+        }
         if (auto st = require(!a.certificate_pem.empty(), r, "a certificate is required"); !st)
           return st;
         if (auto st = require(a.not_after > a.not_before, r, "the certificate's validity is empty");
@@ -192,11 +199,13 @@ Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& 
       });
 }
 
-Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& remote_status) {
+Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& remote_status,
+                                   const std::string& remote_id) {
   return move(id, RecordState::uploaded, "uploaded", "{}", [&](Record& r, const Record&) -> Status {
     if (auto st = require(!r.certificate_pem.empty(), r, "nothing to upload: no certificate"); !st)
       return st;
     r.remote_status = remote_status;
+    if (!remote_id.empty()) r.remote_id = remote_id;
     return Ok{};
   });
 }

@@ -73,8 +73,12 @@ class Lifecycle {
 
   Result<Record> plan(const NewRecord& r, const std::string& reason);
   Result<Record> csr_generated(const std::string& id, const CsrArtifacts& a);
+  // From csrGenerated; or from planned for an imported certificate (not for a GSA record,
+  // whose key the service makes).
   Result<Record> signed_(const std::string& id, const SignedArtifacts& a);
-  Result<Record> uploaded(const std::string& id, const std::string& remote_status);
+  // `remote_id` when the upload created the remote object (CBA, Intune); "" keeps the one known.
+  Result<Record> uploaded(const std::string& id, const std::string& remote_status,
+                          const std::string& remote_id = "");
   // Also supersedes the record this one renews, in the same transaction.
   Result<Record> activated(const std::string& id, const std::string& remote_status);
   // A permanent failure: the record stops until an operator retries or cancels it.

@@ -48,7 +48,7 @@ std::size_t RunReport::count(RecordOutcome::Result r) const {
 }
 
 Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::Certificate>& chain,
-                           const pki::Csr& csr, const pki::SigningProfile& profile,
+                           const std::optional<pki::Csr>& csr, const pki::SigningProfile& profile,
                            std::shared_ptr<const pki::TrustStore> trust, pki::TimePoint now,
                            const std::string& subject) {
   if (!trust)
@@ -207,12 +207,18 @@ struct Workflow::Impl {
   // ---- the steps; in a dry run they edit the in-memory record instead of the store ----
 
   net::awaitable<Step> create(const Record& r, providers::Provider& p, providers::Journal& j) {
-    if (!p.service_makes_csr())
-      co_return Step{Error(ErrorKind::unsupported, "record " + r.id,
-                           std::string("pkiflow cannot create ") + state::to_string(r.kind) +
-                               " records yet (local key generation comes with the CBA and "
-                               "Intune providers)"),
-                     ""};
+    if (!p.service_makes_csr()) {  // the key and CSR are made here; nothing remote yet
+      auto local = make_local_csr(r, p.rules(), wiring.keys, rng, !opt.dry_run);
+      if (!local) co_return Step{local.error(), ""};
+      if (opt.dry_run) {
+        Record n = r;
+        n.state = RecordState::csrGenerated;
+        n.csr_pem = local->csr_pem;
+        n.key_path = local->key_path;
+        co_return Step{n, ""};
+      }
+      co_return Step{life.csr_generated(r.id, *local), ""};
+    }
     auto made = co_await p.create_or_get_csr(r, j);
     if (!made) co_return Step{made.error(), ""};
     CsrArtifacts a{made->csr_pem, "", made->remote_id, made->remote_status};
@@ -260,9 +266,9 @@ struct Workflow::Impl {
   }
 
   net::awaitable<Step> upload(const Record& r, providers::Provider& p, providers::Journal& j) {
-    auto status = co_await p.upload(r, j);
-    if (!status) co_return Step{status.error(), ""};
-    co_return Step{life.uploaded(r.id, *status), ""};
+    auto up = co_await p.upload(r, j);
+    if (!up) co_return Step{up.error(), ""};
+    co_return Step{life.uploaded(r.id, up->remote_status, up->remote_id), ""};
   }
 
   net::awaitable<Step> confirm(const Record& r, providers::Provider& p) {
@@ -424,7 +430,12 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
           while (!work.empty()) {
             Record r = std::move(work.front());
             work.pop_front();
-            auto outcome = co_await m.process(std::move(r));
+            RecordOutcome outcome{r.id, r.name, r.kind, r.state, r.state, Outcome::failed, ""};
+            try {
+              outcome = co_await m.process(r);
+            } catch (const std::exception& e) {  // a bug must not stop the other records
+              outcome.note = std::string("internal error: ") + e.what();
+            }
             // A renewal that became active superseded its predecessor: retire it now, so the
             // tenant never keeps the old object longer than one run.
             if (outcome.to == RecordState::active && outcome.from != RecordState::active &&
@@ -444,8 +455,12 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
         });
   }
   ioc.restart();
-  ioc.run();
-  if (!m.opt.dry_run) (void)m.store.release(owner, ids);
+  try {
+    ioc.run();
+  } catch (...) {
+    if (!crashed) crashed = std::current_exception();
+  }
+  if (!m.opt.dry_run) (void)m.store.release(owner, ids);  // also after a crash
   if (crashed) std::rethrow_exception(crashed);
   return report;
 }

@@ -19,6 +19,7 @@
 
 #include "engine/clock.hpp"
 #include "engine/lifecycle.hpp"
+#include "engine/local_keys.hpp"
 #include "engine/pki/validate/validator.hpp"
 #include "engine/signer.hpp"
 #include "providers/provider.hpp"
@@ -63,6 +64,7 @@ struct RunWiring {
   // nullptr: the record names no signer (sign offline and import).
   std::function<Result<Signer*>(const state::Record&)> signer;
   std::shared_ptr<const pki::TrustStore> trust;  // anchors the chains must reach
+  LocalKeys keys;  // where keys made on this host go (CBA CAs, code signing)
 };
 
 class Workflow {
@@ -88,7 +90,7 @@ class Workflow {
 // must build to an anchor in `trust`, the key must be the CSR's, and the endpoint's profile must
 // hold. The error lists each failed rule.
 Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::Certificate>& chain,
-                           const pki::Csr& csr, const pki::SigningProfile& profile,
+                           const std::optional<pki::Csr>& csr, const pki::SigningProfile& profile,
                            std::shared_ptr<const pki::TrustStore> trust, pki::TimePoint now,
                            const std::string& subject);
 

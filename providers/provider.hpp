@@ -39,6 +39,13 @@ struct Created {
   std::string csr_pem;
 };
 
+// signed -> uploaded: where the certificate now is (the GSA object; for CBA "pkiId/caId", for
+// Intune the code-signing object) and what the service says of it.
+struct Uploaded {
+  std::string remote_id;
+  std::string remote_status;
+};
+
 // uploaded -> active?
 struct Confirmation {
   bool in_force = false;
@@ -63,9 +70,9 @@ class Provider {
   // Creates the remote object, or adopts the one an earlier attempt created (found by name).
   virtual boost::asio::awaitable<Result<Created>> create_or_get_csr(const state::Record& record,
                                                                     Journal& journal) = 0;
-  // Sends the signed certificate and chain; returns the remote status afterwards.
-  virtual boost::asio::awaitable<Result<std::string>> upload(const state::Record& record,
-                                                             Journal& journal) = 0;
+  // Sends the signed certificate (and chain) with the fields derived from it.
+  virtual boost::asio::awaitable<Result<Uploaded>> upload(const state::Record& record,
+                                                          Journal& journal) = 0;
   virtual boost::asio::awaitable<Result<Confirmation>> confirm(const state::Record& record) = 0;
   // Deletes the remote object; one that is already gone counts as retired.
   virtual boost::asio::awaitable<Status> retire(const state::Record& record, Journal& journal) = 0;

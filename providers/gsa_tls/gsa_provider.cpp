@@ -129,7 +129,8 @@ class GsaProvider : public providers::Provider {
                     "looks for their objects first");
   }
 
-  net::awaitable<Result<std::string>> upload(const Record& record, Journal& journal) override {
+  net::awaitable<Result<providers::Uploaded>> upload(const Record& record,
+                                                     Journal& journal) override {
     const std::string what = "upload to " + record.remote_id;
     auto req = upload_request(client_.base(), record.remote_id, record.certificate_pem,
                               record.chain_pem, crid());
@@ -165,7 +166,7 @@ class GsaProvider : public providers::Provider {
       journal.end(*eop, OperationState::done, std::to_string(r.response.status));
     }
     auto now = co_await get(record.remote_id);
-    co_return now ? now->status.raw : std::string();
+    co_return providers::Uploaded{record.remote_id, now ? now->status.raw : std::string()};
   }
 
   net::awaitable<Result<Confirmation>> confirm(const Record& record) override {

@@ -45,6 +45,26 @@ struct DryRunOutput {
   }
 };
 
+// Where keys made on this host go: keys.dir, else "keys" next to the SQLite database; their
+// passphrase from keys.passphrase_file or keys.passphrase_env (else $PKIFLOW_PASSPHRASE).
+engine::LocalKeys keys_of(const engine::Config& c, const std::string& state_url) {
+  engine::LocalKeys k;
+  if (!c.keys.dir.empty()) {
+    k.dir = c.keys.dir;
+  } else {
+    std::string path = state_url;
+    if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
+    k.dir = std::filesystem::path(path).parent_path() / "keys";
+  }
+  std::optional<std::filesystem::path> file;
+  if (!c.keys.passphrase_file.empty()) file = c.keys.passphrase_file;
+  auto pass = pki::find_passphrase(
+      file, c.keys.passphrase_env.empty() ? pki::kPassphraseEnv : c.keys.passphrase_env.c_str());
+  if (!pass) fail(pass.error().about("keys"), kBadInput);
+  k.passphrase = std::move(*pass);
+  return k;
+}
+
 std::shared_ptr<const pki::TrustStore> trust_of(const engine::Config& c) {
   if (c.trust_anchors.empty()) return nullptr;
   return std::make_shared<const pki::TrustStore>(take(pki::TrustStore::load(c.trust_anchors)));
@@ -75,6 +95,9 @@ struct Run {
     wiring.provider = [&](const state::Record& r) { return session.provider(r); };
     wiring.signer = [&](const state::Record& r) { return session.signer(r); };
     wiring.trust = trust_of(config);
+    std::string url = !store.state_url.empty() ? store.state_url : config.state_url;
+    if (url.empty()) url = take(engine::default_state_url());
+    wiring.keys = keys_of(config, url);
     engine::RunOptions ro;
     ro.actor = "pkiflow run (" + actor() + ")";
     ro.dry_run = dry_run;
@@ -141,13 +164,20 @@ struct Import {
     auto st = store.open(config);
     auto rec = take(st->get(id));
     if (!rec) fail(kBadInput, "record " + id + ": no such record");
-    if (rec->state != state::RecordState::csrGenerated)
+    // csrGenerated: the answer to the record's CSR. planned (CBA, Intune): an existing
+    // certificate whose key pkiflow never held, for admins who only want the upload part.
+    const bool existing =
+        rec->state == state::RecordState::planned && rec->kind != state::RecordKind::gsa_tls_ca;
+    if (rec->state != state::RecordState::csrGenerated && !existing)
       fail(kBadInput, "record " + id + " is " + state::to_string(rec->state) +
-                          "; a certificate can be imported only in csrGenerated");
+                          "; a certificate can be imported in csrGenerated (or, except for a "
+                          "TLS-inspection CA, in planned)");
     auto cert = take(pki::Certificate::load(certificate));
     std::vector<pki::Certificate> bundle;
     if (!chain.empty()) bundle = take(pki::Certificate::load_all(chain));
-    auto csr = take(pki::Csr::decode(pki::Bytes(rec->csr_pem.begin(), rec->csr_pem.end())));
+    std::optional<pki::Csr> csr;
+    if (!existing)
+      csr = take(pki::Csr::decode(pki::Bytes(rec->csr_pem.begin(), rec->csr_pem.end())));
     engine::SystemClock clock;
     const auto& profile = engine::profile_for(rec->kind);
     if (auto ok = engine::validate_for_upload(cert, bundle, csr, profile, trust_of(config),

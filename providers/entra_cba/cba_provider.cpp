@@ -1,0 +1,374 @@
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include "providers/entra_cba/cba_provider.hpp"
+
+#include <botan/asn1_obj.h>
+#include <botan/der_enc.h>
+#include <botan/hash.h>
+#include <botan/hex.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "engine/pki/random_bytes.hpp"
+#include "engine/pki/rng.hpp"
+#include "engine/pki/time_format.hpp"
+#include "engine/pki/x509_vocabulary.hpp"
+#include "providers/graph/encoding.hpp"
+
+namespace pkiflow::cba {
+
+namespace net = boost::asio;
+using json = nlohmann::ordered_json;
+using providers::Confirmation;
+using providers::Created;
+using providers::Journal;
+using providers::RemoteObject;
+using providers::Uploaded;
+using state::OperationState;
+using state::Record;
+
+namespace {
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+std::string common_name(const std::string& dn) {
+  auto parsed = pki::parse_dn(dn);
+  if (parsed)
+    for (const auto& a : *parsed)
+      if (a.type == "CN") return a.value;
+  return "";
+}
+
+// A string member, or "" when it is missing, null or not a string.
+std::string str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+graph::HttpRequest json_request(const std::string& method, const std::string& url,
+                                const std::string& body, const std::string& crid) {
+  graph::HttpRequest r{method, url, {{"client-request-id", crid}}, body};
+  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+  return r;
+}
+
+}  // namespace
+
+CaFields derive_ca_fields(const pki::Certificate& cert, const CbaSettings& s,
+                          const std::string& display_name) {
+  const auto f = cert.facts();
+  CaFields out;
+  out.certificate = cert.base64_der();
+  out.type = f.self_signed ? "root" : "intermediate";
+  out.display_name = !display_name.empty() ? display_name : common_name(f.subject);
+  if (out.display_name.empty()) out.display_name = f.subject;
+  out.issuer = f.issuer;
+  out.issuer_ski = !f.authority_key_id.empty() ? f.authority_key_id : f.subject_key_id;
+  out.expiration = pki::format_rfc3339(f.not_after);
+  out.thumbprint = f.sha1_thumbprint;
+  for (const auto& u : f.crl_urls)
+    if (u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0) {
+      out.crl_url = u;
+      break;
+    }
+  if (out.crl_url.empty()) out.crl_url = s.crl_url;
+  out.delta_crl_url = s.delta_crl_url;
+  out.issuer_hint = s.issuer_hint;
+  return out;
+}
+
+std::string ca_body(const CaFields& f, bool create) {
+  json j;
+  if (create) {
+    j["@odata.type"] = "#microsoft.graph.certificateAuthorityDetail";
+    j["certificate"] = f.certificate;
+    j["thumbprint"] = f.thumbprint;
+  }
+  j["certificateAuthorityType"] = f.type;
+  j["displayName"] = f.display_name;
+  j["issuer"] = f.issuer;
+  if (!f.issuer_ski.empty()) j["issuerSubjectKeyIdentifier"] = f.issuer_ski;
+  j["expirationDateTime"] = f.expiration;
+  j["certificateRevocationListUrl"] = f.crl_url.empty() ? json(nullptr) : json(f.crl_url);
+  // The CSDL spelling (graph-api.md 2); the emulator and the service accept both.
+  j["deltaCertificateRevocationListUrl"] =
+      f.delta_crl_url.empty() ? json(nullptr) : json(f.delta_crl_url);
+  j["isIssuerHintEnabled"] = f.issuer_hint;
+  return j.dump();
+}
+
+Status check_record_matches(const Record& r, const pki::Certificate& cert) {
+  const auto f = cert.facts();
+  const std::string subject = "record " + r.id + " (" + r.name + ")";
+  if (!r.thumbprint_sha1.empty() && upper(r.thumbprint_sha1) != f.sha1_thumbprint)
+    return Error(ErrorKind::invalid_input, subject,
+                 "its stored thumbprint " + r.thumbprint_sha1 +
+                     " does not match its certificate (" + f.sha1_thumbprint +
+                     "); nothing was sent");
+  if (r.not_after && *r.not_after != f.not_after)
+    return Error(ErrorKind::invalid_input, subject,
+                 "its stored expiry " + pki::format_rfc3339(*r.not_after) +
+                     " does not match its certificate (" + pki::format_rfc3339(f.not_after) +
+                     "); nothing was sent");
+  return Ok{};
+}
+
+Result<P7bBundle> make_p7b(const std::vector<pki::Certificate>& cas) {
+  if (cas.empty()) return Error(ErrorKind::invalid_input, "bundle", "no certificates");
+  try {
+    P7bBundle out;
+    Botan::DER_Encoder enc(out.der);
+    enc.start_sequence()
+        .encode(Botan::OID("1.2.840.113549.1.7.2"))  // signedData
+        .start_explicit(0)
+        .start_sequence()
+        .encode(static_cast<std::size_t>(1))
+        .start_set()
+        .end_cons()  // digestAlgorithms: none
+        .start_sequence()
+        .encode(Botan::OID("1.2.840.113549.1.7.1"))  // data, no content
+        .end_cons()
+        .start_context_specific(0);  // certificates [0] IMPLICIT SET OF Certificate
+    for (const auto& c : cas)
+      enc.raw_bytes(c.der());
+    enc.end_cons().start_set().end_cons().end_cons().end_explicit().end_cons();  // no signers
+    auto h = Botan::HashFunction::create_or_throw("SHA-256");
+    out.sha256_hex = Botan::hex_encode(h->process(out.der), false);
+    return out;
+  } catch (const std::exception& e) {
+    return Error(ErrorKind::crypto, "bundle", e.what());
+  }
+}
+
+graph::HttpRequest bulk_upload_request(const std::string& base, const std::string& pki_id,
+                                       const std::string& url, const std::string& sha256_hex,
+                                       const std::string& crid) {
+  return json_request("POST", base + kPkiCollection + "/" + pki_id + "/upload",
+                      json{{"uploadUrl", url}, {"sha256FileHash", sha256_hex}}.dump(), crid);
+}
+
+namespace {
+
+class CbaProvider : public providers::Provider {
+ public:
+  CbaProvider(graph::GraphClient& client, CbaSettings s)
+      : client_(client), s_(std::move(s)), rng_(pki::Rng::system()) {}
+
+  state::RecordKind kind() const override { return state::RecordKind::cba_ca; }
+  const pki::SigningProfile& rules() const override { return *pki::find_profile("cba-ca"); }
+  bool service_makes_csr() const override { return false; }
+
+  net::awaitable<Result<Created>> create_or_get_csr(const Record& r, Journal&) override {
+    co_return Error(ErrorKind::unsupported, "record " + r.id,
+                    "a CBA CA's key and CSR are made by pkiflow, not by the service");
+  }
+
+  net::awaitable<Result<Uploaded>> upload(const Record& r, Journal& journal) override {
+    auto cert = pki::Certificate::decode_all(
+        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
+    if (!cert || cert->empty())
+      co_return Error(ErrorKind::invalid_input, "record " + r.id, "its certificate is unreadable");
+    if (auto st = check_record_matches(r, cert->front()); !st) co_return st.error();
+    const CaFields f = derive_ca_fields(cert->front(), s_, display_name(r));
+    auto pki_id = co_await ensure_pki(journal);
+    if (!pki_id) co_return pki_id.error();
+    const std::string cas =
+        client_.base() + kPkiCollection + "/" + *pki_id + "/certificateAuthorities";
+    for (int round = 0; round < 3; ++round) {
+      auto listed = co_await find_ca(*pki_id, f.thumbprint);
+      if (!listed) co_return listed.error();
+      if (!listed->empty()) {  // already there (an earlier attempt, or added by hand): update it
+        auto req = json_request("PATCH", cas + "/" + *listed, ca_body(f, false), crid());
+        auto op = journal.begin("update-ca", req);
+        if (!op) co_return op.error();
+        auto reply = co_await client_.call(req, false);
+        if (!reply.ok()) {
+          if (reply.outcome != graph::Outcome::not_sent)
+            journal.end(*op, OperationState::failed, reply.message);
+          co_return reply.to_error("update CA " + f.thumbprint + " in PKI " + s_.pki_name);
+        }
+        journal.end(*op, OperationState::done, "200");
+        co_return Uploaded{*pki_id + "/" + *listed, "listed"};
+      }
+      auto req = json_request("POST", cas, ca_body(f, true), crid());
+      auto op = journal.begin("create-ca", req);
+      if (!op) co_return op.error();
+      auto reply = co_await client_.call(req, /*mutating=*/true);
+      if (reply.ok()) {
+        auto j = json::parse(reply.response.body, nullptr, false);
+        const std::string id = j.is_object() ? str(j, "id") : "";
+        journal.end(*op, OperationState::done, "201 id=" + id);
+        if (id.empty())
+          co_return Error(ErrorKind::remote, "PKI " + s_.pki_name, "the create response has no id");
+        co_return Uploaded{*pki_id + "/" + id, "listed"};
+      }
+      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error("add CA");
+      if (!reply.maybe_applied) {
+        journal.end(*op, OperationState::failed, reply.message);
+        co_return reply.to_error("add CA " + f.thumbprint + " to PKI " + s_.pki_name);
+      }
+      journal.end(*op, OperationState::failed, "ambiguous: read back by thumbprint");
+      // Ambiguous: the next round lists by thumbprint first and adopts what it finds.
+    }
+    co_return Error(ErrorKind::unavailable, "PKI " + s_.pki_name,
+                    "adding the CA ended without an answer three times; the next run looks for it "
+                    "by thumbprint first");
+  }
+
+  net::awaitable<Result<Confirmation>> confirm(const Record& r) override {
+    const auto slash = r.remote_id.find('/');
+    if (slash == std::string::npos)
+      co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
+    const std::string pki_id = r.remote_id.substr(0, slash);
+    auto pki = co_await get_json(client_.base() + kPkiCollection + "/" + pki_id, "PKI " + pki_id);
+    if (!pki) co_return pki.error();
+    const std::string status = str(*pki, "status");
+    if (status.find("ail") != std::string::npos)
+      co_return Error(
+          ErrorKind::remote, "PKI " + s_.pki_name,
+          "its last operation ended with status \"" + status + "\": " + str(*pki, "statusDetails"));
+    auto listed = co_await find_ca(pki_id, upper(r.thumbprint_sha1));
+    if (!listed) co_return listed.error();
+    if (listed->empty())
+      co_return Error(ErrorKind::remote, "PKI " + s_.pki_name,
+                      "the CA " + r.thumbprint_sha1 +
+                          " is not listed (deleted outside pkiflow?); cancel this record and "
+                          "request a new one");
+    co_return Confirmation{true, status == "running" ? "listed (PKI job running)" : "listed"};
+  }
+
+  net::awaitable<Status> retire(const Record& r, Journal& journal) override {
+    if (r.remote_id.empty()) co_return Ok{};
+    const auto slash = r.remote_id.find('/');
+    const std::string url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash) +
+                            "/certificateAuthorities/" + r.remote_id.substr(slash + 1);
+    auto req = json_request("DELETE", url, "", crid());
+    auto op = journal.begin("retire", req);
+    if (!op) co_return op.error();
+    auto reply = co_await client_.call(req, false);
+    if (reply.ok() || reply.response.status == 404) {
+      journal.end(*op, OperationState::done, std::to_string(reply.response.status));
+      co_return Ok{};
+    }
+    if (reply.outcome != graph::Outcome::not_sent)
+      journal.end(*op, OperationState::failed, reply.message);
+    co_return reply.to_error("delete CA " + r.thumbprint_sha1);
+  }
+
+  net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {
+    auto pki_id = co_await find_pki();
+    if (!pki_id) co_return pki_id.error();
+    std::vector<RemoteObject> out;
+    if (pki_id->empty()) co_return out;
+    auto all =
+        co_await list(client_.base() + kPkiCollection + "/" + *pki_id + "/certificateAuthorities");
+    if (!all) co_return all.error();
+    for (const auto& ca : *all)
+      out.push_back({str(ca, "id"), str(ca, "displayName"), str(ca, "thumbprint")});
+    co_return out;
+  }
+
+ private:
+  std::string crid() { return pki::random_guid(rng_); }
+
+  static std::string display_name(const Record& r) {
+    auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
+    return p.is_object() && p.contains("display_name") && p["display_name"].is_string()
+               ? p["display_name"].get<std::string>()
+               : "";
+  }
+
+  net::awaitable<Result<json>> get_json(const std::string& url, const std::string& what) {
+    auto reply = co_await client_.call(json_request("GET", url, "", crid()), false);
+    if (!reply.ok()) co_return reply.to_error("read " + what);
+    auto j = json::parse(reply.response.body, nullptr, false);
+    if (!j.is_object())
+      co_return Error(ErrorKind::parse, what, "the response is not a JSON object");
+    co_return j;
+  }
+
+  // Every item of a paged collection (@odata.nextLink followed).
+  net::awaitable<Result<std::vector<json>>> list(std::string url) {
+    std::vector<json> out;
+    for (int page = 0; page < 1000 && !url.empty(); ++page) {
+      auto j = co_await get_json(url, "list " + url);
+      if (!j) co_return j.error();
+      if (j->contains("value") && (*j)["value"].is_array())
+        for (const auto& v : (*j)["value"])
+          out.push_back(v);
+      url = str(*j, "@odata.nextLink");
+    }
+    co_return out;
+  }
+
+  net::awaitable<Result<std::string>> find_ca(const std::string& pki_id, const std::string& thumb) {
+    auto all =
+        co_await list(client_.base() + kPkiCollection + "/" + pki_id + "/certificateAuthorities");
+    if (!all) co_return all.error();
+    for (const auto& ca : *all)
+      if (upper(str(ca, "thumbprint")) == thumb) co_return str(ca, "id");
+    co_return std::string();
+  }
+
+  // The id of the container named settings.pki_name ("" when there is none).
+  net::awaitable<Result<std::string>> find_pki() {
+    auto all = co_await list(client_.base() + kPkiCollection);
+    if (!all) co_return all.error();
+    for (const auto& p : *all)
+      if (str(p, "displayName") == s_.pki_name) {
+        if (str(p, "status") == "running")
+          co_return Error(ErrorKind::unavailable, "PKI " + s_.pki_name,
+                          "an operation is running on it (only one at a time); the next attempt "
+                          "waits for it");
+        co_return str(p, "id");
+      }
+    co_return std::string();
+  }
+
+  net::awaitable<Result<std::string>> ensure_pki(Journal& journal) {
+    for (int round = 0; round < 3; ++round) {
+      auto found = co_await find_pki();
+      if (!found) co_return found.error();
+      if (!found->empty()) co_return *found;
+      auto req = json_request("POST", client_.base() + kPkiCollection,
+                              json{{"@odata.type", "#microsoft.graph.certificateBasedAuthPki"},
+                                   {"displayName", s_.pki_name}}
+                                  .dump(),
+                              crid());
+      auto op = journal.begin("create-pki", req);
+      if (!op) co_return op.error();
+      auto reply = co_await client_.call(req, true);
+      if (reply.ok()) {
+        auto j = json::parse(reply.response.body, nullptr, false);
+        journal.end(*op, OperationState::done, "201");
+        if (j.is_object() && j.contains("id")) co_return j["id"].get<std::string>();
+        continue;
+      }
+      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error("create PKI");
+      journal.end(*op, OperationState::failed, reply.message);
+      if (!reply.maybe_applied) co_return reply.to_error("create PKI container " + s_.pki_name);
+    }
+    co_return Error(ErrorKind::unavailable, "PKI " + s_.pki_name,
+                    "creating the PKI container ended without an answer three times");
+  }
+
+  graph::GraphClient& client_;
+  CbaSettings s_;
+  pki::Rng rng_;
+};
+
+}  // namespace
+
+std::unique_ptr<providers::Provider> make_cba_provider(graph::GraphClient& client,
+                                                       CbaSettings settings) {
+  return std::make_unique<CbaProvider>(client, std::move(settings));
+}
+
+}  // namespace pkiflow::cba

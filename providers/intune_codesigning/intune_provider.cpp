@@ -1,0 +1,234 @@
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include "providers/intune_codesigning/intune_provider.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/pki/random_bytes.hpp"
+#include "engine/pki/rng.hpp"
+#include "engine/pki/time_format.hpp"
+#include "engine/pki/x509_vocabulary.hpp"
+#include "providers/entra_cba/cba_provider.hpp"
+
+namespace pkiflow::intune {
+
+namespace net = boost::asio;
+using json = nlohmann::ordered_json;
+using providers::Confirmation;
+using providers::Created;
+using providers::Journal;
+using providers::RemoteObject;
+using providers::Uploaded;
+using state::OperationState;
+using state::Record;
+
+namespace {
+
+std::string common_name(const std::string& dn) {
+  auto parsed = pki::parse_dn(dn);
+  if (parsed)
+    for (const auto& a : *parsed)
+      if (a.type == "CN") return a.value;
+  return "";
+}
+
+// A string member, or "" when it is missing, null or not a string.
+std::string str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+graph::HttpRequest json_request(const std::string& method, const std::string& url,
+                                const std::string& body, const std::string& crid) {
+  graph::HttpRequest r{method, url, {{"client-request-id", crid}}, body};
+  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+  return r;
+}
+
+bool same_second(const json& v, pki::TimePoint t) {
+  if (!v.is_string()) return false;
+  auto p = pki::parse_rfc3339(v.get<std::string>());
+  if (!p) return false;
+  const auto d = std::chrono::duration_cast<std::chrono::seconds>(*p - t).count();
+  return d >= -1 && d <= 1;
+}
+
+}  // namespace
+
+CodeSigningFields derive_fields(const pki::Certificate& cert,
+                                std::chrono::system_clock::time_point now) {
+  const auto f = cert.facts();
+  CodeSigningFields out;
+  out.content = cert.base64_der();
+  out.subject = f.subject;
+  out.subject_name = common_name(f.subject);
+  out.issuer = f.issuer;
+  out.issuer_name = common_name(f.issuer);
+  out.expiration = pki::format_rfc3339(f.not_after);
+  out.upload_time = pki::format_rfc3339(now);
+  return out;
+}
+
+std::string upload_body(const CodeSigningFields& f) {
+  return json{{"@odata.type", "#microsoft.graph.enterpriseCodeSigningCertificate"},
+              {"content", f.content},
+              {"status", f.status},
+              {"subjectName", f.subject_name},
+              {"subject", f.subject},
+              {"issuerName", f.issuer_name},
+              {"issuer", f.issuer},
+              {"expirationDateTime", f.expiration},
+              {"uploadDateTime", f.upload_time}}
+      .dump();
+}
+
+namespace {
+
+class IntuneProvider : public providers::Provider {
+ public:
+  explicit IntuneProvider(graph::GraphClient& client) : client_(client), rng_(pki::Rng::system()) {}
+
+  state::RecordKind kind() const override { return state::RecordKind::intune_codesigning; }
+  const pki::SigningProfile& rules() const override { return *pki::find_profile("code-signing"); }
+  bool service_makes_csr() const override { return false; }
+
+  net::awaitable<Result<Created>> create_or_get_csr(const Record& r, Journal&) override {
+    co_return Error(ErrorKind::unsupported, "record " + r.id,
+                    "a code-signing key and CSR are made by pkiflow, not by the service");
+  }
+
+  net::awaitable<Result<Uploaded>> upload(const Record& r, Journal& journal) override {
+    auto certs = pki::Certificate::decode_all(
+        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
+    if (!certs || certs->empty())
+      co_return Error(ErrorKind::invalid_input, "record " + r.id, "its certificate is unreadable");
+    const auto& cert = certs->front();
+    if (auto st = cba::check_record_matches(r, cert); !st) co_return st.error();
+    int creates = 0;
+    for (const auto& op : journal.earlier())
+      creates += op.action == "create";
+    for (int round = 0; round < 3; ++round) {
+      if (creates > 0) {  // an earlier attempt may have created it: look before creating
+        auto found = co_await find(cert);
+        if (!found) co_return found.error();
+        if (!found->empty()) co_return Uploaded{*found, "adopted"};
+      }
+      const auto f = derive_fields(cert, std::chrono::system_clock::now());
+      auto req = json_request("POST", client_.base() + kCollection, upload_body(f), crid());
+      auto op = journal.begin("create", req);
+      if (!op) co_return op.error();
+      ++creates;
+      auto reply = co_await client_.call(req, /*mutating=*/true);
+      if (reply.ok()) {
+        auto j = json::parse(reply.response.body, nullptr, false);
+        const std::string id = j.is_object() ? str(j, "id") : "";
+        journal.end(*op, OperationState::done, "201 id=" + id);
+        co_return Uploaded{id, j.is_object() ? str(j, "status") : ""};
+      }
+      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error("upload");
+      if (!reply.maybe_applied) {
+        journal.end(*op, OperationState::failed, reply.message);
+        co_return reply.to_error("upload code-signing certificate " + f.subject);
+      }
+      journal.end(*op, OperationState::failed,
+                  "ambiguous: read back by subject, issuer and expiry");
+    }
+    co_return Error(ErrorKind::unavailable, "record " + r.id,
+                    "the upload ended without an answer three times; the next run looks for it "
+                    "first");
+  }
+
+  net::awaitable<Result<Confirmation>> confirm(const Record& r) override {
+    auto reply = co_await client_.call(
+        json_request("GET", client_.base() + kCollection + "/" + r.remote_id, "", crid()), false);
+    if (!reply.ok()) co_return reply.to_error("read code-signing certificate " + r.remote_id);
+    auto j = json::parse(reply.response.body, nullptr, false);
+    auto certs = pki::Certificate::decode_all(
+        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
+    if (!j.is_object() || !certs || certs->empty())
+      co_return Error(ErrorKind::parse, "code-signing certificate " + r.remote_id, "unreadable");
+    const auto f = certs->front().facts();
+    const std::string status = str(j, "status");
+    if (status != "provisioned") co_return Confirmation{false, status};
+    // The service parsed it: what it reports must be this certificate.
+    std::string wrong;
+    if (str(j, "subject") != f.subject)
+      wrong = "subject";
+    else if (str(j, "issuer") != f.issuer)
+      wrong = "issuer";
+    else if (!same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
+      wrong = "expirationDateTime";
+    if (!wrong.empty())
+      co_return Error(ErrorKind::remote, "code-signing certificate " + r.remote_id,
+                      "the service reports a " + wrong + " that is not the uploaded certificate's");
+    co_return Confirmation{true, status};
+  }
+
+  net::awaitable<Status> retire(const Record& r, Journal& journal) override {
+    if (r.remote_id.empty()) co_return Ok{};
+    auto req = json_request("DELETE", client_.base() + kCollection + "/" + r.remote_id, "", crid());
+    auto op = journal.begin("retire", req);
+    if (!op) co_return op.error();
+    auto reply = co_await client_.call(req, false);
+    if (reply.ok() || reply.response.status == 404) {
+      journal.end(*op, OperationState::done, std::to_string(reply.response.status));
+      co_return Ok{};
+    }
+    if (reply.outcome != graph::Outcome::not_sent)
+      journal.end(*op, OperationState::failed, reply.message);
+    co_return reply.to_error("delete code-signing certificate " + r.remote_id);
+  }
+
+  net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {
+    auto all = co_await list();
+    if (!all) co_return all.error();
+    std::vector<RemoteObject> out;
+    for (const auto& j : *all)
+      out.push_back({str(j, "id"), str(j, "subject"), str(j, "status")});
+    co_return out;
+  }
+
+ private:
+  std::string crid() { return pki::random_guid(rng_); }
+
+  net::awaitable<Result<std::vector<json>>> list() {
+    std::vector<json> out;
+    std::string url = client_.base() + kCollection;
+    for (int page = 0; page < 1000 && !url.empty(); ++page) {
+      auto reply = co_await client_.call(json_request("GET", url, "", crid()), false);
+      if (!reply.ok()) co_return reply.to_error("list code-signing certificates");
+      auto j = json::parse(reply.response.body, nullptr, false);
+      if (!j.is_object()) co_return Error(ErrorKind::parse, url, "not a JSON object");
+      if (j.contains("value") && j["value"].is_array())
+        for (const auto& v : j["value"])
+          out.push_back(v);
+      url = str(j, "@odata.nextLink");
+    }
+    co_return out;
+  }
+
+  // An object whose subject, issuer and expiry are the certificate's (content may be null).
+  net::awaitable<Result<std::string>> find(const pki::Certificate& cert) {
+    const auto f = cert.facts();
+    auto all = co_await list();
+    if (!all) co_return all.error();
+    for (const auto& j : *all)
+      if (str(j, "subject") == f.subject && str(j, "issuer") == f.issuer &&
+          same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
+        co_return str(j, "id");
+    co_return std::string();
+  }
+
+  graph::GraphClient& client_;
+  pki::Rng rng_;
+};
+
+}  // namespace
+
+std::unique_ptr<providers::Provider> make_intune_provider(graph::GraphClient& client) {
+  return std::make_unique<IntuneProvider>(client);
+}
+
+}  // namespace pkiflow::intune
