@@ -120,8 +120,7 @@ CertFacts Certificate::facts() const {
   f.sha256_thumbprint = digest_hex("SHA-256", der_bytes);
   f.subject_key_id = upper_hex(c.subject_key_id());
   f.authority_key_id = upper_hex(c.authority_key_id());
-  for (const auto& dp : c.crl_distribution_points())
-    f.crl_urls.push_back(dp);
+  f.crl_urls = crl_urls(c);
   f.not_before = not_before();
   f.not_after = not_after();
   f.is_ca = c.is_CA_cert();

@@ -35,6 +35,7 @@ std::vector<SigningProfile> make_profiles() {
                               KeyUsageSet::cRLSign);
     p.default_days = 1825;
     p.crl_expected = true;
+    p.max_der_bytes = 8 * 1024;  // "at most 250 CAs of at most 8 KB each" (graph-api.md 2)
     out.push_back(p);
   }
   {

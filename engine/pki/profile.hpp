@@ -27,6 +27,7 @@ struct SigningProfile {
   std::size_t min_ec_bits = 256;
   bool chain_must_reach_root = false;  // the uploaded chain bundle must hold the root
   bool crl_expected = false;           // warn when the certificate names no CRL
+  std::size_t max_der_bytes = 0;       // the endpoint's size limit (0 = none); CBA: 8 KB
 };
 
 // The built-in profiles: tls-inspection-ca, cba-ca, code-signing, root-ca.

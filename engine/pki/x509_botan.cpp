@@ -195,4 +195,28 @@ KeyStrength key_strength(const Botan::X509_Certificate& cert) {
   return {key->algo_name(), key->key_length()};
 }
 
+std::vector<std::string> crl_urls(const Botan::X509_Certificate& cert) {
+  std::vector<std::string> out;
+  for (const auto& dp : cert.crl_distribution_points()) {
+    if (dp.find("URI:") == std::string::npos) {
+      out.push_back(dp);
+      continue;
+    }
+    std::size_t pos = 0;
+    while ((pos = dp.find("URI:", pos)) != std::string::npos) {
+      pos += 4;
+      while (pos < dp.size() && dp[pos] == ' ')
+        ++pos;
+      std::size_t end = dp.find(" URI:", pos);
+      std::string url = dp.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      while (!url.empty() && (url.back() == ' ' || url.back() == '\n'))
+        url.pop_back();
+      out.push_back(url);
+      if (end == std::string::npos) break;
+      pos = end;
+    }
+  }
+  return out;
+}
+
 }  // namespace pkiflow::pki

@@ -33,6 +33,9 @@ SignatureScheme signature_scheme_for(const Botan::Public_Key& key);
 
 std::string upper_hex(const std::vector<uint8_t>& bytes);
 std::string sha256_hex(const Botan::X509_Certificate& cert);
+// The CRL distribution point URLs. Botan 3.7 renders a distribution point's full name as
+// "URI: <url> " (several in one string when it holds several); this returns the URLs alone.
+std::vector<std::string> crl_urls(const Botan::X509_Certificate& cert);
 // Algorithm ("RSA", "ECDSA", ...) and size in bits of a certificate's public key, read from its
 // SubjectPublicKeyInfo without building the key object (which, for RSA, precomputes Montgomery
 // parameters: the validator's hygiene rules need only the size).

@@ -2,6 +2,7 @@
 // pkiflow must reject what `openssl verify -x509_strict` rejects, and say why.
 #include <boost/test/unit_test.hpp>
 
+#include "engine/pki/local_ca.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/validate/report_format.hpp"
 #include "engine/pki/validate/validator.hpp"
@@ -253,6 +254,33 @@ BOOST_AUTO_TEST_CASE(the_code_signing_and_cba_profiles_check_their_endpoints_rul
   BOOST_TEST(cba.find("profile.crl", Outcome::warn) != nullptr);
   auto leaf_as_cba = validate({"leaf.pem", "chain.pem", "root.pem", "", "cba-ca"});
   BOOST_TEST(leaf_as_cba.find("profile.basic-constraints", Outcome::fail) != nullptr);
+}
+
+// Entra fetches a CBA CA's CRL over HTTP and takes CAs of at most 8 KB (graph-api.md 2).
+BOOST_AUTO_TEST_CASE(a_cba_ca_needs_fetchable_crl_urls_and_fits_in_8_kb) {
+  auto rng = Rng::system();
+  const auto now = std::chrono::system_clock::now();
+  auto root_key = PrivateKey::generate(KeyAlgorithm::p256, rng);
+  auto root = *LocalCa::self_signed("CN=Size Root", root_key, *find_profile("root-ca"),
+                                    {now, std::chrono::days(3650), {}}, rng);
+  auto ca = *LocalCa::create(root, root_key);
+  auto key = PrivateKey::generate(KeyAlgorithm::p256, rng);
+  CsrSpec spec;
+  spec.subject = "CN=Issuing,O=Lab";
+  auto csr = *Csr::build(spec, key, rng);
+  auto trust = std::make_shared<const TrustStore>(std::vector<Certificate>{root});
+  for (const auto& [url, outcome] :
+       std::vector<std::pair<std::string, Outcome>>{{"http://crl.lab.test/ca.crl", Outcome::pass},
+                                                    {"http://crl host/ca.crl", Outcome::fail}}) {
+    BOOST_TEST_CONTEXT(url) {
+      auto cert = ca.sign(csr, *find_profile("cba-ca"), {now, std::chrono::days(365), {url}}, rng);
+      BOOST_TEST_REQUIRE(cert.ok(), pkiflow::test::why(cert));
+      ValidationRequest req{*cert, {}, trust, std::nullopt, find_profile("cba-ca"), {}, now};
+      auto r = Validator().validate(req);
+      BOOST_TEST(r.find("profile.crl-url", outcome) != nullptr, failures(r));
+      BOOST_TEST(r.find("profile.size", Outcome::pass) != nullptr);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(sha1_signatures_and_small_keys_fail_hygiene) {

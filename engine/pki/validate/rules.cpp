@@ -496,7 +496,7 @@ void profile_lifetime(const RuleContext& ctx, const SigningProfile& p,
 void profile_crl(const RuleContext& ctx, const SigningProfile& p,
                  const Botan::X509_Certificate& cert) {
   if (!p.crl_expected) return;
-  const auto urls = cert.crl_distribution_points();
+  const auto urls = crl_urls(cert);
   const bool http = std::any_of(urls.begin(), urls.end(), [](const std::string& u) {
     return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
   });
@@ -506,6 +506,54 @@ void profile_crl(const RuleContext& ctx, const SigningProfile& p,
                  "names no http CRL distribution point; without a CRL URL, Entra lets revoked user "
                  "certificates from this CA sign in",
                  0);
+}
+
+// An http(s) URL the service can fetch: a scheme, a host, no spaces (graph-api.md 2: the CRL URL
+// is fetched over HTTP by Entra).
+bool reachable_looking(const std::string& u) {
+  const auto scheme = u.find("://");
+  if (scheme == std::string::npos) return false;
+  const std::string rest = u.substr(scheme + 3);
+  const std::string host = rest.substr(0, rest.find_first_of("/?#"));
+  return !host.empty() && host.find_first_of(" \t@") == std::string::npos &&
+         u.find(' ') == std::string::npos;
+}
+
+void profile_crl_url(const RuleContext& ctx, const SigningProfile& p,
+                     const Botan::X509_Certificate& cert) {
+  if (!p.crl_expected) return;
+  const auto urls = crl_urls(cert);
+  for (const auto& u : urls) {
+    if (u.rfind("ldap://", 0) == 0 || u.rfind("ldaps://", 0) == 0) continue;  // allowed, unused
+    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+      return ctx.report.add("profile.crl-url", Outcome::fail,
+                            "CRL distribution point '" + u + "' is not an http(s) or ldap URL", 0);
+    if (!reachable_looking(u))
+      return ctx.report.add("profile.crl-url", Outcome::fail,
+                            "CRL distribution point '" + u + "' is not a fetchable http(s) URL", 0);
+  }
+  // Botan drops a distribution point whose URI it cannot parse: an extension that is present
+  // but yields no URL holds a malformed one.
+  const bool has_extension =
+      cert.v3_extensions().extension_set(Botan::OID::from_string("X509v3.CRLDistributionPoints"));
+  if (has_extension && urls.empty())
+    return ctx.report.add("profile.crl-url", Outcome::fail,
+                          "the CRL distribution point extension holds no readable URL (a "
+                          "malformed URI?)",
+                          0);
+  ctx.report.add("profile.crl-url", Outcome::pass, "every http(s) CRL URL is well formed", 0);
+}
+
+void profile_size(const RuleContext& ctx, const SigningProfile& p,
+                  const Botan::X509_Certificate& cert) {
+  if (p.max_der_bytes == 0) return;
+  const std::size_t size = cert.BER_encode().size();
+  if (size > p.max_der_bytes)
+    return ctx.report.add("profile.size", Outcome::fail,
+                          std::to_string(size) + " bytes of DER; " + p.name + " allows at most " +
+                              std::to_string(p.max_der_bytes),
+                          0);
+  ctx.report.add("profile.size", Outcome::pass, std::to_string(size) + " bytes of DER", 0);
 }
 
 }  // namespace
@@ -519,6 +567,8 @@ void profile_rules(const RuleContext& ctx) {
   profile_ext_key_usage(ctx, *p, cert);
   profile_lifetime(ctx, *p, cert);
   profile_crl(ctx, *p, cert);
+  profile_crl_url(ctx, *p, cert);
+  profile_size(ctx, *p, cert);
 }
 
 void hygiene_rules(const RuleContext& ctx) {
