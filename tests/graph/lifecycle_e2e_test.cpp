@@ -12,8 +12,7 @@
 #include <thread>
 
 #include "engine/pki/encoded_file.hpp"
-#include "tests/support/test_support.hpp"
-#include "tools/graph-emulator/server.hpp"
+#include "tests/graph/e2e_support.hpp"
 
 using namespace pkiflow;
 using pkiflow::test::quote;
@@ -23,142 +22,7 @@ using pkiflow::test::TempDir;
 using pkiflow::test::write_file;
 using json = nlohmann::json;
 
-namespace {
-
-constexpr const char* kSecret = "e2e-secret-value";
-constexpr const char* kClientId = "00000000-0000-4000-8000-00000000c11e";
-
-// The emulator served from a thread of this process, so a test can read its state directly.
-class LiveEmulator {
- public:
-  LiveEmulator(emulator::Options opt, std::uint64_t seed,
-               const emulator::TlsIdentity* tls = nullptr)
-      : emu_(
-            std::move(opt), [] { return std::chrono::system_clock::now(); }, seed) {
-    auto s = emulator::EmulatorServer::bind(emu_, "127.0.0.1", 0, false, tls);
-    BOOST_TEST_REQUIRE(s.ok(), pkiflow::test::why(s));
-    server_ = std::move(*s);
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  ~LiveEmulator() {
-    server_->stop();
-    thread_.join();
-  }
-  emulator::GraphEmulator& emu() { return emu_; }
-  std::string base() const { return server_->base_url(); }
-
- private:
-  emulator::GraphEmulator emu_;
-  std::unique_ptr<emulator::EmulatorServer> server_;
-  std::thread thread_;
-};
-
-emulator::Options emulator_options() {
-  emulator::Options o;
-  o.client_secret = kSecret;
-  o.client_id = kClientId;
-  o.activation_delay = std::chrono::milliseconds(150);
-  o.rsa_service_keys = false;  // P-256 service keys: the same flow, much faster
-  return o;
-}
-
-// A working directory: a root CA that signs, a secret file, a configuration, a state store.
-class Lab {
- public:
-  struct Settings {
-    std::string base;              // emulator URL
-    std::string tls_ca_file;       // trust for HTTPS ("" = system store)
-    std::string auth = "secret";   // "secret", or "certificate" (PS256), "certificate-rs256"
-    std::string secret = kSecret;  // what the secret file holds
-  };
-
-  explicit Lab(const Settings& s) {
-    auto root =
-        run_cli("ca new-root --subject 'CN=E2E Root,O=Lab' --alg p256 --no-encrypt --key-out " +
-                quote(dir_ / "root.key") + " --cert-out " + quote(dir_ / "root.pem"));
-    BOOST_TEST_REQUIRE(root.exit_code == 0, root.err);
-    write_file(dir_ / "secret.txt", s.secret + "\n");
-    ::chmod((dir_ / "secret.txt").c_str(), 0600);
-    json auth;
-    if (s.auth == "secret") {
-      auth = {{"client_secret_file", "secret.txt"}};
-    } else {
-      auto app = run_cli(
-          "ca new-root --subject 'CN=pkiflow app' --alg rsa2048 --no-encrypt "
-          "--key-out " +
-          quote(dir_ / "app.key") + " --cert-out " + quote(dir_ / "app.pem"));
-      BOOST_TEST_REQUIRE(app.exit_code == 0, app.err);
-      auth = {{"certificate", "app.pem"},
-              {"key", "app.key"},
-              {"algorithm", s.auth == "certificate-rs256" ? "RS256" : "PS256"}};
-    }
-    json tenant{{"tenant_id", "contoso"},
-                {"client_id", kClientId},
-                {"graph_url", s.base + "/beta"},
-                {"token_url", s.base + "/contoso/oauth2/v2.0/token"},
-                {"auth", auth}};
-    if (!s.tls_ca_file.empty()) tenant["tls_ca_file"] = s.tls_ca_file;
-    json config{{"state_url", "sqlite://" + (dir_ / "state.db").string()},
-                {"tenants", {{"lab", tenant}}},
-                {"signers", {{"lab-root", {{"certificate", "root.pem"}, {"key", "root.key"}}}}},
-                {"trust_anchors", "root.pem"},
-                {"run",
-                 {{"poll_interval_ms", 50},
-                  {"confirm_wait_seconds", 20},
-                  {"retry_base_seconds", 0},
-                  {"concurrency", 4}}}};
-    write_file(dir_ / "pkiflow.json", config.dump(2));
-  }
-
-  // Runs `pkiflow <verb> --config … <rest>`.
-  test::CommandResult cli(const std::string& verb, const std::string& rest = "") const {
-    return run_cli(verb + " --config " + quote(dir_ / "pkiflow.json") + " " + rest);
-  }
-  std::string request(const std::string& name) const {
-    auto r = cli("request", "--kind gsa-tls-ca --name " + name +
-                                " --tenant lab --subject 'CN=E2E Inspection,O=Lab' --signer "
-                                "lab-root --json");
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
-    return json::parse(r.out)[0]["id"];
-  }
-  json records() const {
-    auto r = cli("status", "--json");
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
-    return json::parse(r.out);
-  }
-  json record(const std::string& id) const {
-    for (const auto& r : records())
-      if (r["id"] == id) return r;
-    BOOST_FAIL("no record " + id);
-    return {};
-  }
-  const test::fs::path& dir() const { return dir_.path(); }
-
- private:
-  TempDir dir_;
-};
-
-std::string prefix_of(const std::string& record_id) {
-  return "pf" + record_id.substr(0, 9);
-}
-
-// Runs until every record is active, retired or failed (a fault can leave one waiting for the
-// next run, as a nightly timer would); at most `runs` runs.
-void run_until_settled(const Lab& lab, int runs) {
-  for (int i = 0; i < runs; ++i) {
-    auto r = lab.cli("run");
-    BOOST_TEST_INFO("run " << i << ": " << r.out << r.err);
-    BOOST_TEST_REQUIRE((r.exit_code == 0 || r.exit_code == 5));
-    bool settled = true;
-    for (const auto& rec : lab.records()) {
-      const std::string s = rec["state"];
-      if (s != "active" && s != "retired" && s != "failed" && s != "superseded") settled = false;
-    }
-    if (settled) return;
-  }
-}
-
-}  // namespace
+using namespace pkiflow::test::e2e;
 
 BOOST_AUTO_TEST_SUITE(graph_lifecycle)
 
@@ -195,8 +59,7 @@ BOOST_AUTO_TEST_CASE(tls_inspection_ca_runs_end_to_end_over_https_and_renews) {
   BOOST_TEST((states ==
               std::vector<std::string>{"planned", "csrGenerated", "signed", "uploaded", "active"}));
   // The CSR came from the service (its key stays there): the record keeps no key file.
-  const auto rec = lab.record(first);
-  BOOST_TEST((!rec.contains("key_path") || rec["key_path"].is_null() || rec["key_path"] == ""));
+  BOOST_TEST(lab.column(first, "key_path") == "");
 
   // Renewal: the successor is staged and activated, then the predecessor is deleted.
   auto renew = lab.cli("renew", first);

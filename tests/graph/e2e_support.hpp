@@ -1,0 +1,179 @@
+// Shared by the end-to-end tests: the emulator served from a thread of the test process (so a
+// test can read its state directly), and a lab directory with a root CA, a secret, a
+// configuration pointing at the emulator and a state store, driven through the CLI.
+#pragma once
+#include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
+
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/test_support.hpp"
+#include "tools/graph-emulator/server.hpp"
+
+namespace pkiflow::test::e2e {
+
+using json = nlohmann::json;
+
+constexpr const char* kSecret = "e2e-secret-value";
+constexpr const char* kClientId = "00000000-0000-4000-8000-00000000c11e";
+
+// The emulator served from a thread of this process, so a test can read its state directly.
+class LiveEmulator {
+ public:
+  LiveEmulator(emulator::Options opt, std::uint64_t seed,
+               const emulator::TlsIdentity* tls = nullptr)
+      : emu_(
+            std::move(opt), [] { return std::chrono::system_clock::now(); }, seed) {
+    auto s = emulator::EmulatorServer::bind(emu_, "127.0.0.1", 0, false, tls);
+    BOOST_TEST_REQUIRE(s.ok(), pkiflow::test::why(s));
+    server_ = std::move(*s);
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~LiveEmulator() {
+    server_->stop();
+    thread_.join();
+  }
+  emulator::GraphEmulator& emu() { return emu_; }
+  std::string base() const { return server_->base_url(); }
+
+ private:
+  emulator::GraphEmulator emu_;
+  std::unique_ptr<emulator::EmulatorServer> server_;
+  std::thread thread_;
+};
+
+inline emulator::Options emulator_options() {
+  emulator::Options o;
+  o.client_secret = kSecret;
+  o.client_id = kClientId;
+  o.activation_delay = std::chrono::milliseconds(150);
+  o.rsa_service_keys = false;  // P-256 service keys: the same flow, much faster
+  return o;
+}
+
+// A working directory: a root CA that signs, a secret file, a configuration, a state store.
+class Lab {
+ public:
+  struct Settings {
+    std::string base;              // emulator URL
+    std::string tls_ca_file;       // trust for HTTPS ("" = system store)
+    std::string auth = "secret";   // "secret", or "certificate" (PS256), "certificate-rs256"
+    std::string secret = kSecret;  // what the secret file holds
+  };
+
+  explicit Lab(const Settings& s) {
+    auto root =
+        run_cli("ca new-root --subject 'CN=E2E Root,O=Lab' --alg p256 --no-encrypt --key-out " +
+                quote(dir_ / "root.key") + " --cert-out " + quote(dir_ / "root.pem"));
+    BOOST_TEST_REQUIRE(root.exit_code == 0, root.err);
+    write_file(dir_ / "secret.txt", s.secret + "\n");
+    write_file(dir_ / "keys-pass", "lab-keys-passphrase\n");
+    ::chmod((dir_ / "keys-pass").c_str(), 0600);
+    ::chmod((dir_ / "secret.txt").c_str(), 0600);
+    json auth;
+    if (s.auth == "secret") {
+      auth = {{"client_secret_file", "secret.txt"}};
+    } else {
+      auto app = run_cli(
+          "ca new-root --subject 'CN=pkiflow app' --alg rsa2048 --no-encrypt "
+          "--key-out " +
+          quote(dir_ / "app.key") + " --cert-out " + quote(dir_ / "app.pem"));
+      BOOST_TEST_REQUIRE(app.exit_code == 0, app.err);
+      auth = {{"certificate", "app.pem"},
+              {"key", "app.key"},
+              {"algorithm", s.auth == "certificate-rs256" ? "RS256" : "PS256"}};
+    }
+    json tenant{{"tenant_id", "contoso"},
+                {"client_id", kClientId},
+                {"graph_url", s.base + "/beta"},
+                {"token_url", s.base + "/contoso/oauth2/v2.0/token"},
+                {"auth", auth}};
+    if (!s.tls_ca_file.empty()) tenant["tls_ca_file"] = s.tls_ca_file;
+    json config{{"state_url", "sqlite://" + (dir_ / "state.db").string()},
+                {"tenants", {{"lab", tenant}}},
+                {"signers",
+                 {{"lab-root",
+                   {{"certificate", "root.pem"},
+                    {"key", "root.key"},
+                    {"crl_urls", {"http://crl.lab.test/root.crl"}}}}}},
+                {"keys", {{"passphrase_file", "keys-pass"}}},
+                {"trust_anchors", "root.pem"},
+                {"run",
+                 {{"poll_interval_ms", 50},
+                  {"confirm_wait_seconds", 20},
+                  {"retry_base_seconds", 0},
+                  {"concurrency", 4}}}};
+    write_file(dir_ / "pkiflow.json", config.dump(2));
+  }
+
+  // Runs `pkiflow <verb> --config … <rest>`.
+  test::CommandResult cli(const std::string& verb, const std::string& rest = "") const {
+    return run_cli(verb + " --config " + quote(dir_ / "pkiflow.json") + " " + rest);
+  }
+  std::string request(const std::string& name) const {
+    auto r = cli("request", "--kind gsa-tls-ca --name " + name +
+                                " --tenant lab --subject 'CN=E2E Inspection,O=Lab' --signer "
+                                "lab-root --json");
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    return json::parse(r.out)[0]["id"];
+  }
+  // A record of any kind, signed by the lab's root.
+  std::string request_kind(const std::string& kind, const std::string& name,
+                           const std::string& subject, bool with_signer = true) const {
+    auto r = cli("request", "--kind " + kind + " --name " + name + " --tenant lab --subject '" +
+                                subject + "' --key-alg p256 --json" +
+                                (with_signer ? " --signer lab-root" : ""));
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    return json::parse(r.out)[0]["id"];
+  }
+  // A column of the record's row, straight from the store (what status --json leaves out).
+  std::string column(const std::string& id, const std::string& name) const {
+    auto r = run("sqlite3 " + quote(dir_ / "state.db") + " \"SELECT " + name +
+                 " FROM records WHERE id = '" + id + "'\"");
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    std::string v = r.out;
+    while (!v.empty() && v.back() == '\n')
+      v.pop_back();
+    return v;
+  }
+  json records() const {
+    auto r = cli("status", "--json");
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+    return json::parse(r.out);
+  }
+  json record(const std::string& id) const {
+    for (const auto& r : records())
+      if (r["id"] == id) return r;
+    BOOST_FAIL("no record " + id);
+    return {};
+  }
+  const test::fs::path& dir() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+};
+
+inline std::string prefix_of(const std::string& record_id) {
+  return "pf" + record_id.substr(0, 9);
+}
+
+// Runs until every record is active, retired or failed (a fault can leave one waiting for the
+// next run, as a nightly timer would); at most `runs` runs.
+inline void run_until_settled(const Lab& lab, int runs) {
+  for (int i = 0; i < runs; ++i) {
+    auto r = lab.cli("run");
+    BOOST_TEST_INFO("run " << i << ": " << r.out << r.err);
+    BOOST_TEST_REQUIRE((r.exit_code == 0 || r.exit_code == 5));
+    bool settled = true;
+    for (const auto& rec : lab.records()) {
+      const std::string s = rec["state"];
+      if (s != "active" && s != "retired" && s != "failed" && s != "superseded") settled = false;
+    }
+    if (settled) return;
+  }
+}
+
+}  // namespace pkiflow::test::e2e
