@@ -32,6 +32,16 @@ class Journal {
   virtual std::vector<state::Operation> earlier() = 0;
 };
 
+// For calls that belong to no record (operations on a whole PKI container): nothing journaled.
+class NullJournal : public Journal {
+ public:
+  Result<std::string> begin(const std::string&, const graph::HttpRequest&) override {
+    return std::string("-");
+  }
+  void end(const std::string&, state::OperationState, const std::string&) override {}
+  std::vector<state::Operation> earlier() override { return {}; }
+};
+
 // planned -> csrGenerated: the remote object (when the service makes the CSR) and the CSR.
 struct Created {
   std::string remote_id;

@@ -222,6 +222,28 @@ class CbaProvider : public providers::Provider {
                     "by thumbprint first");
   }
 
+  // The container's object as listed, or null when there is none.
+  net::awaitable<Result<json>> find_pki_object() {
+    auto all = co_await list(client_.base() + kPkiCollection);
+    if (!all) co_return all.error();
+    for (const auto& p : *all)
+      if (str(p, "displayName") == s_.pki_name) co_return p;
+    co_return json(nullptr);
+  }
+
+  net::awaitable<Status> post(const std::string& action, graph::HttpRequest req, Journal& journal) {
+    auto op = journal.begin(action, req);
+    if (!op) co_return op.error();
+    auto reply = co_await client_.call(std::move(req), false);
+    if (!reply.ok()) {
+      if (reply.outcome != graph::Outcome::not_sent)
+        journal.end(*op, OperationState::failed, reply.message);
+      co_return reply.to_error(action + " on PKI " + s_.pki_name);
+    }
+    journal.end(*op, OperationState::done, std::to_string(reply.response.status));
+    co_return Ok{};
+  }
+
   net::awaitable<Result<Confirmation>> confirm(const Record& r) override {
     const auto slash = r.remote_id.find('/');
     if (slash == std::string::npos)
@@ -275,7 +297,9 @@ class CbaProvider : public providers::Provider {
     co_return out;
   }
 
- private:
+  pki::Rng& rng() { return rng_; }
+
+  // (The rest is used by the container operations above, in this file only.)
   std::string crid() { return pki::random_guid(rng_); }
 
   static std::string display_name(const Record& r) {
@@ -359,12 +383,57 @@ class CbaProvider : public providers::Provider {
                     "creating the PKI container ended without an answer three times");
   }
 
+ private:
   graph::GraphClient& client_;
   CbaSettings s_;
   pki::Rng rng_;
 };
 
+PkiState state_of(const json& p) {
+  if (!p.is_object()) return {};
+  return {str(p, "id"), str(p, "displayName"), str(p, "status"), str(p, "statusDetails")};
+}
+
 }  // namespace
+
+net::awaitable<Result<PkiState>> pki_state(graph::GraphClient& client, const CbaSettings& s) {
+  CbaProvider p(client, s);
+  auto found = co_await p.find_pki_object();
+  if (!found) co_return found.error();
+  co_return state_of(*found);
+}
+
+net::awaitable<Result<PkiState>> start_bulk_upload(graph::GraphClient& client, const CbaSettings& s,
+                                                   const std::string& url,
+                                                   const std::string& sha256_hex,
+                                                   Journal& journal) {
+  if (url.rfind("https://", 0) != 0)
+    co_return Error(ErrorKind::invalid_input, "--url",
+                    "'" + url + "' is not an https URL (the service fetches the bundle from it)");
+  if (sha256_hex.size() != 64 ||
+      sha256_hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    co_return Error(ErrorKind::invalid_input, "--sha256", "must be 64 hex digits");
+  CbaProvider p(client, s);
+  auto id = co_await p.ensure_pki(journal);
+  if (!id) co_return id.error();
+  auto req = bulk_upload_request(client.base(), *id, url, sha256_hex, pki::random_guid(p.rng()));
+  if (auto st = co_await p.post("bulk-upload", std::move(req), journal); !st) co_return st.error();
+  auto found = co_await p.find_pki_object();
+  if (!found) co_return found.error();
+  co_return state_of(*found);
+}
+
+net::awaitable<Status> rename_pki(graph::GraphClient& client, const CbaSettings& s,
+                                  const std::string& new_name, Journal& journal) {
+  CbaProvider p(client, s);
+  auto found = co_await p.find_pki_object();
+  if (!found) co_return found.error();
+  if (!found->is_object())
+    co_return Error(ErrorKind::invalid_input, "PKI " + s.pki_name, "no container of that name");
+  auto req = json_request("PATCH", client.base() + kPkiCollection + "/" + str(*found, "id"),
+                          json{{"displayName", new_name}}.dump(), pki::random_guid(p.rng()));
+  co_return co_await p.post("rename-pki", std::move(req), journal);
+}
 
 std::unique_ptr<providers::Provider> make_cba_provider(graph::GraphClient& client,
                                                        CbaSettings settings) {

@@ -57,6 +57,25 @@ struct P7bBundle {
   std::string sha256_hex;
 };
 Result<P7bBundle> make_p7b(const std::vector<pki::Certificate>& cas);
+// The PKI container itself (found by settings.pki_name).
+struct PkiState {
+  std::string id;  // "" when there is no container of that name
+  std::string display_name;
+  std::string status;  // of its last job: "running", then e.g. "succeeded" (others undocumented)
+  std::string status_details;
+};
+boost::asio::awaitable<Result<PkiState>> pki_state(graph::GraphClient& client,
+                                                   const CbaSettings& settings);
+// Finds or creates the container, then starts its bulk `upload` job (one at a time).
+boost::asio::awaitable<Result<PkiState>> start_bulk_upload(graph::GraphClient& client,
+                                                           const CbaSettings& settings,
+                                                           const std::string& url,
+                                                           const std::string& sha256_hex,
+                                                           providers::Journal& journal);
+// PATCH displayName of the container (the update the endpoint accepts).
+boost::asio::awaitable<Status> rename_pki(graph::GraphClient& client, const CbaSettings& settings,
+                                          const std::string& new_name, providers::Journal& journal);
+
 graph::HttpRequest bulk_upload_request(const std::string& base, const std::string& pki_id,
                                        const std::string& url, const std::string& sha256_hex,
                                        const std::string& client_request_id);

@@ -6,6 +6,7 @@
 #include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
 
 #include <boost/test/unit_test.hpp>
+#include <thread>
 
 #include "engine/pki/certificate.hpp"
 #include "engine/pki/time_format.hpp"
@@ -209,6 +210,54 @@ BOOST_AUTO_TEST_CASE(an_intune_code_signing_certificate_runs_end_to_end) {
   BOOST_TEST(obj["issuerName"] == "E2E Root");
   BOOST_TEST(obj["expirationDateTime"] == pki::format_rfc3339(f.not_after));
   BOOST_TEST(live.emu().code_signing_count() == 1u);
+}
+
+// Migrating a whole PKI: pkiflow builds the .p7b and its hash, the user hosts it, the container's
+// upload job is started and followed; a second job while one runs is refused by the service.
+BOOST_AUTO_TEST_CASE(a_whole_pki_is_uploaded_through_a_p7b_bundle) {
+  auto opt = emulator_options();
+  opt.activation_delay = std::chrono::milliseconds(400);
+  LiveEmulator live(opt, 36);
+  Lab lab({live.base(), "", "secret", kSecret});
+  const auto p7b = lab.dir() / "pki.p7b";
+  auto bundle =
+      run_cli("cba bundle --json --out " + quote(p7b) + " " + quote(lab.dir() / "root.pem"));
+  BOOST_TEST_REQUIRE(bundle.exit_code == 0, bundle.err);
+  const std::string hash = json::parse(bundle.out)["sha256"];
+  auto sum = run("sha256sum " + quote(p7b));
+  BOOST_TEST(sum.out.substr(0, 64) == hash);
+  auto parsed = run("openssl pkcs7 -inform DER -print_certs -noout -in " + quote(p7b));
+  BOOST_TEST(parsed.exit_code == 0, parsed.err);
+  BOOST_TEST(parsed.out.find("E2E Root") != std::string::npos, parsed.out);
+
+  auto shown =
+      lab.cli("cba upload", "--url https://files.lab.test/pki.p7b --sha256 " + hash + " --dry-run");
+  BOOST_TEST(shown.exit_code == 0, shown.err);
+  BOOST_TEST(live.emu().log().empty());
+  auto bad = lab.cli("cba upload", "--url http://files.lab.test/pki.p7b --sha256 " + hash);
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("https") != std::string::npos, bad.err);
+
+  auto first = lab.cli("cba upload", "--url https://files.lab.test/pki.p7b --sha256 " + hash +
+                                         " --wait-seconds 0 --json");
+  BOOST_TEST_REQUIRE(first.exit_code == 0, first.out + first.err);
+  BOOST_TEST(json::parse(first.out)["status"] == "running");
+  auto busy = lab.cli("cba upload", "--url https://files.lab.test/pki.p7b --sha256 " + hash);
+  BOOST_TEST(busy.exit_code == 6);
+  BOOST_TEST(busy.err.find("running") != std::string::npos, busy.err);
+  auto done = lab.cli("cba upload", "--url https://files.lab.test/pki.p7b --sha256 " + hash +
+                                        " --poll-ms 100 --json");
+  BOOST_TEST(done.exit_code == 6);  // still the same running job: refused, then
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto status = lab.cli("cba status", "--json");
+  BOOST_TEST_REQUIRE(status.exit_code == 0, status.err);
+  BOOST_TEST(json::parse(status.out)["status"] == "succeeded");
+
+  auto rename = lab.cli("cba rename", "--to 'Lab PKI 2'");
+  BOOST_TEST(rename.exit_code == 0, rename.err);
+  auto pkis = emulator_get(live.emu(), kCbaPkis)["value"];
+  BOOST_TEST_REQUIRE(pkis.size() == 1u);
+  BOOST_TEST(pkis[0]["displayName"] == "Lab PKI 2");
 }
 
 BOOST_AUTO_TEST_CASE(faults_leave_one_remote_object_per_cba_and_intune_record) {

@@ -7,11 +7,13 @@
 #include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "engine/graph_session.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/workflow.hpp"
+#include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/encoding.hpp"
 #include "tools/pkiflow/cli_support.hpp"
 
@@ -299,6 +301,111 @@ struct LoginTest {
   }
 };
 
+// Runs one coroutine to completion on `ioc`.
+template <class T>
+T run_sync(net::io_context& ioc, net::awaitable<T> work) {
+  std::optional<T> out;
+  net::co_spawn(
+      ioc, [&]() -> net::awaitable<void> { out.emplace(co_await std::move(work)); },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.restart();
+  ioc.run();
+  return std::move(*out);
+}
+
+cba::CbaSettings cba_settings(const engine::TenantConfig& t) {
+  cba::CbaSettings s;
+  s.pki_name = t.cba_pki_name;
+  s.issuer_hint = t.cba_issuer_hint;
+  s.crl_url = t.cba_crl_url;
+  s.delta_crl_url = t.cba_delta_crl_url;
+  return s;
+}
+
+// pkiflow cba bundle | upload | status | rename: the PKI container as a whole (migrations).
+struct CbaCommand {
+  enum class Verb { bundle, upload, status, rename } verb = Verb::bundle;
+  StoreOptions store;
+  std::string tenant, url, sha256, out, to;
+  std::vector<std::string> certs;
+  int wait_s = 1800, poll_ms = 5000;
+  bool dry_run = false, json = false;
+
+  void run() {
+    if (verb == Verb::bundle) return bundle();
+    auto config = store.load();
+    const std::string name =
+        tenant.empty() && config.tenants.size() == 1 ? config.tenants.front().name : tenant;
+    const engine::TenantConfig* t = config.tenant(name);
+    if (!t) fail(kBadInput, "--tenant: give one of the configured tenants");
+    engine::SystemClock clock;
+    net::io_context ioc(1);
+    DryRunOutput dry;
+    engine::GraphSession::Options so;
+    so.dry_run = dry_run;
+    so.dry_run_sink = dry.sink();
+    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    auto* client = take(session.client(name));
+    providers::NullJournal journal;
+    auto settle = [&](const Error& e) {
+      if (e.kind() == ErrorKind::not_sent) throw Exit{kOk, ""};  // the dry-run line says it
+      fail(e, e.kind() == ErrorKind::invalid_input ? kBadInput : kCannotRun);
+    };
+    if (verb == Verb::rename) {
+      auto st = run_sync(ioc, cba::rename_pki(*client, cba_settings(*t), to, journal));
+      if (!st) settle(st.error());
+      std::cout << "PKI container \"" << t->cba_pki_name << "\" renamed to \"" << to
+                << "\"; set \"cba_pki_name\": \"" << to << "\" for tenant " << name << "\n";
+      return;
+    }
+    Result<cba::PkiState> state =
+        verb == Verb::upload
+            ? run_sync(ioc, cba::start_bulk_upload(*client, cba_settings(*t), url, sha256, journal))
+            : run_sync(ioc, cba::pki_state(*client, cba_settings(*t)));
+    if (!state) settle(state.error());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+    while (verb == Verb::upload && state->status == "running" &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
+      state = run_sync(ioc, cba::pki_state(*client, cba_settings(*t)));
+      if (!state) settle(state.error());
+    }
+    if (json)
+      print_json({{"id", state->id},
+                  {"display_name", state->display_name},
+                  {"status", state->status},
+                  {"status_details", state->status_details}});
+    else if (state->id.empty())
+      std::cout << "no PKI container named \"" << t->cba_pki_name << "\"\n";
+    else
+      std::cout << "PKI container \"" << state->display_name << "\" (" << state->id << "): status "
+                << (state->status.empty() ? "-" : state->status)
+                << (state->status_details.empty() ? "" : " (" + state->status_details + ")")
+                << "\n";
+    if (state->status.find("ail") != std::string::npos)
+      throw Exit{kRecordsFailed, "the PKI container's job failed: " + state->status_details};
+  }
+
+  void bundle() const {
+    std::vector<pki::Certificate> cas;
+    for (const auto& f : certs)
+      for (auto& c : take(pki::Certificate::load_all(f)))
+        cas.push_back(std::move(c));
+    auto b = take(cba::make_p7b(cas));
+    check_new_file(out, false);
+    write_output(out, std::string(b.der.begin(), b.der.end()), 0644);
+    if (json)
+      print_json({{"file", out}, {"certificates", cas.size()}, {"sha256", b.sha256_hex}});
+    else
+      std::cout << "wrote " << cas.size() << " CA certificate(s) to " << out
+                << " (PKCS#7, DER); sha256 " << b.sha256_hex
+                << "\nhost it over https, then: pkiflow cba upload --url https://… --sha256 "
+                << b.sha256_hex << "\n";
+  }
+};
+
 }  // namespace
 
 void add_run_commands(CLI::App& app) {
@@ -339,6 +446,41 @@ void add_run_commands(CLI::App& app) {
                    "retire the record without deleting its remote object");
   cancel->add_flag("--json", c->json, "machine-readable output");
   cancel->callback([c] { c->run(); });
+
+  auto* cbag = app.add_subcommand("cba", "the Entra CBA PKI container as a whole (migrations)");
+  cbag->require_subcommand(1);
+  using V = CbaCommand::Verb;
+  for (V v : {V::bundle, V::upload, V::status, V::rename}) {
+    auto cc = std::make_shared<CbaCommand>();
+    cc->verb = v;
+    auto* cmd = cbag->add_subcommand(
+        v == V::bundle   ? "bundle"
+        : v == V::upload ? "upload"
+        : v == V::status ? "status"
+                         : "rename",
+        v == V::bundle   ? "write a PKCS#7 bundle of CA certificates and print its SHA-256"
+        : v == V::upload ? "start the container's bulk upload from a hosted bundle, wait for it"
+        : v == V::status ? "the container's last job: status and details"
+                         : "rename the container (PATCH displayName)");
+    if (v == V::bundle) {
+      cmd->add_option("certs", cc->certs, "CA certificate files (PEM or DER)")->required();
+      cmd->add_option("--out", cc->out, "the .p7b to write")->required();
+    } else {
+      cc->store.add_to(*cmd);
+      cmd->add_option("--tenant", cc->tenant, "a tenant name from the configuration");
+      cmd->add_flag("--dry-run", cc->dry_run, "print the requests, send nothing");
+    }
+    if (v == V::upload) {
+      cmd->add_option("--url", cc->url, "https URL where the bundle is hosted")->required();
+      cmd->add_option("--sha256", cc->sha256, "its SHA-256 (as `cba bundle` printed)")->required();
+      cmd->add_option("--wait-seconds", cc->wait_s, "how long to follow the job")
+          ->capture_default_str();
+      cmd->add_option("--poll-ms", cc->poll_ms, "status poll interval")->capture_default_str();
+    }
+    if (v == V::rename) cmd->add_option("--to", cc->to, "the new display name")->required();
+    cmd->add_flag("--json", cc->json, "machine-readable output");
+    cmd->callback([cc] { cc->run(); });
+  }
 
   auto* graph = app.add_subcommand("graph", "Microsoft Graph connection checks");
   graph->require_subcommand(1);
