@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# pkiflow's main job: the whole lifecycle of a Global Secure Access TLS-inspection CA on the
-# embedded SQLite store, against the local Graph emulator over HTTPS (no tenant, no network):
+# pkiflow's main job: the whole lifecycle of the three endpoint families on the embedded SQLite
+# store, against the local Graph emulator over HTTPS (no tenant, no network): a Global Secure
+# Access TLS-inspection CA (the service makes its key and CSR), an Entra CBA issuing CA and an
+# Intune code-signing certificate (pkiflow makes their keys and CSRs):
 #   offline root CA -> configuration -> sign-in check -> request -> dry run -> run
 #   (planned -> csrGenerated -> signed -> uploaded -> active) -> renewal (old one retired)
 # and a wrong certificate refused by validation before anything is sent.
@@ -40,7 +42,7 @@ base=$(sed -n 's/.*listening on \(https:\/\/[^ ]*\).*/\1/p' emulator.out)
 [ -n "$base" ] || { echo "demo: the emulator did not start:" >&2; cat emulator.err >&2; exit 1; }
 echo "emulator at $base"
 
-step "configuration: one tenant (the emulator), a local-CA signer, trust anchors, one certificate"
+step "configuration: one tenant (the emulator), a local-CA signer, trust anchors, three certificates"
 cat > pkiflow.json <<EOF
 {
   // Comments are allowed. Secrets are never written here: files or environment variables only.
@@ -56,13 +58,19 @@ cat > pkiflow.json <<EOF
     }
   },
   "signers": {
-    "demo-root": {"certificate": "root.pem", "key": "root.key", "passphrase_file": "ca-passphrase"}
+    "demo-root": {"certificate": "root.pem", "key": "root.key", "passphrase_file": "ca-passphrase",
+                  "crl_urls": ["http://pki.contoso.example/demo-root.crl"]}
   },
+  "keys": {"passphrase_file": "ca-passphrase"},
   "trust_anchors": "root.pem",
   "run": {"poll_interval_ms": 500, "confirm_wait_seconds": 30},
   "certificates": [
     {"kind": "gsa-tls-ca", "name": "tls-inspection", "tenant": "contoso",
-     "subject": "CN=Demo TLS Inspection CA,O=Contoso", "signer": "demo-root"}
+     "subject": "CN=Demo TLS Inspection CA,O=Contoso", "signer": "demo-root"},
+    {"kind": "cba-ca", "name": "user-ca", "tenant": "contoso",
+     "subject": "CN=Demo User CA,O=Contoso", "key_algorithm": "p384", "signer": "demo-root"},
+    {"kind": "intune-codesigning", "name": "apps", "tenant": "contoso",
+     "subject": "CN=Contoso Apps,O=Contoso", "key_algorithm": "rsa3072", "signer": "demo-root"}
   ]
 }
 EOF
@@ -73,7 +81,7 @@ pf graph login-test
 
 step "request the certificates of the configuration"
 pf request --from-config
-id=$(pf status --json | sed -n 's/.*"id":"\([0-9A-Z]*\)".*/\1/p' | head -n1)
+id=$(pf status --kind gsa-tls-ca --json | sed -n 's/.*"id":"\([0-9A-Z]*\)".*/\1/p' | head -n1)
 
 step "dry run: the requests pkiflow would send (token redacted); nothing is sent or stored"
 before=$(wc -l < emulator-requests.jsonl)
@@ -81,7 +89,7 @@ pf run --dry-run
 after=$(wc -l < emulator-requests.jsonl)
 [ "$before" = "$after" ] || { echo "demo: the dry run sent requests" >&2; exit 1; }
 
-step "run: create (the service makes the key and CSR), sign, validate, upload, confirm"
+step "run: keys and CSRs (GSA: made by the service), sign, validate, upload, confirm"
 pf run
 pf status
 pf history "$id"
@@ -91,8 +99,12 @@ pf renew "$id"
 pf run
 pf status
 
-step "what the emulator's tenant holds now (one object: the renewed CA)"
-grep -c '"name"' emulator-state.json | sed 's/^/objects: /'
+step "what the emulator's tenant holds now"
+echo "TLS-inspection CA objects: $(grep -o '"name": "pf[0-9A-Z]*"' emulator-state.json | sed 's/.*: //' | tr '\n' ' ')"
+echo "CBA trusted CAs: $(grep -o '"thumbprint": "[0-9A-F]*"' emulator-state.json | sed 's/.*: //' | tr '\n' ' ')"
+echo "code-signing certificates: $(grep -o '"subjectName": "[^"]*"' emulator-state.json | sed 's/.*: //' | tr '\n' ' ')"
+echo "keys made here (encrypted, 0600):"
+ls -l keys/ | tail -n +2
 
 step "a wrong certificate is refused before upload: a code-signing leaf as the TLS-inspection CA"
 pf key new --alg rsa3072 --out sign.key --passphrase-file ca-passphrase
