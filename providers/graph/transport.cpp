@@ -105,8 +105,7 @@ class HttpsTransport : public Transport {
     http::request<http::string_body> req;
     auto verb = http::string_to_verb(request.method);
     if (verb == http::verb::unknown)
-      co_return Exchange{std::nullopt, "unknown HTTP method " + request.method, false, false,
-                         true};
+      co_return Exchange{std::nullopt, "unknown HTTP method " + request.method, false, false, true};
     req.method(verb);
     req.target(url->target);
     req.version(11);

@@ -152,8 +152,8 @@ graph::HttpRequest find_by_prefix_request(const std::string& base, const std::st
   for (char c : prefix)
     literal += c == '\'' ? std::string("''") : std::string(1, c);
   return request("GET",
-                 base + kCollection + "?$filter=" +
-                     graph::percent_encode("startsWith(name, '" + literal + "')"),
+                 base + kCollection +
+                     "?$filter=" + graph::percent_encode("startsWith(name, '" + literal + "')"),
                  client_request_id);
 }
 
