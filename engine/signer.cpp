@@ -12,7 +12,9 @@ class LocalCaSigner : public Signer {
  public:
   LocalCaSigner(std::string name, pki::LocalCa ca, std::vector<pki::Certificate> chain,
                 std::vector<std::string> crl_urls)
-      : name_(std::move(name)), ca_(std::move(ca)), chain_(std::move(chain)),
+      : name_(std::move(name)),
+        ca_(std::move(ca)),
+        chain_(std::move(chain)),
         crl_urls_(std::move(crl_urls)) {}
 
   const std::string& name() const override { return name_; }

@@ -32,8 +32,8 @@ class Signer {
 
 struct LocalCaSettings {
   std::string name;
-  std::filesystem::path certificate;  // the CA certificate
-  std::filesystem::path key;          // its key (encrypted PKCS#8 preferred)
+  std::filesystem::path certificate;           // the CA certificate
+  std::filesystem::path key;                   // its key (encrypted PKCS#8 preferred)
   std::optional<std::filesystem::path> chain;  // the CA's own chain up to the root, if any
   std::optional<pki::Passphrase> passphrase;
   std::vector<std::string> crl_urls;  // CRL distribution points to embed
