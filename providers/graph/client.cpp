@@ -204,6 +204,14 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating) {
       continue;
     }
     reply.message = reply.error->describe();
+    if (status == 403) {  // the app may sign in but not do this: a tenant setting, not a record's
+      reply.outcome = Outcome::unauthenticated;
+      reply.message +=
+          "; the app registration lacks the application permission for this endpoint "
+          "(NetworkAccess.ReadWrite.All, PublicKeyInfrastructure.ReadWrite.All or "
+          "DeviceManagementApps.ReadWrite.All, with admin consent)";
+      co_return reply;
+    }
     if (mutating && ambiguous_status(status)) {
       reply.outcome = Outcome::unavailable;
       reply.maybe_applied = true;

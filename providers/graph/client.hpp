@@ -40,7 +40,7 @@ enum class Outcome {
   refused,          // a final non-2xx response that retrying will not change (4xx, or 401 twice)
   unavailable,      // no usable answer: transport failures, 5xx or throttling past the retry budget
   not_sent,         // dry run
-  unauthenticated,  // no token: the credential was refused or could not be made
+  unauthenticated,  // no token (the credential was refused), or 403: the app lacks a permission
 };
 
 struct Reply {

@@ -126,6 +126,23 @@ BOOST_AUTO_TEST_CASE(a_wrong_secret_is_a_clear_error_and_touches_no_record) {
   BOOST_TEST(live.emu().tls_object_count() == 0u);
 }
 
+// A missing application permission is the tenant's problem, not the record's: 403 is reported
+// with the permission to grant, and the record is left as it was.
+BOOST_AUTO_TEST_CASE(a_missing_permission_is_named_and_touches_no_record) {
+  auto opt = emulator_options();
+  opt.denied = {"gsa"};
+  LiveEmulator live(opt, 8);
+  Lab lab({live.base(), "", "secret", kSecret});
+  const std::string id = lab.request("inspection");
+  auto run = lab.cli("run");
+  BOOST_TEST(run.exit_code == 5, run.out + run.err);
+  BOOST_TEST(run.out.find("Authorization_RequestDenied") != std::string::npos, run.out);
+  BOOST_TEST(run.out.find("NetworkAccess.ReadWrite.All") != std::string::npos, run.out);
+  auto rec = lab.record(id);
+  BOOST_TEST(rec["state"] == "planned");
+  BOOST_TEST(rec["attempts"] == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_dry_run_sends_nothing_and_stores_nothing) {
   LiveEmulator live(emulator_options(), 5);
   Lab lab({live.base(), "", "secret", kSecret});

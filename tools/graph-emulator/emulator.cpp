@@ -450,6 +450,9 @@ Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
     } else if (!m.authorised(req)) {
       res = m.graph_error(401, "InvalidAuthenticationToken",
                           "Access token is empty, invalid or expired.", req, rid);
+    } else if (m.denied(path)) {
+      res = m.graph_error(403, "Authorization_RequestDenied",
+                          "Insufficient privileges to complete the operation.", req, rid);
     } else {
       fault = m.draw_fault();
       if (fault == "429") {

@@ -63,6 +63,7 @@ struct Options {
   bool csr_in_get = false;  // whether a GET still returns the CSR (a field report says no)
   bool name_rules = true;   // <= 12 characters, no spaces, unique, never reused
   bool code_signing_content_nulled = true;  // Intune nulls `content` once it is parsed
+  std::vector<std::string> denied;     // families the app lacks permission for: gsa, cba, intune
   bool require_enable = false;         // an upload stays staged until PATCH {"status":"enabled"}
   bool rsa_service_keys = true;        // RSA-2048 service keys, else P-256 (faster, for tests)
   std::string client_certificate_pem;  // registered for client assertions (PS256/RS256)

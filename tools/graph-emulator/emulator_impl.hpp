@@ -150,6 +150,17 @@ struct GraphEmulator::Impl {
                            const std::string& ca_id, const std::string& query);
   Response intune(const Request& req, const std::string& rid, const std::string& rest);
   void advance_directory();
+  // Whether the app lacks the permission for the family `path` belongs to (Options::denied).
+  bool denied(const std::string& path) const {
+    for (const auto& f : opt.denied) {
+      const char* base = f == "gsa"      ? kGsaPath
+                         : f == "cba"    ? kCbaPath
+                         : f == "intune" ? kIntunePath
+                                         : nullptr;
+      if (base && path.rfind(base, 0) == 0) return true;
+    }
+    return false;
+  }
   Response deleted(const Request& req, const std::string& rid, const std::string& rest);
   json directory_state() const;
   void load_directory_state(const json& j);

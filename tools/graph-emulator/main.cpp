@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
                  "retry-after=0.3 (rates 0..1, drawn from --seed)");
   app.add_option("--state", opt.state_file,
                  "keep the tenant's objects in this file (0600) across restarts");
+  app.add_option("--deny", opt.denied,
+                 "answer 403 for these families (gsa, cba, intune): the app lacks the permission")
+      ->delimiter(',');
   app.add_flag("--require-enable", opt.require_enable,
                "keep uploads staged until PATCH {\"status\":\"enabled\"} (some tenants do)");
   app.add_flag("--tls", tls, "serve HTTPS with a certificate made at start (see --tls-ca-out)");
