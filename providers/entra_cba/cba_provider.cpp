@@ -11,16 +11,20 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "providers/graph/detail/json_calls.hpp"
+
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
-#include "providers/graph/encoding.hpp"
 
 namespace pkiflow::cba {
 
 namespace net = boost::asio;
 using json = nlohmann::ordered_json;
+using graph::detail::common_name;
+using graph::detail::json_request;
+using graph::detail::str;
 using providers::Confirmation;
 using providers::Created;
 using providers::Journal;
@@ -35,28 +39,6 @@ std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
-}
-
-std::string common_name(const std::string& dn) {
-  auto parsed = pki::parse_dn(dn);
-  if (parsed)
-    for (const auto& a : *parsed)
-      if (a.type == "CN") return a.value;
-  return "";
-}
-
-// A string member, or "" when it is missing, null or not a string.
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-graph::HttpRequest json_request(const std::string& method, const std::string& url,
-                                const std::string& body, const std::string& crid) {
-  graph::HttpRequest r{method, url, {{"client-request-id", crid}}, body};
-  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
-  return r;
 }
 
 }  // namespace
@@ -320,16 +302,9 @@ class CbaProvider : public providers::Provider {
 
   // Every item of a paged collection (@odata.nextLink followed).
   net::awaitable<Result<std::vector<json>>> list(std::string url) {
-    std::vector<json> out;
-    for (int page = 0; page < 1000 && !url.empty(); ++page) {
-      auto j = co_await get_json(url, "list " + url);
-      if (!j) co_return j.error();
-      if (j->contains("value") && (*j)["value"].is_array())
-        for (const auto& v : (*j)["value"])
-          out.push_back(v);
-      url = str(*j, "@odata.nextLink");
-    }
-    co_return out;
+    const std::string what = "list " + url;
+    co_return co_await graph::detail::get_all(
+        client_, std::move(url), [this] { return crid(); }, what);
   }
 
   net::awaitable<Result<std::string>> find_ca(const std::string& pki_id, const std::string& thumb) {

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/graph/detail/json_calls.hpp"
+
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
@@ -15,6 +17,9 @@ namespace pkiflow::intune {
 
 namespace net = boost::asio;
 using json = nlohmann::ordered_json;
+using graph::detail::common_name;
+using graph::detail::json_request;
+using graph::detail::str;
 using providers::Confirmation;
 using providers::Created;
 using providers::Journal;
@@ -24,28 +29,6 @@ using state::OperationState;
 using state::Record;
 
 namespace {
-
-std::string common_name(const std::string& dn) {
-  auto parsed = pki::parse_dn(dn);
-  if (parsed)
-    for (const auto& a : *parsed)
-      if (a.type == "CN") return a.value;
-  return "";
-}
-
-// A string member, or "" when it is missing, null or not a string.
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-graph::HttpRequest json_request(const std::string& method, const std::string& url,
-                                const std::string& body, const std::string& crid) {
-  graph::HttpRequest r{method, url, {{"client-request-id", crid}}, body};
-  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
-  return r;
-}
 
 bool same_second(const json& v, pki::TimePoint t) {
   if (!v.is_string()) return false;
@@ -194,19 +177,9 @@ class IntuneProvider : public providers::Provider {
   std::string crid() { return pki::random_guid(rng_); }
 
   net::awaitable<Result<std::vector<json>>> list() {
-    std::vector<json> out;
-    std::string url = client_.base() + kCollection;
-    for (int page = 0; page < 1000 && !url.empty(); ++page) {
-      auto reply = co_await client_.call(json_request("GET", url, "", crid()), false);
-      if (!reply.ok()) co_return reply.to_error("list code-signing certificates");
-      auto j = json::parse(reply.response.body, nullptr, false);
-      if (!j.is_object()) co_return Error(ErrorKind::parse, url, "not a JSON object");
-      if (j.contains("value") && j["value"].is_array())
-        for (const auto& v : j["value"])
-          out.push_back(v);
-      url = str(j, "@odata.nextLink");
-    }
-    co_return out;
+    co_return co_await graph::detail::get_all(
+        client_, client_.base() + kCollection, [this] { return crid(); },
+        "list code-signing certificates");
   }
 
   // An object whose subject, issuer and expiry are the certificate's (content may be null).

@@ -1,0 +1,49 @@
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include "providers/graph/detail/json_calls.hpp"
+
+#include "engine/pki/x509_vocabulary.hpp"
+
+namespace pkiflow::graph::detail {
+
+std::string str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string common_name(const std::string& dn) {
+  auto parsed = pki::parse_dn(dn);
+  if (parsed)
+    for (const auto& a : *parsed)
+      if (a.type == "CN") return a.value;
+  return "";
+}
+
+HttpRequest json_request(const std::string& method, const std::string& url, const std::string& body,
+                         const std::string& crid) {
+  HttpRequest r{method, url, {{"client-request-id", crid}}, body};
+  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+  return r;
+}
+
+boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, std::string url,
+                                                          std::function<std::string()> crid,
+                                                          const std::string& what) {
+  std::vector<json> out;
+  for (int page = 0; page < 1000 && !url.empty(); ++page) {
+    auto reply = co_await client.call(json_request("GET", url, "", crid()), false);
+    if (!reply.ok()) co_return reply.to_error(what);
+    auto j = json::parse(reply.response.body, nullptr, false);
+    if (!j.is_object())
+      co_return Error(ErrorKind::parse, what, "the response is not a JSON object");
+    if (j.contains("value") && j["value"].is_array())
+      for (const auto& v : j["value"])
+        out.push_back(v);
+    url = str(j, "@odata.nextLink");
+  }
+  co_return out;
+}
+
+}  // namespace pkiflow::graph::detail

@@ -1,0 +1,33 @@
+// Small pieces the providers share for JSON endpoints: reading a string member safely, building
+// a JSON request, the CN of a name, and reading every page of a collection. Internal (not
+// installed): it exposes nlohmann::json.
+#pragma once
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/pki/result.hpp"
+#include "providers/graph/client.hpp"
+
+namespace pkiflow::graph::detail {
+
+using json = nlohmann::ordered_json;
+
+// A string member, or "" when it is missing, null or not a string.
+std::string str(const json& j, const char* key);
+// The CN of an RFC 4514 name ("" when it has none).
+std::string common_name(const std::string& dn);
+// A request with a JSON body (Content-Type set when there is one) and its client-request-id.
+HttpRequest json_request(const std::string& method, const std::string& url, const std::string& body,
+                         const std::string& client_request_id);
+// GET `url` and every @odata.nextLink after it; the items of every page's `value`.
+boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, std::string url,
+                                                          std::function<std::string()> crid,
+                                                          const std::string& what);
+
+}  // namespace pkiflow::graph::detail
