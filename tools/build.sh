@@ -15,6 +15,7 @@ botan_prefix=$(tools/setup-deps.sh | tail -n1)
 prefix_arg=()
 [ "$botan_prefix" != "system" ] && prefix_arg=(-DCMAKE_PREFIX_PATH="$botan_prefix")
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${prefix_arg[@]}" \
-  -DPKIFLOW_SANITIZE="$sanitize" -DPKIFLOW_WERROR="$werror" >&2
+  -DPKIFLOW_SANITIZE="$sanitize" -DPKIFLOW_WERROR="$werror" \
+  -DPKIFLOW_BUILD_BENCH="$([ "$sanitize" = ON ] && echo OFF || echo ON)" >&2
 cmake --build "$dir" -j"$(nproc)" >&2
 echo "$dir"
