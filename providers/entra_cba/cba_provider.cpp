@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "providers/detail/journaled.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
 #include "engine/pki/random_bytes.hpp"
@@ -214,15 +215,9 @@ class CbaProvider : public providers::Provider {
   }
 
   net::awaitable<Status> post(const std::string& action, graph::HttpRequest req, Journal& journal) {
-    auto op = journal.begin(action, req);
-    if (!op) co_return op.error();
-    auto reply = co_await client_.call(std::move(req), false);
-    if (!reply.ok()) {
-      if (reply.outcome != graph::Outcome::not_sent)
-        journal.end(*op, OperationState::failed, reply.message);
-      co_return reply.to_error(action + " on PKI " + s_.pki_name);
-    }
-    journal.end(*op, OperationState::done, std::to_string(reply.response.status));
+    auto done = co_await providers::detail::journaled(client_, std::move(req), action, journal,
+                                                      action + " on PKI " + s_.pki_name);
+    if (!done) co_return done.error();
     co_return Ok{};
   }
 
@@ -253,17 +248,11 @@ class CbaProvider : public providers::Provider {
     const auto slash = r.remote_id.find('/');
     const std::string url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash) +
                             "/certificateAuthorities/" + r.remote_id.substr(slash + 1);
-    auto req = json_request("DELETE", url, "", crid());
-    auto op = journal.begin("retire", req);
-    if (!op) co_return op.error();
-    auto reply = co_await client_.call(req, false);
-    if (reply.ok() || reply.response.status == 404) {
-      journal.end(*op, OperationState::done, std::to_string(reply.response.status));
-      co_return Ok{};
-    }
-    if (reply.outcome != graph::Outcome::not_sent)
-      journal.end(*op, OperationState::failed, reply.message);
-    co_return reply.to_error("delete CA " + r.thumbprint_sha1);
+    auto done = co_await providers::detail::journaled(
+        client_, json_request("DELETE", url, "", crid()), "retire", journal,
+        "delete CA " + r.thumbprint_sha1, true);
+    if (!done) co_return done.error();
+    co_return Ok{};
   }
 
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {

@@ -9,6 +9,7 @@
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
+#include "providers/detail/journaled.hpp"
 #include "providers/gsa_tls/gsa_messages.hpp"
 
 namespace pkiflow::gsa {
@@ -218,17 +219,11 @@ class GsaProvider : public providers::Provider {
   }
 
   net::awaitable<Status> remove(const std::string& id, Journal& journal, const char* action) {
-    auto req = delete_request(client_.base(), id, crid());
-    auto op = journal.begin(action, req);
-    if (!op) co_return op.error();
-    auto reply = co_await client_.call(req, false);
-    if (reply.ok() || gone(reply)) {
-      journal.end(*op, OperationState::done, std::to_string(reply.response.status));
-      co_return Ok{};
-    }
-    if (reply.outcome != graph::Outcome::not_sent)
-      journal.end(*op, OperationState::failed, reply.message);
-    co_return reply.to_error(std::string(action) + " " + id);
+    auto done = co_await providers::detail::journaled(
+        client_, delete_request(client_.base(), id, crid()), action, journal,
+        std::string(action) + " " + id, /*gone_ok=*/true);
+    if (!done) co_return done.error();
+    co_return Ok{};
   }
 
   // The objects earlier create attempts of this record left (found by name prefix): adopts the

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/detail/journaled.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
 #include "engine/pki/random_bytes.hpp"
@@ -151,17 +152,12 @@ class IntuneProvider : public providers::Provider {
 
   net::awaitable<Status> retire(const Record& r, Journal& journal) override {
     if (r.remote_id.empty()) co_return Ok{};
-    auto req = json_request("DELETE", client_.base() + kCollection + "/" + r.remote_id, "", crid());
-    auto op = journal.begin("retire", req);
-    if (!op) co_return op.error();
-    auto reply = co_await client_.call(req, false);
-    if (reply.ok() || reply.response.status == 404) {
-      journal.end(*op, OperationState::done, std::to_string(reply.response.status));
-      co_return Ok{};
-    }
-    if (reply.outcome != graph::Outcome::not_sent)
-      journal.end(*op, OperationState::failed, reply.message);
-    co_return reply.to_error("delete code-signing certificate " + r.remote_id);
+    auto done = co_await providers::detail::journaled(
+        client_,
+        json_request("DELETE", client_.base() + kCollection + "/" + r.remote_id, "", crid()),
+        "retire", journal, "delete code-signing certificate " + r.remote_id, true);
+    if (!done) co_return done.error();
+    co_return Ok{};
   }
 
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {

@@ -47,6 +47,27 @@ struct DryRunOutput {
   }
 };
 
+// What a verb that talks to Graph needs: an I/O context, where dry-run lines go, and the
+// session (transports, clients, providers, signers) built from the configuration.
+struct GraphContext {
+  net::io_context ioc{1};
+  DryRunOutput dry;
+  std::unique_ptr<engine::GraphSession> session;
+
+  GraphContext(const engine::Config& config, const engine::Clock& clock, bool dry_run,
+               std::function<void(const std::string&)> trace = nullptr, std::string dry_path = "",
+               bool collect = false) {
+    dry.path = std::move(dry_path);
+    dry.collect = collect;
+    if (dry_run) dry.open();
+    engine::GraphSession::Options so;
+    so.dry_run = dry_run;
+    so.dry_run_sink = dry.sink();
+    so.trace = std::move(trace);
+    session = std::make_unique<engine::GraphSession>(ioc.get_executor(), config, clock, so);
+  }
+};
+
 // Where keys made on this host go: keys.dir, else "keys" next to the SQLite database; their
 // passphrase from keys.passphrase_file or keys.passphrase_env (else $PKIFLOW_PASSPHRASE).
 engine::LocalKeys keys_of(const engine::Config& c, const std::string& state_url) {
@@ -82,17 +103,12 @@ struct Run {
     auto config = store.load();
     auto st = store.open(config);
     engine::SystemClock clock;
-    net::io_context ioc(1);
-    DryRunOutput dry;
-    dry.path = dry_run_out;
-    dry.collect = json;
-    if (dry_run) dry.open();
-    engine::GraphSession::Options so;
-    so.dry_run = dry_run;
-    so.dry_run_sink = dry.sink();
-    if (verbose)
-      so.trace = [](const std::string& line) { std::cerr << "pkiflow: " << line << "\n"; };
-    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    std::function<void(const std::string&)> trace;
+    if (verbose) trace = [](const std::string& line) { std::cerr << "pkiflow: " << line << "\n"; };
+    GraphContext g(config, clock, dry_run, trace, dry_run_out, json);
+    auto& ioc = g.ioc;
+    auto& dry = g.dry;
+    auto& session = *g.session;
     engine::RunWiring wiring;
     wiring.provider = [&](const state::Record& r) { return session.provider(r); };
     wiring.signer = [&](const state::Record& r) { return session.signer(r); };
@@ -219,12 +235,9 @@ struct Cancel {
       print(r.id, r.remote_id);
       return;
     }
-    net::io_context ioc(1);
-    DryRunOutput dry;
-    engine::GraphSession::Options so;
-    so.dry_run = dry_run;
-    so.dry_run_sink = dry.sink();
-    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    GraphContext g(config, clock, dry_run);
+    auto& ioc = g.ioc;
+    auto& session = *g.session;
     engine::RunWiring wiring;
     wiring.provider = [&](const state::Record& r) { return session.provider(r); };
     engine::RunOptions ro;
@@ -264,12 +277,9 @@ struct LoginTest {
     }
     const std::string name = tenant.empty() ? config.tenants.front().name : tenant;
     engine::SystemClock clock;
-    net::io_context ioc(1);
-    DryRunOutput dry;
-    engine::GraphSession::Options so;
-    so.dry_run = dry_run;
-    so.dry_run_sink = dry.sink();
-    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    GraphContext g(config, clock, dry_run);
+    auto& ioc = g.ioc;
+    auto& session = *g.session;
     auto client = take(session.client(name));
     std::optional<Result<graph::AccessToken>> got;
     net::co_spawn(
@@ -341,12 +351,9 @@ struct CbaCommand {
     const engine::TenantConfig* t = config.tenant(name);
     if (!t) fail(kBadInput, "--tenant: give one of the configured tenants");
     engine::SystemClock clock;
-    net::io_context ioc(1);
-    DryRunOutput dry;
-    engine::GraphSession::Options so;
-    so.dry_run = dry_run;
-    so.dry_run_sink = dry.sink();
-    engine::GraphSession session(ioc.get_executor(), config, clock, so);
+    GraphContext g(config, clock, dry_run);
+    auto& ioc = g.ioc;
+    auto& session = *g.session;
     auto* client = take(session.client(name));
     providers::NullJournal journal;
     auto settle = [&](const Error& e) {
