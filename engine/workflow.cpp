@@ -239,8 +239,9 @@ struct Workflow::Impl {
     if (!signer)
       return Step{r,
                   "waiting for a signed certificate: no signer is configured for this record; "
-                  "sign its CSR elsewhere and run `pkiflow import " +
-                      r.id + " --certificate … --chain …`"};
+                  "sign its CSR (pkiflow show " +
+                      r.id + " --csr) elsewhere and run `pkiflow import " + r.id +
+                      " --certificate … --chain …`"};
     const std::string subject = "record " + r.id + " (" + r.name + ")";
     auto csr = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end()));
     if (!csr) return Step{csr.error().about(subject + ": stored CSR"), ""};

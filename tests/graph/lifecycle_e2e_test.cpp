@@ -60,6 +60,15 @@ BOOST_AUTO_TEST_CASE(tls_inspection_ca_runs_end_to_end_over_https_and_renews) {
               std::vector<std::string>{"planned", "csrGenerated", "signed", "uploaded", "active"}));
   // The CSR came from the service (its key stays there): the record keeps no key file.
   BOOST_TEST(lab.column(first, "key_path") == "");
+  auto shown = lab.cli("show", first + " --json");
+  BOOST_TEST_REQUIRE(shown.exit_code == 0, shown.err);
+  const auto whole = json::parse(shown.out);
+  BOOST_TEST(whole["key_path"] == "");
+  BOOST_TEST(whole["certificate_pem"].get<std::string>() ==
+             lab.column(first, "certificate") + "\n");
+  auto csr = lab.cli("show", first + " --csr");
+  BOOST_TEST(csr.exit_code == 0, csr.err);
+  BOOST_TEST(csr.out.rfind("-----BEGIN CERTIFICATE REQUEST-----", 0) == 0, csr.out);
 
   // Renewal: the successor is staged and activated, then the predecessor is deleted.
   auto renew = lab.cli("renew", first);

@@ -220,6 +220,42 @@ struct Status {
   }
 };
 
+// One record whole: what status shows, plus its CSR, certificate, chain and key file, or just
+// one of those as PEM (--csr, --certificate, --chain), e.g. to sign the CSR offline.
+struct Show {
+  StoreOptions store;
+  std::string id;
+  bool json = false, csr = false, certificate = false, chain = false;
+
+  void run() const {
+    auto st = store.open(store.load());
+    auto found = take(st->get(id));
+    if (!found) fail(kBadInput, "record " + id + ": no such record");
+    const auto& r = *found;
+    const std::string& only = csr ? r.csr_pem : certificate ? r.certificate_pem : r.chain_pem;
+    if (csr || certificate || chain) {
+      if (only.empty())
+        fail(kBadInput, "record " + id + " has no " +
+                            (csr           ? "CSR"
+                             : certificate ? "certificate"
+                                           : "chain") +
+                            " yet (" + state::to_string(r.state) + ")");
+      std::cout << only;
+      return;
+    }
+    auto j = record_json(r);
+    j["key_path"] = r.key_path;
+    j["csr_pem"] = r.csr_pem;
+    j["certificate_pem"] = r.certificate_pem;
+    j["chain_pem"] = r.chain_pem;
+    if (json) return print_json(j);
+    for (auto it = j.begin(); it != j.end(); ++it)
+      std::cout << it.key() << ": "
+                << (it.value().is_string() ? it.value().get<std::string>() : it.value().dump())
+                << "\n";
+  }
+};
+
 struct History {
   StoreOptions store;
   std::string id;
@@ -306,6 +342,16 @@ void add_record_commands(CLI::App& app) {
                      "only certificates expiring within this many days");
   status->add_flag("--json", s->json, "machine-readable output");
   status->callback([s] { s->run(); });
+
+  auto sh = std::make_shared<Show>();
+  auto* show = app.add_subcommand("show", "one record whole, or its CSR / certificate / chain");
+  sh->store.add_to(*show);
+  show->add_option("id", sh->id, "record id")->required();
+  show->add_flag("--csr", sh->csr, "print only its CSR (PEM), e.g. to sign it offline");
+  show->add_flag("--certificate", sh->certificate, "print only its certificate (PEM)");
+  show->add_flag("--chain", sh->chain, "print only its chain (PEM)");
+  show->add_flag("--json", sh->json, "machine-readable output");
+  show->callback([sh] { sh->run(); });
 
   auto h = std::make_shared<History>();
   auto* history = app.add_subcommand("history", "the transitions of one record");
