@@ -4,13 +4,16 @@
 #include "engine/workflow.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
@@ -172,6 +175,21 @@ struct Workflow::Impl {
   Lifecycle life;
   pki::Rng rng = pki::Rng::system();
 
+  // Key generation, key encryption, signing and validation run here, off the I/O thread
+  // (DESIGN.md): the waits for the service overlap, and so does the crypto.
+  std::unique_ptr<net::thread_pool> crypto;
+
+  // Runs `f` on the crypto pool and resumes on the I/O executor (store writes stay there).
+  template <class T, class F>
+  net::awaitable<T> off_loop(F f) {
+    auto io = co_await net::this_coro::executor;
+    if (!crypto) co_return f();
+    T out = co_await net::co_spawn(
+        crypto->get_executor(), [&f]() -> net::awaitable<T> { co_return f(); }, net::use_awaitable);
+    co_await net::post(io, net::use_awaitable);
+    co_return out;
+  }
+
   Impl(state::StateStore& s, const Clock& c, RunWiring w, RunOptions o)
       : store(s),
         clock(c),
@@ -208,7 +226,16 @@ struct Workflow::Impl {
 
   net::awaitable<Step> create(const Record& r, providers::Provider& p, providers::Journal& j) {
     if (!p.service_makes_csr()) {  // the key and CSR are made here; nothing remote yet
-      auto local = make_local_csr(r, p.rules(), wiring.keys, rng, !opt.dry_run);
+      struct Made {
+        std::optional<Result<CsrArtifacts>> made;
+      };
+      const auto& rules = p.rules();
+      const bool persist = !opt.dry_run;
+      Made m = co_await off_loop<Made>([&] {
+        auto own_rng = pki::Rng::system();  // one per call: the pool has several threads
+        return Made{make_local_csr(r, rules, wiring.keys, own_rng, persist)};
+      });
+      auto& local = *m.made;
       if (!local) co_return Step{local.error(), ""};
       if (opt.dry_run) {
         Record n = r;
@@ -232,38 +259,48 @@ struct Workflow::Impl {
     co_return Step{life.csr_generated(r.id, a), ""};
   }
 
-  Step sign(const Record& r, providers::Provider& p) {
+  net::awaitable<Step> sign(const Record& r, providers::Provider& p) {
     Result<Signer*> found = wiring.signer ? wiring.signer(r) : Result<Signer*>(nullptr);
-    if (!found) return Step{found.error(), ""};
+    if (!found) co_return Step{found.error(), ""};
     Signer* signer = *found;
     if (!signer)
-      return Step{r,
-                  "waiting for a signed certificate: no signer is configured for this record; "
-                  "sign its CSR (pkiflow show " +
-                      r.id + " --csr) elsewhere and run `pkiflow import " + r.id +
-                      " --certificate … --chain …`"};
+      co_return Step{r,
+                     "waiting for a signed certificate: no signer is configured for this record; "
+                     "sign its CSR (pkiflow show " +
+                         r.id + " --csr) elsewhere and run `pkiflow import " + r.id +
+                         " --certificate … --chain …`"};
     const std::string subject = "record " + r.id + " (" + r.name + ")";
     auto csr = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end()));
-    if (!csr) return Step{csr.error().about(subject + ": stored CSR"), ""};
+    if (!csr) co_return Step{csr.error().about(subject + ": stored CSR"), ""};
     const auto now = clock.now();
-    auto issued = signer->sign(*csr, p.rules(), validity_days_of(r, p.rules()), now);
-    if (!issued) return Step{issued.error(), ""};
-    if (auto st = validate_for_upload(issued->certificate, issued->chain, *csr, p.rules(),
-                                      wiring.trust, now, subject);
-        !st)
-      return Step{st.error(), ""};
-    const auto facts = issued->certificate.facts();
-    SignedArtifacts a{issued->certificate.pem(), concat_pem(issued->chain),
-                      facts.not_before,          facts.not_after,
-                      facts.sha1_thumbprint,     facts.sha256_thumbprint};
+    const auto& rules = p.rules();
+    const int days = validity_days_of(r, rules);
+    // Signing and validation on the crypto pool; the store is written back here.
+    struct Issue {
+      std::optional<Error> error;
+      SignedArtifacts a;
+    };
+    Issue o = co_await off_loop<Issue>([&]() -> Issue {
+      auto issued = signer->sign(*csr, rules, days, now);
+      if (!issued) return {issued.error(), {}};
+      if (auto st = validate_for_upload(issued->certificate, issued->chain, *csr, rules,
+                                        wiring.trust, now, subject);
+          !st)
+        return {st.error(), {}};
+      const auto facts = issued->certificate.facts();
+      return {std::nullopt,
+              {issued->certificate.pem(), concat_pem(issued->chain), facts.not_before,
+               facts.not_after, facts.sha1_thumbprint, facts.sha256_thumbprint}};
+    });
+    if (o.error) co_return Step{*o.error, ""};
     if (opt.dry_run) {
       Record n = r;
       n.state = RecordState::signed_;
-      n.certificate_pem = a.certificate_pem;
-      n.chain_pem = a.chain_pem;
-      return Step{n, ""};
+      n.certificate_pem = o.a.certificate_pem;
+      n.chain_pem = o.a.chain_pem;
+      co_return Step{n, ""};
     }
-    return Step{life.signed_(r.id, a), ""};
+    co_return Step{life.signed_(r.id, o.a), ""};
   }
 
   net::awaitable<Step> upload(const Record& r, providers::Provider& p, providers::Journal& j) {
@@ -319,7 +356,7 @@ struct Workflow::Impl {
           s = co_await create(r, *p, journal);
           break;
         case RecordState::csrGenerated:
-          s = sign(r, *p);
+          s = co_await sign(r, *p);
           break;
         case RecordState::signed_:
           s = co_await upload(r, *p, journal);
@@ -422,6 +459,8 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
   for (const auto& r : work)
     ids.push_back(r.id);
 
+  m.crypto = std::make_unique<net::thread_pool>(std::max<std::size_t>(
+      1, std::min<std::size_t>(m.opt.concurrency, std::thread::hardware_concurrency())));
   std::exception_ptr crashed;
   const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
   for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
@@ -461,6 +500,8 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
   } catch (...) {
     if (!crashed) crashed = std::current_exception();
   }
+  m.crypto->join();
+  m.crypto.reset();
   if (!m.opt.dry_run) (void)m.store.release(owner, ids);  // also after a crash
   if (crashed) std::rethrow_exception(crashed);
   return report;
