@@ -251,6 +251,8 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured) {
   opt.faults.throttle = 0.3;
   opt.faults.unavailable = 0.2;
   opt.faults.retry_after = "0.4";
+  opt.faults.first_kind = "429";  // at least one, whatever the timing
+  opt.faults.first_count = 1;
   LiveEmulator live(opt, 21);
   Lab lab({live.base(), "", "secret", kSecret});
   lab.request("inspection");
@@ -280,10 +282,14 @@ BOOST_AUTO_TEST_CASE(every_fault_ends_with_one_remote_object_per_record) {
     emulator::Faults faults;
   };
   std::vector<Case> cases;
+  // Each fault at a rate, and also on the first change (POST, PATCH or DELETE) of the tenant,
+  // so every case meets its fault on a change however the timing shifts the draws.
   auto add = [&](const char* name, double emulator::Faults::*field, double rate) {
     emulator::Faults f;
     f.*field = rate;
     f.retry_after = "0.05";
+    f.first_kind = name;
+    f.first_count = 1;
     cases.push_back({name, f});
   };
   add("429", &emulator::Faults::throttle, 0.3);
@@ -299,6 +305,8 @@ BOOST_AUTO_TEST_CASE(every_fault_ends_with_one_remote_object_per_record) {
   all.lost = 0.15;
   all.latency = std::chrono::milliseconds(5);
   all.retry_after = "0.05";
+  all.first_kind = "lost";
+  all.first_count = 2;
   cases.push_back({"all", all});
 
   std::uint64_t seed = 100;

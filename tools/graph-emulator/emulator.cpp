@@ -282,8 +282,9 @@ std::string GraphEmulator::Impl::verify_assertion(const std::map<std::string, st
   return "";
 }
 
-std::string GraphEmulator::Impl::draw_fault() {
+std::string GraphEmulator::Impl::draw_fault(const Request& req) {
   const auto& f = opt.faults;
+  if (req.method != "GET" && changes_seen++ < f.first_count) return f.first_kind;
   const double x = std::uniform_real_distribution<double>(0.0, 1.0)(fault_draws);
   double edge = f.throttle;
   if (x < edge) return "429";
@@ -369,7 +370,16 @@ bool parse_faults(const std::string& spec, Faults& out, std::string& error) {
     const std::string k = item.substr(0, eq), v = item.substr(eq + 1);
     try {
       std::size_t used = 0;
-      if (k == "retry-after") {
+      if (k == "first") {  // first=KIND:COUNT
+        const auto colon = v.find(':');
+        const std::string kind = v.substr(0, colon);
+        if (colon == std::string::npos ||
+            (kind != "429" && kind != "500" && kind != "503" && kind != "drop" && kind != "lost"))
+          throw std::invalid_argument("first");
+        out.first_kind = kind;
+        out.first_count = std::stoi(v.substr(colon + 1));
+        used = v.size();
+      } else if (k == "retry-after") {
         (void)std::stod(v, &used);
         out.retry_after = v;
       } else if (k == "latency") {
@@ -454,7 +464,7 @@ Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
       res = m.graph_error(403, "Authorization_RequestDenied",
                           "Insufficient privileges to complete the operation.", req, rid);
     } else {
-      fault = m.draw_fault();
+      fault = m.draw_fault(req);
       if (fault == "429") {
         res = m.graph_error(429, "TooManyRequests",
                             "Too many requests; retry after the time in Retry-After.", req, rid);

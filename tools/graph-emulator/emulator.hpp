@@ -50,8 +50,12 @@ struct Faults {
   double lost = 0;                       // applied, then the connection closed without a response
   std::chrono::milliseconds latency{0};  // added to every Graph response
   std::string retry_after = "0.5";       // seconds; fractional like Microsoft's sample
+  // Deterministic on top of the rates: the first `first_count` changes (POST, PATCH, DELETE
+  // under /beta) meet `first_kind` (429, 500, 503, drop or lost), whatever the timing.
+  int first_count = 0;
+  std::string first_kind;
 };
-// Parses "429=0.2,500=0.1,503=0.1,drop=0.05,lost=0.2,latency=20,retry-after=0.3".
+// Parses "429=0.2,500=0.1,503=0.1,drop=0.05,lost=0.2,latency=20,retry-after=0.3,first=lost:2".
 bool parse_faults(const std::string& spec, Faults& out, std::string& error);
 
 struct Options {

@@ -170,7 +170,8 @@ struct GraphEmulator::Impl {
   void load_state();
   void save_state();
   std::string verify_assertion(const std::map<std::string, std::string>& form);
-  std::string draw_fault();
+  std::string draw_fault(const Request& req);
+  int changes_seen = 0;  // for Faults::first_count
 
   // Graph's error body, with innerError {date, request-id, client-request-id}.
   Response graph_error(int status, const std::string& code, const std::string& message,
