@@ -17,45 +17,6 @@ Error bad(const std::filesystem::path& file, const std::string& where, const std
   return Error(ErrorKind::invalid_input, file.string(), where + ": " + what);
 }
 
-Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
-                                          const std::filesystem::path& file, std::size_t index) {
-  const std::string where = "certificates[" + std::to_string(index) + "]";
-  if (!j.is_object()) return bad(file, where, "must be an object");
-  static const std::set<std::string> known{"kind",          "name",          "tenant", "subject",
-                                           "key_algorithm", "validity_days", "signer"};
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.count(it.key())) return bad(file, where, "unknown field \"" + it.key() + "\"");
-  CertificateSpec c;
-  auto text = [&](const char* key, std::string& out, bool required) -> Status {
-    if (!j.contains(key)) {
-      if (required) return bad(file, where, std::string("\"") + key + "\" is required");
-      return Ok{};
-    }
-    if (!j[key].is_string() || j[key].get<std::string>().empty())
-      return bad(file, where, std::string("\"") + key + "\" must be a non-empty string");
-    out = j[key].get<std::string>();
-    return Ok{};
-  };
-  std::string kind;
-  for (auto st : {text("kind", kind, true), text("name", c.name, true),
-                  text("tenant", c.tenant, true), text("subject", c.subject, false),
-                  text("key_algorithm", c.key_algorithm, false), text("signer", c.signer, false)})
-    if (!st) return st.error();
-  auto k = state::parse_kind(kind);
-  if (!k)
-    return bad(file, where,
-               "unknown kind \"" + kind + "\" (gsa-tls-ca, cba-ca, intune-codesigning)");
-  c.kind = *k;
-  if (auto alg = pki::parse_key_algorithm(c.key_algorithm); !alg)
-    return bad(file, where, alg.error().message());
-  if (j.contains("validity_days")) {
-    if (!j["validity_days"].is_number_integer() || j["validity_days"].get<int>() <= 0)
-      return bad(file, where, "\"validity_days\" must be a positive integer");
-    c.validity_days = j["validity_days"].get<int>();
-  }
-  return c;
-}
-
 // Reads the fields of one object of the configuration: refuses unknown keys, names the field
 // in every error, resolves relative paths against the configuration file's directory.
 class Fields {
@@ -116,6 +77,34 @@ Status first_error(std::initializer_list<Status> all) {
   for (const auto& st : all)
     if (!st) return st.error();
   return Ok{};
+}
+
+Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
+                                          const std::filesystem::path& file, std::size_t index) {
+  const std::string where = "certificates[" + std::to_string(index) + "]";
+  Fields f(j, file, where);
+  CertificateSpec c;
+  std::string kind;
+  if (auto st = first_error({f.only({"kind", "name", "tenant", "subject", "key_algorithm",
+                                     "validity_days", "signer"}),
+                             f.text("kind", kind, true), f.text("name", c.name, true),
+                             f.text("tenant", c.tenant, true), f.text("subject", c.subject),
+                             f.text("key_algorithm", c.key_algorithm), f.text("signer", c.signer)});
+      !st)
+    return st.error();
+  auto k = state::parse_kind(kind);
+  if (!k)
+    return bad(file, where,
+               "unknown kind \"" + kind + "\" (gsa-tls-ca, cba-ca, intune-codesigning)");
+  c.kind = *k;
+  if (auto alg = pki::parse_key_algorithm(c.key_algorithm); !alg)
+    return bad(file, where, alg.error().message());
+  if (j.contains("validity_days")) {
+    if (!j["validity_days"].is_number_integer() || j["validity_days"].get<int>() <= 0)
+      return bad(file, where, "\"validity_days\" must be a positive integer");
+    c.validity_days = j["validity_days"].get<int>();
+  }
+  return c;
 }
 
 Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json& j,

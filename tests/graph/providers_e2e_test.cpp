@@ -53,9 +53,10 @@ pki::Certificate certificate_of(const Lab& lab, const std::string& id) {
   return all->front();
 }
 
+// The first request at or after `from` with this method and a target containing `target_part`.
 std::size_t index_of(const std::vector<emulator::LogEntry>& log, const std::string& method,
-                     const std::string& target_part) {
-  for (std::size_t i = 0; i < log.size(); ++i)
+                     const std::string& target_part, std::size_t from = 0) {
+  for (std::size_t i = from; i < log.size(); ++i)
     if (log[i].method == method && log[i].target.find(target_part) != std::string::npos) return i;
   return log.size();
 }
@@ -106,13 +107,7 @@ BOOST_AUTO_TEST_CASE(a_cba_ca_runs_end_to_end_with_fields_from_its_certificate_a
   BOOST_TEST(lab.record(first)["state"] == "retired");
   const auto log = live.emu().log();
   const auto added = index_of(log, "POST", "/certificateAuthorities");
-  const auto second_add = [&] {
-    for (std::size_t i = added + 1; i < log.size(); ++i)
-      if (log[i].method == "POST" &&
-          log[i].target.find("/certificateAuthorities") != std::string::npos)
-        return i;
-    return log.size();
-  }();
+  const auto second_add = index_of(log, "POST", "/certificateAuthorities", added + 1);
   const auto deleted = index_of(log, "DELETE", "/certificateAuthorities/");
   BOOST_TEST_REQUIRE(second_add < log.size());
   BOOST_TEST_REQUIRE(deleted < log.size());
