@@ -114,16 +114,25 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
   t.name = name;
   if (auto st = first_error(
           {f.only({"tenant_id", "client_id", "cloud", "graph_url", "token_url", "tls_ca_file",
-                   "auth", "gsa_enable_after_upload", "cba_pki_name", "cba_issuer_hint",
-                   "cba_crl_url", "cba_delta_crl_url"}),
+                   "auth", "gsa_activation", "gsa_enable_after_upload", "cba_pki_name",
+                   "cba_issuer_hint", "cba_crl_url", "cba_delta_crl_url"}),
            f.text("cba_pki_name", t.cba_pki_name), f.flag("cba_issuer_hint", t.cba_issuer_hint),
            f.text("cba_crl_url", t.cba_crl_url), f.text("cba_delta_crl_url", t.cba_delta_crl_url),
            f.text("tenant_id", t.tenant_id, true), f.text("client_id", t.client_id, true),
            f.text("cloud", t.cloud), f.text("graph_url", t.graph_url),
            f.text("token_url", t.token_url), f.path("tls_ca_file", t.tls_ca_file),
+           f.text("gsa_activation", t.gsa_activation),
            f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
       !st)
     return st.error();
+  if (t.gsa_activation != "auto" && t.gsa_activation != "manual")
+    return f.error("\"gsa_activation\" must be \"auto\" or \"manual\", not \"" + t.gsa_activation +
+                   "\"");
+  if (j.contains("gsa_enable_after_upload") && j.contains("gsa_activation") &&
+      t.gsa_enable_after_upload && t.gsa_activation == "manual")
+    return f.error(
+        "\"gsa_enable_after_upload\": true contradicts \"gsa_activation\": \"manual\"; "
+        "drop the deprecated gsa_enable_after_upload");
   if (!j.contains("auth")) return f.error("\"auth\" is required");
   Fields a(j["auth"], file, "tenants." + name + ".auth");
   auto& au = t.auth;
@@ -248,6 +257,10 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
       if (std::string(section) == "tenants") {
         auto t = parse_tenant(it.key(), it.value(), file);
         if (!t) return t.error();
+        if (it.value().contains("gsa_enable_after_upload"))
+          c.notices.push_back(file.string() + ": tenants." + it.key() +
+                              ".gsa_enable_after_upload is deprecated: GSA uploads are switched "
+                              "on by \"gsa_activation\" (\"auto\", the default, or \"manual\")");
         c.tenants.push_back(std::move(*t));
       } else {
         auto sg = parse_signer(it.key(), it.value(), file);

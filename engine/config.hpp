@@ -49,7 +49,12 @@ struct TenantConfig {
   std::string token_url;  // overrides the cloud's token endpoint
   std::filesystem::path tls_ca_file;  // trust anchors for Graph's TLS; empty = system store
   TenantAuth auth;
-  bool gsa_enable_after_upload = false;  // PATCH status=enabled after a GSA upload
+  // GSA uploads are staged until enabled (graph-api.md 0). "auto": pkiflow enables them (for a
+  // renewal, the cutover); "manual": the record waits in `uploaded` for the operator.
+  std::string gsa_activation = "auto";
+  // Deprecated (read, mapped to gsa_activation "auto" plus enabling an upload that reads
+  // "enrolling"; a notice says so).
+  bool gsa_enable_after_upload = false;
   // Entra CBA: the PKI container the CAs go into (found by display name, else created), the
   // issuer hint, and CRL URLs used when a CA certificate names none.
   std::string cba_pki_name = "pkiflow";
@@ -94,6 +99,9 @@ struct Config {
   std::filesystem::path trust_anchors;  // PEM file or directory the chains must reach
   KeysConfig keys;
   RunSettings run;
+
+  // Notices about the file that do not stop it being used (deprecated fields), for stderr.
+  std::vector<std::string> notices;
 
   const TenantConfig* tenant(const std::string& name) const;
   const SignerConfig* signer(const std::string& name) const;

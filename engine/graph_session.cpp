@@ -198,7 +198,9 @@ Result<providers::Provider*> GraphSession::provider(const state::Record& r) {
   switch (r.kind) {
     case state::RecordKind::gsa_tls_ca: {
       gsa::GsaOptions o;
-      o.enable_after_upload = m.config.tenant(r.tenant)->gsa_enable_after_upload;
+      const TenantConfig* t = m.config.tenant(r.tenant);
+      o.manual_activation = t->gsa_activation == "manual";
+      o.enable_enrolling = t->gsa_enable_after_upload;
       p = gsa::make_gsa_provider(**c, o);
       break;
     }

@@ -3,12 +3,16 @@
 
 #include "engine/workflow.hpp"
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <deque>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -18,6 +22,7 @@
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/record_id.hpp"
+#include "engine/run/lease_keeper.hpp"
 
 namespace pkiflow::engine {
 
@@ -174,6 +179,8 @@ struct Workflow::Impl {
   RunOptions opt;
   Lifecycle life;
   pki::Rng rng = pki::Rng::system();
+  LeaseKeeper* leases = nullptr;  // this run's leases (none in a dry run or a single verb)
+  std::atomic<bool> stopping{false};
 
   // Key generation, key encryption, signing and validation run here, off the I/O thread
   // (DESIGN.md): the waits for the service overlap, and so does the crypto.
@@ -309,18 +316,35 @@ struct Workflow::Impl {
     co_return Step{life.uploaded(r.id, up->remote_status, up->remote_id), ""};
   }
 
-  net::awaitable<Step> confirm(const Record& r, providers::Provider& p) {
+  // uploaded -> active: polls the service; a staged upload is switched on here (the cutover of
+  // a renewal) unless the tenant's activation is manual (or `force_enable`: `pkiflow enable`).
+  net::awaitable<Step> confirm(const Record& r, providers::Provider& p, providers::Journal& j,
+                               bool force_enable = false) {
     const auto started = std::chrono::steady_clock::now();
+    bool enabled = false;
     for (;;) {
-      auto c = co_await p.confirm(r);
+      auto c = co_await p.confirm(r, j);
       if (!c) co_return Step{c.error(), ""};
       if (c->in_force) co_return Step{life.activated(r.id, c->remote_status), ""};
+      if (c->staged && !enabled) {
+        if (p.manual_activation() && !force_enable)
+          co_return Step{r, "staged (\"" + c->remote_status +
+                                "\"): enable it in the admin center or with `pkiflow enable " +
+                                r.id + "`"};
+        if (opt.dry_run) co_return Step{r, "staged; a real run would enable it now"};
+        if (auto st = co_await p.enable(r, j); !st) co_return Step{st.error(), ""};
+        enabled = true;
+        continue;
+      }
       if (clock.now() - r.updated_at > opt.confirm_deadline)
         co_return Step{
             Error(ErrorKind::remote, "record " + r.id,
                   "the service still says \"" + c->remote_status + "\" " +
                       std::to_string(opt.confirm_deadline.count()) + " hours after the upload"),
             ""};
+      if (stopping)
+        co_return Step{r, "uploaded; the service says \"" + c->remote_status +
+                              "\"; the run was stopped (the next run checks again)"};
       if (std::chrono::steady_clock::now() - started + opt.poll_interval > opt.confirm_wait)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\", not in force yet (the next run checks again)"};
@@ -350,6 +374,16 @@ struct Workflow::Impl {
     providers::Provider* p = *found;
     StoreJournal journal(store, clock, r.id, opt.dry_run);
     for (int steps = 0; steps < 8; ++steps) {
+      if (stopping) {  // no new step starts; this one is re-derived by the next run
+        out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
+        out.note = "the run was stopped before its next step";
+        co_return out;
+      }
+      if (leases && !leases->holds(r.id)) {  // another run took it: hands off
+        out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
+        out.note = "its lease was taken by another run, which works it now; left alone";
+        co_return out;
+      }
       Step s{r, ""};
       switch (r.state) {
         case RecordState::planned:
@@ -362,7 +396,7 @@ struct Workflow::Impl {
           s = co_await upload(r, *p, journal);
           break;
         case RecordState::uploaded:
-          s = co_await confirm(r, *p);
+          s = co_await confirm(r, *p, journal);
           break;
         case RecordState::superseded:
           s = co_await retire(r, *p, journal);
@@ -424,50 +458,98 @@ Workflow::Workflow(state::StateStore& store, const Clock& clock, RunWiring wirin
     : impl_(std::make_unique<Impl>(store, clock, std::move(wiring), std::move(options))) {}
 Workflow::~Workflow() = default;
 
-Result<RunReport> Workflow::run(net::io_context& ioc) {
-  auto& m = *impl_;
-  const std::vector<RecordState> states{RecordState::planned, RecordState::csrGenerated,
-                                        RecordState::signed_, RecordState::uploaded,
-                                        RecordState::superseded};
-  const auto now = m.clock.now();
+namespace {
+
+const std::vector<RecordState>& due_states() {
+  static const std::vector<RecordState> states{RecordState::planned, RecordState::csrGenerated,
+                                               RecordState::signed_, RecordState::uploaded,
+                                               RecordState::superseded};
+  return states;
+}
+
+// Every record with work due now.
+Result<std::vector<Record>> due_records(state::StateStore& store, TimePoint now) {
   std::vector<Record> due;
-  for (auto s : states) {
+  for (auto s : due_states()) {
     state::RecordFilter f;
     f.state = s;
-    auto list = m.store.list(f);
+    auto list = store.list(f);
     if (!list) return list.error();
     for (auto& r : *list)
       if (!r.next_attempt_at || *r.next_attempt_at <= now) due.push_back(std::move(r));
   }
+  return due;
+}
+
+}  // namespace
+
+void Workflow::request_stop() {
+  impl_->stopping = true;
+}
+
+Result<RunReport> Workflow::run(net::io_context& ioc) {
+  auto& m = *impl_;
+  const auto now = m.clock.now();
+  auto due = due_records(m.store, now);
+  if (!due) return due.error();
   RunReport report;
   std::deque<Record> work;
-  const std::string owner = "run-" + new_record_id(m.rng);
+  std::optional<LeaseKeeper> leases;
   if (m.opt.dry_run) {
-    work.assign(due.begin(), due.end());
+    work.assign(due->begin(), due->end());
   } else {
     m.reconcile_journal();
-    auto claimed = m.store.claim_due(owner, now, now + m.opt.lease, states, 0);
-    if (!claimed) return claimed.error();
-    std::set<std::string> mine;
-    for (const auto& r : *claimed)
-      mine.insert(r.id);
-    for (const auto& r : due)
-      if (!mine.count(r.id)) report.skipped_leased.push_back(r.id);
-    work.assign(claimed->begin(), claimed->end());
+    leases.emplace(m.store, m.clock, RunOwner::current(new_record_id(m.rng)),
+                   std::chrono::duration_cast<std::chrono::seconds>(m.opt.lease));
+    auto claim = leases->claim(due_states(), *due);
+    if (!claim) return claim.error();
+    for (const auto& h : claim->held)
+      report.skipped_leased.push_back({h.id, h.owner, h.until});
+    report.taken_over = claim->taken_over;
+    work.assign(claim->records.begin(), claim->records.end());
+    m.leases = &*leases;
   }
-  std::vector<std::string> ids;
-  for (const auto& r : work)
-    ids.push_back(r.id);
 
   m.crypto = std::make_unique<net::thread_pool>(std::max<std::size_t>(
       1, std::min<std::size_t>(m.opt.concurrency, std::thread::hardware_concurrency())));
   std::exception_ptr crashed;
-  const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
-  for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
+  // The heartbeat and the signal watch live while any worker does.
+  std::size_t running = 0;
+  net::steady_timer beat(ioc);
+  std::optional<net::signal_set> signals;
+  auto all_done = [&] {
+    beat.cancel();
+    if (signals) signals->cancel();
+  };
+  if (m.opt.handle_signals && !m.opt.dry_run) {
+    signals.emplace(ioc, SIGINT, SIGTERM);
+    signals->async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      m.stopping = true;  // no new step starts; the steps in flight finish
+      beat.cancel();      // wakes nothing else; the workers see the flag
+    });
+  }
+  if (leases) {
     net::co_spawn(
         ioc,
         [&]() -> net::awaitable<void> {
-          while (!work.empty()) {
+          while (running > 0 && !m.stopping) {
+            beat.expires_after(m.opt.heartbeat);
+            boost::system::error_code ec;
+            co_await beat.async_wait(net::redirect_error(net::use_awaitable, ec));
+            if (running == 0) break;
+            (void)leases->heartbeat();  // a lost record is noticed by its next step
+          }
+        },
+        net::detached);
+  }
+  const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
+  for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
+    ++running;
+    net::co_spawn(
+        ioc,
+        [&]() -> net::awaitable<void> {
+          while (!work.empty() && !m.stopping) {
             Record r = std::move(work.front());
             work.pop_front();
             RecordOutcome outcome{r.id, r.name, r.kind, r.state, r.state, Outcome::failed, ""};
@@ -479,21 +561,21 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
             // A renewal that became active superseded its predecessor: retire it now, so the
             // tenant never keeps the old object longer than one run.
             if (outcome.to == RecordState::active && outcome.from != RecordState::active &&
-                !m.opt.dry_run) {
-              auto now_rec = m.store.get(outcome.id);
-              if (now_rec && *now_rec && !(*now_rec)->renews.empty()) {
-                auto prev = m.store.get((*now_rec)->renews);
-                if (prev && *prev && (*prev)->state == RecordState::superseded)
-                  work.push_back(**prev);
-              }
+                !m.opt.dry_run && leases) {
+              auto more = leases->claim_more({RecordState::superseded});
+              if (more)
+                for (auto& rec : *more)
+                  work.push_back(std::move(rec));
             }
             report.records.push_back(std::move(outcome));
           }
         },
         [&](std::exception_ptr e) {
           if (e && !crashed) crashed = e;
+          if (--running == 0) all_done();
         });
   }
+  if (running == 0) all_done();
   ioc.restart();
   try {
     ioc.run();
@@ -502,10 +584,29 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
   }
   m.crypto->join();
   m.crypto.reset();
-  if (!m.opt.dry_run) (void)m.store.release(owner, ids);  // also after a crash
+  report.interrupted = m.stopping;
+  // Records never started because the run stopped.
+  for (const auto& r : work)
+    report.records.push_back({r.id, r.name, r.kind, r.state, r.state, Outcome::waiting,
+                              "not started: the run was stopped"});
+  m.leases = nullptr;
+  if (leases) leases->release();  // also after a crash
   if (crashed) std::rethrow_exception(crashed);
   return report;
 }
+
+namespace {
+
+// Why a verb may not touch a record now: another live run holds it.
+Status not_held_elsewhere(state::StateStore& store, const Record& r, TimePoint now) {
+  auto who = store.lease_owner(r.id, now);
+  if (!who) return who.error();
+  if (!*who || owner_is_dead(**who)) return Ok{};
+  return Error(ErrorKind::busy, "record " + r.id,
+               "a run holds it (" + **who + "); try again when that run has finished");
+}
+
+}  // namespace
 
 Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
   auto& m = *impl_;
@@ -513,10 +614,17 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
   if (!rec) return rec.error();
   if (!*rec) return Error(ErrorKind::invalid_input, "record " + id, "no such record");
   const Record r = **rec;
-  if (!is_legal(r.state, RecordState::retired) || r.state == RecordState::superseded)
+  // Guard before effect: everything the lifecycle would refuse is refused before a request
+  // leaves (a dry run says the same).
+  if (r.state == RecordState::active || r.state == RecordState::superseded)
     return Error(ErrorKind::invalid_input, "record " + id,
                  std::string("is ") + state::to_string(r.state) +
-                     "; only a record that never became active (or failed) is cancelled");
+                     "; cancel is for records that never became active (renew it, and the old "
+                     "one is retired once its successor is active); nothing was sent");
+  if (!is_legal(r.state, RecordState::retired))
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("is ") + state::to_string(r.state) + "; there is nothing to cancel");
+  if (auto st = not_held_elsewhere(m.store, r, m.clock.now()); !st) return st;
   if (!r.remote_id.empty()) {
     auto p = m.wiring.provider ? m.wiring.provider(r)
                                : Result<providers::Provider*>(Error(ErrorKind::invalid_input,
@@ -544,6 +652,47 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
   auto c = m.life.cancel(id);
   if (!c) return c.error();
   return Ok{};
+}
+
+Result<RecordOutcome> Workflow::enable(net::io_context& ioc, const std::string& id) {
+  auto& m = *impl_;
+  auto rec = m.store.get(id);
+  if (!rec) return rec.error();
+  if (!*rec) return Error(ErrorKind::invalid_input, "record " + id, "no such record");
+  const Record r = **rec;
+  if (r.kind != state::RecordKind::gsa_tls_ca)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("is a ") + state::to_string(r.kind) +
+                     " record; only TLS-inspection CAs are enabled (the others are in force once "
+                     "uploaded)");
+  if (r.state != RecordState::uploaded)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("is ") + state::to_string(r.state) +
+                     "; only an uploaded (staged) certificate can be enabled; nothing was sent");
+  if (auto st = not_held_elsewhere(m.store, r, m.clock.now()); !st) return st.error();
+  auto p = m.wiring.provider ? m.wiring.provider(r)
+                             : Result<providers::Provider*>(
+                                   Error(ErrorKind::invalid_input, "record " + id, "no provider"));
+  if (!p) return p.error();
+  StoreJournal journal(m.store, m.clock, r.id, m.opt.dry_run);
+  std::optional<Step> step;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        step = co_await m.confirm(r, **p, journal, /*force_enable=*/true);
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.restart();
+  ioc.run();
+  RecordOutcome out{r.id, r.name, r.kind, r.state, r.state, Outcome::waiting, ""};
+  if (!step) return Error(ErrorKind::unavailable, "record " + id, "no answer");
+  if (!step->record) return step->record.error();
+  out.to = step->record->state;
+  out.result = out.to != out.from ? Outcome::progressed : Outcome::waiting;
+  out.note = step->waiting;
+  return out;
 }
 
 }  // namespace pkiflow::engine

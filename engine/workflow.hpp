@@ -35,7 +35,12 @@ struct RunOptions {
   std::chrono::milliseconds confirm_wait{std::chrono::minutes(10)};  // per record and run
   // An upload the service has not put in force after this long fails the record.
   std::chrono::hours confirm_deadline{48};
-  std::chrono::minutes lease{30};
+  // Leases are short and renewed by a heartbeat while the run works, so a dead host's records
+  // come free within minutes; a dead run of this host is taken over at once.
+  std::chrono::seconds lease{120};
+  std::chrono::milliseconds heartbeat{30'000};
+  // SIGTERM and SIGINT stop the run gracefully (the CLI sets it; an embedding host may not).
+  bool handle_signals = false;
   BackoffPolicy backoff;
 };
 
@@ -52,9 +57,18 @@ struct RecordOutcome {
 };
 const char* to_string(RecordOutcome::Result r);
 
+// A due record this run left alone because a live run holds it.
+struct SkippedRecord {
+  std::string id;
+  std::string owner;  // "host=… pid=… start=… run=…"
+  TimePoint until;
+};
+
 struct RunReport {
   std::vector<RecordOutcome> records;
-  std::vector<std::string> skipped_leased;  // ids another run holds
+  std::vector<SkippedRecord> skipped_leased;  // due records another live run holds
+  std::size_t taken_over = 0;  // leases of dead runs of this host taken over at the start
+  bool interrupted = false;    // SIGTERM/SIGINT (or request_stop) ended the run early
   std::size_t count(RecordOutcome::Result r) const;
 };
 
@@ -79,6 +93,13 @@ class Workflow {
   // Cancels a record that never became active (or failed): deletes its remote object first, so
   // nothing half-done stays in the tenant, then retires it. Dry run: shows the DELETE only.
   Status cancel(boost::asio::io_context& ioc, const std::string& id);
+
+  // Switches on a record's staged upload (GSA, `pkiflow enable ID`) and waits up to
+  // confirm_wait for it to be in force; the outcome says where the record ended.
+  Result<RecordOutcome> enable(boost::asio::io_context& ioc, const std::string& id);
+
+  // Asks a running run() to stop gracefully (thread-safe; what SIGTERM does).
+  void request_stop();
 
   struct Impl;
 

@@ -60,6 +60,9 @@ struct Uploaded {
 struct Confirmation {
   bool in_force = false;
   std::string remote_status;  // exactly what the service said
+  // Uploaded and waiting to be switched on (GSA: "disabled", never enabled by pkiflow): the
+  // engine enables it, or waits for the operator when the tenant's activation is manual.
+  bool staged = false;
 };
 
 struct RemoteObject {
@@ -83,8 +86,15 @@ class Provider {
   // Sends the signed certificate (and chain) with the fields derived from it.
   virtual boost::asio::awaitable<Result<Uploaded>> upload(const state::Record& record,
                                                           Journal& journal) = 0;
-  virtual boost::asio::awaitable<Result<Confirmation>> confirm(const state::Record& record) = 0;
-  // Deletes the remote object; one that is already gone counts as retired.
+  virtual boost::asio::awaitable<Result<Confirmation>> confirm(const state::Record& record,
+                                                               Journal& journal) = 0;
+  // Switches a staged upload on (GSA: PATCH {"status":"enabled"}), after reading it back: an
+  // object already switched on is left as it is. Families without the step say unsupported.
+  virtual boost::asio::awaitable<Status> enable(const state::Record& record, Journal& journal) = 0;
+  // Whether the operator switches staged uploads on (the tenant's gsa_activation "manual").
+  virtual bool manual_activation() const { return false; }
+  // Deletes the remote object after proving it is this record's (providers/detail/
+  // guarded_delete); one that is already gone counts as retired.
   virtual boost::asio::awaitable<Status> retire(const state::Record& record, Journal& journal) = 0;
   // Every remote object of this family, for reconciliation and `pkiflow remote list`.
   virtual boost::asio::awaitable<Result<std::vector<RemoteObject>>> list_remote() = 0;

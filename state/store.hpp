@@ -26,6 +26,13 @@ struct RecordFilter {
   std::size_t limit = 0;                     // 0 = no limit
 };
 
+// A record held by a run until `expires_at`.
+struct Lease {
+  std::string record_id;
+  std::string owner;
+  TimePoint expires_at;
+};
+
 // Why a write was refused: someone else wrote the record first, or it does not exist.
 inline constexpr const char* kVersionConflict = "version conflict";
 
@@ -58,6 +65,15 @@ class StateStore {
                                                 std::size_t limit) = 0;
   virtual Status release(const std::string& owner, const std::vector<std::string>& ids) = 0;
   virtual Result<std::optional<std::string>> lease_owner(const std::string& id, TimePoint now) = 0;
+  // Every lease in force at `now` (the engine decides which owners are dead).
+  virtual Result<std::vector<Lease>> leases(TimePoint now) = 0;
+  // Drops every lease `owner` holds (an owner proven dead); returns how many.
+  virtual Result<std::size_t> break_leases(const std::string& owner) = 0;
+  // Extends to `until` the leases of `ids` that `owner` still holds; returns those ids (a
+  // record missing from the answer was taken by another run, which now owns it).
+  virtual Result<std::vector<std::string>> renew_leases(const std::string& owner,
+                                                        const std::vector<std::string>& ids,
+                                                        TimePoint until) = 0;
 };
 
 // Opens the store named by a URL: "sqlite:///absolute/path.db", "sqlite://relative.db" or a

@@ -7,21 +7,24 @@ namespace {
 std::vector<SigningProfile> make_profiles() {
   std::vector<SigningProfile> out;
   {
-    // graph-api.md section 1: CA:TRUE critical, serverAuth EKU required, critical KU
-    // digitalSignature+keyCertSign+cRLSign (Microsoft's OpenSSL sample), >= 1 year of validity,
-    // the chain holds every intermediate up to the root. pathlen:0 because the service signs
-    // leaf inspection certificates directly.
+    // graph-api.md section 0 (which corrects section 1): CA:TRUE critical; the EKU absent or
+    // holding serverAuth; critical KU digitalSignature+keyCertSign+cRLSign (Microsoft's OpenSSL
+    // sample); at least six months of validity; the chain holds every intermediate up to the
+    // root. pathlen:1, because the service signs its own intermediate under the uploaded CA
+    // (pathlen:0 breaks every inspected connection), and the issuers must allow that depth.
     SigningProfile p;
     p.name = "tls-inspection-ca";
     p.purpose = "intermediate CA for Global Secure Access TLS inspection";
     p.source = "Global Secure Access TLS inspection (graph-api.md 1)";
     p.is_ca = true;
-    p.path_len = 0;
+    p.path_len = 1;
+    p.ca_room_below = 1;
     p.key_usage = KeyUsageSet(KeyUsageSet::digitalSignature | KeyUsageSet::keyCertSign |
                               KeyUsageSet::cRLSign);
     p.ext_key_usage = {"serverAuth"};
+    p.ext_key_usage_may_be_absent = true;
     p.default_days = 730;
-    p.min_validity_days = 365;
+    p.min_validity_days = 183;  // six months (2026; it was one year in 2025)
     p.chain_must_reach_root = true;
     out.push_back(p);
   }

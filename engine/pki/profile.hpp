@@ -21,6 +21,11 @@ struct SigningProfile {
   KeyUsageSet key_usage;                // issued, and required of a validated certificate
   bool key_usage_critical = true;
   std::vector<std::string> ext_key_usage;  // issued (names), and required
+  // The EKU may also be absent altogether (a present list must still hold ext_key_usage).
+  bool ext_key_usage_may_be_absent = false;
+  // CA certificates the endpoint itself puts below this one (GSA: its own intermediate), so
+  // this certificate's pathLenConstraint and every issuer's must leave room for them.
+  std::size_t ca_room_below = 0;
   int default_days = 365;
   std::optional<int> min_validity_days;  // the endpoint's minimum lifetime
   std::size_t min_rsa_bits = 2048;

@@ -24,6 +24,8 @@ const char* to_string(ErrorKind kind) {
       return "not-sent";
     case ErrorKind::auth:
       return "auth";
+    case ErrorKind::busy:
+      return "busy";
   }
   return "unknown";
 }

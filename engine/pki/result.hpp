@@ -22,6 +22,7 @@ enum class ErrorKind {
   remote,         // a remote service refused the request (a 4xx): an operator must look
   not_sent,       // dry run: the request was recorded, nothing was sent
   auth,           // signing in to a remote service failed (secret, certificate, app)
+  busy,           // another live run holds the record: try again when it has finished
 };
 
 const char* to_string(ErrorKind kind);

@@ -9,8 +9,13 @@
 #include <botan/hex.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
@@ -221,7 +226,12 @@ class CbaProvider : public providers::Provider {
     co_return Ok{};
   }
 
-  net::awaitable<Result<Confirmation>> confirm(const Record& r) override {
+  net::awaitable<Status> enable(const Record& r, Journal&) override {
+    co_return Error(ErrorKind::unsupported, "record " + r.id,
+                    "an Entra CBA CA is trusted once listed; there is nothing to enable");
+  }
+
+  net::awaitable<Result<Confirmation>> confirm(const Record& r, Journal&) override {
     const auto slash = r.remote_id.find('/');
     if (slash == std::string::npos)
       co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
@@ -246,13 +256,21 @@ class CbaProvider : public providers::Provider {
   net::awaitable<Status> retire(const Record& r, Journal& journal) override {
     if (r.remote_id.empty()) co_return Ok{};
     const auto slash = r.remote_id.find('/');
+    if (slash == std::string::npos)
+      co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
     const std::string url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash) +
                             "/certificateAuthorities/" + r.remote_id.substr(slash + 1);
-    auto done = co_await providers::detail::journaled(
-        client_, json_request("DELETE", url, "", crid()), "retire", journal,
-        "delete CA " + r.thumbprint_sha1, true);
-    if (!done) co_return done.error();
-    co_return Ok{};
+    const std::string thumb = upper(r.thumbprint_sha1);
+    co_return co_await providers::detail::guarded_delete(
+        client_, url, "retire", journal, "CA " + r.thumbprint_sha1 + " in PKI " + s_.pki_name,
+        [&thumb](const json& ca) -> Status {
+          // Thumbprints compare case-insensitively (graph-api.md 0).
+          if (!thumb.empty() && upper(str(ca, "thumbprint")) == thumb) return Ok{};
+          return Error(
+              ErrorKind::remote, "CA",
+              "its thumbprint " + str(ca, "thumbprint") + " is not this record's (" + thumb + ")");
+        },
+        [this] { return crid(); });
   }
 
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {
@@ -320,7 +338,25 @@ class CbaProvider : public providers::Provider {
     co_return std::string();
   }
 
+  // The container, created when there is none. One creator per tenant and run: records of the
+  // tenant worked at once wait for the one that is looking or creating, then look again, so
+  // two records never both find none and both create one (the service does not refuse a
+  // second container of the same name).
   net::awaitable<Result<std::string>> ensure_pki(Journal& journal) {
+    auto ex = co_await net::this_coro::executor;
+    while (ensuring_) {
+      net::steady_timer t(ex, std::chrono::milliseconds(10));
+      co_await t.async_wait(net::use_awaitable);
+    }
+    ensuring_ = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{ensuring_};
+    co_return co_await find_or_create_pki(journal);
+  }
+
+  net::awaitable<Result<std::string>> find_or_create_pki(Journal& journal) {
     for (int round = 0; round < 3; ++round) {
       auto found = co_await find_pki();
       if (!found) co_return found.error();
@@ -351,6 +387,7 @@ class CbaProvider : public providers::Provider {
   graph::GraphClient& client_;
   CbaSettings s_;
   pki::Rng rng_;
+  bool ensuring_ = false;  // a record of this tenant is looking for or creating the container
 };
 
 PkiState state_of(const json& p) {

@@ -3,13 +3,18 @@
 
 #include "providers/gsa_tls/gsa_provider.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
+#include "engine/pki/certificate.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
-#include "providers/detail/journaled.hpp"
+#include "providers/detail/guarded_delete.hpp"
+#include "providers/graph/detail/json_calls.hpp"
+#include "providers/graph/encoding.hpp"
 #include "providers/gsa_tls/gsa_messages.hpp"
 
 namespace pkiflow::gsa {
@@ -61,6 +66,45 @@ bool gone(const graph::Reply& r) {
   return r.outcome == graph::Outcome::refused && r.response.status == 404;
 }
 
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+// The SHA-1 thumbprint of the first certificate in `pem` ("" when there is none).
+std::string thumbprint_of(const std::string& pem) {
+  auto certs = pki::Certificate::decode_all(pki::Bytes(pem.begin(), pem.end()));
+  if (!certs || certs->empty()) return "";
+  return upper(certs->front().facts().sha1_thumbprint);
+}
+
+// The object names this record's create attempts sent, as journaled ("… name=X").
+std::set<std::string> journaled_names(Journal& journal) {
+  std::set<std::string> out;
+  for (const auto& op : journal.earlier()) {
+    if (op.action != "create") continue;
+    const auto at = op.request_summary.rfind(" name=");
+    if (at != std::string::npos) out.insert(op.request_summary.substr(at + 6));
+  }
+  return out;
+}
+
+bool has_op(Journal& journal, const char* action, std::optional<OperationState> state) {
+  for (const auto& op : journal.earlier())
+    if (op.action == action && (!state || op.state == *state)) return true;
+  return false;
+}
+
+// Closes the open operations of `action`: the read-back settled them.
+void settle_open(Journal& journal, const char* action, OperationState outcome,
+                 const std::string& summary) {
+  for (const auto& op : journal.earlier())
+    if (op.action == action &&
+        (op.state == OperationState::sent || op.state == OperationState::pending))
+      journal.end(op.op_id, outcome, summary);
+}
+
 class GsaProvider : public providers::Provider {
  public:
   GsaProvider(graph::GraphClient& client, GsaOptions options)
@@ -71,6 +115,7 @@ class GsaProvider : public providers::Provider {
     return *pki::find_profile("tls-inspection-ca");
   }
   bool service_makes_csr() const override { return true; }
+  bool manual_activation() const override { return opt_.manual_activation; }
 
   net::awaitable<Result<Created>> create_or_get_csr(const Record& record,
                                                     Journal& journal) override {
@@ -95,26 +140,7 @@ class GsaProvider : public providers::Provider {
       if (!op) co_return op.error();
       ++creates;
       auto reply = co_await client_.call(req, /*mutating=*/true);
-      if (reply.ok()) {
-        auto ca = parse_remote_ca(reply.response.body);
-        if (!ca) {
-          journal.end(*op, OperationState::done, "201, unreadable body");
-          co_return ca.error().about("the create response for " + *name);
-        }
-        if (ca->csr_pem.empty()) {  // not in the POST response: a GET is the last chance
-          auto again = co_await get(ca->id);
-          if (again) ca->csr_pem = again->csr_pem;
-        }
-        if (ca->csr_pem.empty()) {
-          journal.end(*op, OperationState::done, "201 id=" + ca->id + " without a CSR");
-          co_await remove(ca->id, journal, "delete-unusable");
-          co_return Error(ErrorKind::remote, "object " + *name,
-                          "the service created it but returned no CSR, neither in the POST "
-                          "response nor on GET; it was deleted again");
-        }
-        journal.end(*op, OperationState::done, "201 id=" + ca->id + " name=" + *name);
-        co_return Created{ca->id, ca->status.raw, ca->csr_pem};
-      }
+      if (reply.ok()) co_return co_await created(reply, *name, *op, journal);
       if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error("create " + *name);
       if (!reply.maybe_applied) {
         journal.end(*op, OperationState::failed, reply.message);
@@ -130,118 +156,242 @@ class GsaProvider : public providers::Provider {
                     "looks for their objects first");
   }
 
+  // signed -> uploaded. Reads the object first: the service refuses a second upload once the
+  // object left csrGenerated (graph-api.md 0), and an earlier attempt's answer may be lost.
   net::awaitable<Result<providers::Uploaded>> upload(const Record& record,
                                                      Journal& journal) override {
     const std::string what = "upload to " + record.remote_id;
-    auto req = upload_request(client_.base(), record.remote_id, record.certificate_pem,
-                              record.chain_pem, crid());
-    auto op = journal.begin("upload", req);
-    if (!op) co_return op.error();
-    // The same certificate and chain again is harmless, so an ambiguous failure is retried.
-    auto reply = co_await client_.call(req, /*mutating=*/false);
-    if (!reply.ok()) {
-      if (reply.outcome != graph::Outcome::not_sent)
-        journal.end(*op, OperationState::failed, reply.message);
-      if (gone(reply))
-        co_return Error(ErrorKind::remote, "remote object " + record.remote_id,
-                        "no longer exists on the service (deleted outside pkiflow?); cancel "
-                        "this record and request a new one");
-      co_return reply.to_error(what);
-    }
-    journal.end(*op, OperationState::done, std::to_string(reply.response.status));
-    if (opt_.enable_after_upload) {
-      auto en = enable_request(client_.base(), record.remote_id, crid());
-      auto eop = journal.begin("enable", en);
-      if (!eop) co_return eop.error();
-      auto r = co_await client_.call(en, /*mutating=*/false);
-      if (!r.ok()) {
-        journal.end(*eop, OperationState::failed, r.message);
-        if (r.outcome == graph::Outcome::refused)
-          co_return Error(ErrorKind::remote, "enable " + record.remote_id,
-                          r.message +
-                              "; the service refused to switch the certificate on: set "
-                              "\"enable_after_upload\": false for this tenant if it does so "
-                              "by itself");
-        co_return r.to_error("enable " + record.remote_id);
+    for (int round = 0; round < 3; ++round) {
+      auto ca = co_await get(record.remote_id);
+      if (!ca) co_return ca.error();
+      if (ca->status.status != TlsStatus::csrGenerated || !ca->certificate_pem.empty())
+        co_return adopt_upload(record, journal, *ca);
+      auto req = upload_request(client_.base(), record.remote_id, record.certificate_pem,
+                                record.chain_pem, crid());
+      auto op = journal.begin("upload", req);
+      if (!op) co_return op.error();
+      auto reply = co_await client_.call(req, /*mutating=*/true);
+      if (reply.ok()) {
+        journal.end(*op, OperationState::done, std::to_string(reply.response.status));
+        auto now = co_await get(record.remote_id);
+        co_return providers::Uploaded{record.remote_id, now ? now->status.raw : std::string()};
       }
-      journal.end(*eop, OperationState::done, std::to_string(r.response.status));
+      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error(what);
+      if (!reply.maybe_applied) {
+        journal.end(*op, OperationState::failed, reply.message);
+        co_return reply.to_error(what);
+      }
+      journal.end(*op, OperationState::failed, "ambiguous: read back before anything else");
     }
-    auto now = co_await get(record.remote_id);
-    co_return providers::Uploaded{record.remote_id, now ? now->status.raw : std::string()};
+    co_return Error(ErrorKind::unavailable, "record " + record.id,
+                    "the upload ended without an answer three times; the next run reads the "
+                    "object back first");
   }
 
-  net::awaitable<Result<Confirmation>> confirm(const Record& record) override {
+  net::awaitable<Result<Confirmation>> confirm(const Record& record, Journal& journal) override {
     auto ca = co_await get(record.remote_id);
     if (!ca) co_return ca.error();
     const auto s = ca->status.status;
-    if (s == TlsStatus::disabled)
-      co_return Error(ErrorKind::remote, "remote object " + record.remote_id,
-                      "the service switched the uploaded certificate off (status \"disabled\"); "
-                      "another TLS-inspection CA of the tenant probably became active after it "
-                      "(the service allows one active certificate at a time)");
+    if (in_force(ca->status)) co_return Confirmation{true, ca->status.raw, false};
     if (s == TlsStatus::expired || s == TlsStatus::revoked)
       co_return Error(
           ErrorKind::remote, "remote object " + record.remote_id,
           "the service reports status \"" + ca->status.raw + "\" for the uploaded certificate");
-    co_return Confirmation{in_force(ca->status), ca->status.raw};
+    if (s == TlsStatus::csrGenerated)
+      co_return Error(ErrorKind::remote, "remote object " + record.remote_id,
+                      "reads \"csrGenerated\" although its upload was recorded: the service "
+                      "dropped the certificate; cancel this record and request a new one");
+    if (s == TlsStatus::disabled) {
+      // Staged (never switched on), or switched off after pkiflow enabled it: the journal tells.
+      if (has_op(journal, "enable", OperationState::done))
+        co_return Error(ErrorKind::remote, "remote object " + record.remote_id,
+                        "was switched off (status \"disabled\") after pkiflow enabled it: another "
+                        "TLS-inspection CA of the tenant was enabled since (one enabled "
+                        "certificate per tenant)");
+      co_return Confirmation{false, ca->status.raw, true};
+    }
+    // enrolling, creating, unknownFutureValue or a value we do not know: in progress.
+    const bool legacy = opt_.enable_enrolling && s == TlsStatus::enrolling &&
+                        !has_op(journal, "enable", std::nullopt);
+    co_return Confirmation{false, ca->status.raw, legacy};
+  }
+
+  net::awaitable<Status> enable(const Record& record, Journal& journal) override {
+    const std::string what = "enable " + record.remote_id;
+    for (int round = 0; round < 3; ++round) {
+      auto ca = co_await get(record.remote_id);
+      if (!ca) co_return ca.error();
+      const auto s = ca->status.status;
+      const bool legacy = opt_.enable_enrolling && s == TlsStatus::enrolling &&
+                          !has_op(journal, "enable", std::nullopt);
+      if (s != TlsStatus::disabled && !legacy) {
+        if (s == TlsStatus::csrGenerated)
+          co_return Error(ErrorKind::invalid_input, "record " + record.id,
+                          "its remote object holds no certificate yet; nothing to enable");
+        settle_open(journal, "enable", OperationState::done,
+                    "read back: the object reads \"" + ca->status.raw + "\"");
+        co_return Ok{};  // already switched on (by an earlier attempt, or by the operator)
+      }
+      auto req = enable_request(client_.base(), record.remote_id, crid());
+      auto op = journal.begin("enable", req);
+      if (!op) co_return op.error();
+      auto reply = co_await client_.call(req, /*mutating=*/true);
+      if (reply.ok()) {
+        journal.end(*op, OperationState::done, std::to_string(reply.response.status));
+        co_return Ok{};
+      }
+      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error(what);
+      if (reply.outcome == graph::Outcome::refused) {
+        journal.end(*op, OperationState::failed, reply.message);
+        co_return Error(ErrorKind::remote, what,
+                        reply.message +
+                            "; the tenant refused to switch the certificate on: set "
+                            "\"gsa_activation\": \"manual\" for this tenant and enable it in the "
+                            "Entra admin center");
+      }
+      if (!reply.maybe_applied) {
+        journal.end(*op, OperationState::failed, reply.message);
+        co_return reply.to_error(what);
+      }
+      journal.end(*op, OperationState::failed, "ambiguous: read back before anything else");
+    }
+    co_return Error(ErrorKind::unavailable, "record " + record.id,
+                    "the enable ended without an answer three times; the next run reads the "
+                    "object back first");
   }
 
   net::awaitable<Status> retire(const Record& record, Journal& journal) override {
     if (record.remote_id.empty()) co_return Ok{};  // nothing was ever created
-    co_return co_await remove(record.remote_id, journal, "retire");
+    co_return co_await remove(record.remote_id, journaled_names(journal), journal, "retire");
   }
 
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {
+    auto all = co_await list_all("");
+    if (!all) co_return all.error();
     std::vector<RemoteObject> out;
-    std::string url = client_.base() + kCollection;
-    for (int page = 0; page < 1000 && !url.empty(); ++page) {
-      graph::HttpRequest req = get_request(client_.base(), "", crid());
-      req.url = url;
-      auto reply = co_await client_.call(req, false);
-      if (!reply.ok()) co_return reply.to_error("list TLS-inspection CAs");
-      std::string next;
-      auto list = parse_remote_list(reply.response.body, next);
-      if (!list) co_return list.error();
-      for (const auto& ca : *list)
-        out.push_back({ca.id, ca.name, ca.status.raw});
-      url = next;
-    }
+    for (const auto& ca : *all)
+      out.push_back({ca.id, ca.name, ca.status.raw});
     co_return out;
   }
 
  private:
   std::string crid() { return pki::random_guid(rng_); }
 
-  net::awaitable<Result<RemoteCa>> get(const std::string& id) {
-    auto reply = co_await client_.call(get_request(client_.base(), id, crid()), false);
+  net::awaitable<Result<RemoteCa>> get(const std::string& id, bool with_csr = false) {
+    auto req = get_request(client_.base(), id, crid());
+    if (with_csr)
+      req.url += "?$select=" + graph::percent_encode("id,status,certificateSigningRequest");
+    auto reply = co_await client_.call(req, false);
+    if (gone(reply))
+      co_return Error(ErrorKind::remote, "remote object " + id,
+                      "no longer exists on the service (deleted outside pkiflow?); cancel this "
+                      "record and request a new one");
     if (!reply.ok()) co_return reply.to_error("read " + id);
     co_return parse_remote_ca(reply.response.body);
   }
 
-  net::awaitable<Status> remove(const std::string& id, Journal& journal, const char* action) {
-    auto done = co_await providers::detail::journaled(
-        client_, delete_request(client_.base(), id, crid()), action, journal,
-        std::string(action) + " " + id, /*gone_ok=*/true);
-    if (!done) co_return done.error();
-    co_return Ok{};
+  // A 201 to a create: its CSR from the answer (or a GET asking for it), stored with its id.
+  net::awaitable<Result<Created>> created(const graph::Reply& reply, const std::string& name,
+                                          const std::string& op, Journal& journal) {
+    auto ca = parse_remote_ca(reply.response.body);
+    if (!ca) {
+      journal.end(op, OperationState::done, "201, unreadable body");
+      co_return ca.error().about("the create response for " + name);
+    }
+    if (ca->csr_pem.empty()) {  // not in the POST response: a GET is the last chance
+      auto again = co_await get(ca->id, true);
+      if (again) ca->csr_pem = again->csr_pem;
+    }
+    journal.end(op, OperationState::done, "201 id=" + ca->id + " name=" + name);
+    if (ca->csr_pem.empty()) {
+      const std::set<std::string> own{name};
+      co_await remove(ca->id, own, journal, "delete-unusable");
+      co_return Error(ErrorKind::remote, "object " + name,
+                      "the service created it but returned no CSR, neither in the POST "
+                      "response nor on GET; it was deleted again");
+    }
+    co_return Created{ca->id, ca->status.raw, ca->csr_pem};
   }
 
-  // The objects earlier create attempts of this record left (found by name prefix): adopts the
-  // first whose CSR can still be read, deletes the rest, and closes the open create operations.
+  // The object already left csrGenerated: it is this record's upload when it holds this
+  // record's certificate; anything else is someone else's and fails the record.
+  Result<providers::Uploaded> adopt_upload(const Record& record, Journal& journal,
+                                           const RemoteCa& ca) {
+    const std::string ours =
+        upper(record.thumbprint_sha1.empty() ? thumbprint_of(record.certificate_pem)
+                                             : record.thumbprint_sha1);
+    const std::string theirs = thumbprint_of(ca.certificate_pem);
+    const bool sent_before = has_op(journal, "upload", std::nullopt);
+    if ((!theirs.empty() && theirs == ours) || (theirs.empty() && sent_before)) {
+      settle_open(journal, "upload", OperationState::done,
+                  "read back: the object holds this record's certificate (" + ca.status.raw + ")");
+      return providers::Uploaded{ca.id, ca.status.raw};
+    }
+    return Error(ErrorKind::remote, "remote object " + ca.id + " (" + ca.name + ")",
+                 "holds " +
+                     (theirs.empty() ? std::string("a certificate pkiflow did not send")
+                                     : "another certificate, thumbprint " + theirs) +
+                     ", not this record's (" + ours + "), in status \"" + ca.status.raw +
+                     "\"; it was left alone");
+  }
+
+  // Every object of the collection, every page; a 404 is an empty tenant (graph-api.md 0).
+  // `hint_prefix` narrows the answer when the server applies $filter; callers never rely on it.
+  net::awaitable<Result<std::vector<RemoteCa>>> list_all(const std::string& hint_prefix) {
+    std::vector<RemoteCa> out;
+    std::string url = hint_prefix.empty()
+                          ? client_.base() + kCollection
+                          : find_by_prefix_request(client_.base(), hint_prefix, "").url;
+    for (int page = 0; page < 1000 && !url.empty(); ++page) {
+      graph::HttpRequest req = get_request(client_.base(), "", crid());
+      req.url = url;
+      auto reply = co_await client_.call(req, false);
+      if (page == 0 && gone(reply)) co_return out;
+      if (!reply.ok()) co_return reply.to_error("list TLS-inspection CAs");
+      std::string next;
+      auto list = parse_remote_list(reply.response.body, next);
+      if (!list) co_return list.error();
+      out.insert(out.end(), list->begin(), list->end());
+      if (!next.empty() && !graph::detail::same_origin(next, client_.base()))
+        co_return Error(ErrorKind::remote, "list TLS-inspection CAs",
+                        "@odata.nextLink points to another host; not followed");
+      url = next;
+    }
+    co_return out;
+  }
+
+  // The one way this provider deletes: only an object whose name this record journaled.
+  net::awaitable<Status> remove(const std::string& id, const std::set<std::string>& ours,
+                                Journal& journal, const char* action) {
+    const std::string url = get_request(client_.base(), id, "").url;
+    co_return co_await providers::detail::guarded_delete(
+        client_, url, action, journal, "TLS-inspection CA " + id,
+        [&ours](const nlohmann::ordered_json& o) -> Status {
+          const std::string name = o.contains("name") && o["name"].is_string() ? o["name"] : "";
+          if (ours.count(name)) return Ok{};
+          return Error(ErrorKind::remote, "TLS-inspection CA",
+                       "its name \"" + name + "\" is not one this record created");
+        },
+        [this] { return crid(); });
+  }
+
+  // The objects earlier create attempts of this record made, matched on the client against the
+  // exact names it journaled (whatever the server's filter did): adopts the first whose CSR can
+  // still be read ($select asks for it), deletes the other objects of its own, and closes the
+  // open create operations.
   net::awaitable<Result<std::optional<Created>>> adopt(const Record& record, Journal& journal) {
-    auto reply = co_await client_.call(
-        find_by_prefix_request(client_.base(), name_prefix(record.id), crid()), false);
-    if (!reply.ok()) co_return reply.to_error("look up earlier objects of record " + record.id);
-    std::string next;
-    auto found = parse_remote_list(reply.response.body, next);
-    if (!found) co_return found.error();
+    const auto names = journaled_names(journal);
+    auto listed = co_await list_all(name_prefix(record.id));
+    if (!listed) co_return listed.error().about("look up earlier objects of record " + record.id);
     std::optional<Created> adopted;
     std::string adopted_name;
-    for (const auto& ca : *found) {
+    for (const auto& ca : *listed) {
+      if (!names.count(ca.name)) continue;  // not this record's: never touched
       std::string csr = ca.csr_pem;
-      if (csr.empty()) {
-        auto again = co_await get(ca.id);
-        if (again) csr = again->csr_pem;
+      if (csr.empty() && !adopted) {
+        auto again = co_await get(ca.id, true);
+        if (!again) co_return again.error();  // unreadable now: decide on a later run
+        csr = again->csr_pem;
       }
       if (!adopted && !csr.empty()) {
         adopted = Created{ca.id, ca.status.raw, csr};
@@ -249,15 +399,18 @@ class GsaProvider : public providers::Provider {
         continue;
       }
       // Its CSR is gone with the lost response (or it is a surplus object): delete it.
-      if (auto st = co_await remove(ca.id, journal, "delete-orphan"); !st) co_return st.error();
+      if (auto st = co_await remove(ca.id, names, journal, "delete-orphan"); !st)
+        co_return st.error();
     }
     for (const auto& op : journal.earlier()) {
       if (op.action != "create" || op.state == OperationState::done ||
           op.state == OperationState::failed)
         continue;
-      const bool mine = adopted && op.request_summary.find(adopted_name) != std::string::npos;
+      const bool mine = adopted && op.request_summary.size() >= adopted_name.size() &&
+                        op.request_summary.compare(op.request_summary.size() - adopted_name.size(),
+                                                   adopted_name.size(), adopted_name) == 0;
       journal.end(op.op_id, mine ? OperationState::done : OperationState::failed,
-                  mine ? "adopted " + adopted->remote_id + " (found by name)"
+                  mine ? "adopted " + adopted->remote_id + " (found by its journaled name)"
                        : "reconciled: no usable object of this attempt on the service");
     }
     co_return adopted;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
@@ -124,7 +125,13 @@ class IntuneProvider : public providers::Provider {
                     "first");
   }
 
-  net::awaitable<Result<Confirmation>> confirm(const Record& r) override {
+  net::awaitable<Status> enable(const Record& r, Journal&) override {
+    co_return Error(ErrorKind::unsupported, "record " + r.id,
+                    "an Intune code-signing certificate is deployed once provisioned; there is "
+                    "nothing to enable");
+  }
+
+  net::awaitable<Result<Confirmation>> confirm(const Record& r, Journal&) override {
     auto reply = co_await client_.call(
         json_request("GET", client_.base() + kCollection + "/" + r.remote_id, "", crid()), false);
     if (!reply.ok()) co_return reply.to_error("read code-signing certificate " + r.remote_id);
@@ -152,12 +159,25 @@ class IntuneProvider : public providers::Provider {
 
   net::awaitable<Status> retire(const Record& r, Journal& journal) override {
     if (r.remote_id.empty()) co_return Ok{};
-    auto done = co_await providers::detail::journaled(
-        client_,
-        json_request("DELETE", client_.base() + kCollection + "/" + r.remote_id, "", crid()),
-        "retire", journal, "delete code-signing certificate " + r.remote_id, true);
-    if (!done) co_return done.error();
-    co_return Ok{};
+    auto certs = pki::Certificate::decode_all(
+        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
+    if (!certs || certs->empty())
+      co_return Error(ErrorKind::invalid_input, "record " + r.id,
+                      "its certificate is unreadable, so its remote object cannot be proven "
+                      "its own; nothing was deleted");
+    const auto f = certs->front().facts();
+    co_return co_await providers::detail::guarded_delete(
+        client_, client_.base() + kCollection + "/" + r.remote_id, "retire", journal,
+        "code-signing certificate " + r.remote_id,
+        [&f](const json& j) -> Status {
+          // content is nulled once parsed (graph-api.md 3): subject, issuer and expiry prove it.
+          if (str(j, "subject") == f.subject && str(j, "issuer") == f.issuer &&
+              same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
+            return Ok{};
+          return Error(ErrorKind::remote, "code-signing certificate",
+                       "its subject, issuer or expiry is not this record's certificate's");
+        },
+        [this] { return crid(); });
   }
 
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {

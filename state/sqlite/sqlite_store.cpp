@@ -445,6 +445,48 @@ Result<std::optional<std::string>> SqliteStore::lease_owner(const std::string& i
   return std::optional<std::string>(st.text(0));
 }
 
+Result<std::vector<Lease>> SqliteStore::leases(TimePoint now) {
+  Stmt st(impl_->db.handle(),
+          "SELECT id, lease_owner, lease_expires_at FROM records WHERE lease_owner IS NOT NULL "
+          "AND lease_expires_at > ?1 ORDER BY id");
+  st.bind(1, to_millis(now));
+  std::vector<Lease> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back({st.text(0), st.text(1), from_millis(st.integer(2))});
+  if (rc != SQLITE_DONE) return impl_->db.error("cannot read the leases");
+  return out;
+}
+
+Result<std::size_t> SqliteStore::break_leases(const std::string& owner) {
+  auto& db = impl_->db;
+  Stmt st(db.handle(),
+          "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?1");
+  st.bind(1, std::string_view(owner));
+  if (st.step() != SQLITE_DONE) return db.error("cannot break the leases of " + owner);
+  return static_cast<std::size_t>(sqlite3_changes(db.handle()));
+}
+
+Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& owner,
+                                                           const std::vector<std::string>& ids,
+                                                           TimePoint until) {
+  auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto st = tx.begin(); !st) return st.error();
+  Stmt st(db.handle(),
+          "UPDATE records SET lease_expires_at = ?3 WHERE id = ?1 AND lease_owner = ?2");
+  std::vector<std::string> held;
+  for (const auto& id : ids) {
+    st.bind(1, std::string_view(id)).bind(2, std::string_view(owner)).bind(3, to_millis(until));
+    const int rc = st.step();
+    st.reset();
+    if (rc != SQLITE_DONE) return db.error("cannot renew the lease of " + id);
+    if (sqlite3_changes(db.handle()) == 1) held.push_back(id);
+  }
+  if (auto c = tx.commit(); !c) return c.error();
+  return held;
+}
+
 Result<bool> SqliteStore::integrity_ok() {
   Stmt st(impl_->db.handle(), "PRAGMA integrity_check");
   if (st.step() != SQLITE_ROW) return impl_->db.error("cannot run integrity_check");

@@ -35,6 +35,11 @@ class SqliteStore final : public StateStore {
                                         std::size_t limit) override;
   Status release(const std::string& owner, const std::vector<std::string>& ids) override;
   Result<std::optional<std::string>> lease_owner(const std::string& id, TimePoint now) override;
+  Result<std::vector<Lease>> leases(TimePoint now) override;
+  Result<std::size_t> break_leases(const std::string& owner) override;
+  Result<std::vector<std::string>> renew_leases(const std::string& owner,
+                                                const std::vector<std::string>& ids,
+                                                TimePoint until) override;
 
   // For tests and `pkiflow doctor`: PRAGMA integrity_check says "ok".
   Result<bool> integrity_ok();

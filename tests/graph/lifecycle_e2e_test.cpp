@@ -197,41 +197,66 @@ BOOST_AUTO_TEST_CASE(an_untrusted_tls_certificate_is_refused) {
   BOOST_TEST(login.err.find("TLS certificate not trusted") != std::string::npos, login.err);
 }
 
-// Tenants that keep an upload staged until it is switched on: without the provider option the
-// record waits (and says so); with it, pkiflow PATCHes status=enabled and the record goes active.
-BOOST_AUTO_TEST_CASE(the_optional_enable_step_switches_a_staged_certificate_on) {
+// The service today stages an upload ("disabled") until it is switched on (graph-api.md 0).
+// gsa_activation "manual": the record waits in uploaded and says how to switch it on; `pkiflow
+// enable` does, and the record goes active. A dry-run cancel shows the read-back and the DELETE.
+BOOST_AUTO_TEST_CASE(a_staged_upload_waits_for_the_operator_when_activation_is_manual) {
+  auto opt = emulator_options();
+  opt.staged_flow = true;
+  LiveEmulator live(opt, 7);
+  Lab lab({live.base(), "", "secret", kSecret});
+  auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
+  cfg["tenants"]["lab"]["gsa_activation"] = "manual";
+  cfg["run"]["confirm_wait_seconds"] = 1;
+  write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
+  const std::string id = lab.request("inspection");
+  auto run = lab.cli("run");
+  BOOST_TEST(run.exit_code == 0, run.out + run.err);
+  BOOST_TEST(lab.record(id)["state"] == "uploaded");
+  BOOST_TEST(run.out.find("staged (\"disabled\"): enable it in the admin center or with "
+                          "`pkiflow enable " +
+                          id + "`") != std::string::npos,
+             run.out);
+  // A second run leaves it staged too: the operator decides when the cutover happens.
+  auto again = lab.cli("run");
+  BOOST_TEST(again.exit_code == 0, again.out + again.err);
+  BOOST_TEST(live.emu().tls_objects().at(0).status == "disabled");
+
+  auto shown = lab.cli("cancel", id + " --dry-run");
+  BOOST_TEST(shown.exit_code == 0, shown.err);
+  BOOST_TEST(shown.out.find("\"method\":\"GET\"") != std::string::npos, shown.out);
+  BOOST_TEST(shown.out.find("\"method\":\"DELETE\"") != std::string::npos, shown.out);
+  BOOST_TEST(live.emu().tls_object_count() == 1u);
+
+  auto enable = lab.cli("enable", id + " --json");
+  BOOST_TEST(enable.exit_code == 0, enable.out + enable.err);
+  BOOST_TEST(json::parse(enable.out)["to"] == "active", enable.out);
+  BOOST_TEST(lab.record(id)["state"] == "active");
+  BOOST_TEST(live.emu().tls_objects().at(0).status == "active");
+  // Enabling again is refused before anything is sent.
+  auto twice = lab.cli("enable", id);
+  BOOST_TEST(twice.exit_code == 2, twice.err);
+  BOOST_TEST(
+      twice.err.find("only an uploaded (staged) certificate can be enabled") != std::string::npos,
+      twice.err);
+}
+
+// The deprecated gsa_enable_after_upload still works (mapped, with a notice) for tenants that
+// keep an upload enrolling until the enable PATCH arrives.
+BOOST_AUTO_TEST_CASE(the_deprecated_enable_after_upload_is_mapped_with_a_notice) {
   auto opt = emulator_options();
   opt.require_enable = true;
-  for (bool enable : {false, true}) {
-    BOOST_TEST_CONTEXT("gsa_enable_after_upload " << enable) {
-      LiveEmulator live(opt, 7);
-      Lab lab({live.base(), "", "secret", kSecret});
-      auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
-      cfg["tenants"]["lab"]["gsa_enable_after_upload"] = enable;
-      cfg["run"]["confirm_wait_seconds"] = enable ? 20 : 1;
-      write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
-      const std::string id = lab.request("inspection");
-      auto run = lab.cli("run");
-      BOOST_TEST(run.exit_code == 0, run.out + run.err);
-      if (enable) {
-        BOOST_TEST(lab.record(id)["state"] == "active");
-        BOOST_TEST(lab.record(id)["remote_status"] == "enabled");
-      } else {
-        BOOST_TEST(lab.record(id)["state"] == "uploaded");
-        BOOST_TEST(run.out.find("not in force yet") != std::string::npos, run.out);
-        // Cancelling it deletes the staged object first: nothing half-done stays behind.
-        auto shown = lab.cli("cancel", id + " --dry-run");
-        BOOST_TEST(shown.exit_code == 0, shown.err);
-        BOOST_TEST(shown.out.find("\"method\":\"DELETE\"") != std::string::npos, shown.out);
-        BOOST_TEST(live.emu().tls_object_count() == 1u);
-        BOOST_TEST(lab.record(id)["state"] == "uploaded");
-        auto cancel = lab.cli("cancel", id);
-        BOOST_TEST(cancel.exit_code == 0, cancel.err);
-        BOOST_TEST(live.emu().tls_object_count() == 0u);
-        BOOST_TEST(lab.record(id)["state"] == "retired");
-      }
-    }
-  }
+  LiveEmulator live(opt, 7);
+  Lab lab({live.base(), "", "secret", kSecret});
+  auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
+  cfg["tenants"]["lab"]["gsa_enable_after_upload"] = true;
+  write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
+  const std::string id = lab.request("inspection");
+  auto run = lab.cli("run");
+  BOOST_TEST(run.exit_code == 0, run.out + run.err);
+  BOOST_TEST(lab.record(id)["state"] == "active");
+  BOOST_TEST(lab.record(id)["remote_status"] == "enabled");
+  BOOST_TEST(run.err.find("gsa_enable_after_upload is deprecated") != std::string::npos, run.err);
 }
 
 BOOST_AUTO_TEST_CASE(plain_http_is_refused_for_a_remote_host) {

@@ -218,21 +218,48 @@ BOOST_AUTO_TEST_CASE(the_tls_inspection_profile_needs_the_root_in_the_chain_and_
   BOOST_TEST(leaf.find("profile.basic-constraints", Outcome::fail) != nullptr);
   BOOST_TEST(leaf.find("profile.key-usage", Outcome::fail) != nullptr);
 
-  auto int_ca = validate({"int.pem", "root.pem", "root.pem", "", "tls-inspection-ca"});
-  BOOST_TEST(int_ca.find("profile.ext-key-usage", Outcome::fail)->reason.find("serverAuth") !=
+  // graph-api.md 0: the EKU may be absent (the ADCS subordinate CA template issues none), but a
+  // list without serverAuth is wrong.
+  auto no_eku = validate({"tlsca-noeku.pem", "root.pem", "root.pem", "", "tls-inspection-ca"});
+  BOOST_TEST(no_eku.find("profile.ext-key-usage", Outcome::pass)->reason ==
+             "extendedKeyUsage is absent, which tls-inspection-ca allows");
+  auto client = validate({"tlsca-clientauth.pem", "root.pem", "root.pem", "", "tls-inspection-ca"});
+  BOOST_TEST(client.find("profile.ext-key-usage", Outcome::fail)->reason.find("serverAuth") !=
              std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(the_one_year_minimum_holds_at_issuance_and_fails_a_day_short) {
+BOOST_AUTO_TEST_CASE(a_tls_inspection_ca_leaves_room_for_the_services_intermediate) {
+  auto ok = validate({"tlsca.pem", "root.pem", "root.pem", "", "tls-inspection-ca"});
+  BOOST_TEST(ok.find("profile.path-room", Outcome::pass) != nullptr, failures(ok));
+  auto zero = validate({"tlsca-pathlen0.pem", "root.pem", "root.pem", "", "tls-inspection-ca"});
+  auto hit = zero.find("profile.path-room", Outcome::fail);
+  BOOST_TEST_REQUIRE(hit != nullptr, failures(zero));
+  BOOST_TEST(hit->reason.find("pathLenConstraint is 0; tls-inspection-ca needs at least 1") == 0u);
+  // A good CA under an issuer with pathlen:0: the issuer does not allow it plus the service's CA.
+  auto fx = openssl_fixtures();
+  pkiflow::test::write_file(fx / "chain-under0.pem",
+                            pkiflow::test::read_file(fx / "int-pathlen0.pem") +
+                                pkiflow::test::read_file(fx / "root.pem"));
+  auto under =
+      validate({"tlsca-under0.pem", "chain-under0.pem", "root.pem", "", "tls-inspection-ca"});
+  auto issuer = under.find("profile.path-room", Outcome::fail);
+  BOOST_TEST_REQUIRE(issuer != nullptr, failures(under));
+  BOOST_TEST(issuer->reason.find("Contoso Pathlen0 CA") != std::string::npos, issuer->reason);
+  BOOST_TEST(
+      issuer->reason.find("has pathLenConstraint 0 but 2 CA certificate(s)") != std::string::npos,
+      issuer->reason);
+}
+
+BOOST_AUTO_TEST_CASE(the_six_month_minimum_holds_at_issuance_and_fails_a_day_short) {
   // leaf.pem was issued by openssl a moment ago for 365 days.
   auto fresh = validate({"leaf.pem", "chain-with-root.pem", "root.pem", "", "tls-inspection-ca"});
   BOOST_TEST(fresh.find("profile.lifetime", Outcome::pass)->reason == "valid for 365 more days");
   auto later = make({"leaf.pem", "chain-with-root.pem", "root.pem", "", "tls-inspection-ca"});
-  later.at += std::chrono::days(2);
+  later.at += std::chrono::days(183);
   auto r = Validator().validate(later);
   auto hit = r.find("profile.lifetime", Outcome::fail);
   BOOST_TEST_REQUIRE(hit != nullptr);
-  BOOST_TEST(hit->reason == "valid for 363 more days; tls-inspection-ca needs at least 365");
+  BOOST_TEST(hit->reason == "valid for 182 more days; tls-inspection-ca needs at least 183");
 }
 
 BOOST_AUTO_TEST_CASE(the_csr_rules_catch_a_certificate_for_another_request) {

@@ -25,19 +25,6 @@ std::string upper(std::string s) {
   return s;
 }
 
-std::string query_value(const std::string& query, const std::string& key) {
-  const std::string decoded = url_decode(query);
-  std::size_t pos = 0;
-  while (pos < decoded.size()) {
-    std::size_t amp = decoded.find('&', pos);
-    if (amp == std::string::npos) amp = decoded.size();
-    const std::string item = decoded.substr(pos, amp - pos);
-    if (item.rfind(key + "=", 0) == 0) return item.substr(key.size() + 1);
-    pos = amp + 1;
-  }
-  return "";
-}
-
 // The certificate of a Binary property (padded standard base64 of the DER), or why not.
 std::optional<pki::Certificate> binary_certificate(const json& v, std::string& why) {
   if (!v.is_string()) {

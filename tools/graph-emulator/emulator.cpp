@@ -48,9 +48,11 @@ Response GraphEmulator::Impl::gsa_create(const Request& req, const std::string& 
                          req, rid);
   const std::string name = body["name"];
   if (opt.name_rules) {
-    if (name.size() > 12 || name.find(' ') != std::string::npos)
+    const bool alnum = std::all_of(name.begin(), name.end(),
+                                   [](unsigned char c) { return c < 0x80 && std::isalnum(c); });
+    if (name.size() > 12 || !alnum)
       return graph_error(400, "BadRequest",
-                         "The name must have at most 12 characters and no spaces.", req, rid);
+                         "The name must be 1 to 12 letters and digits ([A-Za-z0-9]).", req, rid);
     if (names_used.count(name))
       return graph_error(
           409, "Conflict",
@@ -86,6 +88,11 @@ Response GraphEmulator::Impl::gsa_create(const Request& req, const std::string& 
 
 Response GraphEmulator::Impl::gsa_upload(const Request& req, const std::string& rid, TlsObject& o,
                                          const json& body) {
+  // The service refuses a second upload once the object left csrGenerated (graph-api.md 0).
+  if (o.status != "csrGenerated")
+    return graph_error(400, "BadRequest",
+                       "Certificate is in status '" + o.status + "' and cannot be uploaded again.",
+                       req, rid);
   if (!body.contains("certificate") || !body["certificate"].is_string())
     return graph_error(400, "BadRequest", "The property 'certificate' is required.", req, rid);
   const std::string pem = body["certificate"];
@@ -102,6 +109,11 @@ Response GraphEmulator::Impl::gsa_upload(const Request& req, const std::string& 
     return graph_error(400, "BadRequest",
                        "The certificate is not a CA certificate (basicConstraints CA:TRUE).", req,
                        rid);
+  if (facts.path_len && *facts.path_len < 1)
+    return graph_error(400, "BadRequest",
+                       "The certificate's path length constraint leaves no room for the service's "
+                       "intermediate CA (pathLenConstraint must be at least 1 or absent).",
+                       req, rid);
   const std::string chain =
       body.contains("chain") && body["chain"].is_string() ? body["chain"].get<std::string>() : "";
   auto chain_certs = pki::Certificate::decode_all(pki::Bytes(chain.begin(), chain.end()));
@@ -109,9 +121,76 @@ Response GraphEmulator::Impl::gsa_upload(const Request& req, const std::string& 
     return graph_error(400, "BadRequest", "The chain is missing or not valid PEM.", req, rid);
   o.certificate = pem;
   o.chain = chain;
-  o.status = "enrolling";
+  o.status = opt.staged_flow ? "disabled" : "enrolling";  // staged until enabled, or enrolling
   o.uploaded = clock();
   return {204, {}, ""};
+}
+
+// PATCH {"status":"enabled"}: in the staged flow the switch that puts an upload live; on the
+// direct flow a no-op kept for tenants that ask for it (--require-enable).
+Response GraphEmulator::Impl::gsa_enable(const Request& req, const std::string& rid, TlsObject& o) {
+  if (o.certificate.empty())
+    return graph_error(400, "BadRequest",
+                       "Certificate is in status '" + o.status +
+                           "'; only an uploaded certificate can be set to 'enabled'.",
+                       req, rid);
+  o.enable_requested = true;
+  if (opt.staged_flow) {
+    if (o.status == "disabled") {
+      o.status = "creating";
+      o.enabled_at = clock();
+    }
+    return {204, {}, ""};
+  }
+  if (o.status == "active") o.status = "enabled";
+  return {204, {}, ""};
+}
+
+// The collection: $filter on name (eq, startsWith) unless --ignore-filter, paged with
+// @odata.nextLink, 404 on an empty tenant when asked to (graph-api.md 0).
+Response GraphEmulator::Impl::gsa_list(const Request& req, const std::string& rid,
+                                       const std::string& query, bool unknown_members) {
+  std::string name_filter;
+  bool starts_with = false;
+  const std::string filter = query_value(query, "$filter");
+  const std::string eq = "name eq '";
+  const std::string sw = "startsWith(name, '";
+  if (opt.ignore_filter || filter.empty()) {
+  } else if (filter.rfind(eq, 0) == 0 && filter.size() > eq.size() && filter.back() == '\'') {
+    name_filter = filter.substr(eq.size(), filter.size() - eq.size() - 1);
+  } else if (filter.rfind(sw, 0) == 0 && filter.size() > sw.size() + 1 &&
+             filter.substr(filter.size() - 2) == "')") {
+    name_filter = filter.substr(sw.size(), filter.size() - sw.size() - 2);
+    starts_with = true;
+  } else {
+    return graph_error(400, "BadRequest", "Unsupported query '" + url_decode(query) + "'.", req,
+                       rid);
+  }
+  if (objects.empty() && opt.gsa_404_when_empty)
+    return graph_error(404, "ResourceNotFound", "Tenant TLS Tenant Settings does not exist.", req,
+                       rid);
+  std::vector<const TlsObject*> matching;
+  for (const auto& o : objects)
+    if (name_filter.empty() ||
+        (starts_with ? o.name.rfind(name_filter, 0) == 0 : o.name == name_filter))
+      matching.push_back(&o);
+  std::size_t skip = 0;
+  try {
+    if (auto k = query_value(query, "$skiptoken"); !k.empty()) skip = std::stoul(k);
+  } catch (const std::exception&) {
+    return graph_error(400, "BadRequest", "Invalid $skiptoken.", req, rid);
+  }
+  const std::size_t size = std::max<std::size_t>(1, opt.gsa_page_size);
+  json value = json::array();
+  for (std::size_t i = skip; i < matching.size() && i < skip + size; ++i)
+    value.push_back(object_json(*matching[i], false, unknown_members));
+  json out{{"value", value}};
+  if (skip + size < matching.size()) {
+    std::string next = base_url + kGsaPath + "?";
+    if (!filter.empty()) next += "$filter=" + url_encode(filter) + "&";
+    out["@odata.nextLink"] = next + "$skiptoken=" + std::to_string(skip + size);
+  }
+  return {200, {{"Content-Type", "application/json"}}, out.dump()};
 }
 
 Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
@@ -123,36 +202,20 @@ Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
     if (req.method == "POST") return gsa_create(req, rid);
     if (req.method != "GET")
       return graph_error(405, "MethodNotAllowed", "Method not allowed.", req, rid);
-    // $filter on name: eq '…' or startsWith(name, '…') (graph-api.md 1).
-    std::string name_filter;
-    bool starts_with = false;
-    const std::string decoded = url_decode(query);
-    const std::string eq = "$filter=name eq '";
-    const std::string sw = "$filter=startsWith(name, '";
-    if (decoded.rfind(eq, 0) == 0 && decoded.size() > eq.size() && decoded.back() == '\'') {
-      name_filter = decoded.substr(eq.size(), decoded.size() - eq.size() - 1);
-    } else if (decoded.rfind(sw, 0) == 0 && decoded.size() > sw.size() + 1 &&
-               decoded.substr(decoded.size() - 2) == "')") {
-      name_filter = decoded.substr(sw.size(), decoded.size() - sw.size() - 2);
-      starts_with = true;
-    } else if (!decoded.empty()) {
-      return graph_error(400, "BadRequest", "Unsupported query '" + decoded + "'.", req, rid);
-    }
-    json value = json::array();
-    for (const auto& o : objects)
-      if (name_filter.empty() ||
-          (starts_with ? o.name.rfind(name_filter, 0) == 0 : o.name == name_filter))
-        value.push_back(object_json(o, opt.csr_in_get, unknown_members));
-    return {200, {{"Content-Type", "application/json"}}, json{{"value", value}}.dump()};
+    return gsa_list(req, rid, query, unknown_members);
   }
   TlsObject* o = find(rest);
   if (!o)
     return graph_error(404, "ResourceNotFound", "The resource '" + rest + "' does not exist.", req,
                        rid);
-  if (req.method == "GET")
-    return {200,
-            {{"Content-Type", "application/json"}},
-            object_json(*o, opt.csr_in_get, unknown_members).dump()};
+  if (req.method == "GET") {
+    // The CSR is in the POST answer only, unless $select asks for it (graph-api.md 0).
+    const bool csr =
+        opt.csr_in_get ||
+        query_value(query, "$select").find("certificateSigningRequest") != std::string::npos;
+    return {
+        200, {{"Content-Type", "application/json"}}, object_json(*o, csr, unknown_members).dump()};
+  }
   if (req.method == "DELETE") {
     objects.erase(std::remove_if(objects.begin(), objects.end(),
                                  [&](const TlsObject& x) { return x.id == rest; }),
@@ -169,12 +232,9 @@ Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
       return graph_error(400, "BadRequest",
                          "Invalid property '" + it.key() + "' in the request body.", req, rid);
   if (body.contains("status")) {
-    if (body["status"] != "enabled" || (o->status != "active" && o->status != "enrolling"))
-      return graph_error(400, "BadRequest", "Only an uploaded certificate can be set to 'enabled'.",
-                         req, rid);
-    o->enable_requested = true;
-    if (o->status == "active") o->status = "enabled";
-    return {204, {}, ""};
+    if (body["status"] != "enabled" || body.contains("certificate"))
+      return graph_error(400, "BadRequest", "Only 'enabled' can be set, and on its own.", req, rid);
+    return gsa_enable(req, rid, *o);
   }
   return gsa_upload(req, rid, *o, body);
 }
@@ -323,6 +383,8 @@ void GraphEmulator::Impl::load_state() {
       t.created = from_millis(o.at("created_ms"));
       if (o.contains("uploaded_ms")) t.uploaded = from_millis(o.at("uploaded_ms"));
       t.enable_requested = o.value("enable_requested", false);
+      if (o.contains("enabled_ms")) t.enabled_at = from_millis(o.at("enabled_ms"));
+      t.foreign = o.value("foreign", false);
       objects.push_back(std::move(t));
     }
     for (const auto& n : j.at("names_used"))
@@ -348,6 +410,8 @@ void GraphEmulator::Impl::save_state() {
            {"created_ms", millis(o.created)}};
     if (o.uploaded) j["uploaded_ms"] = millis(*o.uploaded);
     if (o.enable_requested) j["enable_requested"] = true;
+    if (o.enabled_at) j["enabled_ms"] = millis(*o.enabled_at);
+    if (o.foreign) j["foreign"] = true;
     objs.push_back(std::move(j));
   }
   json all{{"objects", objs}, {"names_used", names_used}, {"directory", directory_state()}};
@@ -520,6 +584,14 @@ std::vector<std::string> GraphEmulator::tls_object_names() const {
   std::vector<std::string> out;
   for (const auto& o : impl_->objects)
     out.push_back(o.name);
+  return out;
+}
+std::vector<TlsObjectView> GraphEmulator::tls_objects() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->advance();
+  std::vector<TlsObjectView> out;
+  for (const auto& o : impl_->objects)
+    out.push_back({o.id, o.name, o.status, o.certificate, o.foreign});
   return out;
 }
 std::vector<std::string> GraphEmulator::cba_thumbprints() const {

@@ -67,9 +67,16 @@ struct Options {
   bool csr_in_get = false;  // whether a GET still returns the CSR (a field report says no)
   bool name_rules = true;   // <= 12 characters, no spaces, unique, never reused
   bool code_signing_content_nulled = true;  // Intune nulls `content` once it is parsed
-  std::vector<std::string> denied;     // families the app lacks permission for: gsa, cba, intune
-  bool require_enable = false;         // an upload stays staged until PATCH {"status":"enabled"}
-  bool rsa_service_keys = true;        // RSA-2048 service keys, else P-256 (faster, for tests)
+  std::vector<std::string> denied;  // families the app lacks permission for: gsa, cba, intune
+  bool require_enable = false;      // an upload stays staged until PATCH {"status":"enabled"}
+  // The service today (graph-api.md 0): an upload is staged as "disabled"; PATCH
+  // {"status":"enabled"} -> enrolling -> active, and the previously live one -> disabled.
+  bool staged_flow = false;
+  bool ignore_filter = false;       // answer GSA lists whole, as if $filter were not supported
+  int foreign = 0;                  // GSA objects made by someone else (half named like pkiflow's)
+  bool gsa_404_when_empty = false;  // "Tenant TLS Tenant Settings does not exist" on an empty list
+  std::size_t gsa_page_size = 100;  // GSA lists are paged with @odata.nextLink
+  bool rsa_service_keys = true;     // RSA-2048 service keys, else P-256 (faster, for tests)
   std::string client_certificate_pem;  // registered for client assertions (PS256/RS256)
   Faults faults;
   std::string state_file;  // when set: loaded at start, rewritten (0600) after every change
@@ -86,6 +93,15 @@ struct LogEntry {
   std::string fault;  // the injected fault, if any: 429, 500, 503, drop, lost
 };
 
+// One GSA object as the service holds it, for tests that check what a client touched.
+struct TlsObjectView {
+  std::string id;
+  std::string name;
+  std::string status;
+  std::string certificate;
+  bool foreign = false;  // made by someone else (Options::foreign)
+};
+
 class GraphEmulator {
  public:
   GraphEmulator(Options options, std::function<TimePoint()> clock, std::uint64_t seed);
@@ -99,6 +115,7 @@ class GraphEmulator {
   std::vector<LogEntry> log() const;
   std::size_t tls_object_count() const;  // live GSA objects, for exactly-once checks
   std::vector<std::string> tls_object_names() const;
+  std::vector<TlsObjectView> tls_objects() const;
   // CBA: the CAs of every PKI container (thumbprints); Intune: code-signing objects.
   std::vector<std::string> cba_thumbprints() const;
   std::size_t code_signing_count() const;

@@ -66,6 +66,36 @@ inline std::string url_decode(const std::string& s) {
   return out;
 }
 
+// Percent-encodes everything but unreserved characters (for @odata.nextLink).
+inline std::string url_encode(const std::string& s) {
+  static constexpr const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The value of `key` in a query string ("" when absent).
+inline std::string query_value(const std::string& query, const std::string& key) {
+  const std::string decoded = url_decode(query);
+  std::size_t pos = 0;
+  while (pos < decoded.size()) {
+    std::size_t amp = decoded.find('&', pos);
+    if (amp == std::string::npos) amp = decoded.size();
+    const std::string item = decoded.substr(pos, amp - pos);
+    if (item.rfind(key + "=", 0) == 0) return item.substr(key.size() + 1);
+    pos = amp + 1;
+  }
+  return "";
+}
+
 inline std::map<std::string, std::string> parse_form(const std::string& body) {
   std::map<std::string, std::string> out;
   std::size_t pos = 0;
@@ -94,7 +124,9 @@ struct TlsObject {
   std::string chain;
   TimePoint created{};
   std::optional<TimePoint> uploaded;
-  bool enable_requested = false;  // PATCH {"status":"enabled"} seen
+  bool enable_requested = false;        // PATCH {"status":"enabled"} seen
+  std::optional<TimePoint> enabled_at;  // staged flow: when the enable PATCH arrived
+  bool foreign = false;                 // made by someone else (Options::foreign)
 };
 
 // Members after unknownFutureValue reach only clients that ask for them (graph-api.md 1).
@@ -142,6 +174,7 @@ struct GraphEmulator::Impl {
         rng(pki::Rng::deterministic(seed)),
         fault_draws(seed ^ 0x9e3779b97f4a7c15ULL) {
     if (!opt.state_file.empty()) load_state();
+    if (objects.empty()) add_foreign_objects();
   }
 
   Response cba(const Request& req, const std::string& rid, const std::string& rest,
@@ -231,17 +264,48 @@ struct GraphEmulator::Impl {
   }
 
   // Uploaded certificates become active after the delay; one active certificate at a time, so
-  // an older active one is switched off (modelled as "disabled").
+  // an older active one is switched off ("disabled"). In the staged flow the clock starts at
+  // the enable, not at the upload.
   void advance() {
     const auto now = clock();
     for (auto& o : objects) {
-      if (o.status != "enrolling" || !o.uploaded || now < *o.uploaded + opt.activation_delay)
-        continue;
+      if (o.status != "enrolling" && o.status != "creating") continue;
+      const auto since = opt.staged_flow ? o.enabled_at : o.uploaded;
+      if (!since) continue;
+      if (opt.staged_flow && o.status == "creating" && now >= *since + opt.activation_delay / 3)
+        o.status = "enrolling";
+      if (now < *since + opt.activation_delay) continue;
       if (opt.require_enable && !o.enable_requested) continue;  // staged until switched on
       for (auto& other : objects)
         if (&other != &o && (other.status == "active" || other.status == "enabled"))
           other.status = "disabled";
-      o.status = o.enable_requested ? "enabled" : "active";
+      o.status = o.enable_requested && !opt.staged_flow ? "enabled" : "active";
+    }
+  }
+
+  // Objects made by someone else before pkiflow came (Options::foreign): half of them named
+  // like pkiflow's ("pf" + 10 characters), so only a client that matches its own journaled
+  // names exactly leaves them alone.
+  void add_foreign_objects() {
+    static constexpr const char* kAlnum = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz";
+    for (int i = 0; i < opt.foreign; ++i) {
+      TlsObject o;
+      o.id = hex_guid(rng);
+      if (i % 2 == 0) {
+        o.name = "pf";
+        auto b = pki::random_bytes(rng, 10);
+        for (auto c : b)
+          o.name += kAlnum[c % 52];
+      } else {
+        o.name = "AdminCA" + std::to_string(i);
+      }
+      o.common_name = "Hand-made Inspection CA " + std::to_string(i);
+      o.organization_name = "Someone Else";
+      o.status = i % 4 == 3 ? "disabled" : "csrGenerated";
+      o.created = clock();
+      o.foreign = true;
+      names_used.insert(o.name);
+      objects.push_back(std::move(o));
     }
   }
 
@@ -273,6 +337,9 @@ struct GraphEmulator::Impl {
                const std::string& query);
   Response gsa_create(const Request& req, const std::string& rid);
   Response gsa_upload(const Request& req, const std::string& rid, TlsObject& o, const json& body);
+  Response gsa_enable(const Request& req, const std::string& rid, TlsObject& o);
+  Response gsa_list(const Request& req, const std::string& rid, const std::string& query,
+                    bool unknown_members);
 };
 
 }  // namespace pkiflow::emulator

@@ -52,6 +52,19 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_flag("--require-enable", opt.require_enable,
                "keep uploads staged until PATCH {\"status\":\"enabled\"} (some tenants do)");
+  app.add_flag("--staged-flow", opt.staged_flow,
+               "GSA as the service works today: an upload is staged (disabled) until PATCH "
+               "{\"status\":\"enabled\"}, then enrolling -> active; the old one -> disabled");
+  app.add_flag("--ignore-filter", opt.ignore_filter,
+               "answer GSA lists whole, ignoring $filter (as a proxy or an SDK may)");
+  app.add_option("--foreign", opt.foreign,
+                 "start with N GSA objects made by someone else (half named like pkiflow's)")
+      ->check(CLI::Range(0, 1000));
+  app.add_flag("--gsa-404-when-empty", opt.gsa_404_when_empty,
+               "answer 404 for the GSA collection of a tenant without TLS settings");
+  app.add_option("--gsa-page-size", opt.gsa_page_size, "GSA list page size (@odata.nextLink)")
+      ->check(CLI::Range(1, 999))
+      ->capture_default_str();
   app.add_flag("--tls", tls, "serve HTTPS with a certificate made at start (see --tls-ca-out)");
   app.add_option("--tls-ca-out", tls_ca_out, "with --tls: write the CA that clients must trust");
   app.add_option("--tls-cert", tls_cert, "serve HTTPS with this certificate chain (PEM)");

@@ -12,6 +12,7 @@
 #include "engine/graph_session.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
+#include "engine/run/run_owner.hpp"
 #include "engine/workflow.hpp"
 #include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/encoding.hpp"
@@ -126,11 +127,20 @@ struct Run {
         wait_s >= 0 ? std::chrono::milliseconds(wait_s * 1000LL) : config.run.confirm_wait;
     ro.backoff.base = config.run.retry_base;
     ro.backoff.cap = config.run.retry_cap;
+    ro.handle_signals = true;
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
     if (!report) fail(report.error(), kCannotRun);
     print(*report, dry);
+    if (report->interrupted)
+      throw Exit{kInterrupted,
+                 "stopped by a signal: the steps in flight finished, leases were released; run "
+                 "again to carry on"};
     if (report->count(engine::RecordOutcome::Result::failed) > 0) throw Exit{kRecordsFailed, ""};
+    if (!report->skipped_leased.empty())
+      throw Exit{kHeldByAnotherRun,
+                 std::to_string(report->skipped_leased.size()) +
+                     " due record(s) left alone: a live run holds them (see above)"};
   }
 
   void print(const engine::RunReport& report, const DryRunOutput& dry) const {
@@ -148,7 +158,13 @@ struct Run {
                         {"result", engine::to_string(o.result)},
                         {"note", o.note}});
       j["records"] = recs;
-      j["skipped_leased"] = report.skipped_leased;
+      auto skipped = nlohmann::ordered_json::array();
+      for (const auto& k : report.skipped_leased)
+        skipped.push_back(
+            {{"id", k.id}, {"owner", k.owner}, {"until", pki::format_rfc3339(k.until)}});
+      j["skipped_leased"] = skipped;
+      j["leases_taken_over"] = report.taken_over;
+      j["interrupted"] = report.interrupted;
       if (dry_run && dry_run_out.empty()) j["requests"] = dry.collected;
       print_json(j);
       return;
@@ -160,8 +176,12 @@ struct Run {
       if (!o.note.empty()) std::cout << "  " << o.note;
       std::cout << "\n";
     }
-    for (const auto& id : report.skipped_leased)
-      std::cout << id << "  skipped: another run holds it\n";
+    for (const auto& k : report.skipped_leased)
+      std::cout << k.id << "  skipped: a live run holds it (" << k.owner << ", lease until "
+                << pki::format_rfc3339(k.until) << ")\n";
+    if (report.taken_over > 0)
+      std::cout << "took over " << report.taken_over
+                << " record(s) from a run of this host that is no longer running\n";
     std::cout << report.records.size() << " record(s): " << report.count(R::progressed)
               << " progressed, " << report.count(R::waiting) << " waiting, "
               << report.count(R::failed) << " failed";
@@ -230,6 +250,9 @@ struct Cancel {
     auto st = store.open(config);
     engine::SystemClock clock;
     if (keep_remote) {
+      if (auto who = take(st->lease_owner(id, clock.now())); who && !engine::owner_is_dead(*who))
+        fail(kHeldByAnotherRun, "record " + id + ": a run holds it (" + *who +
+                                    "); try again when that run has finished");
       engine::Lifecycle life(*st, clock, actor());
       auto r = take(life.cancel(id));
       print(r.id, r.remote_id);
@@ -246,7 +269,7 @@ struct Cancel {
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     if (auto ok = flow.cancel(ioc, id); !ok) {
       if (ok.error().kind() == ErrorKind::not_sent) return;  // dry run: the DELETE was shown
-      fail(ok.error(), ok.error().kind() == ErrorKind::invalid_input ? kBadInput : kCannotRun);
+      fail(ok.error(), exit_code_of(ok.error()));
     }
     if (!dry_run) print(id, "");
   }
@@ -258,6 +281,48 @@ struct Cancel {
     }
     std::cout << rid << ": retired";
     if (!kept.empty()) std::cout << " (its remote object " << kept << " was left in the tenant)";
+    std::cout << "\n";
+  }
+};
+
+// Switches on a staged TLS-inspection CA (the tenant's gsa_activation "manual", or a cutover by
+// hand) and waits for it to be in force.
+struct Enable {
+  StoreOptions store;
+  std::string id;
+  bool dry_run = false, json = false;
+  int wait_s = -1;
+
+  void run() const {
+    auto config = store.load();
+    auto st = store.open(config);
+    engine::SystemClock clock;
+    GraphContext g(config, clock, dry_run);
+    auto& session = *g.session;
+    engine::RunWiring wiring;
+    wiring.provider = [&](const state::Record& r) { return session.provider(r); };
+    engine::RunOptions ro;
+    ro.actor = "pkiflow enable (" + actor() + ")";
+    ro.dry_run = dry_run;
+    ro.poll_interval = config.run.poll_interval;
+    ro.confirm_wait =
+        wait_s >= 0 ? std::chrono::milliseconds(wait_s * 1000LL) : config.run.confirm_wait;
+    engine::Workflow flow(*st, clock, std::move(wiring), ro);
+    auto out = flow.enable(g.ioc, id);
+    if (!out) {
+      if (out.error().kind() == ErrorKind::not_sent) return;  // dry run: the request was shown
+      fail(out.error(), exit_code_of(out.error()));
+    }
+    if (json) {
+      print_json({{"id", out->id},
+                  {"from", state::to_string(out->from)},
+                  {"to", state::to_string(out->to)},
+                  {"note", out->note}});
+      return;
+    }
+    std::cout << out->id << "  " << out->name << "  " << state::to_string(out->from);
+    if (out->to != out->from) std::cout << " -> " << state::to_string(out->to);
+    if (!out->note.empty()) std::cout << "  " << out->note;
     std::cout << "\n";
   }
 };
@@ -453,6 +518,16 @@ void add_run_commands(CLI::App& app) {
                    "retire the record without deleting its remote object");
   cancel->add_flag("--json", c->json, "machine-readable output");
   cancel->callback([c] { c->run(); });
+
+  auto e = std::make_shared<Enable>();
+  auto* en = app.add_subcommand(
+      "enable", "switch on a staged TLS-inspection CA (gsa_activation manual) and confirm it");
+  e->store.add_to(*en);
+  en->add_option("id", e->id, "record id")->required();
+  en->add_flag("--dry-run", e->dry_run, "show the requests, send and store nothing");
+  en->add_option("--wait-seconds", e->wait_s, "how long to wait for it to be in force");
+  en->add_flag("--json", e->json, "machine-readable output");
+  en->callback([e] { e->run(); });
 
   auto* cbag = app.add_subcommand("cba", "the Entra CBA PKI container as a whole (migrations)");
   cbag->require_subcommand(1);

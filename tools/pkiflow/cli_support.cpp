@@ -98,13 +98,27 @@ void StoreOptions::add_to(CLI::App& cmd) {
 engine::Config StoreOptions::load() const {
   std::optional<std::filesystem::path> p;
   if (!config.empty()) p = config;
-  return take(engine::load_config(p));
+  auto c = take(engine::load_config(p));
+  for (const auto& n : c.notices)
+    std::cerr << "pkiflow: notice: " << n << "\n";
+  return c;
 }
 
 std::unique_ptr<state::StateStore> StoreOptions::open(const engine::Config& c) const {
   std::string url = !state_url.empty() ? state_url : c.state_url;
   if (url.empty()) url = take(engine::default_state_url());
   return take(state::open_store(url));
+}
+
+int exit_code_of(const Error& e) {
+  switch (e.kind()) {
+    case ErrorKind::invalid_input:
+      return kBadInput;
+    case ErrorKind::busy:
+      return kHeldByAnotherRun;
+    default:
+      return kCannotRun;
+  }
 }
 
 std::string actor() {

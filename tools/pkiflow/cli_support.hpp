@@ -21,12 +21,15 @@ namespace pkiflow::cli {
 // Documented in the README ("Exit codes").
 enum ExitCode : int {
   kOk = 0,
-  kInvalid = 1,        // validate: the chain is invalid
-  kBadInput = 2,       // unusable input: unreadable or malformed file, bad argument, passphrase
-  kCannotWrite = 3,    // an output file could not be written
-  kInternal = 4,       // a bug: an unexpected exception
-  kRecordsFailed = 5,  // run: the run went through, some records failed (see the report)
-  kCannotRun = 6,      // run, graph: no run happened (store busy or unreadable, sign-in failed)
+  kInvalid = 1,           // validate: the chain is invalid
+  kBadInput = 2,          // unusable input: unreadable or malformed file, bad argument, passphrase
+  kCannotWrite = 3,       // an output file could not be written
+  kInternal = 4,          // a bug: an unexpected exception
+  kRecordsFailed = 5,     // run: the run went through, some records failed (see the report)
+  kCannotRun = 6,         // run, graph: no run happened (store busy or unreadable, sign-in failed)
+  kInterrupted = 7,       // run: stopped by SIGTERM/SIGINT; steps in flight finished, leases freed
+  kHeldByAnotherRun = 8,  // run: due records were left alone because a live run holds them;
+                          // cancel/enable: the record is held by a live run
 };
 
 // Thrown by verbs to end with a message and an exit code; main() prints and exits.
@@ -37,6 +40,10 @@ struct Exit {
 
 [[noreturn]] void fail(const Error& e, int code = kBadInput);
 [[noreturn]] void fail(int code, std::string message);
+
+// The exit code for an error of a verb that acts on a record: bad input, held by another run,
+// or could not run.
+int exit_code_of(const Error& e);
 
 template <class T>
 T take(Result<T> r, int code = kBadInput) {

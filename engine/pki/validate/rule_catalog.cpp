@@ -41,6 +41,10 @@ const std::vector<RuleInfo>& rule_catalog() {
        "RFC 5280 4.2.1.3; endpoint rules"},
       {"profile.ext-key-usage", "extendedKeyUsage holds the purposes the endpoint requires",
        "RFC 5280 4.2.1.12; endpoint rules"},
+      {"profile.path-room",
+       "the certificate's and its issuers' path lengths leave room for the CAs the endpoint adds "
+       "below it (GSA: the service's intermediate)",
+       "RFC 5280 4.2.1.9; graph-api.md 0"},
       {"profile.lifetime", "the certificate stays valid as long as the endpoint requires",
        "endpoint rules"},
       {"profile.crl", "the certificate names a CRL distribution point (http)",

@@ -463,6 +463,9 @@ void profile_ext_key_usage(const RuleContext& ctx, const SigningProfile& p,
                            const Botan::X509_Certificate& cert) {
   if (p.ext_key_usage.empty()) return;
   const auto have = cert.extended_key_usage();
+  if (have.empty() && p.ext_key_usage_may_be_absent)
+    return ctx.report.add("profile.ext-key-usage", Outcome::pass,
+                          "extendedKeyUsage is absent, which " + p.name + " allows", 0);
   std::vector<std::string> missing;
   for (const auto& e : p.ext_key_usage) {
     auto oid = eku_oid(e);
@@ -478,6 +481,41 @@ void profile_ext_key_usage(const RuleContext& ctx, const SigningProfile& p,
                                : "extendedKeyUsage lacks " + join(missing)) +
                      "; " + p.name + " requires " + join(missing),
                  0);
+}
+
+// RFC 5280 4.2.1.9: pathLenConstraint is the number of non-self-issued intermediate CAs that may
+// follow. The endpoint adds p.ca_room_below CAs under this certificate, so this one must allow
+// that many, and each issuer on the path must allow the CAs between it and this one plus those.
+void profile_path_room(const RuleContext& ctx, const SigningProfile& p,
+                       const Botan::X509_Certificate& cert) {
+  if (p.ca_room_below == 0) return;
+  const std::string room = std::to_string(p.ca_room_below);
+  auto fail = [&](const std::string& reason) {
+    ctx.report.add("profile.path-room", Outcome::fail, reason, 0);
+  };
+  if (cert.is_CA_cert() && cert.path_limit() != Botan::Cert_Extension::NO_CERT_PATH_LIMIT &&
+      cert.path_limit() < p.ca_room_below)
+    return fail("pathLenConstraint is " + std::to_string(cert.path_limit()) + "; " + p.name +
+                " needs at least " + room +
+                " (or none): the service signs its own intermediate "
+                "CA under this one, so a smaller value breaks every inspected connection");
+  if (!ctx.path) {
+    return ctx.report.add("profile.path-room", Outcome::unchecked,
+                          "the issuers' path lengths are unchecked: no path to a trust anchor", 0);
+  }
+  std::size_t below = p.ca_room_below;  // CAs under the issuer being looked at
+  for (std::size_t i = 1; i < ctx.path->nodes.size(); ++i) {
+    const auto& child = at(ctx, i - 1);
+    if (child.subject_dn() != child.issuer_dn()) ++below;  // self-issued ones do not count
+    const auto& issuer = at(ctx, i);
+    const std::size_t limit = issuer.path_limit();
+    if (limit != Botan::Cert_Extension::NO_CERT_PATH_LIMIT && limit < below)
+      return fail(q(issuer) + " has pathLenConstraint " + std::to_string(limit) + " but " +
+                  std::to_string(below) + " CA certificate(s) would follow it (this one and the " +
+                  "service's intermediate): the issuer does not allow " + p.name + " here");
+  }
+  ctx.report.add("profile.path-room", Outcome::pass,
+                 "the path leaves room for " + room + " CA certificate(s) below this one", 0);
 }
 
 void profile_lifetime(const RuleContext& ctx, const SigningProfile& p,
@@ -565,6 +603,7 @@ void profile_rules(const RuleContext& ctx) {
   profile_basic_constraints(ctx, *p, cert);
   profile_key_usage(ctx, *p, cert);
   profile_ext_key_usage(ctx, *p, cert);
+  profile_path_room(ctx, *p, cert);
   profile_lifetime(ctx, *p, cert);
   profile_crl(ctx, *p, cert);
   profile_crl_url(ctx, *p, cert);

@@ -28,6 +28,17 @@ HttpRequest json_request(const std::string& method, const std::string& url, cons
   return r;
 }
 
+bool same_origin(const std::string& url, const std::string& base) {
+  auto origin = [](const std::string& u) {
+    const auto scheme = u.find("://");
+    if (scheme == std::string::npos) return std::string();
+    const auto path = u.find('/', scheme + 3);
+    return u.substr(0, path);
+  };
+  const std::string o = origin(base);
+  return !o.empty() && origin(url) == o;
+}
+
 boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, std::string url,
                                                           std::function<std::string()> crid,
                                                           const std::string& what) {
@@ -42,6 +53,10 @@ boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, s
       for (const auto& v : j["value"])
         out.push_back(v);
     url = str(j, "@odata.nextLink");
+    if (!url.empty() && !same_origin(url, client.base()))
+      co_return Error(ErrorKind::remote, what,
+                      "the service's @odata.nextLink points to another host (" + url.substr(0, 80) +
+                          "); not followed, the token stays here");
   }
   co_return out;
 }

@@ -25,7 +25,11 @@ std::string common_name(const std::string& dn);
 // A request with a JSON body (Content-Type set when there is one) and its client-request-id.
 HttpRequest json_request(const std::string& method, const std::string& url, const std::string& body,
                          const std::string& client_request_id);
-// GET `url` and every @odata.nextLink after it; the items of every page's `value`.
+// Whether `url` has the scheme, host and port of `base` (a nextLink elsewhere would take the
+// bearer token with it).
+bool same_origin(const std::string& url, const std::string& base);
+// GET `url` and every @odata.nextLink after it (on the same origin); the items of every page's
+// `value`.
 boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, std::string url,
                                                           std::function<std::string()> crid,
                                                           const std::string& what);

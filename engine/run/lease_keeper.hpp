@@ -1,0 +1,60 @@
+// The leases of one run (DESIGN.md, "Leases die with their run"): it takes over the records of
+// runs of this host that died, claims the due records for a short time, renews them by a
+// heartbeat while the run works, tells a step whether its record is still held, and releases
+// them at the end. A record whose lease another run took is left to that run.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/clock.hpp"
+#include "engine/pki/result.hpp"
+#include "engine/run/run_owner.hpp"
+#include "state/store.hpp"
+
+namespace pkiflow::engine {
+
+// A due record another live run holds: left alone by this run.
+struct HeldElsewhere {
+  std::string id;
+  std::string owner;  // as stored ("host=… pid=… start=… run=…")
+  TimePoint until;
+};
+
+class LeaseKeeper {
+ public:
+  LeaseKeeper(state::StateStore& store, const Clock& clock, RunOwner owner,
+              std::chrono::seconds lease);
+
+  const std::string& owner() const { return owner_str_; }
+
+  struct Claim {
+    std::vector<state::Record> records;  // now held by this run
+    std::vector<HeldElsewhere> held;     // due, but a live run holds them
+    std::size_t taken_over = 0;          // leases of dead runs of this host dropped first
+  };
+  // Drops the leases of dead runs of this host, then claims the due records in `states`.
+  // `due` are the records that had work (to say which of them another run holds).
+  Result<Claim> claim(const std::vector<state::RecordState>& states,
+                      const std::vector<state::Record>& due);
+  // Claims more due records in `states` (work a run finds it has, e.g. a superseded record).
+  Result<std::vector<state::Record>> claim_more(const std::vector<state::RecordState>& states);
+  // Extends every lease still held; records another run took since are forgotten and their ids
+  // returned.
+  std::vector<std::string> heartbeat();
+  // Whether this run still holds `id` (read from the store).
+  bool holds(const std::string& id);
+  // Releases every lease this run holds.
+  void release();
+
+ private:
+  state::StateStore& store_;
+  const Clock& clock_;
+  std::string owner_str_;
+  std::chrono::seconds lease_;
+  std::set<std::string> ids_;
+};
+
+}  // namespace pkiflow::engine
