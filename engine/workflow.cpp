@@ -78,6 +78,26 @@ Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::
 
 namespace {
 
+// The live record other than `self` whose remote object is `remote_id` ("" when none).
+std::string other_live_owner(state::StateStore& store, const std::string& self,
+                             const std::string& remote_id) {
+  if (remote_id.empty()) return "";
+  auto all = store.list({});
+  if (!all) return "";
+  for (const auto& r : *all)
+    if (r.id != self && r.remote_id == remote_id && r.state != RecordState::retired) return r.id;
+  return "";
+}
+
+// Deleting a remote object another live record calls its own would take it from that record.
+Status sole_owner(state::StateStore& store, const Record& r) {
+  const std::string other = other_live_owner(store, r.id, r.remote_id);
+  if (other.empty()) return Ok{};
+  return Error(ErrorKind::remote, "record " + r.id,
+               "its remote object " + r.remote_id + " is also live record " + other +
+                   "'s; it is not deleted (look at both records before retiring either)");
+}
+
 // The journal of one record, written through the store before each mutating request.
 class StoreJournal : public providers::Journal {
  public:
@@ -115,6 +135,10 @@ class StoreJournal : public providers::Journal {
   std::vector<Operation> earlier() override {
     auto ops = store_.journal_of(record_id_);
     return ops ? *ops : std::vector<Operation>{};
+  }
+
+  std::string owner_of(const std::string& remote_id) override {
+    return other_live_owner(store_, record_id_, remote_id);
   }
 
  private:
@@ -355,6 +379,7 @@ struct Workflow::Impl {
   }
 
   net::awaitable<Step> retire(const Record& r, providers::Provider& p, providers::Journal& j) {
+    if (auto st = sole_owner(store, r); !st) co_return Step{st.error(), ""};
     if (auto st = co_await p.retire(r, j); !st) co_return Step{st.error(), ""};
     co_return Step{
         life.retire(r.id, "superseded by " + r.superseded_by + "; its remote object is deleted"),
@@ -625,6 +650,7 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
     return Error(ErrorKind::invalid_input, "record " + id,
                  std::string("is ") + state::to_string(r.state) + "; there is nothing to cancel");
   if (auto st = not_held_elsewhere(m.store, r, m.clock.now()); !st) return st;
+  if (auto st = sole_owner(m.store, r); !st) return st;
   if (!r.remote_id.empty()) {
     auto p = m.wiring.provider ? m.wiring.provider(r)
                                : Result<providers::Provider*>(Error(ErrorKind::invalid_input,

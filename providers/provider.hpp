@@ -30,6 +30,9 @@ class Journal {
                    const std::string& summary) = 0;
   // This record's earlier operations, oldest first.
   virtual std::vector<state::Operation> earlier() = 0;
+  // The live record (not retired) other than this one that holds `remote_id`, or "": one remote
+  // object belongs to at most one live record, so a read-back never adopts another's object.
+  virtual std::string owner_of(const std::string& remote_id) { return (void)remote_id, ""; }
 };
 
 // For calls that belong to no record (operations on a whole PKI container): nothing journaled.

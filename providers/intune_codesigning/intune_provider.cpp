@@ -96,7 +96,7 @@ class IntuneProvider : public providers::Provider {
       creates += op.action == "create";
     for (int round = 0; round < 3; ++round) {
       if (creates > 0) {  // an earlier attempt may have created it: look before creating
-        auto found = co_await find(cert);
+        auto found = co_await find(cert, journal);
         if (!found) co_return found.error();
         if (!found->empty()) co_return Uploaded{*found, "adopted"};
       }
@@ -198,15 +198,25 @@ class IntuneProvider : public providers::Provider {
         "list code-signing certificates");
   }
 
-  // An object whose subject, issuer and expiry are the certificate's (content may be null).
-  net::awaitable<Result<std::string>> find(const pki::Certificate& cert) {
+  // The object this certificate became: its content when the service still holds it, else its
+  // subject, issuer and expiry (content is nulled once parsed, graph-api.md 3); never an object
+  // another live record holds (a renewal has the predecessor's subject and issuer, and may
+  // have its expiry to the second).
+  net::awaitable<Result<std::string>> find(const pki::Certificate& cert, Journal& journal) {
     const auto f = cert.facts();
+    const std::string content = cert.base64_der();
     auto all = co_await list();
     if (!all) co_return all.error();
-    for (const auto& j : *all)
-      if (str(j, "subject") == f.subject && str(j, "issuer") == f.issuer &&
-          same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
-        co_return str(j, "id");
+    for (const auto& j : *all) {
+      const std::string id = str(j, "id"), theirs = str(j, "content");
+      if (!theirs.empty() && theirs != content) continue;
+      if (theirs.empty() &&
+          !(str(j, "subject") == f.subject && str(j, "issuer") == f.issuer &&
+            same_second(j.value("expirationDateTime", json(nullptr)), f.not_after)))
+        continue;
+      if (!journal.owner_of(id).empty()) continue;
+      co_return id;
+    }
     co_return std::string();
   }
 

@@ -154,11 +154,15 @@ struct Request {
     auto rng = pki::Rng::system();
     auto out = nlohmann::ordered_json::array();
     for (const auto& spec : wanted) {
-      // Idempotent: a certificate already managed (not retired) is not requested again.
-      auto same = std::find_if(existing.begin(), existing.end(), [&](const state::Record& r) {
-        return r.kind == spec.kind && r.name == spec.name && r.tenant == spec.tenant &&
-               r.state != state::RecordState::retired && r.renews.empty();
-      });
+      // Idempotent: a configured certificate is one lineage (its renewals carry its kind, name
+      // and tenant); while any record of it is not retired, nothing new is planned. The newest
+      // record of the lineage is the one reported.
+      auto same = existing.end();
+      for (auto it = existing.begin(); it != existing.end(); ++it)
+        if (it->kind == spec.kind && it->name == spec.name && it->tenant == spec.tenant &&
+            it->state != state::RecordState::retired &&
+            (same == existing.end() || it->created_at >= same->created_at))
+          same = it;
       if (same != existing.end()) {
         if (!json)
           std::cout << "exists   " << same->id << "  " << spec.name << " ("

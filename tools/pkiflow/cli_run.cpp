@@ -3,8 +3,10 @@
 // Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
 #include <utility>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -226,6 +228,22 @@ struct Import {
     for (const auto& c : bundle)
       chain_pem += c.pem();
     const auto f = cert.facts();
+    // One remote object belongs to at most one live record: a certificate already managed by
+    // another record is refused (retiring one would delete what the other calls its own).
+    for (const auto& other : take(st->list({}))) {
+      if (other.id == rec->id || other.state == state::RecordState::retired) continue;
+      auto same = [&](const std::string& a) {
+        return !a.empty() && a.size() == f.sha1_thumbprint.size() &&
+               std::equal(a.begin(), a.end(), f.sha1_thumbprint.begin(), [](char x, char y) {
+                 return std::toupper(static_cast<unsigned char>(x)) ==
+                        std::toupper(static_cast<unsigned char>(y));
+               });
+      };
+      if (same(other.thumbprint_sha1))
+        fail(kBadInput, certificate + ": certificate " + f.sha1_thumbprint +
+                            " is already managed by record " + other.id + " (" + other.name + ", " +
+                            state::to_string(other.state) + "); nothing was imported");
+    }
     engine::Lifecycle life(*st, clock, actor());
     auto r = take(life.signed_(id, {cert.pem(), chain_pem, f.not_before, f.not_after,
                                     f.sha1_thumbprint, f.sha256_thumbprint}));
