@@ -149,6 +149,9 @@ class StoreJournal : public providers::Journal {
   pki::Rng rng_;
 };
 
+constexpr const char* kLeaseLost =
+    "its lease was taken by another run, which works it now; left alone";
+
 // What a step leads to: the record after it, or a reason to stop here for now.
 struct Step {
   Result<Record> record;
@@ -369,6 +372,7 @@ struct Workflow::Impl {
       if (stopping)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\"; the run was stopped (the next run checks again)"};
+      if (leases && !leases->holds(r.id)) co_return Step{r, kLeaseLost};
       if (std::chrono::steady_clock::now() - started + opt.poll_interval > opt.confirm_wait)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\", not in force yet (the next run checks again)"};
@@ -406,7 +410,8 @@ struct Workflow::Impl {
       }
       if (leases && !leases->holds(r.id)) {  // another run took it: hands off
         out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
-        out.note = "its lease was taken by another run, which works it now; left alone";
+        out.note = kLeaseLost;
+        out.lease_lost = true;
         co_return out;
       }
       Step s{r, ""};
@@ -435,6 +440,7 @@ struct Workflow::Impl {
       if (!s.waiting.empty()) {
         out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
         out.note = s.waiting;
+        out.lease_lost = s.waiting == kLeaseLost;
         co_return out;
       }
       r = std::move(*s.record);
@@ -591,6 +597,11 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
               if (more)
                 for (auto& rec : *more)
                   work.push_back(std::move(rec));
+            }
+            if (outcome.lease_lost) {
+              auto who = m.store.lease_owner(outcome.id, m.clock.now());
+              report.skipped_leased.push_back(
+                  {outcome.id, who && *who ? **who : std::string("another run"), m.clock.now()});
             }
             report.records.push_back(std::move(outcome));
           }

@@ -53,7 +53,8 @@ struct RecordOutcome {
   state::RecordState from = state::RecordState::planned;
   state::RecordState to = state::RecordState::planned;
   Result result = Result::unchanged;
-  std::string note;  // why it stopped where it did
+  std::string note;         // why it stopped where it did
+  bool lease_lost = false;  // another run took the record mid-way: left to it
 };
 const char* to_string(RecordOutcome::Result r);
 

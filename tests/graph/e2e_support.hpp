@@ -4,7 +4,11 @@
 #pragma once
 #include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -12,6 +16,8 @@
 
 #include "tests/support/test_support.hpp"
 #include "tools/graph-emulator/server.hpp"
+
+extern char** environ;
 
 namespace pkiflow::test::e2e {
 
@@ -173,6 +179,38 @@ inline void run_until_settled(const Lab& lab, int runs) {
       if (s != "active" && s != "retired" && s != "failed" && s != "superseded") settled = false;
     }
     if (settled) return;
+  }
+}
+
+// `pkiflow ARGS…` started in the background, its stdout and stderr to `log`.
+inline pid_t spawn_cli(std::vector<std::string> args, const std::string& log) {
+  args.insert(args.begin(), PKIFLOW_CLI_PATH);
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  BOOST_TEST_REQUIRE(rc == 0);
+  return pid;
+}
+
+// Waits up to `timeout` for `pid`: its exit code, 128 + the signal that ended it, or -1 when it
+// still runs.
+inline int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (std::chrono::steady_clock::now() >= until) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
 

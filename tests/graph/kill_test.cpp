@@ -11,12 +11,6 @@
 // per mode (default 100; the sanitizer build runs fewer to stay inside CI's budget).
 #include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <map>
@@ -25,8 +19,6 @@
 #include <thread>
 
 #include "tests/graph/e2e_support.hpp"
-
-extern char** environ;
 
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
@@ -55,31 +47,11 @@ struct Mode {
 // exit code, or -1 when it was killed.
 int run_and_maybe_kill(const std::string& config, std::chrono::milliseconds delay,
                        const std::string& log) {
-  std::vector<std::string> args{PKIFLOW_CLI_PATH, "run", "--config", config};
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  BOOST_TEST_REQUIRE(rc == 0);
-  const auto until = std::chrono::steady_clock::now() + delay;
-  int status = 0;
-  while (std::chrono::steady_clock::now() < until) {
-    if (::waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  const pid_t pid = spawn_cli({"run", "--config", config}, log);
+  const int code = wait_exit(pid, delay);
+  if (code != -1) return code;
   ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return wait_exit(pid, std::chrono::seconds(30)) == 128 + SIGKILL ? -1 : 128;
 }
 
 class KillLab {

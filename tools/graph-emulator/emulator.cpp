@@ -602,6 +602,10 @@ std::vector<std::string> GraphEmulator::cba_thumbprints() const {
       out.push_back(a["thumbprint"]);
   return out;
 }
+std::size_t GraphEmulator::cba_container_count() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->pkis.size();
+}
 std::size_t GraphEmulator::code_signing_count() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->code_signing.size();

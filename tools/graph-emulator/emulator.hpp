@@ -119,6 +119,7 @@ class GraphEmulator {
   // CBA: the CAs of every PKI container (thumbprints); Intune: code-signing objects.
   std::vector<std::string> cba_thumbprints() const;
   std::size_t code_signing_count() const;
+  std::size_t cba_container_count() const;  // live PKI containers
   // Where clients reach it (for @odata.nextLink); the server sets it when it binds.
   void set_base_url(const std::string& url);
   // Empty, or why the state file could not be loaded (the emulator then refuses to start).
