@@ -247,11 +247,17 @@ struct Workflow::Impl {
       if (!rec || !*rec) continue;
       const RecordState s = (*rec)->state;
       const bool applied = (op.action == "create" && past(s, RecordState::planned)) ||
-                           (op.action == "upload" && past(s, RecordState::signed_)) ||
+                           ((op.action == "upload" || op.action == "create-ca" ||
+                             op.action == "update-ca" || op.action == "create-pki") &&
+                            past(s, RecordState::signed_)) ||
+                           (op.action == "enable" && past(s, RecordState::uploaded)) ||
                            (op.action == "retire" && s == RecordState::retired);
       if (applied)
         (void)store.journal_update(op.op_id, OperationState::done,
                                    "reconciled: the record shows it took effect", clock.now());
+      else if (s == RecordState::retired)  // nothing of it is ever read back again
+        (void)store.journal_update(op.op_id, OperationState::failed,
+                                   "reconciled: the record is retired", clock.now());
       // The others are settled by their record's next step (create_or_get_csr adopts).
     }
   }

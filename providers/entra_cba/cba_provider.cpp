@@ -17,6 +17,7 @@
 
 #include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
+#include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
 #include "engine/pki/random_bytes.hpp"
@@ -169,45 +170,36 @@ class CbaProvider : public providers::Provider {
     if (!pki_id) co_return pki_id.error();
     const std::string cas =
         client_.base() + kPkiCollection + "/" + *pki_id + "/certificateAuthorities";
-    for (int round = 0; round < 3; ++round) {
+    providers::detail::SendOnce<Uploaded> once;
+    once.action = "create-ca";
+    once.what = "add CA " + f.thumbprint + " to PKI " + s_.pki_name;
+    once.subject = "record " + r.id;
+    // Already listed (an earlier attempt whose answer was lost, or added by hand): adopt it,
+    // with this record's fields, unless another live record holds it.
+    once.settled = [&]() -> net::awaitable<Result<std::optional<Uploaded>>> {
       auto listed = co_await find_ca(*pki_id, f.thumbprint);
       if (!listed) co_return listed.error();
-      if (!listed->empty()) {  // already there (an earlier attempt, or added by hand): update it
-        auto req = json_request("PATCH", cas + "/" + *listed, ca_body(f, false), crid());
-        auto op = journal.begin("update-ca", req);
-        if (!op) co_return op.error();
-        auto reply = co_await client_.call(req, false);
-        if (!reply.ok()) {
-          if (reply.outcome != graph::Outcome::not_sent)
-            journal.end(*op, OperationState::failed, reply.message);
-          co_return reply.to_error("update CA " + f.thumbprint + " in PKI " + s_.pki_name);
-        }
-        journal.end(*op, OperationState::done, "200");
-        co_return Uploaded{*pki_id + "/" + *listed, "listed"};
-      }
-      auto req = json_request("POST", cas, ca_body(f, true), crid());
-      auto op = journal.begin("create-ca", req);
-      if (!op) co_return op.error();
-      auto reply = co_await client_.call(req, /*mutating=*/true);
-      if (reply.ok()) {
-        auto j = json::parse(reply.response.body, nullptr, false);
-        const std::string id = j.is_object() ? str(j, "id") : "";
-        journal.end(*op, OperationState::done, "201 id=" + id);
-        if (id.empty())
-          co_return Error(ErrorKind::remote, "PKI " + s_.pki_name, "the create response has no id");
-        co_return Uploaded{*pki_id + "/" + id, "listed"};
-      }
-      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error("add CA");
-      if (!reply.maybe_applied) {
-        journal.end(*op, OperationState::failed, reply.message);
-        co_return reply.to_error("add CA " + f.thumbprint + " to PKI " + s_.pki_name);
-      }
-      journal.end(*op, OperationState::failed, "ambiguous: read back by thumbprint");
-      // Ambiguous: the next round lists by thumbprint first and adopts what it finds.
-    }
-    co_return Error(ErrorKind::unavailable, "PKI " + s_.pki_name,
-                    "adding the CA ended without an answer three times; the next run looks for it "
-                    "by thumbprint first");
+      if (listed->empty()) co_return std::optional<Uploaded>();
+      const std::string remote = *pki_id + "/" + *listed;
+      if (auto other = journal.owner_of(remote); !other.empty())
+        co_return Error(ErrorKind::remote, "record " + r.id,
+                        "CA " + f.thumbprint + " in PKI " + s_.pki_name +
+                            " is already live record " + other + "'s; it was left alone");
+      auto updated = co_await providers::detail::journaled(
+          client_, json_request("PATCH", cas + "/" + *listed, ca_body(f, false), crid()),
+          "update-ca", journal, "update CA " + f.thumbprint + " in PKI " + s_.pki_name);
+      if (!updated) co_return updated.error();
+      co_return std::optional<Uploaded>(Uploaded{remote, "listed"});
+    };
+    once.request = [&] { return json_request("POST", cas, ca_body(f, true), crid()); };
+    once.done = [&](const graph::Reply& reply) -> net::awaitable<Result<Uploaded>> {
+      auto j = json::parse(reply.response.body, nullptr, false);
+      const std::string id = j.is_object() ? str(j, "id") : "";
+      if (id.empty())
+        co_return Error(ErrorKind::remote, "PKI " + s_.pki_name, "the create response has no id");
+      co_return Uploaded{*pki_id + "/" + id, "listed"};
+    };
+    co_return co_await providers::detail::send_once(client_, journal, std::move(once));
   }
 
   // The container's object as listed, or null when there is none.

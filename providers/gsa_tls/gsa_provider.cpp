@@ -13,6 +13,7 @@
 #include "engine/pki/rng.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
 #include "providers/detail/guarded_delete.hpp"
+#include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 #include "providers/graph/encoding.hpp"
 #include "providers/gsa_tls/gsa_messages.hpp"
@@ -160,32 +161,29 @@ class GsaProvider : public providers::Provider {
   // object left csrGenerated (graph-api.md 0), and an earlier attempt's answer may be lost.
   net::awaitable<Result<providers::Uploaded>> upload(const Record& record,
                                                      Journal& journal) override {
-    const std::string what = "upload to " + record.remote_id;
-    for (int round = 0; round < 3; ++round) {
+    using Uploaded = providers::Uploaded;
+    providers::detail::SendOnce<Uploaded> s;
+    s.action = "upload";
+    s.what = "upload to " + record.remote_id;
+    s.subject = "record " + record.id;
+    s.settled = [&]() -> net::awaitable<Result<std::optional<Uploaded>>> {
       auto ca = co_await get(record.remote_id);
       if (!ca) co_return ca.error();
-      if (ca->status.status != TlsStatus::csrGenerated || !ca->certificate_pem.empty())
-        co_return adopt_upload(record, journal, *ca);
-      auto req = upload_request(client_.base(), record.remote_id, record.certificate_pem,
-                                record.chain_pem, crid());
-      auto op = journal.begin("upload", req);
-      if (!op) co_return op.error();
-      auto reply = co_await client_.call(req, /*mutating=*/true);
-      if (reply.ok()) {
-        journal.end(*op, OperationState::done, std::to_string(reply.response.status));
-        auto now = co_await get(record.remote_id);
-        co_return providers::Uploaded{record.remote_id, now ? now->status.raw : std::string()};
-      }
-      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error(what);
-      if (!reply.maybe_applied) {
-        journal.end(*op, OperationState::failed, reply.message);
-        co_return reply.to_error(what);
-      }
-      journal.end(*op, OperationState::failed, "ambiguous: read back before anything else");
-    }
-    co_return Error(ErrorKind::unavailable, "record " + record.id,
-                    "the upload ended without an answer three times; the next run reads the "
-                    "object back first");
+      if (ca->status.status == TlsStatus::csrGenerated && ca->certificate_pem.empty())
+        co_return std::optional<Uploaded>();
+      auto adopted = adopt_upload(record, journal, *ca);
+      if (!adopted) co_return adopted.error();
+      co_return std::optional<Uploaded>(*adopted);
+    };
+    s.request = [&] {
+      return upload_request(client_.base(), record.remote_id, record.certificate_pem,
+                            record.chain_pem, crid());
+    };
+    s.done = [&](const graph::Reply&) -> net::awaitable<Result<Uploaded>> {
+      auto now = co_await get(record.remote_id);
+      co_return Uploaded{record.remote_id, now ? now->status.raw : std::string()};
+    };
+    co_return co_await providers::detail::send_once(client_, journal, std::move(s));
   }
 
   net::awaitable<Result<Confirmation>> confirm(const Record& record, Journal& journal) override {
@@ -217,47 +215,37 @@ class GsaProvider : public providers::Provider {
   }
 
   net::awaitable<Status> enable(const Record& record, Journal& journal) override {
-    const std::string what = "enable " + record.remote_id;
-    for (int round = 0; round < 3; ++round) {
+    providers::detail::SendOnce<bool> s;
+    s.action = "enable";
+    s.what = "enable " + record.remote_id;
+    s.subject = "record " + record.id;
+    s.settled = [&]() -> net::awaitable<Result<std::optional<bool>>> {
       auto ca = co_await get(record.remote_id);
       if (!ca) co_return ca.error();
-      const auto s = ca->status.status;
-      const bool legacy = opt_.enable_enrolling && s == TlsStatus::enrolling &&
+      const auto st = ca->status.status;
+      const bool legacy = opt_.enable_enrolling && st == TlsStatus::enrolling &&
                           !has_op(journal, "enable", std::nullopt);
-      if (s != TlsStatus::disabled && !legacy) {
-        if (s == TlsStatus::csrGenerated)
-          co_return Error(ErrorKind::invalid_input, "record " + record.id,
-                          "its remote object holds no certificate yet; nothing to enable");
-        settle_open(journal, "enable", OperationState::done,
-                    "read back: the object reads \"" + ca->status.raw + "\"");
-        co_return Ok{};  // already switched on (by an earlier attempt, or by the operator)
-      }
-      auto req = enable_request(client_.base(), record.remote_id, crid());
-      auto op = journal.begin("enable", req);
-      if (!op) co_return op.error();
-      auto reply = co_await client_.call(req, /*mutating=*/true);
-      if (reply.ok()) {
-        journal.end(*op, OperationState::done, std::to_string(reply.response.status));
-        co_return Ok{};
-      }
-      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error(what);
-      if (reply.outcome == graph::Outcome::refused) {
-        journal.end(*op, OperationState::failed, reply.message);
-        co_return Error(ErrorKind::remote, what,
-                        reply.message +
-                            "; the tenant refused to switch the certificate on: set "
-                            "\"gsa_activation\": \"manual\" for this tenant and enable it in the "
-                            "Entra admin center");
-      }
-      if (!reply.maybe_applied) {
-        journal.end(*op, OperationState::failed, reply.message);
-        co_return reply.to_error(what);
-      }
-      journal.end(*op, OperationState::failed, "ambiguous: read back before anything else");
-    }
-    co_return Error(ErrorKind::unavailable, "record " + record.id,
-                    "the enable ended without an answer three times; the next run reads the "
-                    "object back first");
+      if (st == TlsStatus::disabled || legacy) co_return std::optional<bool>();
+      if (st == TlsStatus::csrGenerated)
+        co_return Error(ErrorKind::invalid_input, "record " + record.id,
+                        "its remote object holds no certificate yet; nothing to enable");
+      // Already switched on (by an earlier attempt whose answer was lost, or by the operator).
+      settle_open(journal, "enable", OperationState::done,
+                  "read back: the object reads \"" + ca->status.raw + "\"");
+      co_return std::optional<bool>(true);
+    };
+    s.request = [&] { return enable_request(client_.base(), record.remote_id, crid()); };
+    s.done = [](const graph::Reply&) -> net::awaitable<Result<bool>> { co_return true; };
+    s.refused = [&](const graph::Reply& reply) {
+      return Error(ErrorKind::remote, "enable " + record.remote_id,
+                   reply.message +
+                       "; the tenant refused to switch the certificate on: set "
+                       "\"gsa_activation\": \"manual\" for this tenant and enable it in the "
+                       "Entra admin center");
+    };
+    auto done = co_await providers::detail::send_once(client_, journal, std::move(s));
+    if (!done) co_return done.error();
+    co_return Ok{};
   }
 
   net::awaitable<Status> retire(const Record& record, Journal& journal) override {

@@ -7,6 +7,7 @@
 
 #include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
+#include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
 #include "engine/pki/random_bytes.hpp"
@@ -91,38 +92,31 @@ class IntuneProvider : public providers::Provider {
       co_return Error(ErrorKind::invalid_input, "record " + r.id, "its certificate is unreadable");
     const auto& cert = certs->front();
     if (auto st = cba::check_record_matches(r, cert); !st) co_return st.error();
-    int creates = 0;
-    for (const auto& op : journal.earlier())
-      creates += op.action == "create";
-    for (int round = 0; round < 3; ++round) {
-      if (creates > 0) {  // an earlier attempt may have created it: look before creating
-        auto found = co_await find(cert, journal);
-        if (!found) co_return found.error();
-        if (!found->empty()) co_return Uploaded{*found, "adopted"};
-      }
-      const auto f = derive_fields(cert, std::chrono::system_clock::now());
-      auto req = json_request("POST", client_.base() + kCollection, upload_body(f), crid());
-      auto op = journal.begin("create", req);
-      if (!op) co_return op.error();
-      ++creates;
-      auto reply = co_await client_.call(req, /*mutating=*/true);
-      if (reply.ok()) {
-        auto j = json::parse(reply.response.body, nullptr, false);
-        const std::string id = j.is_object() ? str(j, "id") : "";
-        journal.end(*op, OperationState::done, "201 id=" + id);
-        co_return Uploaded{id, j.is_object() ? str(j, "status") : ""};
-      }
-      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error("upload");
-      if (!reply.maybe_applied) {
-        journal.end(*op, OperationState::failed, reply.message);
-        co_return reply.to_error("upload code-signing certificate " + f.subject);
-      }
-      journal.end(*op, OperationState::failed,
-                  "ambiguous: read back by subject, issuer and expiry");
-    }
-    co_return Error(ErrorKind::unavailable, "record " + r.id,
-                    "the upload ended without an answer three times; the next run looks for it "
-                    "first");
+    providers::detail::SendOnce<Uploaded> once;
+    once.action = "create";
+    once.what = "upload code-signing certificate " + cert.facts().subject;
+    once.subject = "record " + r.id;
+    // An earlier attempt may have created it: look before creating.
+    once.settled = [&]() -> net::awaitable<Result<std::optional<Uploaded>>> {
+      bool sent_before = false;
+      for (const auto& op : journal.earlier())
+        sent_before = sent_before || op.action == "create";
+      if (!sent_before) co_return std::optional<Uploaded>();
+      auto found = co_await find(cert, journal);
+      if (!found) co_return found.error();
+      if (found->empty()) co_return std::optional<Uploaded>();
+      co_return std::optional<Uploaded>(Uploaded{*found, "adopted"});
+    };
+    once.request = [&] {
+      return json_request("POST", client_.base() + kCollection,
+                          upload_body(derive_fields(cert, std::chrono::system_clock::now())),
+                          crid());
+    };
+    once.done = [](const graph::Reply& reply) -> net::awaitable<Result<Uploaded>> {
+      auto j = json::parse(reply.response.body, nullptr, false);
+      co_return Uploaded{j.is_object() ? str(j, "id") : "", j.is_object() ? str(j, "status") : ""};
+    };
+    co_return co_await providers::detail::send_once(client_, journal, std::move(once));
   }
 
   net::awaitable<Status> enable(const Record& r, Journal&) override {

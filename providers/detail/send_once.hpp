@@ -1,0 +1,61 @@
+// A mutating step that is never sent blindly twice (DESIGN.md, "Read back before re-sending"):
+// before each attempt `settled` reads the remote object back and says whether the step's effect
+// is already there (a value: adopt it) or not (nullopt: send the request, journaled). An
+// ambiguous failure (no answer after the request may have been delivered, or 500/502/504) leads
+// to another read-back, never straight to a re-send. The same idea in every provider, so one
+// helper. Internal to the providers (not installed).
+#pragma once
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "providers/graph/client.hpp"
+#include "providers/provider.hpp"
+
+namespace pkiflow::providers::detail {
+
+template <class T>
+struct SendOnce {
+  std::string action;   // the journal's name for the step
+  std::string what;     // the step, for messages ("upload to 1234")
+  std::string subject;  // who is waiting for it ("record ABC")
+  int rounds = 3;
+  std::function<boost::asio::awaitable<Result<std::optional<T>>>()> settled;
+  std::function<graph::HttpRequest()> request;
+  std::function<boost::asio::awaitable<Result<T>>(const graph::Reply&)> done;  // after a 2xx
+  std::function<Error(const graph::Reply&)> refused;  // optional wording of a refusal
+};
+
+template <class T>
+boost::asio::awaitable<Result<T>> send_once(graph::GraphClient& client, Journal& journal,
+                                            SendOnce<T> s) {
+  for (int round = 0; round < s.rounds; ++round) {
+    auto there = co_await s.settled();
+    if (!there) co_return there.error();
+    if (*there) co_return std::move(**there);
+    auto req = s.request();
+    auto op = journal.begin(s.action, req);
+    if (!op) co_return op.error();
+    auto reply = co_await client.call(req, /*mutating=*/true);
+    if (reply.ok()) {
+      journal.end(*op, state::OperationState::done, std::to_string(reply.response.status));
+      co_return co_await s.done(reply);
+    }
+    if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error(s.what);
+    if (!reply.maybe_applied) {
+      journal.end(*op, state::OperationState::failed, reply.message);
+      if (reply.outcome == graph::Outcome::refused && s.refused) co_return s.refused(reply);
+      co_return reply.to_error(s.what);
+    }
+    journal.end(*op, state::OperationState::failed, "ambiguous: read back before anything else");
+  }
+  co_return Error(ErrorKind::unavailable, s.subject,
+                  s.what + " ended without an answer " + std::to_string(s.rounds) +
+                      " times; the next run reads the remote object back first");
+}
+
+}  // namespace pkiflow::providers::detail
