@@ -2,13 +2,20 @@
 // before each attempt `settled` reads the remote object back and says whether the step's effect
 // is already there (a value: adopt it) or not (nullopt: send the request, journaled). An
 // ambiguous failure (no answer after the request may have been delivered, or 500/502/504) leads
-// to another read-back, never straight to a re-send. The same idea in every provider, so one
-// helper. Internal to the providers (not installed).
+// to another read-back, never straight to a re-send; so does throttling (429/503): the object
+// is looked for again after the wait, since another worker may have made it. The same idea in every
+// provider, so one helper. Internal to the providers (not installed).
 #pragma once
 // Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
 #include <utility>
 
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,7 +30,8 @@ struct SendOnce {
   std::string action;   // the journal's name for the step
   std::string what;     // the step, for messages ("upload to 1234")
   std::string subject;  // who is waiting for it ("record ABC")
-  int rounds = 3;
+  int rounds = 3;       // ambiguous failures before the step waits for the next run
+  int throttles = 5;    // throttled answers waited out before the same
   std::function<boost::asio::awaitable<Result<std::optional<T>>>()> settled;
   std::function<graph::HttpRequest()> request;
   std::function<boost::asio::awaitable<Result<T>>(const graph::Reply&)> done;  // after a 2xx
@@ -33,6 +41,7 @@ struct SendOnce {
 template <class T>
 boost::asio::awaitable<Result<T>> send_once(graph::GraphClient& client, Journal& journal,
                                             SendOnce<T> s) {
+  int throttled = 0;
   for (int round = 0; round < s.rounds; ++round) {
     auto there = co_await s.settled();
     if (!there) co_return there.error();
@@ -40,7 +49,18 @@ boost::asio::awaitable<Result<T>> send_once(graph::GraphClient& client, Journal&
     auto req = s.request();
     auto op = journal.begin(s.action, req);
     if (!op) co_return op.error();
-    auto reply = co_await client.call(req, /*mutating=*/true);
+    auto reply =
+        co_await client.call(req, /*mutating=*/true, graph::GraphClient::Resend::after_read_back);
+    if (reply.throttled && throttled++ < s.throttles) {
+      journal.end(*op, state::OperationState::failed, reply.message);
+      const auto wait = std::clamp(reply.retry_after.value_or(std::chrono::milliseconds(1000)),
+                                   std::chrono::milliseconds(0), std::chrono::milliseconds(60'000));
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, wait);
+      boost::system::error_code ec;
+      co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      --round;  // not an ambiguous round: look again, then send again
+      continue;
+    }
     if (reply.ok()) {
       journal.end(*op, state::OperationState::done, std::to_string(reply.response.status));
       co_return co_await s.done(reply);

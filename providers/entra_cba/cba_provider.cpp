@@ -349,30 +349,35 @@ class CbaProvider : public providers::Provider {
   }
 
   net::awaitable<Result<std::string>> find_or_create_pki(Journal& journal) {
-    for (int round = 0; round < 3; ++round) {
+    providers::detail::SendOnce<std::string> once;
+    once.action = "create-pki";
+    once.what = "create PKI container " + s_.pki_name;
+    once.subject = "PKI " + s_.pki_name;
+    once.settled = [&]() -> net::awaitable<Result<std::optional<std::string>>> {
       auto found = co_await find_pki();
       if (!found) co_return found.error();
-      if (!found->empty()) co_return *found;
-      auto req = json_request("POST", client_.base() + kPkiCollection,
-                              json{{"@odata.type", "#microsoft.graph.certificateBasedAuthPki"},
-                                   {"displayName", s_.pki_name}}
-                                  .dump(),
-                              crid());
-      auto op = journal.begin("create-pki", req);
-      if (!op) co_return op.error();
-      auto reply = co_await client_.call(req, true);
-      if (reply.ok()) {
-        auto j = json::parse(reply.response.body, nullptr, false);
-        journal.end(*op, OperationState::done, "201");
-        if (j.is_object() && j.contains("id")) co_return j["id"].get<std::string>();
-        continue;
-      }
-      if (reply.outcome == graph::Outcome::not_sent) co_return reply.to_error("create PKI");
-      journal.end(*op, OperationState::failed, reply.message);
-      if (!reply.maybe_applied) co_return reply.to_error("create PKI container " + s_.pki_name);
-    }
-    co_return Error(ErrorKind::unavailable, "PKI " + s_.pki_name,
-                    "creating the PKI container ended without an answer three times");
+      if (found->empty()) co_return std::optional<std::string>();
+      co_return std::optional<std::string>(*found);
+    };
+    once.request = [&] {
+      return json_request("POST", client_.base() + kPkiCollection,
+                          json{{"@odata.type", "#microsoft.graph.certificateBasedAuthPki"},
+                               {"displayName", s_.pki_name}}
+                              .dump(),
+                          crid());
+    };
+    once.done = [&](const graph::Reply& reply) -> net::awaitable<Result<std::string>> {
+      auto j = json::parse(reply.response.body, nullptr, false);
+      if (j.is_object() && j.contains("id") && j["id"].is_string())
+        co_return j["id"].get<std::string>();
+      auto found = co_await find_pki();  // an answer without an id: look it up by name
+      if (!found) co_return found.error();
+      if (found->empty())
+        co_return Error(ErrorKind::remote, "PKI " + s_.pki_name,
+                        "the service created the container but it cannot be found by name");
+      co_return *found;
+    };
+    co_return co_await providers::detail::send_once(client_, journal, std::move(once));
   }
 
  private:

@@ -131,7 +131,7 @@ net::awaitable<Result<AccessToken>> GraphClient::fetch_token() {
   }
 }
 
-net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating) {
+net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating, Resend resend) {
   Reply reply;
   set_header(request, "Prefer", "include-unknown-enum-members");
   bool refreshed = false;
@@ -219,6 +219,13 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating) {
       co_return reply;
     }
     const auto* ra = reply.response.header("Retry-After");
+    if (resend == Resend::after_read_back && (status == 429 || status == 503)) {
+      reply.outcome = Outcome::unavailable;
+      reply.throttled = true;
+      if (ra) reply.retry_after = parse_retry_after(*ra, now_());
+      reply.message += " (throttled; not applied)";
+      co_return reply;
+    }
     auto d = decide_retry(config_.retry, attempt, status,
                           ra ? parse_retry_after(*ra, now_()) : std::nullopt, jitter());
     if (!d.retry) {

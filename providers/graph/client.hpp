@@ -49,6 +49,10 @@ struct Reply {
   std::optional<GraphError> error;  // refused/unavailable with a Graph error body
   std::string message;              // what happened, for the operator (never a secret)
   bool maybe_applied = false;       // a mutating request may have taken effect anyway
+  // With `Resend::after_read_back`: a 429/503 (not applied) handed back to the caller, which
+  // reads the remote object again before it sends once more, after `retry_after` if given.
+  bool throttled = false;
+  std::optional<Millis> retry_after;
   int attempts = 0;
   bool ok() const { return outcome == Outcome::ok; }
   // The reply as an Error: remote (refused), unavailable, or not_sent; `what` names the call.
@@ -75,7 +79,11 @@ class GraphClient {
   // Sends with retries. A `mutating` request (one that creates something) is not resent after
   // an ambiguous failure (no response after it may have been delivered, or a 500/502/504):
   // the reply says maybe_applied and the caller reads back before trying again (graph-api.md 5).
-  boost::asio::awaitable<Reply> call(HttpRequest request, bool mutating);
+  // `resend`: by the client (the default), or only after the caller looked again: a create
+  // that another worker may have made meanwhile is read back before it is sent once more.
+  enum class Resend { by_client, after_read_back };
+  boost::asio::awaitable<Reply> call(HttpRequest request, bool mutating,
+                                     Resend resend = Resend::by_client);
 
   int attempts_used() const { return attempts_used_; }
 

@@ -71,12 +71,13 @@ struct Harness {
         [] { return 0.5; });
   }
 
-  Reply call(const std::string& method, bool mutating = false) {
+  Reply call(const std::string& method, bool mutating = false,
+             GraphClient::Resend resend = GraphClient::Resend::by_client) {
     HttpRequest r{
         method, "https://graph.example/beta/thing", {{"client-request-id", "crid-1"}}, ""};
     Reply out;
     net::co_spawn(
-        ioc, [&]() -> net::awaitable<void> { out = co_await client->call(r, mutating); },
+        ioc, [&]() -> net::awaitable<void> { out = co_await client->call(r, mutating, resend); },
         [](std::exception_ptr e) {
           if (e) std::rethrow_exception(e);
         });
@@ -95,6 +96,25 @@ struct Harness {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(graph_client)
+
+// A create that another worker may make meanwhile is looked for again before it is resent: a
+// throttled answer goes back to the caller (with its Retry-After) instead of being resent.
+BOOST_AUTO_TEST_CASE(a_throttled_create_is_handed_back_to_look_again_before_it_is_resent) {
+  Harness h;
+  using T = ScriptedTransport;
+  h.transport.script = {T::token("t"), T::reply(429, "{}", {{"Retry-After", "0.4"}}),
+                        T::reply(503, "{}", {{"Retry-After", "2"}})};
+  auto r = h.call("POST", true, GraphClient::Resend::after_read_back);
+  BOOST_TEST(r.throttled);
+  BOOST_TEST(!r.maybe_applied);
+  BOOST_TEST(r.attempts == 1);
+  BOOST_TEST_REQUIRE(r.retry_after.has_value());
+  BOOST_TEST(r.retry_after->count() == 400);
+  auto by_client = Harness();
+  by_client.transport.script = {T::token("t"), T::reply(429, "{}", {{"Retry-After", "0"}}),
+                                T::reply(201, "{}")};
+  BOOST_TEST(by_client.call("POST", true).ok());  // the default: the client waits and resends
+}
 
 BOOST_AUTO_TEST_CASE(the_token_is_cached_and_a_401_refreshes_it_once) {
   Harness h;
