@@ -382,7 +382,18 @@ struct Workflow::Impl {
       if (std::chrono::steady_clock::now() - started + opt.poll_interval > opt.confirm_wait)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\", not in force yet (the next run checks again)"};
-      net::steady_timer t(co_await net::this_coro::executor, opt.poll_interval);
+      co_await pause(opt.poll_interval);
+    }
+  }
+
+  // Sleeps `d`, in slices, so a stop request (SIGTERM) ends the wait at once.
+  net::awaitable<void> pause(std::chrono::milliseconds d) {
+    constexpr std::chrono::milliseconds kSlice{100};
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stopping && std::chrono::steady_clock::now() < until) {
+      net::steady_timer t(co_await net::this_coro::executor,
+                          std::min<std::chrono::steady_clock::duration>(
+                              kSlice, until - std::chrono::steady_clock::now()));
       boost::system::error_code ec;
       co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
     }

@@ -28,8 +28,8 @@ step "offline root CA (P-384, encrypted key, 0600)"
 pf ca new-root --subject "CN=Demo Root CA,O=Contoso,C=US" --key-out root.key --cert-out root.pem \
   --passphrase-file ca-passphrase
 
-step "local Graph emulator over HTTPS (it makes its own TLS CA; pkiflow trusts only that)"
-"$EMULATOR" --tls --tls-ca-out emulator-ca.pem --client-secret-file client-secret \
+step "local Graph emulator over HTTPS (it makes its own TLS CA; pkiflow trusts only that), GSA uploads staged as the service does today"
+"$EMULATOR" --tls --tls-ca-out emulator-ca.pem --client-secret-file client-secret --staged-flow \
   --activation-delay-ms 1500 --log emulator-requests.jsonl --state emulator-state.json \
   > emulator.out 2> emulator.err &
 emulator_pid=$!

@@ -51,7 +51,8 @@ int run_and_maybe_kill(const std::string& config, std::chrono::milliseconds dela
   const int code = wait_exit(pid, delay);
   if (code != -1) return code;
   ::kill(pid, SIGKILL);
-  return wait_exit(pid, std::chrono::seconds(30)) == 128 + SIGKILL ? -1 : 128;
+  const int after = wait_exit(pid, std::chrono::seconds(30));  // it may have ended just now
+  return after == 128 + SIGKILL ? -1 : after;
 }
 
 class KillLab {

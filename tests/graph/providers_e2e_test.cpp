@@ -211,7 +211,9 @@ BOOST_AUTO_TEST_CASE(an_intune_code_signing_certificate_runs_end_to_end) {
 // upload job is started and followed; a second job while one runs is refused by the service.
 BOOST_AUTO_TEST_CASE(a_whole_pki_is_uploaded_through_a_p7b_bundle) {
   auto opt = emulator_options();
-  opt.activation_delay = std::chrono::milliseconds(400);
+  // Long enough that the job still runs for the next two commands on a loaded machine (the
+  // sanitizer build, the kill tests beside it).
+  opt.activation_delay = std::chrono::milliseconds(4000);
   LiveEmulator live(opt, 36);
   Lab lab({live.base(), "", "secret", kSecret});
   const auto p7b = lab.dir() / "pki.p7b";
@@ -243,9 +245,13 @@ BOOST_AUTO_TEST_CASE(a_whole_pki_is_uploaded_through_a_p7b_bundle) {
   auto done = lab.cli("cba upload", "--url https://files.lab.test/pki.p7b --sha256 " + hash +
                                         " --poll-ms 100 --json");
   BOOST_TEST(done.exit_code == 6);  // still the same running job: refused, then
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  auto status = lab.cli("cba status", "--json");
-  BOOST_TEST_REQUIRE(status.exit_code == 0, status.err);
+  test::CommandResult status;
+  for (int i = 0; i < 150; ++i) {  // the job ends after the activation delay
+    status = lab.cli("cba status", "--json");
+    BOOST_TEST_REQUIRE(status.exit_code == 0, status.err);
+    if (json::parse(status.out)["status"] == "succeeded") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   BOOST_TEST(json::parse(status.out)["status"] == "succeeded");
 
   auto rename = lab.cli("cba rename", "--to 'Lab PKI 2'");

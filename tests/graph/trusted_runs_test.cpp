@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_dead_runs_leases_are_taken_over_and_a_live_runs_are_repor
   const std::string dead =
       "host=" + engine::this_host() + " pid=" + std::to_string(::getpid()) + " start=1 run=dead";
   sql(lab, "UPDATE records SET lease_owner = '" + dead +
-               "', lease_expires_at = 99999999999999 WHERE id = '" + id + "'");
+               "', lease_expires_at = 4102444800000 WHERE id = '" + id + "'");
   auto taken = lab.cli("run");
   BOOST_TEST(taken.exit_code == 0, taken.out + taken.err);
   BOOST_TEST(taken.out.find("took over 1 record(s)") != std::string::npos, taken.out);
@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(a_dead_runs_leases_are_taken_over_and_a_live_runs_are_repor
   const std::string next = sql(lab, "SELECT id FROM records WHERE renews = '" + id + "'");
   const std::string other = "host=elsewhere.example pid=4242 start=7 run=night";
   sql(lab, "UPDATE records SET lease_owner = '" + other +
-               "', lease_expires_at = 99999999999999 WHERE id = '" + next + "'");
+               "', lease_expires_at = 4102444800000 WHERE id = '" + next + "'");
   auto held = lab.cli("run", "--json");
   BOOST_TEST(held.exit_code == 8, held.out + held.err);
   auto j = json::parse(held.out);
@@ -267,15 +267,17 @@ BOOST_AUTO_TEST_CASE(a_taken_lease_stops_the_run_on_that_record_and_sigterm_stop
   BOOST_TEST_REQUIRE(lab.record(id)["state"] == "uploaded");
   const std::string thief = "host=elsewhere.example pid=7 start=7 run=thief";
   sql(lab, "UPDATE records SET lease_owner = '" + thief +
-               "', lease_expires_at = 99999999999999 WHERE id = '" + id + "'");
+               "', lease_expires_at = 4102444800000 WHERE id = '" + id + "'");
   const int code = wait_exit(pid, std::chrono::seconds(10));
   BOOST_TEST(code == 8, read_file(log));
   BOOST_TEST(read_file(log).find("its lease was taken by another run") != std::string::npos,
              read_file(log));
   BOOST_TEST(sql(lab, "SELECT lease_owner FROM records WHERE id = '" + id + "'") == thief);
 
-  // SIGTERM mid-wait: exit 7 at once, the lease released, nothing failed.
+  // SIGTERM mid-wait (polling every 5 s, as by default): exit 7 at once, the lease released,
+  // nothing failed.
   sql(lab, "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL");
+  configure(lab, [](json& cfg) { cfg["run"]["poll_interval_ms"] = 5000; });
   pid = spawn_cli({"run", "--config", config}, log);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   BOOST_TEST_REQUIRE(wait_exit(pid, std::chrono::milliseconds(0)) == -1, read_file(log));
