@@ -535,117 +535,136 @@ void Workflow::request_stop() {
   impl_->stopping = true;
 }
 
-Result<RunReport> Workflow::run(net::io_context& ioc) {
-  auto& m = *impl_;
-  const auto now = m.clock.now();
-  auto due = due_records(m.store, now);
-  if (!due) return due.error();
+// One pass of `pkiflow run` as named steps: claim the due records, watch for SIGTERM/SIGINT,
+// keep the leases alive, work the records on `concurrency` workers, and settle the report.
+struct Workflow::Pass {
+  Pass(Impl& impl, net::io_context& context) : m(impl), ioc(context) {}
+  Impl& m;
+  net::io_context& ioc;
   RunReport report;
   std::deque<Record> work;
   std::optional<LeaseKeeper> leases;
-  if (m.opt.dry_run) {
-    work.assign(due->begin(), due->end());
-  } else {
+  std::size_t running = 0;  // workers still going; the heartbeat and signal watch end with them
+  net::steady_timer beat{ioc};
+  std::optional<net::signal_set> signals;
+  std::exception_ptr crashed;
+
+  Status claim() {
+    auto due = due_records(m.store, m.clock.now());
+    if (!due) return due.error();
+    if (m.opt.dry_run) {
+      work.assign(due->begin(), due->end());
+      return Ok{};
+    }
     m.reconcile_journal();
     leases.emplace(m.store, m.clock, RunOwner::current(new_record_id(m.rng)),
                    std::chrono::duration_cast<std::chrono::seconds>(m.opt.lease));
-    auto claim = leases->claim(due_states(), *due);
-    if (!claim) return claim.error();
-    for (const auto& h : claim->held)
+    auto claimed = leases->claim(due_states(), *due);
+    if (!claimed) return claimed.error();
+    for (const auto& h : claimed->held)
       report.skipped_leased.push_back({h.id, h.owner, h.until});
-    report.taken_over = claim->taken_over;
-    work.assign(claim->records.begin(), claim->records.end());
+    report.taken_over = claimed->taken_over;
+    work.assign(claimed->records.begin(), claimed->records.end());
     m.leases = &*leases;
+    return Ok{};
   }
 
-  m.crypto = std::make_unique<net::thread_pool>(std::max<std::size_t>(
-      1, std::min<std::size_t>(m.opt.concurrency, std::thread::hardware_concurrency())));
-  std::exception_ptr crashed;
-  // The heartbeat and the signal watch live while any worker does.
-  std::size_t running = 0;
-  net::steady_timer beat(ioc);
-  std::optional<net::signal_set> signals;
-  auto all_done = [&] {
+  void all_done() {
     beat.cancel();
     if (signals) signals->cancel();
-  };
-  if (m.opt.handle_signals && !m.opt.dry_run) {
+  }
+
+  // SIGTERM (systemctl stop) and SIGINT: no new step starts; the steps in flight finish.
+  void watch_signals() {
+    if (!m.opt.handle_signals || m.opt.dry_run) return;
     signals.emplace(ioc, SIGINT, SIGTERM);
-    signals->async_wait([&](const boost::system::error_code& ec, int) {
+    signals->async_wait([this](const boost::system::error_code& ec, int) {
       if (ec) return;
-      m.stopping = true;  // no new step starts; the steps in flight finish
-      beat.cancel();      // wakes nothing else; the workers see the flag
+      m.stopping = true;
+      beat.cancel();
     });
   }
-  if (leases) {
-    net::co_spawn(
-        ioc,
-        [&]() -> net::awaitable<void> {
-          while (running > 0 && !m.stopping) {
-            beat.expires_after(m.opt.heartbeat);
-            boost::system::error_code ec;
-            co_await beat.async_wait(net::redirect_error(net::use_awaitable, ec));
-            if (running == 0) break;
-            (void)leases->heartbeat();  // a lost record is noticed by its next step
-          }
-        },
-        net::detached);
+
+  // Renews the leases while the run works, so a long wait never loses them.
+  net::awaitable<void> heartbeat() {
+    while (running > 0 && !m.stopping) {
+      beat.expires_after(m.opt.heartbeat);
+      boost::system::error_code ec;
+      co_await beat.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (running == 0) break;
+      (void)leases->heartbeat();  // a lost record is noticed by its next step
+    }
   }
-  const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
-  for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
-    ++running;
-    net::co_spawn(
-        ioc,
-        [&]() -> net::awaitable<void> {
-          while (!work.empty() && !m.stopping) {
-            Record r = std::move(work.front());
-            work.pop_front();
-            RecordOutcome outcome{r.id, r.name, r.kind, r.state, r.state, Outcome::failed, ""};
-            try {
-              outcome = co_await m.process(r);
-            } catch (const std::exception& e) {  // a bug must not stop the other records
-              outcome.note = std::string("internal error: ") + e.what();
-            }
-            // A renewal that became active superseded its predecessor: retire it now, so the
-            // tenant never keeps the old object longer than one run.
-            if (outcome.to == RecordState::active && outcome.from != RecordState::active &&
-                !m.opt.dry_run && leases) {
-              auto more = leases->claim_more({RecordState::superseded});
-              if (more)
-                for (auto& rec : *more)
-                  work.push_back(std::move(rec));
-            }
-            if (outcome.lease_lost) {
-              auto who = m.store.lease_owner(outcome.id, m.clock.now());
-              report.skipped_leased.push_back(
-                  {outcome.id, who && *who ? **who : std::string("another run"), m.clock.now()});
-            }
-            report.records.push_back(std::move(outcome));
-          }
-        },
-        [&](std::exception_ptr e) {
-          if (e && !crashed) crashed = e;
-          if (--running == 0) all_done();
-        });
+
+  net::awaitable<void> worker() {
+    while (!work.empty() && !m.stopping) {
+      Record r = std::move(work.front());
+      work.pop_front();
+      RecordOutcome outcome{r.id, r.name, r.kind, r.state, r.state, Outcome::failed, ""};
+      try {
+        outcome = co_await m.process(r);
+      } catch (const std::exception& e) {  // a bug must not stop the other records
+        outcome.note = std::string("internal error: ") + e.what();
+      }
+      // A renewal that became active superseded its predecessor: retire it now, so the tenant
+      // never keeps the old object longer than one run.
+      if (outcome.to == RecordState::active && outcome.from != RecordState::active && leases) {
+        auto more = leases->claim_more({RecordState::superseded});
+        if (more)
+          for (auto& rec : *more)
+            work.push_back(std::move(rec));
+      }
+      if (outcome.lease_lost) {
+        auto who = m.store.lease_owner(outcome.id, m.clock.now());
+        report.skipped_leased.push_back(
+            {outcome.id, who && *who ? **who : std::string("another run"), m.clock.now()});
+      }
+      report.records.push_back(std::move(outcome));
+    }
   }
-  if (running == 0) all_done();
-  ioc.restart();
-  try {
-    ioc.run();
-  } catch (...) {
-    if (!crashed) crashed = std::current_exception();
+
+  void work_all() {
+    watch_signals();
+    const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
+    for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
+      ++running;
+      net::co_spawn(ioc, worker(), [this](std::exception_ptr e) {
+        if (e && !crashed) crashed = e;
+        if (--running == 0) all_done();
+      });
+    }
+    if (leases && running > 0) net::co_spawn(ioc, heartbeat(), net::detached);
+    if (running == 0) all_done();
+    ioc.restart();
+    try {
+      ioc.run();
+    } catch (...) {
+      if (!crashed) crashed = std::current_exception();
+    }
   }
+
+  void settle() {
+    report.interrupted = m.stopping;
+    for (const auto& r : work)  // never started because the run stopped
+      report.records.push_back({r.id, r.name, r.kind, r.state, r.state, Outcome::waiting,
+                                "not started: the run was stopped"});
+    m.leases = nullptr;
+    if (leases) leases->release();  // also after a crash
+  }
+};
+
+Result<RunReport> Workflow::run(net::io_context& ioc) {
+  auto& m = *impl_;
+  Pass pass(m, ioc);
+  if (auto st = pass.claim(); !st) return st.error();
+  m.crypto = std::make_unique<net::thread_pool>(std::max<std::size_t>(
+      1, std::min<std::size_t>(m.opt.concurrency, std::thread::hardware_concurrency())));
+  pass.work_all();
   m.crypto->join();
   m.crypto.reset();
-  report.interrupted = m.stopping;
-  // Records never started because the run stopped.
-  for (const auto& r : work)
-    report.records.push_back({r.id, r.name, r.kind, r.state, r.state, Outcome::waiting,
-                              "not started: the run was stopped"});
-  m.leases = nullptr;
-  if (leases) leases->release();  // also after a crash
-  if (crashed) std::rethrow_exception(crashed);
-  return report;
+  pass.settle();
+  if (pass.crashed) std::rethrow_exception(pass.crashed);
+  return std::move(pass.report);
 }
 
 namespace {

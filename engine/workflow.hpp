@@ -103,6 +103,7 @@ class Workflow {
   void request_stop();
 
   struct Impl;
+  struct Pass;
 
  private:
   std::unique_ptr<Impl> impl_;

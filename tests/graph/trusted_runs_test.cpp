@@ -116,6 +116,26 @@ BOOST_AUTO_TEST_CASE(a_lost_create_never_touches_foreign_objects_when_the_filter
         BOOST_TEST(e.target.find(o.id) == std::string::npos, "deleted foreign " << o.name);
 }
 
+// Finding 4's last point: a tenant without TLS settings answers the collection with 404; after a
+// create whose answer was lost (it was not applied) that is an empty list, not an error.
+BOOST_AUTO_TEST_CASE(a_404_on_the_gsa_collection_is_an_empty_list) {
+  auto opt = emulator_options();
+  opt.gsa_404_when_empty = true;
+  opt.faults.first_kind = "drop";  // the POST's connection closes before it is applied
+  opt.faults.first_count = 1;
+  LiveEmulator live(opt, 44);
+  Lab lab({live.base(), "", "secret", kSecret});
+  const std::string id = lab.request("inspection");
+  auto r = lab.cli("run");
+  BOOST_TEST(r.exit_code == 0, r.out + r.err);
+  BOOST_TEST(lab.record(id)["state"] == "active", history_of(lab, id));
+  bool listed_404 = false;
+  for (const auto& e : live.emu().log())
+    listed_404 = listed_404 || (e.method == "GET" && e.status == 404);
+  BOOST_TEST(listed_404, "the read-back never met the 404");
+  BOOST_TEST(live.emu().tls_object_count() == 1u);
+}
+
 // Findings 3 and 7: a lease held by a run of this host that is no longer running is taken over
 // at once; a lease of a live run elsewhere is left alone, said so, with exit 8 (never 0).
 BOOST_AUTO_TEST_CASE(a_dead_runs_leases_are_taken_over_and_a_live_runs_are_reported) {
