@@ -1,6 +1,9 @@
 #include "engine/run/run_owner.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <fstream>
 #include <sstream>
@@ -70,6 +73,11 @@ RunOwner RunOwner::current(const std::string& run_id) {
 
 bool owner_is_dead(const RunOwner& owner) {
   if (owner.host != this_host()) return false;
+  // Without /proc (or an owner that could not read its own start time) only the pid can tell:
+  // a pid that does not exist is dead; a reused one is taken for alive (its lease expires).
+  static const bool have_proc = process_start_ticks(static_cast<long>(::getpid())).has_value();
+  if (!have_proc || owner.start_ticks == 0)
+    return ::kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH;
   const auto start = process_start_ticks(owner.pid);
   return !start || *start != owner.start_ticks;
 }
