@@ -698,7 +698,13 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
                  std::string("is ") + state::to_string(r.state) + "; there is nothing to cancel");
   if (auto st = not_held_elsewhere(m.store, r, m.clock.now()); !st) return st;
   if (auto st = sole_owner(m.store, r); !st) return st;
-  if (!r.remote_id.empty()) {
+  // A create may have reached the service although no remote id was recorded (its answer was
+  // lost): the provider then looks for it by the names the journal holds.
+  bool created_maybe = !r.remote_id.empty();
+  if (auto ops = m.store.journal_of(r.id); ops)
+    for (const auto& op : *ops)
+      created_maybe = created_maybe || op.action == "create";
+  if (created_maybe) {
     auto p = m.wiring.provider ? m.wiring.provider(r)
                                : Result<providers::Provider*>(Error(ErrorKind::invalid_input,
                                                                     "record " + id, "no provider"));
@@ -716,9 +722,12 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
       const Error e =
           done ? done->error() : Error(ErrorKind::unavailable, "record " + id, "no answer");
       if (e.kind() == ErrorKind::not_sent) return e;
-      return Error(e.kind(), "record " + id,
-                   "its remote object " + r.remote_id + " could not be deleted (" + e.what() +
-                       "); the record stays as it is (--keep-remote cancels it anyway)");
+      return Error(
+          e.kind(), "record " + id,
+          "its remote object " +
+              (r.remote_id.empty() ? std::string("(found by its journaled name)") : r.remote_id) +
+              " could not be deleted (" + e.what() +
+              "); the record stays as it is (--keep-remote cancels it anyway)");
     }
   }
   if (m.opt.dry_run) return Ok{};

@@ -249,8 +249,18 @@ class GsaProvider : public providers::Provider {
   }
 
   net::awaitable<Status> retire(const Record& record, Journal& journal) override {
-    if (record.remote_id.empty()) co_return Ok{};  // nothing was ever created
-    co_return co_await remove(record.remote_id, journaled_names(journal), journal, "retire");
+    const auto names = journaled_names(journal);
+    if (!record.remote_id.empty())
+      co_return co_await remove(record.remote_id, names, journal, "retire");
+    // No object recorded, but a create may have reached the service before its answer was lost
+    // (a cancelled record): delete whatever carries a name this record journaled.
+    if (names.empty()) co_return Ok{};
+    auto listed = co_await list_all(name_prefix(record.id));
+    if (!listed) co_return listed.error();
+    for (const auto& ca : *listed)
+      if (names.count(ca.name))
+        if (auto st = co_await remove(ca.id, names, journal, "retire"); !st) co_return st.error();
+    co_return Ok{};
   }
 
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {

@@ -222,6 +222,46 @@ BOOST_AUTO_TEST_CASE(cancel_guards_before_it_deletes_on_every_state) {
   }
 }
 
+// A cancelled record whose create reached the service but whose answer was lost (the run died
+// before storing the remote id): cancel finds the object by its journaled name and deletes it;
+// a foreign object named like pkiflow's stays.
+BOOST_AUTO_TEST_CASE(cancel_deletes_an_object_whose_create_answer_was_lost) {
+  auto opt = emulator_options();
+  opt.foreign = 2;
+  LiveEmulator live(opt, 48);
+  Lab lab({live.base(), "", "secret", kSecret});
+  const std::string id = lab.request("inspection");
+  const std::string name = prefix_of(id) + "0";
+  // What a killed run leaves: the create journaled as sent, the object made by the service.
+  sql(lab,
+      "INSERT INTO journal (op_id, record_id, action, request_summary, client_request_id, state, "
+      "response_summary, created_at, updated_at) VALUES ('OP1', '" +
+          id + "', 'create', 'POST " + live.base() +
+          "/beta/networkAccess/tls/externalCertificateAuthorityCertificates name=" + name +
+          "', 'crid', 'sent', '', 1, 1)");
+  auto t = live.emu().handle(
+      {"POST",
+       "/contoso/oauth2/v2.0/token",
+       {},
+       std::string("grant_type=client_credentials&client_id=") + kClientId +
+           "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&client_secret=" + kSecret});
+  const std::string token = json::parse(t.body)["access_token"];
+  auto made = live.emu().handle(
+      {"POST",
+       "/beta/networkAccess/tls/externalCertificateAuthorityCertificates",
+       {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+       json{{"name", name}, {"commonName", "E2E Inspection"}, {"organizationName", "Lab"}}.dump()});
+  BOOST_TEST_REQUIRE(made.status == 201, made.body);
+  BOOST_TEST_REQUIRE(live.emu().tls_object_count() == 3u);
+  auto cancel = lab.cli("cancel", id);
+  BOOST_TEST(cancel.exit_code == 0, cancel.err);
+  BOOST_TEST(lab.record(id)["state"] == "retired");
+  const auto left = live.emu().tls_objects();
+  BOOST_TEST(left.size() == 2u);
+  for (const auto& o : left)
+    BOOST_TEST(o.foreign, o.name << " was left behind");
+}
+
 // Finding 6: a configured certificate is one lineage; after renewals `request --from-config`
 // plans nothing new, and a certificate already managed cannot be imported for a second record.
 BOOST_AUTO_TEST_CASE(request_from_config_is_idempotent_across_renewals_and_imports_are_unique) {
