@@ -2,12 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
+#include "providers/graph/cloud.hpp"
 
 namespace pkiflow::engine {
 
@@ -15,6 +17,40 @@ namespace {
 
 Error bad(const std::filesystem::path& file, const std::string& where, const std::string& what) {
   return Error(ErrorKind::invalid_input, file.string(), where + ": " + what);
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean \"x\"?)" for the known name closest to `got`, or "" when none is close.
+std::string suggestion(const std::string& got, const std::set<std::string>& known) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(2, got.size() / 3) + 1;
+  for (const auto& k : known) {
+    const std::size_t d = edit_distance(got, k);
+    if (d < best_d) best = k, best_d = d;
+  }
+  return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
+}
+
+std::string listed(const std::set<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
 }
 
 // Reads the fields of one object of the configuration: refuses unknown keys, names the field
@@ -27,7 +63,10 @@ class Fields {
   Status only(const std::set<std::string>& known) const {
     if (!j_.is_object()) return bad(file_, where_, "must be an object");
     for (auto it = j_.begin(); it != j_.end(); ++it)
-      if (!known.count(it.key())) return bad(file_, where_, "unknown field \"" + it.key() + "\"");
+      if (!known.count(it.key()))
+        return bad(file_, where_,
+                   "unknown field \"" + it.key() + "\"" + suggestion(it.key(), known) +
+                       "; the fields here are " + listed(known));
     return Ok{};
   }
   Status text(const char* key, std::string& out, bool required = false) const {
@@ -125,6 +164,8 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
            f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
       !st)
     return st.error();
+  if (auto cloud = graph::parse_cloud(t.cloud); !cloud)
+    return f.error("\"cloud\": " + cloud.error().message());
   if (t.gsa_activation != "auto" && t.gsa_activation != "manual")
     return f.error("\"gsa_activation\" must be \"auto\" or \"manual\", not \"" + t.gsa_activation +
                    "\"");
@@ -236,6 +277,42 @@ std::string CertificateSpec::profile_json() const {
   return j.dump();
 }
 
+namespace {
+
+// A certificate's tenant and signer must be defined (a typo would otherwise fail every night).
+Status check_references(const CertificateSpec& spec, const Config& c,
+                        const std::filesystem::path& file, const std::string& where) {
+  if (!spec.signer.empty() && !c.signer(spec.signer)) {
+    std::set<std::string> defined;
+    for (const auto& s : c.signers)
+      defined.insert(s.name);
+    return bad(file, where + ".signer",
+               "\"" + spec.signer + "\" is not defined under \"signers\"" +
+                   suggestion(spec.signer, defined) + " (defined: " + listed(defined) + ")");
+  }
+  if (!c.tenant(spec.tenant)) {
+    std::set<std::string> defined;
+    for (const auto& t : c.tenants)
+      defined.insert(t.name);
+    return bad(file, where + ".tenant",
+               "\"" + spec.tenant + "\" is not defined under \"tenants\"" +
+                   suggestion(spec.tenant, defined) + " (defined: " + listed(defined) + ")");
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<CertificateSpec> parse_certificate_entry(const std::string& json_text, const Config& c,
+                                                const std::string& where) {
+  auto j = nlohmann::json::parse(json_text, nullptr, false);
+  const std::filesystem::path source(where);
+  auto spec = parse_certificate(j, source, 0);
+  if (!spec) return spec.error();
+  if (auto st = check_references(*spec, c, source, "certificate"); !st) return st.error();
+  return spec;
+}
+
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& file) {
   nlohmann::json j;
   try {
@@ -246,6 +323,11 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   if (!j.is_object()) return bad(file, "top level", "must be a JSON object");
   Config c;
   c.file = file;
+  if (auto st = Fields(j, file, "top level")
+                    .only({"state_url", "tenants", "signers", "trust_anchors", "keys", "run",
+                           "certificates"});
+      !st)
+    return st.error();
   if (j.contains("state_url")) {
     if (!j["state_url"].is_string()) return bad(file, "state_url", "must be a string");
     c.state_url = j["state_url"].get<std::string>();
@@ -297,9 +379,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
       if (!names.insert(key).second)
         return bad(file, "certificates[" + std::to_string(i) + "]",
                    "duplicate of an earlier entry (" + key + ")");
-      if (!spec->signer.empty() && !c.signer(spec->signer))
-        return bad(file, "certificates[" + std::to_string(i) + "]",
-                   "signer \"" + spec->signer + "\" is not defined under \"signers\"");
+      if (auto st = check_references(*spec, c, file, "certificates[" + std::to_string(i) + "]");
+          !st)
+        return st.error();
       c.certificates.push_back(std::move(*spec));
     }
   }

@@ -111,6 +111,10 @@ struct Config {
 // $PKIFLOW_CONFIG, else ./pkiflow.json if present, else an empty Config.
 Result<Config> load_config(const std::optional<std::filesystem::path>& explicit_path);
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& file);
+// One certificates[] entry given as JSON text (what `pkiflow request` builds from its options),
+// checked as in a file and against the tenants and signers of `c`; `where` names its source.
+Result<CertificateSpec> parse_certificate_entry(const std::string& json_text, const Config& c,
+                                                const std::string& where);
 
 // sqlite:// URL of the default state database: $XDG_STATE_HOME/pkiflow/state.db, else
 // ~/.local/state/pkiflow/state.db (its directory is created with mode 0700).

@@ -184,4 +184,28 @@ Status write_file_atomic(const std::filesystem::path& path, const std::string& c
   return Ok{};
 }
 
+Status check_private_file(const std::filesystem::path& path, const std::string& what) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0)
+    return Error(ErrorKind::io, path.string(), what + ": " + std::strerror(errno));
+  if (S_ISLNK(st.st_mode))
+    return Error(ErrorKind::invalid_input, path.string(),
+                 what + " is a symbolic link; a secret must be a regular file of its own");
+  if (!S_ISREG(st.st_mode))
+    return Error(ErrorKind::invalid_input, path.string(), what + " is not a regular file");
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return Error(ErrorKind::invalid_input, path.string(),
+                 what + " is owned by user " + std::to_string(st.st_uid) +
+                     ", not by the user pkiflow runs as (" + std::to_string(::geteuid()) + ")");
+  if (st.st_mode & 077) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Error(ErrorKind::invalid_input, path.string(),
+                 what + " has mode " + mode +
+                     ": a secret must not be readable or writable by group or others (chmod 600 " +
+                     path.string() + ")");
+  }
+  return Ok{};
+}
+
 }  // namespace pkiflow::pki

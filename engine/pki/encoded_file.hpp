@@ -42,6 +42,11 @@ std::string base64_encode(const Bytes& data);
 
 // Writes a file atomically (temp file + rename) with the given mode, created with that mode
 // from the start so a private key is never readable by others, not even for a moment.
+// A file that holds a secret (a private key, a passphrase, a client secret) must be private to
+// its owner before pkiflow reads it: a regular file (not a symlink), no group or other access,
+// owned by this user or root. `what` names it in the error ("signers.issuing.key").
+Status check_private_file(const std::filesystem::path& path, const std::string& what);
+
 Status write_file_atomic(const std::filesystem::path& path, const std::string& content,
                          unsigned mode);
 

@@ -201,6 +201,8 @@ BOOST_AUTO_TEST_CASE(request_status_history_retry_cancel_work_on_one_store) {
   const std::string store = " --state-url " + quote("sqlite://" + (dir / "s.db").string());
   pkiflow::test::write_file(dir / "pkiflow.json", R"({
     // a comment
+    "tenants": {"contoso": {"tenant_id": "contoso.example", "client_id": "app",
+                            "auth": {"client_secret_env": "PKIFLOW_TEST_UNUSED"}}},
     "certificates": [
       {"kind": "gsa-tls-ca", "name": "tlsca", "tenant": "contoso"},
       {"kind": "cba-ca", "name": "user-ca", "tenant": "contoso", "subject": "CN=User CA", "key_algorithm": "p384"}
@@ -250,13 +252,88 @@ BOOST_AUTO_TEST_CASE(request_status_history_retry_cancel_work_on_one_store) {
 
 BOOST_AUTO_TEST_CASE(status_json_escapes_what_users_type) {
   TempDir dir;
-  const std::string store = " --state-url " + quote((dir / "s.db").string());
+  pkiflow::test::write_file(dir / "pkiflow.json", R"({"tenants": {"t": {"tenant_id": "t.example",
+      "client_id": "app", "auth": {"client_secret_env": "PKIFLOW_TEST_UNUSED"}}}})");
+  const std::string store =
+      " --state-url " + quote((dir / "s.db").string()) + " --config " + quote(dir / "pkiflow.json");
   const std::string name = "Contoso \"Root\" CA\\2026\tnew";
   auto r = run_cli("request --kind cba-ca --tenant t --name " + quote(name) + store);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto status = nlohmann::json::parse(run_cli("status --json" + store).out);
   BOOST_TEST(status[0]["name"] == name);
   BOOST_TEST(status[0]["profile"]["key_algorithm"] == "rsa3072");
+}
+
+// Issue 11, findings 1-3: a configuration is checked whole before any verb uses it; typos are
+// named with the closest valid name; secret files must be private; `config check` prints the
+// plan.
+BOOST_AUTO_TEST_CASE(config_check_names_typos_undefined_references_and_open_secret_files) {
+  TempDir dir;
+  const std::string tenant = R"("tenants": {"contoso": {"tenant_id": "contoso.example",
+      "client_id": "app", "auth": {"client_secret_file": "secret"}}})";
+  pkiflow::test::write_file(dir / "secret", "s3cret\n");
+  ::chmod((dir / "secret").c_str(), 0600);
+  struct Case {
+    const char* sentence;
+    std::string config;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {"a misspelt top-level key is refused with the closest name",
+       "{" + tenant + R"(, "state-url": "sqlite:///tmp/x.db"})",
+       R"(top level: unknown field "state-url" (did you mean "state_url"?))"},
+      {"certficates is not silently nothing", "{" + tenant + R"(, "certficates": []})",
+       R"(unknown field "certficates" (did you mean "certificates"?))"},
+      {"an undefined tenant is named at once",
+       "{" + tenant +
+           R"(, "certificates": [{"kind": "cba-ca", "name": "x", "tenant": "contosso"}]})",
+       R"(certificates[0].tenant: "contosso" is not defined under "tenants" (did you mean "contoso"?))"},
+      {"an unknown cloud is refused",
+       R"({"tenants": {"c": {"tenant_id": "t", "client_id": "a", "cloud": "mars",
+           "auth": {"client_secret_env": "X"}}}})",
+       "unknown cloud 'mars' (global, usgov, dod, china)"},
+      {"a missing passphrase file is refused before the run",
+       "{" + tenant + R"(, "keys": {"passphrase_file": "nope"}})",
+       "keys.passphrase_file: " + (dir / "nope").string() + " does not exist"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.sentence) {
+      pkiflow::test::write_file(dir / "pkiflow.json", c.config);
+      const std::string args = " --config " + quote(dir / "pkiflow.json");
+      auto check = run_cli("config check" + args);
+      BOOST_TEST(check.exit_code == 2, check.out + check.err);
+      BOOST_TEST((check.out + check.err).find(c.expected) != std::string::npos,
+                 check.out + check.err);
+      auto status = run_cli("status" + args + " --state-url " + quote(dir / "s.db"));
+      BOOST_TEST(status.exit_code == 2, status.err);
+      BOOST_TEST(!std::filesystem::exists(dir / "s.db"), "the store was touched");
+    }
+  }
+  // A secret readable by others: refused, or read with a warning when allowed.
+  pkiflow::test::write_file(dir / "pkiflow.json",
+                            "{" + tenant +
+                                R"(, "certificates": [{"kind": "cba-ca", "name": "user-ca",
+      "tenant": "contoso", "subject": "CN=User CA", "key_algorithm": "p256"}]})");
+  ::chmod((dir / "secret").c_str(), 0644);
+  const std::string args = " --config " + quote(dir / "pkiflow.json");
+  auto open = run_cli("status" + args + " --state-url " + quote(dir / "s.db"));
+  BOOST_TEST(open.exit_code == 2);
+  BOOST_TEST(
+      open.err.find("tenants.contoso.auth.client_secret_file has mode 0644") != std::string::npos,
+      open.err);
+  auto allowed =
+      run_cli("status --allow-insecure-permissions" + args + " --state-url " + quote(dir / "s.db"));
+  BOOST_TEST(allowed.exit_code == 0, allowed.err);
+  BOOST_TEST(allowed.err.find("warning:") != std::string::npos, allowed.err);
+  ::chmod((dir / "secret").c_str(), 0600);
+  auto plan = run_cli("config check --json" + args);
+  BOOST_TEST_REQUIRE(plan.exit_code == 0, plan.out + plan.err);
+  auto j = nlohmann::json::parse(plan.out);
+  BOOST_TEST(j["ok"] == true);
+  BOOST_TEST_REQUIRE(j["certificates"].size() == 1u);
+  BOOST_TEST(j["certificates"][0]["profile"] == "cba-ca");
+  BOOST_TEST(j["certificates"][0]["key"] == "p256");
+  BOOST_TEST(j["certificates"][0]["validity_days"] == 1825);
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_config_or_store_is_a_clear_error) {

@@ -130,13 +130,9 @@ struct Request {
     } else {
       if (kind.empty() || name.empty() || tenant.empty())
         fail(kBadInput, "give --kind, --name and --tenant (or --from-config)");
-      std::string text =
-          nlohmann::json{
-              {"certificates",
-               {{{"kind", kind}, {"name", name}, {"tenant", tenant}, {"key_algorithm", key_alg}}}}}
-              .dump();
-      auto one = take(engine::parse_config(text, "command line"));
-      wanted = one.certificates;
+      nlohmann::json entry{
+          {"kind", kind}, {"name", name}, {"tenant", tenant}, {"key_algorithm", key_alg}};
+      wanted = {take(engine::parse_certificate_entry(entry.dump(), config, "command line"))};
       if (!subject.empty()) wanted[0].subject = subject;
       wanted[0].validity_days = days;
       if (!signer.empty()) {

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "engine/config_check.hpp"
+
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/time_format.hpp"
 
@@ -93,6 +95,8 @@ void print_json(const nlohmann::ordered_json& j) {
 void StoreOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--config", config, "configuration file (else $PKIFLOW_CONFIG or ./pkiflow.json)");
   cmd.add_option("--state-url", state_url, "state store, e.g. sqlite:///var/lib/pkiflow/state.db");
+  cmd.add_flag("--allow-insecure-permissions", allow_insecure_permissions,
+               "read secret files that group or others can access (with a warning)");
 }
 
 engine::Config StoreOptions::load() const {
@@ -101,6 +105,14 @@ engine::Config StoreOptions::load() const {
   auto c = take(engine::load_config(p));
   for (const auto& n : c.notices)
     std::cerr << "pkiflow: notice: " << n << "\n";
+  for (const auto& problem : engine::check_config_files(c)) {
+    if (problem.permissions && allow_insecure_permissions) {
+      std::cerr << "pkiflow: warning: " << problem.error.what()
+                << " (read anyway: --allow-insecure-permissions)\n";
+      continue;
+    }
+    fail(problem.error, kBadInput);
+  }
   return c;
 }
 

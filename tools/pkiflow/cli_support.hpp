@@ -71,7 +71,10 @@ void print_json(const nlohmann::ordered_json& j);
 struct StoreOptions {
   std::string config;
   std::string state_url;
+  bool allow_insecure_permissions = false;
   void add_to(CLI::App& cmd);
+  // Reads the configuration and runs `pkiflow config check`'s checks on it: the first problem
+  // ends the verb with exit 2 before it touches the store or the network.
   engine::Config load() const;
   std::unique_ptr<state::StateStore> open(const engine::Config& c) const;
 };
@@ -86,6 +89,7 @@ void add_ca_commands(CLI::App& app);
 void add_cert_commands(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_record_commands(CLI::App& app);
-void add_run_commands(CLI::App& app);  // run, import, graph login-test
+void add_run_commands(CLI::App& app);     // run, import, graph login-test
+void add_config_commands(CLI::App& app);  // config check
 
 }  // namespace pkiflow::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   add_validate_command(app);
   add_record_commands(app);
   add_run_commands(app);
+  add_config_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,65 @@
+#include "engine/config_check.hpp"
+
+#include <filesystem>
+
+#include "engine/pki/encoded_file.hpp"
+
+namespace pkiflow::engine {
+
+namespace {
+
+class Checker {
+ public:
+  explicit Checker(const Config& c) : c_(c) {}
+
+  void exists(const std::filesystem::path& p, const std::string& where) {
+    if (p.empty()) return;
+    std::error_code ec;
+    if (!std::filesystem::exists(p, ec))
+      out.push_back(
+          {Error(ErrorKind::io, c_.file.string(), where + ": " + p.string() + " does not exist"),
+           false});
+  }
+
+  void secret(const std::filesystem::path& p, const std::string& where) {
+    if (p.empty()) return;
+    auto st = pki::check_private_file(p, where);
+    if (st) return;
+    const bool missing = st.error().kind() == ErrorKind::io;
+    out.push_back(
+        {Error(st.error().kind(), c_.file.string(),
+               missing ? where + ": " + p.string() + " does not exist" : st.error().message()),
+         !missing});
+  }
+
+  std::vector<ConfigProblem> out;
+
+ private:
+  const Config& c_;
+};
+
+}  // namespace
+
+std::vector<ConfigProblem> check_config_files(const Config& c) {
+  Checker k(c);
+  k.exists(c.trust_anchors, "trust_anchors");
+  k.secret(c.keys.passphrase_file, "keys.passphrase_file");
+  for (const auto& t : c.tenants) {
+    const std::string w = "tenants." + t.name;
+    k.secret(t.auth.secret_file, w + ".auth.client_secret_file");
+    k.exists(t.auth.certificate, w + ".auth.certificate");
+    k.secret(t.auth.key, w + ".auth.key");
+    k.secret(t.auth.key_passphrase_file, w + ".auth.key_passphrase_file");
+    k.exists(t.tls_ca_file, w + ".tls_ca_file");
+  }
+  for (const auto& s : c.signers) {
+    const std::string w = "signers." + s.name;
+    k.exists(s.certificate, w + ".certificate");
+    k.secret(s.key, w + ".key");
+    k.exists(s.chain, w + ".chain");
+    k.secret(s.passphrase_file, w + ".passphrase_file");
+  }
+  return std::move(k.out);
+}
+
+}  // namespace pkiflow::engine

@@ -1,0 +1,22 @@
+// The checks of a configuration that need the file system (`pkiflow config check`, and the
+// same checks before every verb that reads the configuration): every file it names exists, and
+// every file that holds a secret (keys, passphrases, client secrets) is private to its owner.
+// What parse_config checks (known keys, references, ranges) has already passed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/pki/result.hpp"
+
+namespace pkiflow::engine {
+
+struct ConfigProblem {
+  Error error;
+  bool permissions = false;  // a secret file's mode or owner (--allow-insecure-permissions)
+};
+
+std::vector<ConfigProblem> check_config_files(const Config& c);
+
+}  // namespace pkiflow::engine
