@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/pki/csr.hpp"
+#include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
 
 namespace pkiflow::engine {
@@ -41,9 +42,30 @@ Result<CsrArtifacts> make_local_csr(const state::Record& r, const pki::SigningPr
   if (!persist) {
     key = pki::PrivateKey::generate(*alg, rng);
   } else if (std::filesystem::exists(path, ec)) {  // an earlier attempt made it: the same key again
+    // Only a key pkiflow itself could have made is reused: private to this user, encrypted.
+    // A key planted there (plaintext, or readable by others) is refused, naming the file.
+    // A problem of this host, not of the record: it is left as it is (ErrorKind::io).
+    if (auto st = pki::check_private_file(path, "the key of " + subject_of); !st)
+      return Error(ErrorKind::io, path.string(), st.error().message());
+    auto bytes = pki::read_file_bytes(path, 1024 * 1024);
+    if (!bytes) return bytes.error();
+    const std::string text(bytes->begin(), bytes->end());
+    if (text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") == std::string::npos)
+      return Error(ErrorKind::io, path.string(),
+                   "the key of " + subject_of +
+                       " is not encrypted; pkiflow only writes encrypted keys here, so this file "
+                       "was put there by someone else: remove it (a new key is made) or "
+                       "investigate");
     auto loaded = pki::PrivateKey::load(path, &*keys.passphrase);
     if (!loaded) return loaded.error();
     key = std::move(*loaded);
+    if (!r.csr_pem.empty()) {  // the record already has a CSR: the key must be its key
+      auto csr = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end()));
+      if (csr && csr->facts().key.spki_der != key->public_key().spki_der)
+        return Error(ErrorKind::io, path.string(),
+                     "this key is not the key of the CSR stored for " + subject_of +
+                         "; it was replaced after the CSR was made");
+    }
   } else {
     key = pki::PrivateKey::generate(*alg, rng);
     if (auto st = key->save(path, &*keys.passphrase, rng); !st) return st.error();

@@ -117,6 +117,33 @@ BOOST_AUTO_TEST_CASE(a_cba_ca_runs_end_to_end_with_fields_from_its_certificate_a
   BOOST_TEST(thumbs[0] == certificate_of(lab, second).facts().sha1_thumbprint);
 }
 
+// Issue 11, finding 2: a key planted where pkiflow keeps the keys it makes (plaintext, or open
+// to others) is never reused and certified; the record is left as it is and the run says why.
+BOOST_AUTO_TEST_CASE(a_planted_key_in_the_keys_directory_is_refused) {
+  LiveEmulator live(emulator_options(), 33);
+  Lab lab({live.base(), "", "secret", kSecret});
+  const std::string id = lab.request_kind("cba-ca", "user-ca", "CN=Lab User CA,O=Lab");
+  std::filesystem::create_directories(lab.dir() / "keys");
+  const auto planted = lab.dir() / "keys" / (id + ".key");
+  auto made = run_cli("key new --alg p256 --no-encrypt --out " + quote(planted));
+  BOOST_TEST_REQUIRE(made.exit_code == 0, made.err);
+  ::chmod(planted.c_str(), 0644);
+  auto open = lab.cli("run");
+  BOOST_TEST(open.exit_code == 5, open.out + open.err);
+  BOOST_TEST(open.out.find("has mode 0644") != std::string::npos, open.out);
+  BOOST_TEST(lab.record(id)["state"] == "planned");
+  ::chmod(planted.c_str(), 0600);
+  auto plain = lab.cli("run");
+  BOOST_TEST(plain.exit_code == 5, plain.out + plain.err);
+  BOOST_TEST(plain.out.find("is not encrypted") != std::string::npos, plain.out);
+  BOOST_TEST(lab.record(id)["state"] == "planned");
+  BOOST_TEST(live.emu().cba_thumbprints().empty());
+  std::filesystem::remove(planted);  // gone: a new key is made, encrypted
+  auto fresh = lab.cli("run");
+  BOOST_TEST(fresh.exit_code == 0, fresh.out + fresh.err);
+  BOOST_TEST(lab.record(id)["state"] == "active");
+}
+
 BOOST_AUTO_TEST_CASE(an_existing_ca_certificate_can_be_imported_for_the_upload_part_only) {
   LiveEmulator live(emulator_options(), 32);
   Lab lab({live.base(), "", "secret", kSecret});
