@@ -139,8 +139,13 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
   if (auto alg = pki::parse_key_algorithm(c.key_algorithm); !alg)
     return bad(file, where, alg.error().message());
   if (j.contains("validity_days")) {
-    if (!j["validity_days"].is_number_integer() || j["validity_days"].get<int>() <= 0)
-      return bad(file, where, "\"validity_days\" must be a positive integer");
+    if (!j["validity_days"].is_number_integer() ||
+        j["validity_days"].get<long long>() < kValidityDaysBounds.min ||
+        j["validity_days"].get<long long>() > kValidityDaysBounds.max)
+      return bad(file, where,
+                 "\"validity_days\" must be an integer from " +
+                     std::to_string(kValidityDaysBounds.min) + " to " +
+                     std::to_string(kValidityDaysBounds.max));
     c.validity_days = j["validity_days"].get<int>();
   }
   return c;
@@ -237,14 +242,16 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
             wait = r.confirm_wait.count() / 1000,
             inflight = static_cast<long long>(r.max_in_flight), base = r.retry_base.count(),
             cap = r.retry_cap.count();
-  if (auto st = first_error({f.only({"concurrency", "poll_interval_ms", "confirm_wait_seconds",
-                                     "max_in_flight", "retry_base_seconds", "retry_cap_seconds"}),
-                             f.count("retry_base_seconds", base, 0, 86'400),
-                             f.count("retry_cap_seconds", cap, 0, 7 * 86'400),
-                             f.count("concurrency", conc, 1, 256),
-                             f.count("poll_interval_ms", poll, 10, 600'000),
-                             f.count("confirm_wait_seconds", wait, 0, 86'400),
-                             f.count("max_in_flight", inflight, 1, 256)});
+  if (auto st = first_error(
+          {f.only({"concurrency", "poll_interval_ms", "confirm_wait_seconds", "max_in_flight",
+                   "retry_base_seconds", "retry_cap_seconds"}),
+           f.count("retry_base_seconds", base, 0, 86'400),
+           f.count("retry_cap_seconds", cap, 0, 7 * 86'400),
+           f.count("concurrency", conc, kConcurrencyBounds.min, kConcurrencyBounds.max),
+           f.count("poll_interval_ms", poll, kPollIntervalMsBounds.min, kPollIntervalMsBounds.max),
+           f.count("confirm_wait_seconds", wait, kConfirmWaitSecondsBounds.min,
+                   kConfirmWaitSecondsBounds.max),
+           f.count("max_in_flight", inflight, 1, 256)});
       !st)
     return st.error();
   r.concurrency = static_cast<std::size_t>(conc);

@@ -81,6 +81,19 @@ struct SignerConfig {
   std::vector<std::string> crl_urls;
 };
 
+// The bounds of numeric settings: one definition for the configuration file and the command
+// line (whose parser enforces the same ranges).
+struct Bounds {
+  long long min, max;
+};
+inline constexpr Bounds kConcurrencyBounds{1, 256};
+inline constexpr Bounds kPollIntervalMsBounds{10, 600'000};
+inline constexpr Bounds kConfirmWaitSecondsBounds{0, 86'400};
+// Validity of an issued certificate: a day to a hundred years (X.509 dates stay well inside
+// GeneralizedTime; a larger value once wrapped around to a 16-day root).
+inline constexpr Bounds kValidityDaysBounds{1, 36'500};
+inline constexpr Bounds kExpiringWithinDaysBounds{0, 36'500};
+
 struct RunSettings {
   std::size_t concurrency = 4;
   std::chrono::milliseconds poll_interval{5000};

@@ -336,6 +336,33 @@ BOOST_AUTO_TEST_CASE(config_check_names_typos_undefined_references_and_open_secr
   BOOST_TEST(j["certificates"][0]["validity_days"] == 1825);
 }
 
+// Issue 11, finding 3: numbers are bounded where they are read, with the same bounds as the
+// configuration file; nothing wraps around or means "the default" by accident.
+BOOST_AUTO_TEST_CASE(numeric_options_are_bounded_on_the_command_line) {
+  TempDir dir;
+  const std::string store = " --state-url " + quote(dir / "s.db");
+  const std::pair<std::string, std::string> cases[] = {
+      {"ca new-root --subject CN=X --no-encrypt --key-out " + quote(dir / "k") + " --cert-out " +
+           quote(dir / "c") + " --days 213520",
+       "--days"},
+      {"request --kind cba-ca --name x --tenant t --days -3" + store, "--days"},
+      {"request --kind cba-ca --name x --tenant t --days 0" + store, "--days"},
+      {"run --concurrency 0" + store, "--concurrency"},
+      {"run --confirm-wait-seconds -1" + store, "--confirm-wait-seconds"},
+      {"run --poll-interval-ms 0" + store, "--poll-interval-ms"},
+      {"status --expiring-within -5" + store, "--expiring-within"},
+  };
+  for (const auto& [args, option] : cases) {
+    BOOST_TEST_CONTEXT(args) {
+      auto r = run_cli(args);
+      BOOST_TEST(r.exit_code == 2, r.out + r.err);
+      BOOST_TEST(r.err.find(option) != std::string::npos, r.err);
+    }
+  }
+  BOOST_TEST(!std::filesystem::exists(dir / "c"), "a certificate was issued anyway");
+  BOOST_TEST(!std::filesystem::exists(dir / "s.db"), "the store was touched");
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_config_or_store_is_a_clear_error) {
   TempDir dir;
   pkiflow::test::write_file(dir / "bad.json",

@@ -107,7 +107,8 @@ void add_ca_commands(CLI::App& app) {
   root->add_option("--key", r->key_in, "use this existing key instead of generating one");
   root->add_option("--cert-out", r->cert_out, "file for the root certificate (PEM)")->required();
   root->add_option("--alg", r->alg, "key algorithm for a new key")->capture_default_str();
-  root->add_option("--days", r->days, "validity in days (default 3650)");
+  root->add_option("--days", r->days, "validity in days (default 3650)")
+      ->check(CLI::Range(engine::kValidityDaysBounds.min, engine::kValidityDaysBounds.max));
   root->add_option("--crl-url", r->crl_urls, "CRL distribution point to embed (repeatable)");
   root->add_flag("--no-encrypt", r->no_encrypt, "write the new key without encryption");
   root->add_flag("--force", r->force, "overwrite existing files");
@@ -122,7 +123,8 @@ void add_ca_commands(CLI::App& app) {
   sign->add_option("--ca-key", s->ca_key, "the CA private key")->required();
   sign->add_option("--profile", s->profile, "tls-inspection-ca, cba-ca, code-signing or root-ca")
       ->required();
-  sign->add_option("--days", s->days, "validity in days (default: the profile's)");
+  sign->add_option("--days", s->days, "validity in days (default: the profile's)")
+      ->check(CLI::Range(engine::kValidityDaysBounds.min, engine::kValidityDaysBounds.max));
   sign->add_option("--out", s->out, "file for the certificate (PEM)")->required();
   sign->add_option("--crl-url", s->crl_urls, "CRL distribution point to embed (repeatable)");
   sign->add_flag("--force", s->force, "overwrite an existing file");

@@ -325,7 +325,8 @@ void add_record_commands(CLI::App& app) {
                       "subject for locally generated CSRs, e.g. \"CN=Contoso User CA,O=Contoso\"");
   request->add_option("--key-alg", rq->key_alg, "key algorithm for local keys")
       ->capture_default_str();
-  request->add_option("--days", rq->days, "validity in days (default: the profile's)");
+  request->add_option("--days", rq->days, "validity in days (default: the profile's)")
+      ->check(CLI::Range(engine::kValidityDaysBounds.min, engine::kValidityDaysBounds.max));
   request->add_option("--signer", rq->signer,
                       "a signer from the configuration (else sign offline and import)");
   request->add_flag("--from-config", rq->from_config,
@@ -338,8 +339,11 @@ void add_record_commands(CLI::App& app) {
   s->store.add_to(*status);
   status->add_option("--state", s->state_filter, "only records in this state");
   status->add_option("--kind", s->kind_filter, "only records of this kind");
-  status->add_option("--expiring-within", s->expiring_within,
-                     "only certificates expiring within this many days");
+  status
+      ->add_option("--expiring-within", s->expiring_within,
+                   "only certificates expiring within this many days")
+      ->check(
+          CLI::Range(engine::kExpiringWithinDaysBounds.min, engine::kExpiringWithinDaysBounds.max));
   status->add_flag("--json", s->json, "machine-readable output");
   status->callback([s] { s->run(); });
 
