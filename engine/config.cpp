@@ -286,25 +286,25 @@ std::string CertificateSpec::profile_json() const {
 
 namespace {
 
+// "NAME" is not defined under "SECTION" (did you mean …?) (defined: …), for a reference.
+template <class Items>
+Error undefined(const std::filesystem::path& file, const std::string& where,
+                const std::string& name, const char* section, const Items& items) {
+  std::set<std::string> defined;
+  for (const auto& item : items)
+    defined.insert(item.name);
+  return bad(file, where,
+             "\"" + name + "\" is not defined under \"" + section + "\"" +
+                 suggestion(name, defined) + " (defined: " + listed(defined) + ")");
+}
+
 // A certificate's tenant and signer must be defined (a typo would otherwise fail every night).
 Status check_references(const CertificateSpec& spec, const Config& c,
                         const std::filesystem::path& file, const std::string& where) {
-  if (!spec.signer.empty() && !c.signer(spec.signer)) {
-    std::set<std::string> defined;
-    for (const auto& s : c.signers)
-      defined.insert(s.name);
-    return bad(file, where + ".signer",
-               "\"" + spec.signer + "\" is not defined under \"signers\"" +
-                   suggestion(spec.signer, defined) + " (defined: " + listed(defined) + ")");
-  }
-  if (!c.tenant(spec.tenant)) {
-    std::set<std::string> defined;
-    for (const auto& t : c.tenants)
-      defined.insert(t.name);
-    return bad(file, where + ".tenant",
-               "\"" + spec.tenant + "\" is not defined under \"tenants\"" +
-                   suggestion(spec.tenant, defined) + " (defined: " + listed(defined) + ")");
-  }
+  if (!spec.signer.empty() && !c.signer(spec.signer))
+    return undefined(file, where + ".signer", spec.signer, "signers", c.signers);
+  if (!c.tenant(spec.tenant))
+    return undefined(file, where + ".tenant", spec.tenant, "tenants", c.tenants);
   return Ok{};
 }
 

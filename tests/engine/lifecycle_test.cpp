@@ -4,6 +4,7 @@
 #include "engine/lifecycle.hpp"
 #include "engine/record_id.hpp"
 #include "state/sqlite/sqlite_store.hpp"
+#include "tests/support/store_fixture.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace pkiflow;
@@ -13,20 +14,7 @@ using S = state::RecordState;
 
 namespace {
 
-struct Fixture {
-  TempDir dir;
-  std::unique_ptr<state::SqliteStore> store =
-      std::move(*state::SqliteStore::open((dir / "s.db").string()));
-  FakeClock clock{TimePoint(std::chrono::seconds(1'800'000'000))};
-  Lifecycle life{*store, clock, "test"};
-  pki::Rng rng = pki::Rng::deterministic(1);
-
-  std::string planned() {
-    auto id = new_record_id(rng);
-    auto r = life.plan({id, state::RecordKind::cba_ca, "ca", "tenant", "{}", ""}, "requested");
-    BOOST_REQUIRE_MESSAGE(r.ok(), pkiflow::test::why(r));
-    return id;
-  }
+struct Fixture : pkiflow::test::StoreFixture {
   SignedArtifacts cert() {
     return {"-----BEGIN CERTIFICATE-----",
             "",

@@ -60,6 +60,19 @@ inline emulator::Options emulator_options() {
   return o;
 }
 
+// What every lab's configuration holds in `dir`: its state store, the root that signs
+// ("lab-root"), the passphrase of the keys pkiflow makes and the trust anchors.
+inline json lab_base_config(const test::fs::path& dir) {
+  return json{{"state_url", "sqlite://" + (dir / "state.db").string()},
+              {"signers",
+               {{"lab-root",
+                 {{"certificate", "root.pem"},
+                  {"key", "root.key"},
+                  {"crl_urls", {"http://crl.lab.test/root.crl"}}}}}},
+              {"keys", {{"passphrase_file", "keys-pass"}}},
+              {"trust_anchors", "root.pem"}};
+}
+
 // A working directory: a root CA that signs, a secret file, a configuration, a state store.
 class Lab {
  public:
@@ -98,20 +111,12 @@ class Lab {
                 {"token_url", s.base + "/contoso/oauth2/v2.0/token"},
                 {"auth", auth}};
     if (!s.tls_ca_file.empty()) tenant["tls_ca_file"] = s.tls_ca_file;
-    json config{{"state_url", "sqlite://" + (dir_ / "state.db").string()},
-                {"tenants", {{"lab", tenant}}},
-                {"signers",
-                 {{"lab-root",
-                   {{"certificate", "root.pem"},
-                    {"key", "root.key"},
-                    {"crl_urls", {"http://crl.lab.test/root.crl"}}}}}},
-                {"keys", {{"passphrase_file", "keys-pass"}}},
-                {"trust_anchors", "root.pem"},
-                {"run",
-                 {{"poll_interval_ms", 50},
-                  {"confirm_wait_seconds", 20},
-                  {"retry_base_seconds", 0},
-                  {"concurrency", 4}}}};
+    json config = lab_base_config(dir_.path());
+    config["tenants"] = {{"lab", tenant}};
+    config["run"] = {{"poll_interval_ms", 50},
+                     {"confirm_wait_seconds", 20},
+                     {"retry_base_seconds", 0},
+                     {"concurrency", 4}};
     write_file(dir_ / "pkiflow.json", config.dump(2));
   }
 

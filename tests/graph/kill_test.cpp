@@ -102,21 +102,13 @@ class KillLab {
                        {"key_algorithm", "p256"},
                        {"signer", "lab-root"}});
     }
-    json config{{"state_url", "sqlite://" + (dir_ / "state.db").string()},
-                {"tenants", tenants},
-                {"signers",
-                 {{"lab-root",
-                   {{"certificate", "root.pem"},
-                    {"key", "root.key"},
-                    {"crl_urls", {"http://crl.lab.test/root.crl"}}}}}},
-                {"keys", {{"passphrase_file", "keys-pass"}}},
-                {"trust_anchors", "root.pem"},
-                {"certificates", certs},
-                {"run",
-                 {{"poll_interval_ms", 20},
-                  {"confirm_wait_seconds", 10},
-                  {"retry_base_seconds", 0},
-                  {"concurrency", 6}}}};
+    json config = lab_base_config(dir_.path());
+    config["tenants"] = tenants;
+    config["certificates"] = certs;
+    config["run"] = {{"poll_interval_ms", 20},
+                     {"confirm_wait_seconds", 10},
+                     {"retry_base_seconds", 0},
+                     {"concurrency", 6}};
     write_file(dir_ / "pkiflow.json", config.dump(2));
     for (auto& e : emus_)
       for (const auto& o : e->emu().tls_objects())
