@@ -155,7 +155,8 @@ constexpr const char* kLeaseLost =
 // What a step leads to: the record after it, or a reason to stop here for now.
 struct Step {
   Result<Record> record;
-  std::string waiting;  // non-empty: not an error, nothing more to do in this run
+  std::string waiting;      // non-empty: not an error, nothing more to do in this run
+  bool lease_lost = false;  // another run took the record while this step waited
 };
 
 std::string concat_pem(const std::vector<pki::Certificate>& chain) {
@@ -378,7 +379,7 @@ struct Workflow::Impl {
       if (stopping)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\"; the run was stopped (the next run checks again)"};
-      if (leases && !leases->holds(r.id)) co_return Step{r, kLeaseLost};
+      if (leases && !leases->holds(r.id)) co_return Step{r, kLeaseLost, true};
       if (std::chrono::steady_clock::now() - started + opt.poll_interval > opt.confirm_wait)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\", not in force yet (the next run checks again)"};
@@ -457,7 +458,7 @@ struct Workflow::Impl {
       if (!s.waiting.empty()) {
         out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
         out.note = s.waiting;
-        out.lease_lost = s.waiting == kLeaseLost;
+        out.lease_lost = s.lease_lost;
         co_return out;
       }
       r = std::move(*s.record);
