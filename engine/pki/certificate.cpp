@@ -1,5 +1,7 @@
 #include "engine/pki/certificate.hpp"
 
+#include <cctype>
+
 #include <botan/exceptn.h>
 #include <botan/hash.h>
 #include <botan/x509_ext.h>
@@ -168,6 +170,15 @@ Result<std::vector<Crl>> Crl::load_all(const std::filesystem::path& path) {
 
 std::string Crl::issuer() const {
   return format_dn(impl_->crl.issuer_dn());
+}
+
+bool same_hex(std::string_view a, std::string_view b) {
+  if (a.empty() || a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(a[i])) !=
+        std::toupper(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
 }
 
 }  // namespace pkiflow::pki

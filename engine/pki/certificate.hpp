@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/pki/encoded_file.hpp"
@@ -74,5 +75,9 @@ class Certificate {
  private:
   std::shared_ptr<const Impl> impl_;
 };
+
+// Whether two hex strings (thumbprints, key identifiers) are equal ignoring case: the service
+// and scripts write both cases (graph-api.md 0). Empty strings are never equal.
+bool same_hex(std::string_view a, std::string_view b);
 
 }  // namespace pkiflow::pki

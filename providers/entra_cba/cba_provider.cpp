@@ -40,15 +40,7 @@ using providers::Uploaded;
 using state::OperationState;
 using state::Record;
 
-namespace {
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 CaFields derive_ca_fields(const pki::Certificate& cert, const CbaSettings& s,
                           const std::string& display_name) {
@@ -96,7 +88,7 @@ std::string ca_body(const CaFields& f, bool create) {
 Status check_record_matches(const Record& r, const pki::Certificate& cert) {
   const auto f = cert.facts();
   const std::string subject = "record " + r.id + " (" + r.name + ")";
-  if (!r.thumbprint_sha1.empty() && upper(r.thumbprint_sha1) != f.sha1_thumbprint)
+  if (!r.thumbprint_sha1.empty() && !pki::same_hex(r.thumbprint_sha1, f.sha1_thumbprint))
     return Error(ErrorKind::invalid_input, subject,
                  "its stored thumbprint " + r.thumbprint_sha1 +
                      " does not match its certificate (" + f.sha1_thumbprint +
@@ -235,7 +227,7 @@ class CbaProvider : public providers::Provider {
       co_return Error(
           ErrorKind::remote, "PKI " + s_.pki_name,
           "its last operation ended with status \"" + status + "\": " + str(*pki, "statusDetails"));
-    auto listed = co_await find_ca(pki_id, upper(r.thumbprint_sha1));
+    auto listed = co_await find_ca(pki_id, r.thumbprint_sha1);
     if (!listed) co_return listed.error();
     if (listed->empty())
       co_return Error(ErrorKind::remote, "PKI " + s_.pki_name,
@@ -252,12 +244,12 @@ class CbaProvider : public providers::Provider {
       co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
     const std::string url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash) +
                             "/certificateAuthorities/" + r.remote_id.substr(slash + 1);
-    const std::string thumb = upper(r.thumbprint_sha1);
+    const std::string thumb = r.thumbprint_sha1;
     co_return co_await providers::detail::guarded_delete(
         client_, url, "retire", journal, "CA " + r.thumbprint_sha1 + " in PKI " + s_.pki_name,
         [&thumb](const json& ca) -> Status {
           // Thumbprints compare case-insensitively (graph-api.md 0).
-          if (!thumb.empty() && upper(str(ca, "thumbprint")) == thumb) return Ok{};
+          if (pki::same_hex(str(ca, "thumbprint"), thumb)) return Ok{};
           return Error(
               ErrorKind::remote, "CA",
               "its thumbprint " + str(ca, "thumbprint") + " is not this record's (" + thumb + ")");
@@ -311,7 +303,7 @@ class CbaProvider : public providers::Provider {
         co_await list(client_.base() + kPkiCollection + "/" + pki_id + "/certificateAuthorities");
     if (!all) co_return all.error();
     for (const auto& ca : *all)
-      if (upper(str(ca, "thumbprint")) == thumb) co_return str(ca, "id");
+      if (pki::same_hex(str(ca, "thumbprint"), thumb)) co_return str(ca, "id");
     co_return std::string();
   }
 

@@ -67,17 +67,11 @@ bool gone(const graph::Reply& r) {
   return r.outcome == graph::Outcome::refused && r.response.status == 404;
 }
 
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
 // The SHA-1 thumbprint of the first certificate in `pem` ("" when there is none).
 std::string thumbprint_of(const std::string& pem) {
   auto certs = pki::Certificate::decode_all(pki::Bytes(pem.begin(), pem.end()));
   if (!certs || certs->empty()) return "";
-  return upper(certs->front().facts().sha1_thumbprint);
+  return certs->front().facts().sha1_thumbprint;
 }
 
 // The object names this record's create attempts sent, as journaled ("… name=X").
@@ -315,12 +309,11 @@ class GsaProvider : public providers::Provider {
   // record's certificate; anything else is someone else's and fails the record.
   Result<providers::Uploaded> adopt_upload(const Record& record, Journal& journal,
                                            const RemoteCa& ca) {
-    const std::string ours =
-        upper(record.thumbprint_sha1.empty() ? thumbprint_of(record.certificate_pem)
-                                             : record.thumbprint_sha1);
+    const std::string ours = record.thumbprint_sha1.empty() ? thumbprint_of(record.certificate_pem)
+                                                            : record.thumbprint_sha1;
     const std::string theirs = thumbprint_of(ca.certificate_pem);
     const bool sent_before = has_op(journal, "upload", std::nullopt);
-    if ((!theirs.empty() && theirs == ours) || (theirs.empty() && sent_before)) {
+    if (pki::same_hex(theirs, ours) || (theirs.empty() && sent_before)) {
       settle_open(journal, "upload", OperationState::done,
                   "read back: the object holds this record's certificate (" + ca.status.raw + ")");
       return providers::Uploaded{ca.id, ca.status.raw};

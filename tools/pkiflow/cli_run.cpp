@@ -232,14 +232,7 @@ struct Import {
     // another record is refused (retiring one would delete what the other calls its own).
     for (const auto& other : take(st->list({}))) {
       if (other.id == rec->id || other.state == state::RecordState::retired) continue;
-      auto same = [&](const std::string& a) {
-        return !a.empty() && a.size() == f.sha1_thumbprint.size() &&
-               std::equal(a.begin(), a.end(), f.sha1_thumbprint.begin(), [](char x, char y) {
-                 return std::toupper(static_cast<unsigned char>(x)) ==
-                        std::toupper(static_cast<unsigned char>(y));
-               });
-      };
-      if (same(other.thumbprint_sha1))
+      if (pki::same_hex(other.thumbprint_sha1, f.sha1_thumbprint))
         fail(kBadInput, certificate + ": certificate " + f.sha1_thumbprint +
                             " is already managed by record " + other.id + " (" + other.name + ", " +
                             state::to_string(other.state) + "); nothing was imported");
