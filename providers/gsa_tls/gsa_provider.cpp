@@ -329,25 +329,17 @@ class GsaProvider : public providers::Provider {
   // Every object of the collection, every page; a 404 is an empty tenant (graph-api.md 0).
   // `hint_prefix` narrows the answer when the server applies $filter; callers never rely on it.
   net::awaitable<Result<std::vector<RemoteCa>>> list_all(const std::string& hint_prefix) {
+    const std::string url = hint_prefix.empty()
+                                ? client_.base() + kCollection
+                                : find_by_prefix_request(client_.base(), hint_prefix, "").url;
+    // (The client adds the Prefer header for unknown enum members to every request.)
+    auto items = co_await graph::detail::get_all(
+        client_, url, [this] { return crid(); }, "list TLS-inspection CAs",
+        /*missing_is_empty=*/true);
+    if (!items) co_return items.error();
     std::vector<RemoteCa> out;
-    std::string url = hint_prefix.empty()
-                          ? client_.base() + kCollection
-                          : find_by_prefix_request(client_.base(), hint_prefix, "").url;
-    for (int page = 0; page < 1000 && !url.empty(); ++page) {
-      graph::HttpRequest req = get_request(client_.base(), "", crid());
-      req.url = url;
-      auto reply = co_await client_.call(req, false);
-      if (page == 0 && gone(reply)) co_return out;
-      if (!reply.ok()) co_return reply.to_error("list TLS-inspection CAs");
-      std::string next;
-      auto list = parse_remote_list(reply.response.body, next);
-      if (!list) co_return list.error();
-      out.insert(out.end(), list->begin(), list->end());
-      if (!next.empty() && !graph::detail::same_origin(next, client_.base()))
-        co_return Error(ErrorKind::remote, "list TLS-inspection CAs",
-                        "@odata.nextLink points to another host; not followed");
-      url = next;
-    }
+    for (const auto& item : *items)
+      if (auto ca = parse_remote_ca(item.dump()); ca) out.push_back(std::move(*ca));
     co_return out;
   }
 

@@ -41,10 +41,14 @@ bool same_origin(const std::string& url, const std::string& base) {
 
 boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, std::string url,
                                                           std::function<std::string()> crid,
-                                                          const std::string& what) {
+                                                          const std::string& what,
+                                                          bool missing_is_empty) {
   std::vector<json> out;
   for (int page = 0; page < 1000 && !url.empty(); ++page) {
     auto reply = co_await client.call(json_request("GET", url, "", crid()), false);
+    if (page == 0 && missing_is_empty && reply.outcome == Outcome::refused &&
+        reply.response.status == 404)
+      co_return out;
     if (!reply.ok()) co_return reply.to_error(what);
     auto j = json::parse(reply.response.body, nullptr, false);
     if (!j.is_object())

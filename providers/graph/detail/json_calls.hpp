@@ -30,8 +30,11 @@ HttpRequest json_request(const std::string& method, const std::string& url, cons
 bool same_origin(const std::string& url, const std::string& base);
 // GET `url` and every @odata.nextLink after it (on the same origin); the items of every page's
 // `value`.
+// `missing_is_empty`: a 404 on the first page is an empty collection (GSA on a tenant without
+// TLS settings, graph-api.md 0).
 boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, std::string url,
                                                           std::function<std::string()> crid,
-                                                          const std::string& what);
+                                                          const std::string& what,
+                                                          bool missing_is_empty = false);
 
 }  // namespace pkiflow::graph::detail
