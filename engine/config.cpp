@@ -9,6 +9,7 @@
 
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
+#include "engine/pki/x509_vocabulary.hpp"
 #include "providers/graph/cloud.hpp"
 
 namespace pkiflow::engine {
@@ -44,6 +45,11 @@ std::string suggestion(const std::string& got, const std::set<std::string>& know
     if (d < best_d) best = k, best_d = d;
   }
   return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
+}
+
+// `text` as a JSON string literal: what a user typed, with control characters made visible.
+std::string json_quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string listed(const std::set<std::string>& names) {
@@ -119,8 +125,8 @@ Status first_error(std::initializer_list<Status> all) {
 }
 
 Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
-                                          const std::filesystem::path& file, std::size_t index) {
-  const std::string where = "certificates[" + std::to_string(index) + "]";
+                                          const std::filesystem::path& file,
+                                          const std::string& where) {
   Fields f(j, file, where);
   CertificateSpec c;
   std::string kind;
@@ -136,8 +142,32 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
     return bad(file, where,
                "unknown kind \"" + kind + "\" (gsa-tls-ca, cba-ca, intune-codesigning)");
   c.kind = *k;
+  if (auto why = pki::printable_text_problem(c.name, kRecordNameMaxChars); !why.empty())
+    return bad(file, where + ".name", json_quoted(c.name.substr(0, 80)) + " " + why);
+  if (c.name.front() == ' ' || c.name.back() == ' ')
+    return bad(file, where + ".name", json_quoted(c.name) + " starts or ends with a space");
   if (auto alg = pki::parse_key_algorithm(c.key_algorithm); !alg)
     return bad(file, where, alg.error().message());
+  if (!c.subject.empty()) {
+    auto dn = pki::parse_dn(c.subject);
+    if (!dn) return bad(file, where + ".subject", dn.error().message());
+    if (c.kind == state::RecordKind::gsa_tls_ca) {
+      // The service makes the CSR from a commonName and an organizationName (graph-api.md).
+      bool cn = false, org = false;
+      for (const auto& a : *dn) {
+        cn = cn || a.type == "CN";
+        org = org || a.type == "O" || a.type == "OU";
+      }
+      if (!cn || !org)
+        return bad(file, where + ".subject",
+                   "a TLS-inspection CA's subject needs a CN and an O (the service makes the "
+                   "CSR from them), e.g. \"CN=Contoso TLS Inspection CA,O=Contoso\"");
+    }
+  } else if (c.kind == state::RecordKind::gsa_tls_ca) {
+    return bad(file, where + ".subject",
+               "is required for a TLS-inspection CA: \"CN=…,O=…\" (the service makes the CSR "
+               "from them)");
+  }
   if (j.contains("validity_days")) {
     if (!j["validity_days"].is_number_integer() ||
         j["validity_days"].get<long long>() < kValidityDaysBounds.min ||
@@ -169,6 +199,9 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
            f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
       !st)
     return st.error();
+  if (!t.cba_pki_name.empty())
+    if (auto why = pki::printable_text_problem(t.cba_pki_name, 256); !why.empty())
+      return f.error("\"cba_pki_name\" " + why + " (a container's displayName)");
   if (auto cloud = graph::parse_cloud(t.cloud); !cloud)
     return f.error("\"cloud\": " + cloud.error().message());
   if (t.gsa_activation != "auto" && t.gsa_activation != "manual")
@@ -314,7 +347,7 @@ Result<CertificateSpec> parse_certificate_entry(const std::string& json_text, co
                                                 const std::string& where) {
   auto j = nlohmann::json::parse(json_text, nullptr, false);
   const std::filesystem::path source(where);
-  auto spec = parse_certificate(j, source, 0);
+  auto spec = parse_certificate(j, source, "certificate");
   if (!spec) return spec.error();
   if (auto st = check_references(*spec, c, source, "certificate"); !st) return st.error();
   return spec;
@@ -380,7 +413,8 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
     if (!j["certificates"].is_array()) return bad(file, "certificates", "must be an array");
     std::set<std::string> names;
     for (std::size_t i = 0; i < j["certificates"].size(); ++i) {
-      auto spec = parse_certificate(j["certificates"][i], file, i);
+      auto spec =
+          parse_certificate(j["certificates"][i], file, "certificates[" + std::to_string(i) + "]");
       if (!spec) return spec.error();
       auto key = std::string(state::to_string(spec->kind)) + "/" + spec->tenant + "/" + spec->name;
       if (!names.insert(key).second)

@@ -93,6 +93,9 @@ inline constexpr Bounds kConfirmWaitSecondsBounds{0, 86'400};
 // GeneralizedTime; a larger value once wrapped around to a 16-day root).
 inline constexpr Bounds kValidityDaysBounds{1, 36'500};
 inline constexpr Bounds kExpiringWithinDaysBounds{0, 36'500};
+// A record's name: printable UTF-8, no control character (status prints it in a tab-separated
+// table), at most this many characters.
+inline constexpr std::size_t kRecordNameMaxChars = 128;
 
 struct RunSettings {
   std::size_t concurrency = 4;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <cstdio>
 
 namespace pkiflow::pki {
 
@@ -39,6 +41,16 @@ constexpr std::array<EkuName, 7> kEkuNames{{
 
 constexpr std::array<const char*, 9> kDnTypes{"CN", "O",  "OU", "C",           "L",
                                               "ST", "DC", "E",  "serialNumber"};
+
+// RFC 5280 Appendix A upper bounds (ub-common-name, ub-organization-name, ...), in characters;
+// DC labels are bounded by DNS (RFC 1035: 63).
+std::size_t dn_upper_bound(std::string_view type) {
+  if (type == "L" || type == "ST") return 128;
+  if (type == "E") return 255;
+  if (type == "DC") return 63;
+  if (type == "C") return 2;
+  return 64;  // CN, O, OU, serialNumber
+}
 
 std::string trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t");
@@ -128,13 +140,52 @@ Result<DnAttributes> parse_dn(std::string_view text) {
     if (value.empty())
       return Error(ErrorKind::invalid_input, "subject",
                    "attribute " + type + " has an empty value");
-    if (std::string(*known) == "C" && value.size() != 2)
+    if (std::string(*known) == "C" &&
+        (value.size() != 2 || !std::isalpha(static_cast<unsigned char>(value[0])) ||
+         !std::isalpha(static_cast<unsigned char>(value[1]))))
       return Error(ErrorKind::invalid_input, "subject",
                    "C must be a two-letter country code, got '" + value + "'");
+    if (auto why = printable_text_problem(value, dn_upper_bound(*known)); !why.empty())
+      return Error(ErrorKind::invalid_input, "subject", std::string(*known) + " " + why);
     out.push_back({*known, value});
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+std::string printable_text_problem(std::string_view text, std::size_t max_chars) {
+  if (text.empty()) return "is empty";
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
+    if (len == 0 || i + len > text.size()) return "is not valid UTF-8";
+    std::uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc >> 6) != 0x2) return "is not valid UTF-8";
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    const bool overlong =
+        (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return "is not valid UTF-8";
+    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+      char code[8];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(cp));
+      return std::string("holds a control character (") + code + ") at character " +
+             std::to_string(chars + 1);
+    }
+    ++chars;
+    i += len;
+  }
+  if (chars > max_chars)
+    return "is " + std::to_string(chars) + " characters long; at most " +
+           std::to_string(max_chars) + " are allowed";
+  return "";
 }
 
 }  // namespace pkiflow::pki

@@ -53,7 +53,13 @@ struct DnAttribute {
 using DnAttributes = std::vector<DnAttribute>;
 
 // Parses "CN=Contoso Root,O=Contoso,C=US" (RFC 4514 order: most specific first; "\," escapes a
-// comma). The result is in encoding order (reverse of the string), as RFC 4514 defines.
+// comma). The result is in encoding order (reverse of the string), as RFC 4514 defines. Values
+// are held to RFC 5280's upper bounds (Appendix A: CN, O, OU and serialNumber at most 64
+// characters, L and ST 128, E 255, C two letters) and must be UTF-8 without control characters.
 Result<DnAttributes> parse_dn(std::string_view text);
+
+// Why `text` is not printable text of at most `max_chars` characters (valid UTF-8, no control
+// character, not empty), or "" when it is. Counts characters, not bytes.
+std::string printable_text_problem(std::string_view text, std::size_t max_chars);
 
 }  // namespace pkiflow::pki

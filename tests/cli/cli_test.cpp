@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(request_status_history_retry_cancel_work_on_one_store) {
     "tenants": {"contoso": {"tenant_id": "contoso.example", "client_id": "app",
                             "auth": {"client_secret_env": "PKIFLOW_TEST_UNUSED"}}},
     "certificates": [
-      {"kind": "gsa-tls-ca", "name": "tlsca", "tenant": "contoso"},
+      {"kind": "gsa-tls-ca", "name": "tlsca", "tenant": "contoso", "subject": "CN=TLS CA,O=Contoso"},
       {"kind": "cba-ca", "name": "user-ca", "tenant": "contoso", "subject": "CN=User CA", "key_algorithm": "p384"}
     ]})");
   const std::string config = " --config " + quote(dir / "pkiflow.json");
@@ -256,12 +256,75 @@ BOOST_AUTO_TEST_CASE(status_json_escapes_what_users_type) {
       "client_id": "app", "auth": {"client_secret_env": "PKIFLOW_TEST_UNUSED"}}}})");
   const std::string store =
       " --state-url " + quote((dir / "s.db").string()) + " --config " + quote(dir / "pkiflow.json");
-  const std::string name = "Contoso \"Root\" CA\\2026\tnew";
+  const std::string name = "Contoso \"Root\" CA\\2026 Zürich";
   auto r = run_cli("request --kind cba-ca --tenant t --name " + quote(name) + store);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto status = nlohmann::json::parse(run_cli("status --json" + store).out);
   BOOST_TEST(status[0]["name"] == name);
   BOOST_TEST(status[0]["profile"]["key_algorithm"] == "rsa3072");
+}
+
+// Issue 11, finding 3: names and subjects are held to what status's table and X.509 allow, on
+// the command line and in the configuration file alike; nothing is planned.
+BOOST_AUTO_TEST_CASE(names_and_subjects_out_of_bounds_are_refused_before_anything_is_planned) {
+  TempDir dir;
+  const std::string tenant = R"("tenants": {"t": {"tenant_id": "t.example", "client_id": "app",
+      "auth": {"client_secret_env": "PKIFLOW_TEST_UNUSED"}}})";
+  pkiflow::test::write_file(dir / "pkiflow.json", "{" + tenant + "}");
+  const std::string store =
+      " --state-url " + quote((dir / "s.db").string()) + " --config " + quote(dir / "pkiflow.json");
+  struct Case {
+    const char* sentence;
+    std::string args;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {"a tab in a name", "--kind cba-ca --name " + quote("a\tb"),
+       R"(certificate.name: "a\tb" holds a control character (U+0009) at character 2)"},
+      {"a newline in a name", "--kind cba-ca --name " + quote("a\nb"), "(U+000A)"},
+      {"a 5,000-character name", "--kind cba-ca --name " + std::string(5000, 'n'),
+       "is 5000 characters long; at most 128 are allowed"},
+      {"a 300-character CN",
+       "--kind cba-ca --name x --subject " + quote("CN=" + std::string(300, 'c')),
+       "certificate.subject: CN is 300 characters long; at most 64 are allowed"},
+      {"a 65-character CN counted in characters",
+       "--kind cba-ca --name x --subject " + quote("CN=" + std::string(65, 'c')),
+       "is 65 characters"},
+      {"a control character in a subject", "--kind cba-ca --name x --subject " + quote("CN=a\x01b"),
+       "CN holds a control character"},
+      {"a three-letter country", "--kind cba-ca --name x --subject " + quote("CN=a,C=USA"),
+       "C must be a two-letter country code"},
+      {"a TLS-inspection CA without an O", "--kind gsa-tls-ca --name x --subject " + quote("CN=a"),
+       "needs a CN and an O"},
+      {"a TLS-inspection CA without a subject", "--kind gsa-tls-ca --name x",
+       "is required for a TLS-inspection CA"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.sentence) {
+      auto r = run_cli("request --tenant t " + c.args + store);
+      BOOST_TEST(r.exit_code == 2);
+      BOOST_TEST(r.err.find(c.expected) != std::string::npos, r.err);
+    }
+  }
+  // 64 characters, counted as characters (ü is two bytes), is X.509's bound and is accepted.
+  std::string cn;
+  for (int i = 0; i < 32; ++i)
+    cn += "ü";
+  cn += std::string(32, 'u');
+  auto ok = run_cli("request --tenant t --kind cba-ca --name fine --subject " + quote("CN=" + cn) +
+                    store);
+  BOOST_TEST(ok.exit_code == 0, ok.err);
+  auto status = nlohmann::json::parse(run_cli("status --json" + store).out);
+  BOOST_TEST(status.size() == 1u);  // only the good one was planned
+  // The configuration file gets the same checks, with the entry's path.
+  pkiflow::test::write_file(dir / "bad.json", "{" + tenant +
+                                                  R"(, "certificates": [{"kind": "cba-ca",
+      "name": "x", "tenant": "t", "subject": "CN=)" +
+                                                  std::string(70, 'c') + R"("}]})");
+  auto bad = run_cli("config check --config " + quote(dir / "bad.json"));
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("certificates[0].subject: CN is 70 characters long") != std::string::npos,
+             bad.err);
 }
 
 // Issue 11, findings 1-3: a configuration is checked whole before any verb uses it; typos are

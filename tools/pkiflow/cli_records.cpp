@@ -130,18 +130,13 @@ struct Request {
     } else {
       if (kind.empty() || name.empty() || tenant.empty())
         fail(kBadInput, "give --kind, --name and --tenant (or --from-config)");
+      // The same checks as a configured certificate (name, subject, key, validity, references).
       nlohmann::json entry{
           {"kind", kind}, {"name", name}, {"tenant", tenant}, {"key_algorithm", key_alg}};
+      if (!subject.empty()) entry["subject"] = subject;
+      if (days > 0) entry["validity_days"] = days;
+      if (!signer.empty()) entry["signer"] = signer;
       wanted = {take(engine::parse_certificate_entry(entry.dump(), config, "command line"))};
-      if (!subject.empty()) wanted[0].subject = subject;
-      wanted[0].validity_days = days;
-      if (!signer.empty()) {
-        if (!config.signer(signer))
-          fail(kBadInput, "--signer: \"" + signer + "\" is not defined under \"signers\" in " +
-                              (config.file.empty() ? std::string("the configuration (none found)")
-                                                   : config.file.string()));
-        wanted[0].signer = signer;
-      }
     }
     auto st = store.open(config);
     auto existing = take(st->list({}));
