@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/closest_name.hpp"
+#include "engine/config_keys.hpp"
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
@@ -20,30 +22,9 @@ Error bad(const std::filesystem::path& file, const std::string& where, const std
   return Error(ErrorKind::invalid_input, file.string(), where + ": " + what);
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // " (did you mean \"x\"?)" for the known name closest to `got`, or "" when none is close.
 std::string suggestion(const std::string& got, const std::set<std::string>& known) {
-  std::string best;
-  std::size_t best_d = std::max<std::size_t>(2, got.size() / 3) + 1;
-  for (const auto& k : known) {
-    const std::size_t d = edit_distance(got, k);
-    if (d < best_d) best = k, best_d = d;
-  }
+  const std::string best = closest_name(got, std::vector<std::string>(known.begin(), known.end()));
   return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
 }
 
@@ -130,11 +111,10 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
   Fields f(j, file, where);
   CertificateSpec c;
   std::string kind;
-  if (auto st = first_error({f.only({"kind", "name", "tenant", "subject", "key_algorithm",
-                                     "validity_days", "signer"}),
-                             f.text("kind", kind, true), f.text("name", c.name, true),
-                             f.text("tenant", c.tenant, true), f.text("subject", c.subject),
-                             f.text("key_algorithm", c.key_algorithm), f.text("signer", c.signer)});
+  if (auto st = first_error({f.only(keys_of("certificates[]")), f.text("kind", kind, true),
+                             f.text("name", c.name, true), f.text("tenant", c.tenant, true),
+                             f.text("subject", c.subject), f.text("key_algorithm", c.key_algorithm),
+                             f.text("signer", c.signer)});
       !st)
     return st.error();
   auto k = state::parse_kind(kind);
@@ -187,15 +167,12 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
   TenantConfig t;
   t.name = name;
   if (auto st = first_error(
-          {f.only({"tenant_id", "client_id", "cloud", "graph_url", "token_url", "tls_ca_file",
-                   "auth", "gsa_activation", "gsa_enable_after_upload", "cba_pki_name",
-                   "cba_issuer_hint", "cba_crl_url", "cba_delta_crl_url"}),
-           f.text("cba_pki_name", t.cba_pki_name), f.flag("cba_issuer_hint", t.cba_issuer_hint),
-           f.text("cba_crl_url", t.cba_crl_url), f.text("cba_delta_crl_url", t.cba_delta_crl_url),
-           f.text("tenant_id", t.tenant_id, true), f.text("client_id", t.client_id, true),
-           f.text("cloud", t.cloud), f.text("graph_url", t.graph_url),
-           f.text("token_url", t.token_url), f.path("tls_ca_file", t.tls_ca_file),
-           f.text("gsa_activation", t.gsa_activation),
+          {f.only(keys_of("tenants.NAME")), f.text("cba_pki_name", t.cba_pki_name),
+           f.flag("cba_issuer_hint", t.cba_issuer_hint), f.text("cba_crl_url", t.cba_crl_url),
+           f.text("cba_delta_crl_url", t.cba_delta_crl_url), f.text("tenant_id", t.tenant_id, true),
+           f.text("client_id", t.client_id, true), f.text("cloud", t.cloud),
+           f.text("graph_url", t.graph_url), f.text("token_url", t.token_url),
+           f.path("tls_ca_file", t.tls_ca_file), f.text("gsa_activation", t.gsa_activation),
            f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
       !st)
     return st.error();
@@ -216,11 +193,9 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
   Fields a(j["auth"], file, "tenants." + name + ".auth");
   auto& au = t.auth;
   if (auto st = first_error(
-          {a.only({"client_secret_env", "client_secret_file", "certificate", "key",
-                   "key_passphrase_env", "key_passphrase_file", "algorithm"}),
-           a.text("client_secret_env", au.secret_env), a.path("client_secret_file", au.secret_file),
-           a.path("certificate", au.certificate), a.path("key", au.key),
-           a.text("key_passphrase_env", au.key_passphrase_env),
+          {a.only(keys_of("tenants.NAME.auth")), a.text("client_secret_env", au.secret_env),
+           a.path("client_secret_file", au.secret_file), a.path("certificate", au.certificate),
+           a.path("key", au.key), a.text("key_passphrase_env", au.key_passphrase_env),
            a.path("key_passphrase_file", au.key_passphrase_file),
            a.text("algorithm", au.algorithm)});
       !st)
@@ -246,11 +221,9 @@ Result<SignerConfig> parse_signer(const std::string& name, const nlohmann::json&
   Fields f(j, file, "signers." + name);
   SignerConfig s;
   s.name = name;
-  if (auto st = first_error({f.only({"type", "certificate", "key", "chain", "passphrase_env",
-                                     "passphrase_file", "crl_urls"}),
-                             f.text("type", s.type), f.path("certificate", s.certificate, true),
-                             f.path("key", s.key, true), f.path("chain", s.chain),
-                             f.text("passphrase_env", s.passphrase_env),
+  if (auto st = first_error({f.only(keys_of("signers.NAME")), f.text("type", s.type),
+                             f.path("certificate", s.certificate, true), f.path("key", s.key, true),
+                             f.path("chain", s.chain), f.text("passphrase_env", s.passphrase_env),
                              f.path("passphrase_file", s.passphrase_file)});
       !st)
     return st.error();
@@ -276,9 +249,7 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
             inflight = static_cast<long long>(r.max_in_flight), base = r.retry_base.count(),
             cap = r.retry_cap.count();
   if (auto st = first_error(
-          {f.only({"concurrency", "poll_interval_ms", "confirm_wait_seconds", "max_in_flight",
-                   "retry_base_seconds", "retry_cap_seconds"}),
-           f.count("retry_base_seconds", base, 0, 86'400),
+          {f.only(keys_of("run")), f.count("retry_base_seconds", base, 0, 86'400),
            f.count("retry_cap_seconds", cap, 0, 7 * 86'400),
            f.count("concurrency", conc, kConcurrencyBounds.min, kConcurrencyBounds.max),
            f.count("poll_interval_ms", poll, kPollIntervalMsBounds.min, kPollIntervalMsBounds.max),
@@ -363,11 +334,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   if (!j.is_object()) return bad(file, "top level", "must be a JSON object");
   Config c;
   c.file = file;
-  if (auto st = Fields(j, file, "top level")
-                    .only({"state_url", "tenants", "signers", "trust_anchors", "keys", "run",
-                           "certificates"});
-      !st)
-    return st.error();
+  if (auto st = Fields(j, file, "top level").only(keys_of("")); !st) return st.error();
   if (j.contains("state_url")) {
     if (!j["state_url"].is_string()) return bad(file, "state_url", "must be a string");
     c.state_url = j["state_url"].get<std::string>();
@@ -397,10 +364,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   }
   if (j.contains("keys")) {
     Fields f(j["keys"], file, "keys");
-    if (auto st =
-            first_error({f.only({"dir", "passphrase_env", "passphrase_file"}),
-                         f.path("dir", c.keys.dir), f.text("passphrase_env", c.keys.passphrase_env),
-                         f.path("passphrase_file", c.keys.passphrase_file)});
+    if (auto st = first_error({f.only(keys_of("keys")), f.path("dir", c.keys.dir),
+                               f.text("passphrase_env", c.keys.passphrase_env),
+                               f.path("passphrase_file", c.keys.passphrase_file)});
         !st)
       return st.error();
   }

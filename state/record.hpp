@@ -24,6 +24,10 @@ enum class RecordState {
 };
 const char* to_string(RecordState s);
 std::optional<RecordState> parse_state(std::string_view s);
+// Every state, in lifecycle order.
+inline constexpr RecordState kAllStates[] = {
+    RecordState::planned, RecordState::csrGenerated, RecordState::signed_, RecordState::uploaded,
+    RecordState::active,  RecordState::superseded,   RecordState::retired, RecordState::failed};
 
 enum class RecordKind { gsa_tls_ca, cba_ca, intune_codesigning };
 const char* to_string(RecordKind k);  // "gsa-tls-ca", "cba-ca", "intune-codesigning"

@@ -115,6 +115,9 @@ void add_ca_commands(CLI::App& app) {
   root->add_flag("--json", r->json, "machine-readable output");
   r->pass.add_to(*root);
   root->callback([r] { r->run(); });
+  example(root,
+          "pkiflow ca new-root --subject 'CN=Contoso Root CA,O=Contoso,C=US' --alg p384 "
+          "--key-out root.key --cert-out root.pem --passphrase-file ca-passphrase");
 
   auto s = std::make_shared<Sign>();
   auto* sign = ca->add_subcommand("sign", "sign a CSR with a CA key under a profile");
@@ -131,6 +134,9 @@ void add_ca_commands(CLI::App& app) {
   sign->add_flag("--json", s->json, "machine-readable output");
   s->pass.add_to(*sign);
   sign->callback([s] { s->run(); });
+  example(sign,
+          "pkiflow ca sign --csr request.csr --ca-cert root.pem --ca-key root.key "
+          "--profile cba-ca --days 1825 --out issuing.pem --passphrase-file ca-passphrase");
 }
 
 }  // namespace pkiflow::cli

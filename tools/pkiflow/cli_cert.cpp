@@ -69,6 +69,7 @@ void add_cert_commands(CLI::App& app) {
   cmd->add_option("file", *file, "certificate file (PEM, one or many, or DER)")->required();
   cmd->add_flag("--json", *json, "machine-readable output");
   cmd->callback([file, json] { show(*file, *json); });
+  example(cmd, "pkiflow cert show chain.pem --json");
 }
 
 }  // namespace pkiflow::cli

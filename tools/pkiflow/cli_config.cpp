@@ -66,7 +66,7 @@ struct ConfigCheck {
                   << e["key"].get<std::string>() << ", " << e["validity_days"].get<int>()
                   << " days, subject \"" << e["subject"].get<std::string>() << "\"\n";
     }
-    if (!errors.empty()) throw Exit{kBadInput, ""};
+    if (!errors.empty()) throw Exit(kBadInput, "");
   }
 };
 
@@ -79,14 +79,14 @@ void add_config_commands(CLI::App& app) {
   auto* check = group->add_subcommand(
       "check",
       "validate the whole configuration (keys, references, files, secret file modes) and print "
-      "the plan it resolves to; exit 2 on the first problem\n"
-      "  example: pkiflow config check --config /etc/pkiflow/pkiflow.json");
+      "the plan it resolves to; exit 2 on the first problem");
   check->add_option("--config", c->config,
                     "configuration file (else $PKIFLOW_CONFIG or ./pkiflow.json)");
   check->add_flag("--allow-insecure-permissions", c->allow_insecure,
                   "report secret files that group or others can access as warnings");
   check->add_flag("--json", c->json, "machine-readable output");
   check->callback([c] { c->run(); });
+  example(check, "pkiflow config check --config /etc/pkiflow/pkiflow.json");
 }
 
 }  // namespace pkiflow::cli

@@ -100,6 +100,9 @@ void add_csr_commands(CLI::App& app) {
   cmd->add_flag("--json", o->json, "machine-readable output");
   o->pass.add_to(*cmd);
   cmd->callback([o] { o->run(); });
+  example(cmd,
+          "pkiflow csr new --key issuing.key --subject 'CN=Contoso User CA,O=Contoso' --ca "
+          "--path-len 0 --out issuing.csr --passphrase-file key-passphrase");
 
   auto file = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
@@ -108,6 +111,7 @@ void add_csr_commands(CLI::App& app) {
   show->add_option("file", *file, "CSR file (PEM or DER)")->required();
   show->add_flag("--json", *json, "machine-readable output");
   show->callback([file, json] { print_csr(*file, *json); });
+  example(show, "pkiflow csr show issuing.csr");
 }
 
 }  // namespace pkiflow::cli

@@ -57,6 +57,7 @@ void add_key_commands(CLI::App& app) {
   cmd->add_flag("--json", opts->json, "machine-readable output");
   opts->pass.add_to(*cmd);
   cmd->callback([opts] { opts->run(); });
+  example(cmd, "pkiflow key new --alg p384 --out issuing.key --passphrase-file key-passphrase");
 }
 
 }  // namespace pkiflow::cli

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "engine/closest_name.hpp"
 #include "engine/config.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
@@ -183,7 +184,19 @@ struct Status {
     state::RecordFilter f;
     if (!state_filter.empty()) {
       f.state = state::parse_state(state_filter);
-      if (!f.state) fail(kBadInput, "--state: unknown state '" + state_filter + "'");
+      if (!f.state) {
+        std::vector<std::string> names;
+        for (auto s : state::kAllStates)
+          names.emplace_back(state::to_string(s));
+        const std::string close = engine::closest_name(state_filter, names);
+        std::string all;
+        for (const auto& n : names)
+          all += (all.empty() ? "" : ", ") + n;
+        fail(Error(ErrorKind::invalid_input, "--state",
+                   "unknown state \"" + state_filter + "\"" +
+                       (close.empty() ? "" : " (did you mean \"" + close + "\"?)") +
+                       "; the states are " + all));
+      }
     }
     if (!kind_filter.empty()) {
       f.kind = state::parse_kind(kind_filter);
@@ -202,6 +215,7 @@ struct Status {
         out += (i ? ",\n " : "\n ") + record_json_text(records[i]);
       out += records.empty() ? "]\n" : "\n]\n";
       std::cout << out;
+      document_written();
       return;
     }
     std::vector<std::vector<std::string>> rows{{"ID", "KIND", "NAME", "TENANT", "STATE",
@@ -225,17 +239,30 @@ struct Show {
   void run() const {
     auto st = store.open(store.load());
     auto found = take(st->get(id));
-    if (!found) fail(kBadInput, "record " + id + ": no such record");
+    if (!found) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
     const auto& r = *found;
-    const std::string& only = csr ? r.csr_pem : certificate ? r.certificate_pem : r.chain_pem;
     if (csr || certificate || chain) {
-      if (only.empty())
-        fail(kBadInput, "record " + id + " has no " +
-                            (csr           ? "CSR"
-                             : certificate ? "certificate"
-                                           : "chain") +
-                            " yet (" + state::to_string(r.state) + ")");
-      std::cout << only;
+      // The parts asked for, in this order, each as PEM (or as fields of one JSON object).
+      const struct {
+        bool wanted;
+        const char* what;
+        const char* field;
+        const std::string& pem;
+      } parts[] = {{csr, "CSR", "csr_pem", r.csr_pem},
+                   {certificate, "certificate", "certificate_pem", r.certificate_pem},
+                   {chain, "chain", "chain_pem", r.chain_pem}};
+      nlohmann::ordered_json j{{"id", r.id}, {"state", state::to_string(r.state)}};
+      std::string text;
+      for (const auto& p : parts) {
+        if (!p.wanted) continue;
+        if (p.pem.empty())
+          fail(Error(ErrorKind::invalid_input, "record " + id,
+                     std::string("has no ") + p.what + " yet (" + state::to_string(r.state) + ")"));
+        j[p.field] = p.pem;
+        text += p.pem;
+      }
+      if (json) return print_json(j);
+      std::cout << text;
       return;
     }
     auto j = record_json(r);
@@ -258,7 +285,7 @@ struct History {
 
   void run() const {
     auto st = store.open(store.load());
-    if (!take(st->get(id))) fail(kBadInput, "record " + id + ": no such record");
+    if (!take(st->get(id))) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
     auto rows = take(st->history(id));
     if (json) {
       auto arr = nlohmann::ordered_json::array();
@@ -328,6 +355,9 @@ void add_record_commands(CLI::App& app) {
                     "request every certificate of the config file not yet managed");
   request->add_flag("--json", rq->json, "machine-readable output");
   request->callback([rq] { rq->run(); });
+  example(request,
+          "pkiflow request --kind cba-ca --name user-ca --tenant contoso "
+          "--subject 'CN=Contoso User CA,O=Contoso' --signer contoso-root   (or: --from-config)");
 
   auto s = std::make_shared<Status>();
   auto* status = app.add_subcommand("status", "list the managed certificates and their states");
@@ -341,6 +371,7 @@ void add_record_commands(CLI::App& app) {
           CLI::Range(engine::kExpiringWithinDaysBounds.min, engine::kExpiringWithinDaysBounds.max));
   status->add_flag("--json", s->json, "machine-readable output");
   status->callback([s] { s->run(); });
+  example(status, "pkiflow status --expiring-within 30 --json");
 
   auto sh = std::make_shared<Show>();
   auto* show = app.add_subcommand("show", "one record whole, or its CSR / certificate / chain");
@@ -351,6 +382,7 @@ void add_record_commands(CLI::App& app) {
   show->add_flag("--chain", sh->chain, "print only its chain (PEM)");
   show->add_flag("--json", sh->json, "machine-readable output");
   show->callback([sh] { sh->run(); });
+  example(show, "pkiflow show 01J0Z8K4M2N6P8R0 --csr > request.csr");
 
   auto h = std::make_shared<History>();
   auto* history = app.add_subcommand("history", "the transitions of one record");
@@ -358,6 +390,7 @@ void add_record_commands(CLI::App& app) {
   history->add_option("id", h->id, "record id")->required();
   history->add_flag("--json", h->json, "machine-readable output");
   history->callback([h] { h->run(); });
+  example(history, "pkiflow history 01J0Z8K4M2N6P8R0");
 
   using A = Operator::Action;
   for (A action : {A::retry, A::renew}) {  // cancel is with the Graph verbs (cli_run.cpp)
@@ -376,6 +409,7 @@ void add_record_commands(CLI::App& app) {
     cmd->add_option("id", o->id, "record id")->required();
     cmd->add_flag("--json", o->json, "machine-readable output");
     cmd->callback([o] { o->run(); });
+    example(cmd, std::string("pkiflow ") + cmd->get_name() + " 01J0Z8K4M2N6P8R0");
   }
 }
 

@@ -14,6 +14,7 @@
 #include "engine/graph_session.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
+#include "engine/pki/x509_vocabulary.hpp"
 #include "engine/run/run_owner.hpp"
 #include "engine/workflow.hpp"
 #include "providers/entra_cba/cba_provider.hpp"
@@ -58,16 +59,24 @@ struct GraphContext {
   std::unique_ptr<engine::GraphSession> session;
 
   GraphContext(const engine::Config& config, const engine::Clock& clock, bool dry_run,
-               std::function<void(const std::string&)> trace = nullptr, std::string dry_path = "",
-               bool collect = false) {
+               std::function<void(const std::string&)> trace = nullptr, std::string dry_path = "") {
     dry.path = std::move(dry_path);
-    dry.collect = collect;
+    dry.collect = json_output();  // the requests go in the one JSON document
     if (dry_run) dry.open();
     engine::GraphSession::Options so;
     so.dry_run = dry_run;
     so.dry_run_sink = dry.sink();
     so.trace = std::move(trace);
     session = std::make_unique<engine::GraphSession>(ioc.get_executor(), config, clock, so);
+  }
+
+  // The end of a dry run that stopped at its first request: under --json, `about` with the
+  // requests it would have sent; otherwise the "would send" lines have said it all.
+  void dry_run_done(nlohmann::ordered_json about) const {
+    if (!json_output()) return;
+    about["dry_run"] = true;
+    about["requests"] = dry.collected;
+    print_json(about);
   }
 };
 
@@ -108,7 +117,7 @@ struct Run {
     engine::SystemClock clock;
     std::function<void(const std::string&)> trace;
     if (verbose) trace = [](const std::string& line) { std::cerr << "pkiflow: " << line << "\n"; };
-    GraphContext g(config, clock, dry_run, trace, dry_run_out, json);
+    GraphContext g(config, clock, dry_run, trace, dry_run_out);
     auto& ioc = g.ioc;
     auto& dry = g.dry;
     auto& session = *g.session;
@@ -133,19 +142,23 @@ struct Run {
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
     if (!report) fail(report.error(), kCannotRun);
-    print(*report, dry);
-    if (report->interrupted)
-      throw Exit{kInterrupted,
+    const int code = report->interrupted                                        ? kInterrupted
+                     : report->count(engine::RecordOutcome::Result::failed) > 0 ? kRecordsFailed
+                     : !report->skipped_leased.empty()                          ? kHeldByAnotherRun
+                                                                                : kOk;
+    print(*report, dry, code);
+    if (code == kInterrupted)
+      throw Exit(kInterrupted,
                  "stopped by a signal: the steps in flight finished, leases were released; run "
-                 "again to carry on"};
-    if (report->count(engine::RecordOutcome::Result::failed) > 0) throw Exit{kRecordsFailed, ""};
-    if (!report->skipped_leased.empty())
-      throw Exit{kHeldByAnotherRun,
+                 "again to carry on");
+    if (code == kHeldByAnotherRun)
+      throw Exit(kHeldByAnotherRun,
                  std::to_string(report->skipped_leased.size()) +
-                     " due record(s) left alone: a live run holds them (see above)"};
+                     " due record(s) left alone: a live run holds them (see above)");
+    if (code != kOk) throw Exit(code, "");
   }
 
-  void print(const engine::RunReport& report, const DryRunOutput& dry) const {
+  void print(const engine::RunReport& report, const DryRunOutput& dry, int code) const {
     using R = engine::RecordOutcome::Result;
     if (json) {
       nlohmann::ordered_json j;
@@ -168,6 +181,7 @@ struct Run {
       j["leases_taken_over"] = report.taken_over;
       j["interrupted"] = report.interrupted;
       if (dry_run && dry_run_out.empty()) j["requests"] = dry.collected;
+      j["exit"] = code;
       print_json(j);
       return;
     }
@@ -203,7 +217,7 @@ struct Import {
     auto config = store.load();
     auto st = store.open(config);
     auto rec = take(st->get(id));
-    if (!rec) fail(kBadInput, "record " + id + ": no such record");
+    if (!rec) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
     // csrGenerated: the answer to the record's CSR. planned (CBA, Intune): an existing
     // certificate whose key pkiflow never held, for admins who only want the upload part.
     const bool existing =
@@ -279,10 +293,12 @@ struct Cancel {
     ro.dry_run = dry_run;
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     if (auto ok = flow.cancel(ioc, id); !ok) {
-      if (ok.error().kind() == ErrorKind::not_sent) return;  // dry run: the DELETE was shown
+      if (ok.error().kind() == ErrorKind::not_sent)  // dry run: the DELETE was shown
+        return g.dry_run_done({{"id", id}});
       fail(ok.error(), exit_code_of(ok.error()));
     }
-    if (!dry_run) print(id, "");
+    if (!dry_run) return print(id, "");
+    g.dry_run_done({{"id", id}});  // nothing remote to delete: the record would be retired
   }
 
   void print(const std::string& rid, const std::string& kept) const {
@@ -321,7 +337,8 @@ struct Enable {
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto out = flow.enable(g.ioc, id);
     if (!out) {
-      if (out.error().kind() == ErrorKind::not_sent) return;  // dry run: the request was shown
+      if (out.error().kind() == ErrorKind::not_sent)  // dry run: the request was shown
+        return g.dry_run_done({{"id", id}});
       fail(out.error(), exit_code_of(out.error()));
     }
     if (json) {
@@ -367,7 +384,8 @@ struct LoginTest {
     const auto& cc = client->config();
     if (!got || !*got) {
       const Error e = got ? got->error() : Error(ErrorKind::unavailable, name, "no answer");
-      if (e.kind() == ErrorKind::not_sent) return;  // the dry-run line says it all
+      if (e.kind() == ErrorKind::not_sent)  // the dry-run line says it all
+        return g.dry_run_done({{"tenant", name}});
       fail(e, kCannotRun);
     }
     const auto minutes =
@@ -417,7 +435,7 @@ struct CbaCommand {
   std::string tenant, url, sha256, out, to;
   std::vector<std::string> certs;
   int wait_s = 1800, poll_ms = 5000;
-  bool dry_run = false, json = false;
+  bool dry_run = false, json = false, force = false;
 
   void run() {
     if (verb == Verb::bundle) return bundle();
@@ -433,12 +451,16 @@ struct CbaCommand {
     auto* client = take(session.client(name));
     providers::NullJournal journal;
     auto settle = [&](const Error& e) {
-      if (e.kind() == ErrorKind::not_sent) throw Exit{kOk, ""};  // the dry-run line says it
+      if (e.kind() == ErrorKind::not_sent) {  // the dry-run line says it
+        g.dry_run_done({{"tenant", name}, {"pki_name", t->cba_pki_name}});
+        throw Exit(kOk, "");
+      }
       fail(e, e.kind() == ErrorKind::invalid_input ? kBadInput : kCannotRun);
     };
     if (verb == Verb::rename) {
       auto st = run_sync(ioc, cba::rename_pki(*client, cba_settings(*t), to, journal));
       if (!st) settle(st.error());
+      if (json) return print_json({{"tenant", name}, {"from", t->cba_pki_name}, {"to", to}});
       std::cout << "PKI container \"" << t->cba_pki_name << "\" renamed to \"" << to
                 << "\"; set \"cba_pki_name\": \"" << to << "\" for tenant " << name << "\n";
       return;
@@ -468,7 +490,7 @@ struct CbaCommand {
                 << (state->status_details.empty() ? "" : " (" + state->status_details + ")")
                 << "\n";
     if (state->status.find("ail") != std::string::npos)
-      throw Exit{kRecordsFailed, "the PKI container's job failed: " + state->status_details};
+      throw Exit(kRecordsFailed, "the PKI container's job failed: " + state->status_details);
   }
 
   void bundle() const {
@@ -477,7 +499,7 @@ struct CbaCommand {
       for (auto& c : take(pki::Certificate::load_all(f)))
         cas.push_back(std::move(c));
     auto b = take(cba::make_p7b(cas));
-    check_new_file(out, false);
+    check_new_file(out, force);
     write_output(out, std::string(b.der.begin(), b.der.end()), 0644);
     if (json)
       print_json({{"file", out}, {"certificates", cas.size()}, {"sha256", b.sha256_hex}});
@@ -511,6 +533,7 @@ void add_run_commands(CLI::App& app) {
   run->add_flag("--json", r->json, "machine-readable output");
   run->add_flag("-v,--verbose", r->verbose, "log every Graph request (redacted) to stderr");
   run->callback([r] { r->run(); });
+  example(run, "pkiflow run --config /etc/pkiflow/pkiflow.json --json   (from a timer)");
 
   auto i = std::make_shared<Import>();
   auto* imp = app.add_subcommand(
@@ -522,6 +545,7 @@ void add_run_commands(CLI::App& app) {
   imp->add_option("--chain", i->chain, "its chain: every intermediate up to the root (PEM)");
   imp->add_flag("--json", i->json, "machine-readable output");
   imp->callback([i] { i->run(); });
+  example(imp, "pkiflow import 01J0Z8K4M2N6P8R0 --certificate signed.pem --chain chain.pem");
 
   auto c = std::make_shared<Cancel>();
   auto* cancel = app.add_subcommand(
@@ -533,6 +557,7 @@ void add_run_commands(CLI::App& app) {
                    "retire the record without deleting its remote object");
   cancel->add_flag("--json", c->json, "machine-readable output");
   cancel->callback([c] { c->run(); });
+  example(cancel, "pkiflow cancel 01J0Z8K4M2N6P8R0 --dry-run");
 
   auto e = std::make_shared<Enable>();
   auto* en = app.add_subcommand(
@@ -545,6 +570,7 @@ void add_run_commands(CLI::App& app) {
           CLI::Range(engine::kConfirmWaitSecondsBounds.min, engine::kConfirmWaitSecondsBounds.max));
   en->add_flag("--json", e->json, "machine-readable output");
   en->callback([e] { e->run(); });
+  example(en, "pkiflow enable 01J0Z8K4M2N6P8R0 --wait-seconds 600");
 
   auto* cbag = app.add_subcommand("cba", "the Entra CBA PKI container as a whole (migrations)");
   cbag->require_subcommand(1);
@@ -564,6 +590,8 @@ void add_run_commands(CLI::App& app) {
     if (v == V::bundle) {
       cmd->add_option("certs", cc->certs, "CA certificate files (PEM or DER)")->required();
       cmd->add_option("--out", cc->out, "the .p7b to write")->required();
+      cmd->add_flag("--force", cc->force, "overwrite an existing file");
+      example(cmd, "pkiflow cba bundle root.pem issuing.pem --out contoso.p7b");
     } else {
       cc->store.add_to(*cmd);
       cmd->add_option("--tenant", cc->tenant, "a tenant name from the configuration");
@@ -572,11 +600,27 @@ void add_run_commands(CLI::App& app) {
     if (v == V::upload) {
       cmd->add_option("--url", cc->url, "https URL where the bundle is hosted")->required();
       cmd->add_option("--sha256", cc->sha256, "its SHA-256 (as `cba bundle` printed)")->required();
-      cmd->add_option("--wait-seconds", cc->wait_s, "how long to follow the job")
-          ->capture_default_str();
-      cmd->add_option("--poll-ms", cc->poll_ms, "status poll interval")->capture_default_str();
+      cmd->add_option("--wait-seconds", cc->wait_s, "how long to follow the job, in seconds")
+          ->capture_default_str()
+          ->check(CLI::Range(engine::kConfirmWaitSecondsBounds.min,
+                             engine::kConfirmWaitSecondsBounds.max));
+      cmd->add_option("--poll-ms", cc->poll_ms, "status poll interval, in milliseconds")
+          ->capture_default_str()
+          ->check(CLI::Range(engine::kPollIntervalMsBounds.min, engine::kPollIntervalMsBounds.max));
+      example(cmd,
+              "pkiflow cba upload --tenant contoso --url https://pki.contoso.com/contoso.p7b "
+              "--sha256 <as cba bundle printed>");
     }
-    if (v == V::rename) cmd->add_option("--to", cc->to, "the new display name")->required();
+    if (v == V::status) example(cmd, "pkiflow cba status --tenant contoso --json");
+    if (v == V::rename) {
+      cmd->add_option("--to", cc->to, "the new display name (at most 256 characters)")
+          ->required()
+          ->check([](const std::string& name) {
+            const auto why = pki::printable_text_problem(name, 256);
+            return why.empty() ? std::string() : "the display name " + why;
+          });
+      example(cmd, "pkiflow cba rename --tenant contoso --to contoso-2027 --dry-run");
+    }
     cmd->add_flag("--json", cc->json, "machine-readable output");
     cmd->callback([cc] { cc->run(); });
   }
@@ -592,6 +636,7 @@ void add_run_commands(CLI::App& app) {
   login->add_flag("--dry-run", l->dry_run, "print the token request (redacted), send nothing");
   login->add_flag("--json", l->json, "machine-readable output");
   login->callback([l] { l->run(); });
+  example(login, "pkiflow graph login-test --tenant contoso");
 }
 
 }  // namespace pkiflow::cli

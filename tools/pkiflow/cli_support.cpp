@@ -9,11 +9,67 @@
 
 namespace pkiflow::cli {
 
+const std::vector<ExitCodeInfo>& exit_codes() {
+  static const std::vector<ExitCodeInfo> all{
+      {kOk, "ok", "success (validate: the chain is valid)"},
+      {kInvalid, "invalid", "validate, import: the certificate or chain is invalid"},
+      {kBadInput, "invalid-input",
+       "unusable input: a bad argument, configuration, file, passphrase or record id; nothing "
+       "was changed"},
+      {kCannotWrite, "io", "an output file could not be written"},
+      {kInternal, "internal", "a bug: an unexpected exception (please report it)"},
+      {kRecordsFailed, "records-failed",
+       "run: the run went through and some records failed (see the report)"},
+      {kCannotRun, "cannot-run",
+       "no run happened: the store is busy or unreadable, sign-in failed, Graph unreachable"},
+      {kInterrupted, "interrupted",
+       "run: stopped by SIGTERM/SIGINT; steps in flight finished, leases freed"},
+      {kHeldByAnotherRun, "busy",
+       "a live run holds the record(s): run, cancel and enable left them alone"},
+  };
+  return all;
+}
+
+namespace {
+bool g_json = false;
+bool g_written = false;
+}  // namespace
+
+void set_json_output(bool on) {
+  g_json = on;
+}
+bool json_output() {
+  return g_json;
+}
+void document_written() {
+  g_written = true;
+}
+bool has_written_document() {
+  return g_written;
+}
+
+int report_exit(const Exit& e) {
+  if (!e.message.empty()) std::cerr << "pkiflow: " << e.message << "\n";
+  if (!g_json || g_written || e.code == kOk) return e.code;
+  std::string kind = e.kind;
+  if (kind.empty())
+    for (const auto& c : exit_codes())
+      if (c.code == e.code) kind = c.kind;
+  nlohmann::ordered_json doc{{"error",
+                              {{"kind", kind},
+                               {"subject", e.subject},
+                               {"message", e.detail.empty() ? e.message : e.detail}}},
+                             {"exit", e.code}};
+  std::cout << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  g_written = true;
+  return e.code;
+}
+
 void fail(const Error& e, int code) {
-  throw Exit{code, e.what()};
+  throw Exit(code, e);
 }
 void fail(int code, std::string message) {
-  throw Exit{code, std::move(message)};
+  throw Exit(code, std::move(message));
 }
 
 void PassphraseOption::add_to(CLI::App& cmd) {
@@ -89,7 +145,8 @@ nlohmann::ordered_json to_json(const pki::CsrFacts& f) {
 }
 
 void print_json(const nlohmann::ordered_json& j) {
-  std::cout << j.dump(2) << "\n";
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  document_written();
 }
 
 void StoreOptions::add_to(CLI::App& cmd) {

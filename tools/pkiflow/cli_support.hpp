@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/config.hpp"
 #include "engine/pki/certificate.hpp"
@@ -32,11 +33,43 @@ enum ExitCode : int {
                           // cancel/enable: the record is held by a live run
 };
 
-// Thrown by verbs to end with a message and an exit code; main() prints and exits.
-struct Exit {
+// What an exit code means, for `pkiflow help exit-codes` and the "kind" of an error document.
+struct ExitCodeInfo {
   int code;
-  std::string message;
+  const char* kind;     // the error kind a failure with this code reports under --json
+  const char* meaning;  // one line
 };
+const std::vector<ExitCodeInfo>& exit_codes();
+
+// Thrown by verbs to end with a message and an exit code; main() prints and exits. An Error
+// keeps its kind and subject for the JSON error document.
+struct Exit {
+  Exit(int c, std::string m) : code(c), message(std::move(m)) {}
+  Exit(int c, const Error& e)
+      : code(c),
+        message(e.what()),
+        kind(to_string(e.kind())),
+        subject(e.subject()),
+        detail(e.message()) {}
+  int code;
+  std::string message;  // what stderr says ("" when the verb has said it already)
+  std::string kind;     // "" = the kind of `code`
+  std::string subject;  // the file, field, record or certificate concerned
+  std::string detail;   // the message without its subject
+};
+
+// The output contract (README, "Output and exit codes"): with --json anywhere on the command
+// line, stdout carries exactly one JSON document (JSON lines where the README says so), an
+// error included, and nothing else; messages for people go to stderr.
+void set_json_output(bool on);
+bool json_output();
+// Every writer of a JSON document says so; an error after it goes to stderr only.
+void document_written();
+bool has_written_document();
+// Ends the process's output for `e`: its message to stderr and, under --json when no document
+// was written, the error document {"error": {"kind", "subject", "message"}, "exit": N} to
+// stdout. Returns the exit code.
+int report_exit(const Exit& e);
 
 [[noreturn]] void fail(const Error& e, int code = kBadInput);
 [[noreturn]] void fail(int code, std::string message);
@@ -91,5 +124,9 @@ void add_validate_command(CLI::App& app);
 void add_record_commands(CLI::App& app);
 void add_run_commands(CLI::App& app);     // run, import, graph login-test
 void add_config_commands(CLI::App& app);  // config check
+void add_help_command(CLI::App& app);     // help [TOPIC]
+
+// One example per verb: the footer of its --help and the example of `pkiflow help verbs`.
+void example(CLI::App* cmd, const std::string& command_line);
 
 }  // namespace pkiflow::cli

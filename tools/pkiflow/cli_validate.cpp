@@ -29,7 +29,7 @@ struct Validate {
   }
 
   void run() const {
-    if (list_rules) return print_rules();
+    if (list_rules) return print_rules(json);
     if (!batch.empty()) return run_batch();
     if (cert.empty()) fail(kBadInput, "--cert is required (or --batch MANIFEST)");
     if (trust.empty()) fail(kBadInput, "--trust is required: a PEM file, a directory, or 'system'");
@@ -55,11 +55,12 @@ struct Validate {
                                prof,        crl_list, time,    min_remaining_days};
     pki::Validator validator;
     auto report = validator.validate(req);
-    if (json)
+    if (json) {
       std::cout << pki::report_json(report) << "\n";
-    else
+      document_written();
+    } else
       std::cout << pki::report_text(report, ::isatty(STDOUT_FILENO) != 0);
-    if (report.verdict() != pki::Verdict::valid) throw Exit{kInvalid, ""};
+    if (report.verdict() != pki::Verdict::valid) throw Exit(kInvalid, "");
   }
 
   void run_batch() const {
@@ -86,8 +87,9 @@ struct Validate {
             line["verdict"] = ok ? "valid" : "invalid";
             line["report"] = nlohmann::ordered_json::parse(pki::report_json(*o.report, -1));
           }
-          if (json) {
+          if (json) {  // JSON lines, one per manifest line (README)
             std::cout << line.dump() << "\n";
+            document_written();
           } else {
             std::cout << o.id << ": " << line["verdict"].get<std::string>();
             if (o.error) std::cout << " (" << o.error->what() << ")";
@@ -102,10 +104,16 @@ struct Validate {
     if (!json)
       std::cout << n << " chains: " << valid << " valid, " << invalid << " invalid, " << unusable
                 << " unusable\n";
-    if (worst != kOk) throw Exit{worst, ""};
+    if (worst != kOk) throw Exit(worst, "");
   }
 
-  static void print_rules() {
+  static void print_rules(bool as_json) {
+    if (as_json) {
+      auto arr = nlohmann::ordered_json::array();
+      for (const auto& r : pki::rule_catalog())
+        arr.push_back({{"rule", r.name}, {"checks", r.checks}, {"clause", r.clause}});
+      return print_json(arr);
+    }
     for (const auto& r : pki::rule_catalog())
       std::cout << r.name << "\t" << r.checks << " [" << r.clause << "]\n";
   }
@@ -134,6 +142,9 @@ void add_validate_command(CLI::App& app) {
   cmd->add_flag("--json", v->json, "machine-readable output");
   cmd->add_flag("--list-rules", v->list_rules, "list the rules and the clauses they check");
   cmd->callback([v] { v->run(); });
+  example(
+      cmd,
+      "pkiflow validate --cert issuing.pem --chain chain.pem --trust root.pem --profile cba-ca");
 }
 
 }  // namespace pkiflow::cli

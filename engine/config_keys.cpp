@@ -1,0 +1,87 @@
+#include "engine/config_keys.hpp"
+
+namespace pkiflow::engine {
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> all{
+      {"", "state_url",
+       "string: the state store, sqlite:///path (default $XDG_STATE_HOME/pkiflow/state.db)"},
+      {"", "tenants", "object keyed by tenant name: how to reach each Entra tenant"},
+      {"", "signers", "object keyed by signer name: the CAs that sign on this host"},
+      {"", "trust_anchors",
+       "path: PEM file or directory of roots every signed certificate must chain to"},
+      {"", "keys", "object: where the keys pkiflow makes are kept and their passphrase"},
+      {"", "run", "object: how `pkiflow run` paces itself"},
+      {"", "certificates", "array: the certificates to manage (`pkiflow request --from-config`)"},
+
+      {"tenants.NAME", "tenant_id", "string, required: the directory (tenant) id or domain"},
+      {"tenants.NAME", "client_id", "string, required: the application (client) id"},
+      {"tenants.NAME", "cloud", "global (default), usgov, dod or china: the national cloud"},
+      {"tenants.NAME", "graph_url", "URL: Graph's base, overriding the cloud's (e.g. an emulator)"},
+      {"tenants.NAME", "token_url", "URL: the token endpoint, overriding the cloud's"},
+      {"tenants.NAME", "tls_ca_file", "path: PEM roots to verify Graph's TLS certificate with"},
+      {"tenants.NAME", "auth", "object, required: the app's credential"},
+      {"tenants.NAME", "gsa_activation",
+       "auto (default) or manual: whether a run switches on an uploaded TLS-inspection CA"},
+      {"tenants.NAME", "gsa_enable_after_upload", "deprecated: use gsa_activation"},
+      {"tenants.NAME", "cba_pki_name",
+       "string, at most 256 characters (default \"pkiflow\"): the CBA PKI container's name"},
+      {"tenants.NAME", "cba_issuer_hint",
+       "true or false: set isIssuerHintEnabled on the CBA CAs pkiflow uploads"},
+      {"tenants.NAME", "cba_crl_url", "URL: the CRL distribution point set on CBA CAs"},
+      {"tenants.NAME", "cba_delta_crl_url", "URL: the delta CRL distribution point for CBA CAs"},
+
+      {"tenants.NAME.auth", "client_secret_env",
+       "name of an environment variable holding the secret"},
+      {"tenants.NAME.auth", "client_secret_file",
+       "path: a file holding the client secret (0600, owned by the user)"},
+      {"tenants.NAME.auth", "certificate", "path: the app's certificate (PEM), with key"},
+      {"tenants.NAME.auth", "key", "path: the app's private key (0600)"},
+      {"tenants.NAME.auth", "key_passphrase_env", "environment variable with the key's passphrase"},
+      {"tenants.NAME.auth", "key_passphrase_file", "path: a file with the key's passphrase (0600)"},
+      {"tenants.NAME.auth", "algorithm", "PS256 (default, x5t#S256) or RS256 (x5t)"},
+
+      {"signers.NAME", "type", "local-ca (default): a CA certificate and key file on this host"},
+      {"signers.NAME", "certificate", "path, required: the CA's certificate (PEM)"},
+      {"signers.NAME", "key", "path, required: the CA's private key (0600)"},
+      {"signers.NAME", "chain", "path: the CA's own chain up to the root (PEM)"},
+      {"signers.NAME", "passphrase_env", "environment variable with the key's passphrase"},
+      {"signers.NAME", "passphrase_file", "path: a file with the key's passphrase (0600)"},
+      {"signers.NAME", "crl_urls", "array of URLs: CRL distribution points put in what it signs"},
+
+      {"keys", "dir", "path: where keys made on this host go (default: keys/ beside the store)"},
+      {"keys", "passphrase_env",
+       "environment variable with their passphrase (default PKIFLOW_PASSPHRASE)"},
+      {"keys", "passphrase_file", "path: a file with their passphrase (0600)"},
+
+      {"run", "concurrency", "1-256 (default 4): records worked at once"},
+      {"run", "poll_interval_ms", "10-600000 (default 5000): GET interval while waiting"},
+      {"run", "confirm_wait_seconds",
+       "0-86400 (default 600): how long a run waits for a record to become active"},
+      {"run", "max_in_flight", "1-256 (default 8): HTTP requests at once, across the run"},
+      {"run", "retry_base_seconds",
+       "0-86400 (default 60): first back-off after a transient failure"},
+      {"run", "retry_cap_seconds", "0-604800 (default 21600): the longest back-off"},
+
+      {"certificates[]", "kind", "required: gsa-tls-ca, cba-ca or intune-codesigning"},
+      {"certificates[]", "name",
+       "required: printable, at most 128 characters; with kind and tenant, the lineage"},
+      {"certificates[]", "tenant", "required: a name under tenants"},
+      {"certificates[]", "subject",
+       "\"CN=…,O=…\" (RFC 4514; CN at most 64 characters); required for gsa-tls-ca"},
+      {"certificates[]", "key_algorithm",
+       "rsa2048, rsa3072 (default), rsa4096, p256 or p384: keys made here"},
+      {"certificates[]", "validity_days", "1-36500 (default: the profile's)"},
+      {"certificates[]", "signer", "a name under signers (none: sign offline, `pkiflow import`)"},
+  };
+  return all;
+}
+
+std::set<std::string> keys_of(std::string_view section) {
+  std::set<std::string> out;
+  for (const auto& k : config_keys())
+    if (section == k.section) out.insert(k.key);
+  return out;
+}
+
+}  // namespace pkiflow::engine
