@@ -122,6 +122,9 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
     return bad(file, where,
                "unknown kind \"" + kind + "\" (gsa-tls-ca, cba-ca, intune-codesigning)");
   c.kind = *k;
+  if (c.kind == state::RecordKind::gsa_tls_ca && j.contains("key_algorithm"))
+    return bad(file, where + ".key_algorithm",
+               "the service makes a TLS-inspection CA's key pair and CSR; drop key_algorithm");
   if (auto why = pki::printable_text_problem(c.name, kRecordNameMaxChars); !why.empty())
     return bad(file, where + ".name", json_quoted(c.name.substr(0, 80)) + " " + why);
   if (c.name.front() == ' ' || c.name.back() == ' ')
@@ -282,7 +285,13 @@ const SignerConfig* Config::signer(const std::string& name) const {
 }
 
 std::string CertificateSpec::profile_json() const {
-  nlohmann::ordered_json j{{"subject", subject}, {"key_algorithm", key_algorithm}};
+  nlohmann::ordered_json j{{"subject", subject}};
+  // The service makes a TLS-inspection CA's key pair and CSR; the record names no algorithm it
+  // does not choose (`pkiflow show` reads the key from the CSR once there is one).
+  if (kind == state::RecordKind::gsa_tls_ca)
+    j["key"] = "made by the service";
+  else
+    j["key_algorithm"] = key_algorithm;
   if (validity_days > 0) j["validity_days"] = validity_days;
   if (!signer.empty()) j["signer"] = signer;
   return j.dump();

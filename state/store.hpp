@@ -78,6 +78,11 @@ class StateStore {
 
 // Opens the store named by a URL: "sqlite:///absolute/path.db", "sqlite://relative.db" or a
 // plain path. PostgreSQL ("postgresql://…") comes with its backend.
-Result<std::unique_ptr<StateStore>> open_store(const std::string& url);
+// read_only: for the verbs that only read (status, show, history): an absent store is an error
+// rather than created, nothing is written (a read-only directory is fine), and a store of an
+// older schema is read as it is only if no migration is due.
+enum class OpenMode { read_write, read_only };
+Result<std::unique_ptr<StateStore>> open_store(const std::string& url,
+                                               OpenMode mode = OpenMode::read_write);
 
 }  // namespace pkiflow::state

@@ -1,5 +1,12 @@
 #include "state/sqlite/sqlite_db.hpp"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
 namespace pkiflow::state::sqlite {
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) {
@@ -68,13 +75,34 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
-Status Db::open(const std::string& path) {
+Status Db::open(const std::string& path, bool read_only, int busy_timeout_ms) {
   path_ = path;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  busy_timeout_ms_ = busy_timeout_ms;
+  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+              SQLITE_OPEN_NOMUTEX;
+  std::string name = path;
+  if (read_only && ::access(std::filesystem::path(path).parent_path().c_str(), W_OK) != 0 &&
+      !std::filesystem::exists(path + "-wal")) {
+    // A WAL database in a directory this process cannot write: SQLite cannot create the -shm
+    // file a reader needs. No -wal file means no writer has it open (a writer would have made
+    // one), so the file is read as it is (immutable), which needs no -shm.
+    name = "file:";
+    for (const unsigned char c : path) {
+      if (std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_') {
+        name += static_cast<char>(c);
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, "%%%02X", c);
+        name += hex;
+      }
+    }
+    name += "?immutable=1";
+    flags |= SQLITE_OPEN_URI;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) return error("cannot open");
   sqlite3_extended_result_codes(db_, 1);
+  if (busy_timeout_ms > 0) sqlite3_busy_timeout(db_, busy_timeout_ms);
   return Ok{};
 }
 
@@ -84,14 +112,48 @@ Status Db::exec(std::string_view sql) {
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
     std::string m = msg ? msg : "unknown error";
     sqlite3_free(msg);
+    if ((sqlite3_errcode(db_) & 0xff) == SQLITE_BUSY) return error(s);
     return Error(ErrorKind::io, path_, "SQLite: " + m);
   }
   return Ok{};
 }
 
 Error Db::error(const std::string& what) const {
+  if (db_ && (sqlite3_errcode(db_) & 0xff) == SQLITE_BUSY) {
+    // Name who holds it and how long this process waited, not only "database is locked".
+    const std::string who = processes_with_open(path_);
+    return Error(ErrorKind::unavailable, path_,
+                 what + ": the state store is locked by another process (" +
+                     (who.empty() ? std::string("not visible from here") : who) + "); waited " +
+                     std::to_string(busy_timeout_ms_ / 1000) +
+                     " s for it. Try again when it has finished");
+  }
   return Error(ErrorKind::io, path_,
                what + ": SQLite: " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
+}
+
+std::string processes_with_open(const std::string& path) {
+  std::error_code ec;
+  const auto target = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return "";
+  std::string out;
+  const std::string self = std::to_string(::getpid());
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = proc.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
+    std::error_code fec;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fec)) {
+      std::error_code lec;
+      const auto link = std::filesystem::read_symlink(fd.path(), lec);
+      if (lec || link != target) continue;
+      std::ifstream comm(proc.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      out += (out.empty() ? "" : ", ") + std::string("pid ") + pid + " (" + name + ")";
+      break;
+    }
+  }
+  return out;
 }
 
 Result<std::int64_t> Db::pragma_int(const char* name) {

@@ -47,7 +47,9 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  Status open(const std::string& path);
+  // Opens (read-write, creating the file) or, with `read_only`, only reads an existing file.
+  // Waits up to `busy_timeout_ms` for another process's lock.
+  Status open(const std::string& path, bool read_only = false, int busy_timeout_ms = 0);
   sqlite3* handle() const { return db_; }
   const std::string& path() const { return path_; }
   Status exec(std::string_view sql);  // statements without data only (schema, pragmas)
@@ -57,7 +59,12 @@ class Db {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  int busy_timeout_ms_ = 0;
 };
+
+// "pid 4242 (pkiflow)": the other processes of this host that have `path` open, for a message
+// about a locked store; "" when none can be seen.
+std::string processes_with_open(const std::string& path);
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless commit() succeeded. IMMEDIATE takes the write
 // lock up front, so two writers wait (busy timeout) instead of deadlocking on an upgrade.

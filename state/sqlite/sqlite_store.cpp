@@ -197,15 +197,38 @@ struct SqliteStore::Impl {
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, OpenMode mode) {
   if (auto st = check_header(path); !st) return st.error();
+  if (mode == OpenMode::read_only) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      return Error(ErrorKind::invalid_input, path,
+                   "no state store here: nothing was requested with this state_url yet "
+                   "(`pkiflow request` creates it); check --state-url or state_url");
+    auto impl = std::make_unique<Impl>();
+    if (auto st = impl->db.open(path, true, kBusyTimeoutMs); !st) return st.error();
+    auto app = impl->db.pragma_int("application_id");
+    auto version = impl->db.pragma_int("user_version");
+    if (!app) return app.error();
+    if (!version) return version.error();
+    if (*app != sql::kApplicationId)
+      return Error(ErrorKind::invalid_input, path,
+                   "is not a pkiflow state database (another application's SQLite file)");
+    if (*version != sql::kCurrentVersion)
+      return Error(ErrorKind::invalid_input, path,
+                   "has schema version " + std::to_string(*version) + "; this pkiflow reads " +
+                       std::to_string(sql::kCurrentVersion) +
+                       (*version < sql::kCurrentVersion
+                            ? ": run a verb that writes (pkiflow run) once to upgrade it"
+                            : ": upgrade pkiflow"));
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+  }
   // A new database is created 0600 (SQLite gives its -wal and -shm files the same mode): it
   // holds no secret, but it does tell which tenants and CAs this host manages.
   if (int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0)
     ::close(fd);
   auto impl = std::make_unique<Impl>();
-  if (auto st = impl->db.open(path); !st) return st.error();
-  sqlite3_busy_timeout(impl->db.handle(), kBusyTimeoutMs);
+  if (auto st = impl->db.open(path, false, kBusyTimeoutMs); !st) return st.error();
   // Validate before anything that writes (journal_mode=WAL rewrites the header).
   if (auto st = impl->migrate(); !st) return st.error();
   for (const char* pragma :
@@ -499,7 +522,7 @@ Result<int> SqliteStore::schema_version() {
   return static_cast<int>(*v);
 }
 
-Result<std::unique_ptr<StateStore>> open_store(const std::string& url) {
+Result<std::unique_ptr<StateStore>> open_store(const std::string& url, OpenMode mode) {
   std::string path = url;
   if (url.rfind("sqlite://", 0) == 0) {
     path = url.substr(9);  // sqlite:///abs -> /abs ; sqlite://rel -> rel
@@ -508,7 +531,7 @@ Result<std::unique_ptr<StateStore>> open_store(const std::string& url) {
                  "unsupported state store URL (sqlite:///path/state.db; PostgreSQL comes later)");
   }
   if (path.empty()) return Error(ErrorKind::invalid_input, url, "no database path in the URL");
-  auto s = SqliteStore::open(path);
+  auto s = SqliteStore::open(path, mode);
   if (!s) return s.error();
   return std::unique_ptr<StateStore>(std::move(*s));
 }

@@ -17,7 +17,8 @@ class SqliteStore final : public StateStore {
  public:
   // Opens or creates the database. An existing file that is not a pkiflow database (another
   // format, another application's SQLite file, a newer schema) is refused and left untouched.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
+                                                   OpenMode mode = OpenMode::read_write);
   ~SqliteStore() override;
 
   Result<Record> create(const Record& record, const HistoryEntry& history) override;

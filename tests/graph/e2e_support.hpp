@@ -151,7 +151,7 @@ class Lab {
     return v;
   }
   json records() const {
-    auto r = cli("status", "--json");
+    auto r = cli("status", "--all --json");
     BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
     return json::parse(r.out);
   }

@@ -121,7 +121,7 @@ class KillLab {
     return run_cli(verb + " --config " + quote(dir_ / "pkiflow.json") + " " + rest);
   }
   json records() const {
-    auto r = cli("status", "--json");
+    auto r = cli("status", "--all --json");
     BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
     return json::parse(r.out);
   }

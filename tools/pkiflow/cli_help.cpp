@@ -3,7 +3,6 @@
 #include <iostream>
 #include <map>
 
-#include "engine/closest_name.hpp"
 #include "engine/config_keys.hpp"
 #include "engine/lifecycle.hpp"
 #include "tools/pkiflow/cli_support.hpp"
@@ -54,10 +53,9 @@ struct Help {
     std::vector<std::string> names;
     for (const auto& [n, d] : kTopics)
       names.emplace_back(n);
-    const std::string close = engine::closest_name(topic, names);
-    fail(kBadInput, "help: unknown topic \"" + topic + "\"" +
-                        (close.empty() ? "" : " (did you mean \"" + close + "\"?)") +
-                        "; the topics are verbs, exit-codes, states, config");
+    fail(Error(ErrorKind::invalid_input, "help",
+               "unknown topic \"" + topic + "\"" + did_you_mean(topic, names) +
+                   "; the topics are " + joined(names)));
   }
 
   void overview() const {

@@ -5,7 +5,6 @@
 #include <iostream>
 #include <sstream>
 
-#include "engine/closest_name.hpp"
 #include "engine/config.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
@@ -117,7 +116,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 
 struct Request {
   StoreOptions store;
-  std::string kind, name, tenant, subject, key_alg = "rsa3072";
+  std::string kind, name, tenant, subject, key_alg;
   int days = 0;
   std::string signer;
   bool from_config = false, json = false;
@@ -132,8 +131,8 @@ struct Request {
       if (kind.empty() || name.empty() || tenant.empty())
         fail(kBadInput, "give --kind, --name and --tenant (or --from-config)");
       // The same checks as a configured certificate (name, subject, key, validity, references).
-      nlohmann::json entry{
-          {"kind", kind}, {"name", name}, {"tenant", tenant}, {"key_algorithm", key_alg}};
+      nlohmann::json entry{{"kind", kind}, {"name", name}, {"tenant", tenant}};
+      if (!key_alg.empty()) entry["key_algorithm"] = key_alg;
       if (!subject.empty()) entry["subject"] = subject;
       if (days > 0) entry["validity_days"] = days;
       if (!signer.empty()) entry["signer"] = signer;
@@ -178,7 +177,7 @@ struct Status {
   StoreOptions store;
   std::string state_filter, kind_filter;
   int expiring_within = -1;
-  bool json = false;
+  bool json = false, all = false;
 
   void run() const {
     state::RecordFilter f;
@@ -188,14 +187,9 @@ struct Status {
         std::vector<std::string> names;
         for (auto s : state::kAllStates)
           names.emplace_back(state::to_string(s));
-        const std::string close = engine::closest_name(state_filter, names);
-        std::string all;
-        for (const auto& n : names)
-          all += (all.empty() ? "" : ", ") + n;
         fail(Error(ErrorKind::invalid_input, "--state",
-                   "unknown state \"" + state_filter + "\"" +
-                       (close.empty() ? "" : " (did you mean \"" + close + "\"?)") +
-                       "; the states are " + all));
+                   "unknown state \"" + state_filter + "\"" + did_you_mean(state_filter, names) +
+                       "; the states are " + joined(names)));
       }
     }
     if (!kind_filter.empty()) {
@@ -206,8 +200,12 @@ struct Status {
     }
     if (expiring_within >= 0)
       f.expiring_before = std::chrono::system_clock::now() + std::chrono::days(expiring_within);
-    auto st = store.open(store.load());
+    auto st = store.open(store.load(), state::OpenMode::read_only);
     auto records = take(st->list(f));
+    // Retired records are history: shown with --all or --state retired.
+    if (!all && !f.state)
+      std::erase_if(records,
+                    [](const state::Record& r) { return r.state == state::RecordState::retired; });
     if (json) {
       // One compact record per line inside the array: valid JSON, greppable, and it streams.
       std::string out = "[";
@@ -237,7 +235,7 @@ struct Show {
   bool json = false, csr = false, certificate = false, chain = false;
 
   void run() const {
-    auto st = store.open(store.load());
+    auto st = store.open(store.load(), state::OpenMode::read_only);
     auto found = take(st->get(id));
     if (!found) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
     const auto& r = *found;
@@ -266,6 +264,10 @@ struct Show {
       return;
     }
     auto j = record_json(r);
+    // The key as the CSR has it (for a TLS-inspection CA, the one the service made).
+    if (!r.csr_pem.empty())
+      if (auto c = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end())); c)
+        j["csr_key"] = to_json(c->facts().key);
     j["key_path"] = r.key_path;
     j["csr_pem"] = r.csr_pem;
     j["certificate_pem"] = r.certificate_pem;
@@ -284,7 +286,7 @@ struct History {
   bool json = false;
 
   void run() const {
-    auto st = store.open(store.load());
+    auto st = store.open(store.load(), state::OpenMode::read_only);
     if (!take(st->get(id))) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
     auto rows = take(st->history(id));
     if (json) {
@@ -345,8 +347,9 @@ void add_record_commands(CLI::App& app) {
   request->add_option("--tenant", rq->tenant, "the Entra tenant (id or domain)");
   request->add_option("--subject", rq->subject,
                       "subject for locally generated CSRs, e.g. \"CN=Contoso User CA,O=Contoso\"");
-  request->add_option("--key-alg", rq->key_alg, "key algorithm for local keys")
-      ->capture_default_str();
+  request->add_option("--key-alg", rq->key_alg,
+                      "key algorithm of the key made here: rsa2048, rsa3072 (default), rsa4096, "
+                      "p256 or p384 (not for gsa-tls-ca: the service makes that key)");
   request->add_option("--days", rq->days, "validity in days (default: the profile's)")
       ->check(CLI::Range(engine::kValidityDaysBounds.min, engine::kValidityDaysBounds.max));
   request->add_option("--signer", rq->signer,
@@ -369,6 +372,7 @@ void add_record_commands(CLI::App& app) {
                    "only certificates expiring within this many days")
       ->check(
           CLI::Range(engine::kExpiringWithinDaysBounds.min, engine::kExpiringWithinDaysBounds.max));
+  status->add_flag("--all", s->all, "include retired records");
   status->add_flag("--json", s->json, "machine-readable output");
   status->callback([s] { s->run(); });
   example(status, "pkiflow status --expiring-within 30 --json");

@@ -295,7 +295,7 @@ struct Cancel {
     if (auto ok = flow.cancel(ioc, id); !ok) {
       if (ok.error().kind() == ErrorKind::not_sent)  // dry run: the DELETE was shown
         return g.dry_run_done({{"id", id}});
-      fail(ok.error(), exit_code_of(ok.error()));
+      fail(ok.error());
     }
     if (!dry_run) return print(id, "");
     g.dry_run_done({{"id", id}});  // nothing remote to delete: the record would be retired
@@ -339,7 +339,7 @@ struct Enable {
     if (!out) {
       if (out.error().kind() == ErrorKind::not_sent)  // dry run: the request was shown
         return g.dry_run_done({{"id", id}});
-      fail(out.error(), exit_code_of(out.error()));
+      fail(out.error());
     }
     if (json) {
       print_json({{"id", out->id},

@@ -1,8 +1,13 @@
 #include "tools/pkiflow/cli_support.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <iostream>
 
+#include "engine/closest_name.hpp"
 #include "engine/config_check.hpp"
+#include "engine/run/run_owner.hpp"
 
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/time_format.hpp"
@@ -66,7 +71,7 @@ int report_exit(const Exit& e) {
 }
 
 void fail(const Error& e, int code) {
-  throw Exit(code, e);
+  throw Exit(code == kByKind ? exit_code_of(e) : code, e);
 }
 void fail(int code, std::string message) {
   throw Exit(code, std::move(message));
@@ -173,26 +178,47 @@ engine::Config StoreOptions::load() const {
   return c;
 }
 
-std::unique_ptr<state::StateStore> StoreOptions::open(const engine::Config& c) const {
+std::unique_ptr<state::StateStore> StoreOptions::open(const engine::Config& c,
+                                                      state::OpenMode mode) const {
   std::string url = !state_url.empty() ? state_url : c.state_url;
   if (url.empty()) url = take(engine::default_state_url());
-  return take(state::open_store(url));
+  return take(state::open_store(url, mode));
 }
 
 int exit_code_of(const Error& e) {
   switch (e.kind()) {
-    case ErrorKind::invalid_input:
-      return kBadInput;
     case ErrorKind::busy:
       return kHeldByAnotherRun;
-    default:
+    case ErrorKind::unavailable:
+    case ErrorKind::remote:
+    case ErrorKind::auth:
       return kCannotRun;
+    default:
+      return kBadInput;
   }
 }
 
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::string did_you_mean(const std::string& got, const std::vector<std::string>& names) {
+  const std::string close = engine::closest_name(got, names);
+  return close.empty() ? "" : " (did you mean \"" + close + "\"?)";
+}
+
 std::string actor() {
-  const char* user = std::getenv("USER");
-  return std::string("cli:") + (user && *user ? user : "unknown");
+  // The effective user as the system knows it (cron and root may not set $USER), the host and
+  // the process, so two runs of one timer can be told apart in history.
+  std::string user;
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) user = pw->pw_name;
+  if (user.empty())
+    if (const char* env = std::getenv("USER"); env && *env) user = env;
+  if (user.empty()) user = "uid " + std::to_string(::geteuid());
+  return "cli:" + user + "@" + engine::this_host() + " pid " + std::to_string(::getpid());
 }
 
 }  // namespace pkiflow::cli

@@ -71,15 +71,16 @@ bool has_written_document();
 // stdout. Returns the exit code.
 int report_exit(const Exit& e);
 
-[[noreturn]] void fail(const Error& e, int code = kBadInput);
+// The exit code an error of this kind ends a verb with: 8 when a live run holds the record, 6
+// when a service or the store could not be used (try again), else 2 (the input is unusable).
+int exit_code_of(const Error& e);
+inline constexpr int kByKind = -1;
+
+[[noreturn]] void fail(const Error& e, int code = kByKind);
 [[noreturn]] void fail(int code, std::string message);
 
-// The exit code for an error of a verb that acts on a record: bad input, held by another run,
-// or could not run.
-int exit_code_of(const Error& e);
-
 template <class T>
-T take(Result<T> r, int code = kBadInput) {
+T take(Result<T> r, int code = kByKind) {
   if (!r) fail(r.error(), code);
   return std::move(*r);
 }
@@ -109,10 +110,16 @@ struct StoreOptions {
   // Reads the configuration and runs `pkiflow config check`'s checks on it: the first problem
   // ends the verb with exit 2 before it touches the store or the network.
   engine::Config load() const;
-  std::unique_ptr<state::StateStore> open(const engine::Config& c) const;
+  // Exit 2 for a store that is not there or not pkiflow's, 6 for one that cannot be used now.
+  std::unique_ptr<state::StateStore> open(const engine::Config& c,
+                                          state::OpenMode mode = state::OpenMode::read_write) const;
 };
 
-// "cli:$USER": who a transition made from the command line is attributed to.
+// "a, b, c", and " (did you mean \"b\"?)" when `got` is close to one of `names` (else "").
+std::string joined(const std::vector<std::string>& names);
+std::string did_you_mean(const std::string& got, const std::vector<std::string>& names);
+
+// "cli:USER@HOST pid N": who a transition made from the command line is attributed to.
 std::string actor();
 
 // Verb groups.

@@ -2,7 +2,6 @@
 #include <cstring>
 #include <iostream>
 
-#include "engine/closest_name.hpp"
 #include "tools/pkiflow/cli_support.hpp"
 
 namespace {
@@ -40,15 +39,10 @@ void check_verbs(CLI::App& app, int argc, char** argv) {
     for (auto* sub : group->get_subcommands([](CLI::App*) { return true; }))
       if (sub->check_name(word)) next = sub;
     if (!next) {
-      const std::string close = pkiflow::engine::closest_name(word, names);
-      std::string all;
-      for (const auto& n : names)
-        all += (all.empty() ? "" : ", ") + n;
       throw Exit(kBadInput,
                  pkiflow::Error(pkiflow::ErrorKind::invalid_input, path,
-                                "unknown verb \"" + word + "\"" +
-                                    (close.empty() ? "" : " (did you mean \"" + close + "\"?)") +
-                                    "; the verbs are " + all + " (see: pkiflow" +
+                                "unknown verb \"" + word + "\"" + did_you_mean(word, names) +
+                                    "; the verbs are " + joined(names) + " (see: pkiflow" +
                                     (path.empty() ? "" : " " + path) + " --help)"));
     }
     group = next;
