@@ -379,13 +379,13 @@ BOOST_AUTO_TEST_CASE(config_check_names_typos_undefined_references_and_open_secr
       "tenant": "contoso", "subject": "CN=User CA", "key_algorithm": "p256"}]})");
   ::chmod((dir / "secret").c_str(), 0644);
   const std::string args = " --config " + quote(dir / "pkiflow.json");
-  auto open = run_cli("status" + args + " --state-url " + quote(dir / "s.db"));
+  auto open = run_cli("request --from-config" + args + " --state-url " + quote(dir / "s.db"));
   BOOST_TEST(open.exit_code == 2);
   BOOST_TEST(
       open.err.find("tenants.contoso.auth.client_secret_file has mode 0644") != std::string::npos,
       open.err);
-  auto allowed =
-      run_cli("status --allow-insecure-permissions" + args + " --state-url " + quote(dir / "s.db"));
+  auto allowed = run_cli("request --from-config --allow-insecure-permissions" + args +
+                         " --state-url " + quote(dir / "s.db"));
   BOOST_TEST(allowed.exit_code == 0, allowed.err);
   BOOST_TEST(allowed.err.find("warning:") != std::string::npos, allowed.err);
   ::chmod((dir / "secret").c_str(), 0600);
