@@ -284,6 +284,29 @@ const SignerConfig* Config::signer(const std::string& name) const {
   return nullptr;
 }
 
+const CertificateSpec* Config::certificate(state::RecordKind kind, const std::string& name,
+                                           const std::string& tenant) const {
+  for (const auto& c : certificates)
+    if (c.kind == kind && c.name == name && c.tenant == tenant) return &c;
+  return nullptr;
+}
+
+std::vector<std::string> profile_changes(const std::string& record_profile_json,
+                                         const CertificateSpec& configured) {
+  const auto had = nlohmann::json::parse(record_profile_json, nullptr, false);
+  const auto wants = nlohmann::json::parse(configured.profile_json());
+  std::vector<std::string> out;
+  for (const char* field : {"subject", "key_algorithm", "validity_days", "signer"}) {
+    const bool in_had = had.is_object() && had.contains(field);
+    const bool in_wants = wants.contains(field);
+    if (!in_had && !in_wants) continue;
+    if (in_had && in_wants && had[field] == wants[field]) continue;
+    out.push_back(std::string(field) + " " + (in_had ? had[field].dump() : "(default)") + " -> " +
+                  (in_wants ? wants[field].dump() : "(default)"));
+  }
+  return out;
+}
+
 std::string CertificateSpec::profile_json() const {
   nlohmann::ordered_json j{{"subject", subject}};
   // The service makes a TLS-inspection CA's key pair and CSR; the record names no algorithm it

@@ -121,7 +121,16 @@ struct Config {
 
   const TenantConfig* tenant(const std::string& name) const;
   const SignerConfig* signer(const std::string& name) const;
+  // The configured certificate of a lineage (kind, name and tenant), or nullptr.
+  const CertificateSpec* certificate(state::RecordKind kind, const std::string& name,
+                                     const std::string& tenant) const;
 };
+
+// What a record's stored profile and its configured certificate disagree on, one line per field
+// ("subject \"CN=Old\" -> \"CN=New\""); empty when they agree. A changed configuration is not
+// applied to a record that exists (its key and CSR are made): its next renewal takes it.
+std::vector<std::string> profile_changes(const std::string& record_profile_json,
+                                         const CertificateSpec& configured);
 
 // Finds and reads the configuration: `explicit_path` if given (it must exist), else
 // $PKIFLOW_CONFIG, else ./pkiflow.json if present, else an empty Config.

@@ -297,7 +297,9 @@ Result<Record> Lifecycle::retire(const std::string& id, const std::string& reaso
               [](Record&, const Record&) -> Status { return Ok{}; });
 }
 
-Result<Record> Lifecycle::renew(const std::string& id, const std::string& successor_id) {
+Result<Record> Lifecycle::renew(const std::string& id, const std::string& successor_id,
+                                const std::optional<std::string>& profile_json,
+                                const std::string& why) {
   auto current = load(id);
   if (!current) return current.error();
   if (current->state != RecordState::active)
@@ -309,9 +311,13 @@ Result<Record> Lifecycle::renew(const std::string& id, const std::string& succes
   for (const auto& r : *all)
     if (r.renews == id && r.state != RecordState::retired && r.state != RecordState::failed)
       return Error(ErrorKind::invalid_input, "record " + id, "is already being renewed by " + r.id);
-  NewRecord n{successor_id,    current->kind,         current->name,
-              current->tenant, current->profile_json, id};
-  return plan(n, "renewal of " + id);
+  NewRecord n{successor_id,
+              current->kind,
+              current->name,
+              current->tenant,
+              profile_json.value_or(current->profile_json),
+              id};
+  return plan(n, "renewal of " + id + (why.empty() ? "" : "; " + why));
 }
 
 }  // namespace pkiflow::engine

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,7 +91,11 @@ class Lifecycle {
   Result<Record> cancel(const std::string& id);
   Result<Record> retire(const std::string& id, const std::string& reason);
   // A renewal: a new planned record that renews `id` (which stays active until it is replaced).
-  Result<Record> renew(const std::string& id, const std::string& successor_id);
+  // `profile_json`, when given, is the successor's profile (the configuration changed since the
+  // record was planned); `why` is added to the history reason.
+  Result<Record> renew(const std::string& id, const std::string& successor_id,
+                       const std::optional<std::string>& profile_json = std::nullopt,
+                       const std::string& why = "");
 
  private:
   Result<Record> load(const std::string& id);

@@ -168,4 +168,61 @@ BOOST_AUTO_TEST_CASE(config_check_names_a_missing_tls_ca_file) {
   }
 }
 
+// Finding 3: a configuration edited for a record that exists is reported by config check and
+// request --from-config, and the next renewal takes it (history says so); it was ignored and
+// renew reused the old profile.
+BOOST_AUTO_TEST_CASE(an_edited_configuration_goes_to_the_next_renewal_and_is_reported_until_then) {
+  LiveEmulator emu(emulator_options(), 13);
+  Lab lab({emu.base(), "", "secret", kSecret});
+  auto config = json::parse(read_file(lab.dir() / "pkiflow.json"));
+  config["certificates"] = {{{"kind", "cba-ca"},
+                             {"name", "user-ca"},
+                             {"tenant", "lab"},
+                             {"subject", "CN=User CA,O=Lab"},
+                             {"key_algorithm", "p256"},
+                             {"signer", "lab-root"}}};
+  write_file(lab.dir() / "pkiflow.json", config.dump(2));
+  auto planned = lab.cli("request", "--from-config --json");
+  BOOST_TEST_REQUIRE(planned.exit_code == 0, planned.err);
+  const std::string id = json::parse(planned.out)[0]["id"];
+  BOOST_TEST_REQUIRE(lab.cli("run").exit_code == 0);
+  auto clean = json::parse(lab.cli("config check", "--json").out);
+  BOOST_TEST(clean["warnings"].empty(), clean.dump());
+
+  config["certificates"][0]["subject"] = "CN=User CA 2027,O=Lab";
+  config["certificates"][0]["key_algorithm"] = "p384";
+  write_file(lab.dir() / "pkiflow.json", config.dump(2));
+  auto check = json::parse(lab.cli("config check", "--json").out);
+  BOOST_TEST(check["ok"] == true);  // a difference is not an error
+  BOOST_TEST_REQUIRE(check["certificates"][0].contains("profile_changes"), check.dump());
+  BOOST_TEST(check["certificates"][0]["record"] == id);
+  const std::string said = check["warnings"].dump();
+  BOOST_TEST(said.find("subject \\\"CN=User CA,O=Lab\\\" -> \\\"CN=User CA 2027,O=Lab\\\"") !=
+                 std::string::npos,
+             said);
+  BOOST_TEST(said.find("key_algorithm \\\"p256\\\" -> \\\"p384\\\"") != std::string::npos, said);
+  auto again = lab.cli("request", "--from-config");
+  BOOST_TEST(again.exit_code == 0);
+  BOOST_TEST(again.out.find("the configuration differs: subject") != std::string::npos, again.out);
+  BOOST_TEST(again.out.find("pkiflow renew " + id) != std::string::npos, again.out);
+
+  auto renewed = lab.cli("renew", id + " --json");
+  BOOST_TEST_REQUIRE(renewed.exit_code == 0, renewed.err);
+  const auto successor = json::parse(renewed.out);
+  BOOST_TEST(successor["profile"]["subject"] == "CN=User CA 2027,O=Lab");
+  BOOST_TEST(successor["profile"]["key_algorithm"] == "p384");
+  BOOST_TEST(successor["profile_changes"].size() == 2u);
+  auto history =
+      json::parse(lab.cli("history", successor["id"].get<std::string>() + " --json").out);
+  BOOST_TEST(history[0]["reason"].get<std::string>().find("renewal of " + id + "; from ") == 0u,
+             history[0].dump());
+  BOOST_TEST_REQUIRE(lab.cli("run").exit_code == 0);
+  const auto cert = lab.cli("show", successor["id"].get<std::string>() + " --json");
+  const auto shown = json::parse(cert.out);
+  BOOST_TEST(shown["state"] == "active");
+  BOOST_TEST(shown["csr_key"]["curve"] == "secp384r1", shown["csr_key"].dump());
+  // The successor agrees with the configuration: nothing left to report.
+  BOOST_TEST(json::parse(lab.cli("config check", "--json").out)["warnings"].empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -155,10 +155,19 @@ struct Request {
             (same == existing.end() || it->created_at >= same->created_at))
           same = it;
       if (same != existing.end()) {
-        if (!json)
+        // An edited entry is not applied to a record that exists; it is said, never ignored.
+        const auto changes = engine::profile_changes(same->profile_json, spec);
+        if (!json) {
           std::cout << "exists   " << same->id << "  " << spec.name << " ("
                     << state::to_string(same->state) << ")\n";
-        out.push_back({{"id", same->id}, {"name", spec.name}, {"created", false}});
+          if (!changes.empty())
+            std::cout << "  the configuration differs: " << joined(changes)
+                      << "; its next renewal takes it (pkiflow renew " << same->id << ")\n";
+        }
+        out.push_back({{"id", same->id},
+                       {"name", spec.name},
+                       {"created", false},
+                       {"profile_changes", changes}});
         continue;
       }
       const engine::NewRecord n{engine::new_record_id(rng), spec.kind, spec.name, spec.tenant,
@@ -319,19 +328,38 @@ struct Operator {
   Action action = Action::retry;
 
   void run() const {
-    auto st = store.open(store.load());
+    const auto config = store.load();
+    auto st = store.open(config);
     engine::SystemClock clock;
     engine::Lifecycle life(*st, clock, actor());
     auto rng = pki::Rng::system();
-    auto r = take(action == Action::cancel  ? life.cancel(id)
-                  : action == Action::renew ? life.renew(id, engine::new_record_id(rng))
-                                            : life.retry(id));
-    if (json)
-      print_json(record_json(r));
-    else if (action == Action::renew)
+    // A renewal takes the configuration as it is now: a subject or key algorithm edited since
+    // the record was planned goes to the successor, and its history says so.
+    std::optional<std::string> profile;
+    std::vector<std::string> changes;
+    if (action == Action::renew)
+      if (auto old = take(st->get(id)); old)
+        if (const auto* spec = config.certificate(old->kind, old->name, old->tenant)) {
+          changes = engine::profile_changes(old->profile_json, *spec);
+          if (!changes.empty()) profile = spec->profile_json();
+        }
+    const std::string why =
+        changes.empty() ? "" : "from " + config.file.string() + ": " + joined(changes);
+    auto r =
+        take(action == Action::cancel  ? life.cancel(id)
+             : action == Action::renew ? life.renew(id, engine::new_record_id(rng), profile, why)
+                                       : life.retry(id));
+    if (json) {
+      auto j = record_json(r);
+      if (action == Action::renew) j["profile_changes"] = changes;
+      return print_json(j);
+    }
+    if (action == Action::renew) {
       std::cout << "planned  " << r.id << "  " << r.name << "  (renews " << id << ")\n";
-    else
+      if (!changes.empty()) std::cout << "  with the configuration's " << joined(changes) << "\n";
+    } else {
       std::cout << r.id << ": " << state::to_string(r.state) << "\n";
+    }
   }
 };
 
