@@ -144,7 +144,13 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
   c.call("config check", "--config " + quote(d / "absent.json"), 2, false);
   auto verbs = c.call("help", "verbs", 0, false);
   c.call("help", "", 0, false);
-  c.call("help", "exit-codes", 0, false);
+  // The README's exit-code table is the program's (one table, not two that drift).
+  const auto readme = test::read_file(test::fs::path(PKIFLOW_SOURCE_DIR) / "README.md");
+  for (const auto& code : c.call("help", "exit-codes", 0, false)) {
+    const std::string row = "| " + std::to_string(code["exit"].get<int>()) + " | " +
+                            code["kind"].get<std::string>() + " | ";
+    BOOST_TEST(readme.find(row) != std::string::npos, "README lacks the row " << row);
+  }
   c.call("help", "states", 0, false);
   c.call("help", "config", 0, false);
   c.call("help", "colours", 2, false);
