@@ -67,7 +67,8 @@ std::string verb_path(CLI::App& app) {
 int main(int argc, char** argv) {
   CLI::App app{
       "pkiflow: CSR -> sign -> upload lifecycle of CA and signing certificates for "
-      "Microsoft Graph"};
+      "Microsoft Graph",
+      "pkiflow"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "pkiflow " PKIFLOW_VERSION);
   add_key_commands(app);
