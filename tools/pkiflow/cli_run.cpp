@@ -522,12 +522,15 @@ void add_run_commands(CLI::App& app) {
                 "sign and validate, print the Graph requests, send and store nothing");
   run->add_option("--dry-run-out", r->dry_run_out, "write the dry-run requests (JSON lines) here");
   run->add_option("--concurrency", r->concurrency,
-                  "records worked at once (config: run.concurrency)")
+                  "records worked at once (default: the config's run.concurrency, else 4)")
       ->check(CLI::Range(engine::kConcurrencyBounds.min, engine::kConcurrencyBounds.max));
-  run->add_option("--poll-interval-ms", r->poll_ms, "GET interval while waiting for active")
+  run->add_option("--poll-interval-ms", r->poll_ms,
+                  "milliseconds between GETs while waiting for active (default: "
+                  "run.poll_interval_ms, else 5000)")
       ->check(CLI::Range(engine::kPollIntervalMsBounds.min, engine::kPollIntervalMsBounds.max));
   run->add_option("--confirm-wait-seconds", r->wait_s,
-                  "how long this run waits for a record to become active")
+                  "seconds this run waits for a record to become active (default: "
+                  "run.confirm_wait_seconds, else 600)")
       ->check(
           CLI::Range(engine::kConfirmWaitSecondsBounds.min, engine::kConfirmWaitSecondsBounds.max));
   run->add_flag("--json", r->json, "machine-readable output");
@@ -565,7 +568,9 @@ void add_run_commands(CLI::App& app) {
   e->store.add_to(*en);
   en->add_option("id", e->id, "record id")->required();
   en->add_flag("--dry-run", e->dry_run, "show the requests, send and store nothing");
-  en->add_option("--wait-seconds", e->wait_s, "how long to wait for it to be in force")
+  en->add_option(
+        "--wait-seconds", e->wait_s,
+        "seconds to wait for it to be in force (default: run.confirm_wait_seconds, else 600)")
       ->check(
           CLI::Range(engine::kConfirmWaitSecondsBounds.min, engine::kConfirmWaitSecondsBounds.max));
   en->add_flag("--json", e->json, "machine-readable output");

@@ -135,7 +135,7 @@ void add_validate_command(CLI::App& app) {
   cmd->add_option("--crl", v->crls, "a CRL to check revocation against (repeatable)");
   cmd->add_option("--at", v->at, "validation time, RFC 3339 (default: now)");
   cmd->add_option("--min-remaining-days", v->min_remaining_days,
-                  "warn when the certificate expires sooner")
+                  "warn when the certificate expires within this many days")
       ->capture_default_str();
   cmd->add_option("--batch", v->batch, "validate every line of a JSON-lines manifest");
   cmd->add_option("--jobs", v->jobs, "threads for --batch (default: one per core)");
