@@ -99,6 +99,27 @@ class Fields {
   std::string where_;
 };
 
+// "renew_before" (a duration) and "renew_at_fraction" (0 < f < 1) of the object `f` reads.
+Status renewal_fields(const nlohmann::json& j, const Fields& f,
+                      std::optional<std::chrono::seconds>& before,
+                      std::optional<double>& fraction) {
+  if (j.contains("renew_before")) {
+    std::string text;
+    if (auto st = f.text("renew_before", text); !st) return st;
+    auto d = parse_duration(text);
+    if (!d) return f.error("\"renew_before\": " + d.error().message());
+    if (d->count() <= 0) return f.error("\"renew_before\" must be longer than 0");
+    before = *d;
+  }
+  if (j.contains("renew_at_fraction")) {
+    if (!j["renew_at_fraction"].is_number() || !(j["renew_at_fraction"].get<double>() > 0.0) ||
+        !(j["renew_at_fraction"].get<double>() < 1.0))
+      return f.error("\"renew_at_fraction\" must be a number between 0 and 1, e.g. 0.66");
+    fraction = j["renew_at_fraction"].get<double>();
+  }
+  return Ok{};
+}
+
 Status first_error(std::initializer_list<Status> all) {
   for (const auto& st : all)
     if (!st) return st.error();
@@ -161,6 +182,7 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
                      std::to_string(kValidityDaysBounds.max));
     c.validity_days = j["validity_days"].get<int>();
   }
+  if (auto st = renewal_fields(j, f, c.renew_before, c.renew_at_fraction); !st) return st.error();
   return c;
 }
 
@@ -291,6 +313,32 @@ const CertificateSpec* Config::certificate(state::RecordKind kind, const std::st
   return nullptr;
 }
 
+const pki::SigningProfile& profile_for(state::RecordKind kind) {
+  switch (kind) {
+    case state::RecordKind::gsa_tls_ca:
+      return *pki::find_profile("tls-inspection-ca");
+    case state::RecordKind::cba_ca:
+      return *pki::find_profile("cba-ca");
+    case state::RecordKind::intune_codesigning:
+      return *pki::find_profile("code-signing");
+  }
+  return *pki::find_profile("tls-inspection-ca");
+}
+
+int CertificateSpec::days() const {
+  return validity_days > 0 ? validity_days : profile_for(kind).default_days;
+}
+
+RenewalPolicy Config::renewal_policy(state::RecordKind kind, const std::string& name,
+                                     const std::string& tenant) const {
+  RenewalPolicy p = renewal;
+  if (const auto* spec = certificate(kind, name, tenant)) {
+    if (spec->renew_before) p.renew_before = spec->renew_before;
+    if (spec->renew_at_fraction) p.renew_at_fraction = *spec->renew_at_fraction;
+  }
+  return p;
+}
+
 std::vector<std::string> profile_changes(const std::string& record_profile_json,
                                          const CertificateSpec& configured) {
   const auto had = nlohmann::json::parse(record_profile_json, nullptr, false);
@@ -407,6 +455,17 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
     if (!r) return r.error();
     c.run = *r;
   }
+  if (j.contains("renewal")) {
+    Fields f(j["renewal"], file, "renewal");
+    std::optional<std::chrono::seconds> before;
+    std::optional<double> fraction;
+    if (auto st = first_error(
+            {f.only(keys_of("renewal")), renewal_fields(j["renewal"], f, before, fraction)});
+        !st)
+      return st.error();
+    c.renewal.renew_before = before;
+    if (fraction) c.renewal.renew_at_fraction = *fraction;
+  }
   if (j.contains("certificates")) {
     if (!j["certificates"].is_array()) return bad(file, "certificates", "must be an array");
     std::set<std::string> names;
@@ -418,9 +477,17 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
       if (!names.insert(key).second)
         return bad(file, "certificates[" + std::to_string(i) + "]",
                    "duplicate of an earlier entry (" + key + ")");
-      if (auto st = check_references(*spec, c, file, "certificates[" + std::to_string(i) + "]");
-          !st)
-        return st.error();
+      const std::string where = "certificates[" + std::to_string(i) + "]";
+      if (auto st = check_references(*spec, c, file, where); !st) return st.error();
+      // A policy that is due the moment a certificate is issued would renew it every run.
+      RenewalPolicy policy = c.renewal;
+      if (spec->renew_before) policy.renew_before = spec->renew_before;
+      if (spec->renew_at_fraction) policy.renew_at_fraction = *spec->renew_at_fraction;
+      if (auto why = unsatisfiable(policy, spec->days()); !why.empty())
+        return bad(file,
+                   spec->renew_before ? where + ".renew_before"
+                                      : "renewal.renew_before (for " + where + ")",
+                   why);
       c.certificates.push_back(std::move(*spec));
     }
   }

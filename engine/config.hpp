@@ -11,10 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "engine/pki/profile.hpp"
 #include "engine/pki/result.hpp"
+#include "engine/renewal.hpp"
 #include "state/record.hpp"
 
 namespace pkiflow::engine {
+
+// The endpoint profile a record's certificate must pass (tls-inspection-ca, cba-ca,
+// code-signing).
+const pki::SigningProfile& profile_for(state::RecordKind kind);
 
 struct CertificateSpec {
   state::RecordKind kind = state::RecordKind::gsa_tls_ca;
@@ -22,9 +28,12 @@ struct CertificateSpec {
   std::string tenant;
   std::string subject;  // CN=… (CBA, code signing); GSA: commonName/organizationName
   std::string key_algorithm = "rsa3072";
-  int validity_days = 0;             // 0 = the profile's default
-  std::string signer;                // a name under "signers"; empty = sign offline, import
-  std::string profile_json() const;  // what the record keeps as its profile
+  int validity_days = 0;  // 0 = the profile's default
+  std::string signer;     // a name under "signers"; empty = sign offline, import
+  std::optional<std::chrono::seconds> renew_before;  // unset: the configuration's default
+  std::optional<double> renew_at_fraction;           // unset: the configuration's default
+  std::string profile_json() const;                  // what the record keeps as its profile
+  int days() const;                                  // validity_days, else the profile's default
 };
 
 // How pkiflow signs in to a tenant (graph-api.md 6). Secrets come from an environment variable
@@ -115,6 +124,7 @@ struct Config {
   std::filesystem::path trust_anchors;  // PEM file or directory the chains must reach
   KeysConfig keys;
   RunSettings run;
+  RenewalPolicy renewal;  // "renewal": the defaults of every certificate
 
   // Notices about the file that do not stop it being used (deprecated fields), for stderr.
   std::vector<std::string> notices;
@@ -124,6 +134,10 @@ struct Config {
   // The configured certificate of a lineage (kind, name and tenant), or nullptr.
   const CertificateSpec* certificate(state::RecordKind kind, const std::string& name,
                                      const std::string& tenant) const;
+  // The renewal policy of a lineage: its certificate's fields over the "renewal" defaults (a
+  // record no certificate entry names, e.g. one requested on the command line, gets those).
+  RenewalPolicy renewal_policy(state::RecordKind kind, const std::string& name,
+                               const std::string& tenant) const;
 };
 
 // What a record's stored profile and its configured certificate disagree on, one line per field

@@ -13,6 +13,13 @@ const std::vector<ConfigKey>& config_keys() {
       {"", "keys", "object: where the keys pkiflow makes are kept and their passphrase"},
       {"", "run", "object: how `pkiflow run` paces itself"},
       {"", "certificates", "array: the certificates to manage (`pkiflow request --from-config`)"},
+      {"", "renewal", "object: when certificates are renewed, for every certificate"},
+
+      {"renewal", "renew_before",
+       "duration (30d, 12h): renew this long before notAfter (default: unset, the fraction alone)"},
+      {"renewal", "renew_at_fraction",
+       "0-1 (default 0.6667): renew at this fraction of the issued certificate's lifetime; the "
+       "earlier of the two wins"},
 
       {"tenants.NAME", "tenant_id", "string, required: the directory (tenant) id or domain"},
       {"tenants.NAME", "client_id", "string, required: the application (client) id"},
@@ -73,6 +80,8 @@ const std::vector<ConfigKey>& config_keys() {
        "rsa2048, rsa3072 (default), rsa4096, p256 or p384: keys made here"},
       {"certificates[]", "validity_days", "1-36500 (default: the profile's)"},
       {"certificates[]", "signer", "a name under signers (none: sign offline, `pkiflow import`)"},
+      {"certificates[]", "renew_before", "duration: overrides renewal.renew_before"},
+      {"certificates[]", "renew_at_fraction", "0-1: overrides renewal.renew_at_fraction"},
   };
   return all;
 }

@@ -22,18 +22,6 @@ namespace pkiflow::engine {
 
 namespace net = boost::asio;
 
-const pki::SigningProfile& profile_for(state::RecordKind kind) {
-  switch (kind) {
-    case state::RecordKind::gsa_tls_ca:
-      return *pki::find_profile("tls-inspection-ca");
-    case state::RecordKind::cba_ca:
-      return *pki::find_profile("cba-ca");
-    case state::RecordKind::intune_codesigning:
-      return *pki::find_profile("code-signing");
-  }
-  return *pki::find_profile("tls-inspection-ca");
-}
-
 namespace {
 
 std::string strip_slash(std::string s) {

@@ -20,10 +20,6 @@
 
 namespace pkiflow::engine {
 
-// The endpoint profile a record's certificate must pass (tls-inspection-ca, cba-ca,
-// code-signing).
-const pki::SigningProfile& profile_for(state::RecordKind kind);
-
 // The client configuration of a tenant: URLs (checked: https, or http to loopback), scope, and
 // a credential maker (the secret from its variable or file, or a signed client assertion).
 Result<graph::ClientConfig> client_config(const TenantConfig& tenant, const Clock& clock);

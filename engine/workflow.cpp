@@ -551,6 +551,11 @@ struct Workflow::Pass {
   std::exception_ptr crashed;
 
   Status claim() {
+    // Renewals that came due first, so their successors are worked in this run.
+    auto renewals =
+        plan_due_renewals(m.store, m.life, m.clock, m.rng, m.wiring.renewal, m.opt.dry_run);
+    if (!renewals) return renewals.error();
+    report.renewals = std::move(*renewals);
     auto due = due_records(m.store, m.clock.now());
     if (!due) return due.error();
     if (m.opt.dry_run) {

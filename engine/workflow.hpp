@@ -21,6 +21,7 @@
 #include "engine/lifecycle.hpp"
 #include "engine/local_keys.hpp"
 #include "engine/pki/validate/validator.hpp"
+#include "engine/run/renewals.hpp"
 #include "engine/signer.hpp"
 #include "providers/provider.hpp"
 #include "state/store.hpp"
@@ -68,6 +69,7 @@ struct SkippedRecord {
 struct RunReport {
   std::vector<RecordOutcome> records;
   std::vector<SkippedRecord> skipped_leased;  // due records another live run holds
+  std::vector<PlannedRenewal> renewals;       // active records whose renewal came due
   std::size_t taken_over = 0;  // leases of dead runs of this host taken over at the start
   bool interrupted = false;    // SIGTERM/SIGINT (or request_stop) ended the run early
   std::size_t count(RecordOutcome::Result r) const;
@@ -79,7 +81,8 @@ struct RunWiring {
   // nullptr: the record names no signer (sign offline and import).
   std::function<Result<Signer*>(const state::Record&)> signer;
   std::shared_ptr<const pki::TrustStore> trust;  // anchors the chains must reach
-  LocalKeys keys;  // where keys made on this host go (CBA CAs, code signing)
+  LocalKeys keys;         // where keys made on this host go (CBA CAs, code signing)
+  RenewalSource renewal;  // each record's renewal policy; nullptr: no renewal on schedule
 };
 
 class Workflow {

@@ -41,6 +41,8 @@ class StateStore {
   virtual ~StateStore() = default;
 
   // Inserts a new record (version 1) and its creation history row.
+  // A record whose `renews` is set is created only while the record it renews is active and no
+  // other live record renews it, decided in the same transaction as the insert.
   virtual Result<Record> create(const Record& record, const HistoryEntry& history) = 0;
   virtual Result<std::optional<Record>> get(const std::string& id) = 0;
   virtual Result<std::vector<Record>> list(const RecordFilter& filter) = 0;

@@ -247,6 +247,21 @@ Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& his
   auto& db = impl_->db;
   WriteTransaction tx(db);
   if (auto st = tx.begin(); !st) return st.error();
+  if (!record.renews.empty()) {
+    // A renewal, decided in the same transaction as its insert: the renewed record is active
+    // and no live record renews it yet (two runs that find one renewal due plan it once).
+    Stmt old(db.handle(), "SELECT state FROM records WHERE id = ?");
+    old.bind(1, std::string_view(record.renews));
+    if (old.step() != SQLITE_ROW || old.text(0) != to_string(RecordState::active))
+      return Error(ErrorKind::invalid_input, "record " + record.renews,
+                   "is not active (any more); it is not renewed");
+    Stmt other(db.handle(),
+               "SELECT id FROM records WHERE renews = ? AND state NOT IN ('retired', 'failed')");
+    other.bind(1, std::string_view(record.renews));
+    if (other.step() == SQLITE_ROW)
+      return Error(ErrorKind::invalid_input, "record " + record.renews,
+                   "is already being renewed by " + other.text(0));
+  }
   Stmt st(db.handle(), std::string("INSERT INTO records (") + sql::kRecordColumns +
                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, std::string_view(record.id));

@@ -42,7 +42,8 @@ class Contract {
     BOOST_TEST_INFO(line << "\nstdout: " << r.out << "\nstderr: " << r.err);
     BOOST_TEST(r.exit_code == exit);
     auto doc = one_document(r, line);
-    const bool verdict = (verb == "validate" && exit == 1) || (verb == "run" && exit == 5);
+    const bool verdict = (verb == "validate" && exit == 1) || (verb == "run" && exit == 5) ||
+                         (verb == "needs-renewal" && exit == 1);
     if (exit != 0 && !verdict) {
       BOOST_TEST_INFO(line << ": " << doc.dump());
       BOOST_TEST_REQUIRE(doc.contains("error"));
@@ -201,6 +202,10 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
   c.call("import", intune + " --certificate " + quote(d / "apps.pem"), 0);
   c.call("import", intune + " --certificate " + quote(d / "apps.pem"), 2);  // signed already
 
+  auto not_due = c.call("needs-renewal", cba, 1);
+  BOOST_TEST(not_due["records"][0]["due"] == false);
+  c.call("needs-renewal", "--all --within 36500d", 0);
+  c.call("needs-renewal", "NOSUCHRECORD", 2);
   c.call("retry", cba, 2);  // not failed
   const std::string successor = c.call("renew", cba, 0)["id"];
   c.call("renew", "NOSUCHRECORD", 2);

@@ -9,6 +9,7 @@
 #include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/record_id.hpp"
+#include "engine/run/renewals.hpp"
 #include "state/store.hpp"
 #include "tools/pkiflow/cli_support.hpp"
 
@@ -42,7 +43,8 @@ void append_json_string(std::string& out, std::string_view v) {
 
 // The record as one line of JSON, written directly (status --json prints 10,000 of them in
 // well under 100 ms). The stored profile is spliced in after a validity check.
-std::string record_json_text(const state::Record& r) {
+std::string record_json_text(const state::Record& r,
+                             const std::optional<engine::RenewalTime>& renewal = std::nullopt) {
   std::string out = "{";
   auto key = [&](const char* k) {
     if (out.size() > 1) out += ',';
@@ -69,6 +71,10 @@ std::string record_json_text(const state::Record& r) {
   str("remote_id", r.remote_id);
   str("remote_status", r.remote_status);
   time("not_after", r.not_after);
+  if (renewal) {
+    time("renew_at", renewal->at);
+    str("renew_reason", renewal->reason);
+  }
   str("thumbprint_sha1", r.thumbprint_sha1);
   str("renews", r.renews);
   str("superseded_by", r.superseded_by);
@@ -209,8 +215,14 @@ struct Status {
     }
     if (expiring_within >= 0)
       f.expiring_before = std::chrono::system_clock::now() + std::chrono::days(expiring_within);
-    auto st = store.open(store.load(), state::OpenMode::read_only);
+    const auto config = store.load();
+    auto st = store.open(config, state::OpenMode::read_only);
     auto records = take(st->list(f));
+    // When each active record is renewed, under the configuration's policy for it.
+    auto renewal = [&config](const state::Record& r) -> std::optional<engine::RenewalTime> {
+      if (r.state != state::RecordState::active) return std::nullopt;
+      return engine::renewal_due(r, config.renewal_policy(r.kind, r.name, r.tenant));
+    };
     // Retired records are history: shown with --all or --state retired.
     if (!all && !f.state)
       std::erase_if(records,
@@ -219,19 +231,22 @@ struct Status {
       // One compact record per line inside the array: valid JSON, greppable, and it streams.
       std::string out = "[";
       for (std::size_t i = 0; i < records.size(); ++i)
-        out += (i ? ",\n " : "\n ") + record_json_text(records[i]);
+        out += (i ? ",\n " : "\n ") + record_json_text(records[i], renewal(records[i]));
       out += records.empty() ? "]\n" : "\n]\n";
       std::cout << out;
       document_written();
       return;
     }
     std::vector<std::vector<std::string>> rows{{"ID", "KIND", "NAME", "TENANT", "STATE",
-                                                "NOT AFTER", "ATTEMPTS", "NEXT ATTEMPT",
+                                                "NOT AFTER", "RENEW AT", "ATTEMPTS", "NEXT ATTEMPT",
                                                 "LAST ERROR"}};
-    for (const auto& r : records)
+    for (const auto& r : records) {
+      const auto renew = renewal(r);
       rows.push_back({r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
-                      time_or_dash(r.not_after), std::to_string(r.attempts),
-                      time_or_dash(r.next_attempt_at), r.last_error});
+                      time_or_dash(r.not_after),
+                      renew ? pki::format_rfc3339(renew->at) : std::string("-"),
+                      std::to_string(r.attempts), time_or_dash(r.next_attempt_at), r.last_error});
+    }
     print_table(rows);
   }
 };
@@ -317,6 +332,68 @@ struct History {
       table.push_back({pki::format_rfc3339(h.at), h.from ? state::to_string(*h.from) : "-",
                        state::to_string(h.to), h.actor, h.reason});
     print_table(table);
+  }
+};
+
+// step's `needs-renewal` contract, for scripts: exit 0 due, 1 not due, 2 unknown record (or
+// unusable input), 255 any other error.
+struct NeedsRenewal {
+  StoreOptions store;
+  std::string id, within;
+  bool all = false, json = false;
+
+  void run() const {
+    try {
+      check();
+    } catch (Exit& e) {
+      if (e.code != kOk && e.code != kInvalid && e.code != kBadInput) e.code = 255;
+      throw;
+    }
+  }
+
+  void check() const {
+    if (id.empty() == !all) fail(kBadInput, "give a record id or --all");
+    std::chrono::seconds ahead{0};
+    if (!within.empty()) ahead = take(engine::parse_duration(within));
+    const auto config = store.load();
+    auto st = store.open(config, state::OpenMode::read_only);
+    std::vector<state::Record> records;
+    if (all) {
+      state::RecordFilter f;
+      f.state = state::RecordState::active;
+      records = take(st->list(f));
+    } else {
+      auto found = take(st->get(id));
+      if (!found) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
+      records.push_back(*found);
+    }
+    const auto horizon = std::chrono::system_clock::now() + ahead;
+    std::size_t due_count = 0;
+    auto arr = nlohmann::ordered_json::array();
+    for (const auto& r : records) {
+      std::optional<engine::RenewalTime> t;
+      if (r.state == state::RecordState::active)
+        t = engine::renewal_due(r, config.renewal_policy(r.kind, r.name, r.tenant));
+      const bool due = t && t->at <= horizon;
+      due_count += due;
+      arr.push_back({{"id", r.id},
+                     {"name", r.name},
+                     {"state", state::to_string(r.state)},
+                     {"renew_at", t ? nlohmann::ordered_json(pki::format_rfc3339(t->at))
+                                    : nlohmann::ordered_json(nullptr)},
+                     {"reason", t ? t->reason : std::string("not active: nothing to renew")},
+                     {"due", due}});
+      if (!json)
+        std::cout << r.id << "  " << r.name << "  "
+                  << (due ? "due since " + pki::format_rfc3339(t->at) + " (" + t->reason + ")"
+                      : t ? "not due until " + pki::format_rfc3339(t->at) + " (" + t->reason + ")"
+                          : std::string("not active (") + state::to_string(r.state) +
+                                "): nothing to renew")
+                  << "\n";
+    }
+    const int code = due_count > 0 ? kOk : 1;
+    if (json) print_json({{"records", arr}, {"due", due_count}, {"exit", code}});
+    if (code != kOk) throw Exit(code, "");
   }
 };
 
@@ -423,6 +500,20 @@ void add_record_commands(CLI::App& app) {
   history->add_flag("--json", h->json, "machine-readable output");
   history->callback([h] { h->run(); });
   example(history, "pkiflow history 01J0Z8K4M2N6P8R0");
+
+  auto nr = std::make_shared<NeedsRenewal>();
+  auto* needs = app.add_subcommand(
+      "needs-renewal",
+      "whether a record (or any, --all) is due for renewal: exit 0 due, 1 not due, 2 unknown "
+      "record, 255 error");
+  nr->store.add_to(*needs);
+  needs->add_option("id", nr->id, "record id");
+  needs->add_flag("--all", nr->all, "every active record: exit 0 when any is due");
+  needs->add_option("--within", nr->within,
+                    "count as due what comes due within this duration (30d, 12h)");
+  needs->add_flag("--json", nr->json, "machine-readable output");
+  needs->callback([nr] { nr->run(); });
+  example(needs, "pkiflow needs-renewal --all --within 7d && echo 'renewals this week'");
 
   using A = Operator::Action;
   for (A action : {A::retry, A::renew}) {  // cancel is with the Graph verbs (cli_run.cpp)

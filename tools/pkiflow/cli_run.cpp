@@ -128,6 +128,7 @@ struct Run {
     std::string url = !store.state_url.empty() ? store.state_url : config.state_url;
     if (url.empty()) url = take(engine::default_state_url());
     wiring.keys = keys_of(config, url);
+    wiring.renewal = engine::renewal_source(config);
     engine::RunOptions ro;
     ro.actor = "pkiflow run (" + actor() + ")";
     ro.dry_run = dry_run;
@@ -142,10 +143,13 @@ struct Run {
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
     if (!report) fail(report.error(), kCannotRun);
-    const int code = report->interrupted                                        ? kInterrupted
-                     : report->count(engine::RecordOutcome::Result::failed) > 0 ? kRecordsFailed
-                     : !report->skipped_leased.empty()                          ? kHeldByAnotherRun
-                                                                                : kOk;
+    const int code = report->interrupted ? kInterrupted
+                     : report->count(engine::RecordOutcome::Result::failed) > 0 ||
+                             std::any_of(report->renewals.begin(), report->renewals.end(),
+                                         [](const auto& p) { return !p.error.empty(); })
+                         ? kRecordsFailed
+                     : !report->skipped_leased.empty() ? kHeldByAnotherRun
+                                                       : kOk;
     print(*report, dry, code);
     if (code == kInterrupted)
       throw Exit(kInterrupted,
@@ -173,6 +177,17 @@ struct Run {
                         {"result", engine::to_string(o.result)},
                         {"note", o.note}});
       j["records"] = recs;
+      auto renewals = nlohmann::ordered_json::array();
+      for (const auto& p : report.renewals)
+        renewals.push_back(
+            {{"id", p.id},
+             {"name", p.name},
+             {"successor", p.successor.empty() ? nlohmann::ordered_json(nullptr)
+                                               : nlohmann::ordered_json(p.successor)},
+             {"due", pki::format_rfc3339(p.due)},
+             {"reason", p.reason},
+             {"error", p.error}});
+      j["renewals"] = renewals;
       auto skipped = nlohmann::ordered_json::array();
       for (const auto& k : report.skipped_leased)
         skipped.push_back(
@@ -184,6 +199,16 @@ struct Run {
       j["exit"] = code;
       print_json(j);
       return;
+    }
+    for (const auto& p : report.renewals) {
+      std::cout << p.id << "  " << p.name << "  renewal due since " << pki::format_rfc3339(p.due)
+                << " (" << p.reason << "): ";
+      if (!p.error.empty())
+        std::cout << "not planned: " << p.error << "\n";
+      else if (p.successor.empty())
+        std::cout << "a run would plan its successor (dry run)\n";
+      else
+        std::cout << "planned " << p.successor << "\n";
     }
     for (const auto& o : report.records) {
       std::cout << o.id << "  " << o.name << "  " << state::to_string(o.from);

@@ -1,0 +1,42 @@
+// When a certificate is renewed (issue 12): `renew_before` before it expires or at
+// `renew_at_fraction` of its real lifetime (from the issued certificate's notBefore and
+// notAfter), whichever comes first, shifted by a per-record jitter so a fleet of records issued
+// together does not renew at one instant. Pure functions of their inputs (STYLE.md, 4).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/clock.hpp"
+#include "engine/pki/result.hpp"
+
+namespace pkiflow::engine {
+
+struct RenewalPolicy {
+  std::optional<std::chrono::seconds> renew_before;  // unset: the fraction alone
+  double renew_at_fraction = 2.0 / 3.0;              // of the lifetime, in (0, 1)
+};
+
+// "30d", "12h", "90m", "45s" (one number, one unit).
+Result<std::chrono::seconds> parse_duration(std::string_view text);
+std::string format_duration(std::chrono::seconds d);
+
+struct RenewalTime {
+  TimePoint at;        // when renewal is due (jitter included)
+  std::string reason;  // "2/3 of its lifetime" or "30d before it expires"
+};
+
+// When the certificate valid from `not_before` to `not_after` is due for renewal under `policy`.
+// The jitter, derived from `record_id` (stable across runs), delays the due time by up to a
+// hundredth of the lifetime and at most 6 hours, and never past the earlier of the two bounds'
+// own window (it stays before notAfter).
+RenewalTime renewal_time(TimePoint not_before, TimePoint not_after, const RenewalPolicy& policy,
+                         std::string_view record_id);
+
+// Why `policy` can never be satisfied for a certificate of `validity_days` (renewal would be
+// due at issue), or "" when it can.
+std::string unsatisfiable(const RenewalPolicy& policy, int validity_days);
+
+}  // namespace pkiflow::engine

@@ -1,0 +1,67 @@
+#include "engine/run/renewals.hpp"
+
+#include <set>
+
+#include "engine/pki/time_format.hpp"
+#include "engine/record_id.hpp"
+
+namespace pkiflow::engine {
+
+RenewalSource renewal_source(const Config& c) {
+  return [&c](const state::Record& r) -> std::optional<RenewalPlan> {
+    RenewalPlan plan;
+    plan.policy = c.renewal_policy(r.kind, r.name, r.tenant);
+    if (const auto* spec = c.certificate(r.kind, r.name, r.tenant)) {
+      const auto changes = profile_changes(r.profile_json, *spec);
+      if (!changes.empty()) {
+        plan.profile_json = spec->profile_json();
+        plan.profile_note = "from " + c.file.string() + ":";
+        for (std::size_t i = 0; i < changes.size(); ++i)
+          plan.profile_note += (i ? ", " : " ") + changes[i];
+      }
+    }
+    return plan;
+  };
+}
+
+std::optional<RenewalTime> renewal_due(const state::Record& r, const RenewalPolicy& policy) {
+  if (!r.not_before || !r.not_after) return std::nullopt;
+  return renewal_time(*r.not_before, *r.not_after, policy, r.id);
+}
+
+Result<std::vector<PlannedRenewal>> plan_due_renewals(state::StateStore& store, Lifecycle& life,
+                                                      const Clock& clock, pki::Rng& rng,
+                                                      const RenewalSource& source, bool dry_run) {
+  std::vector<PlannedRenewal> out;
+  if (!source) return out;
+  auto all = store.list({});
+  if (!all) return all.error();
+  std::set<std::string> being_renewed;
+  for (const auto& r : *all)
+    if (!r.renews.empty() && r.state != state::RecordState::retired &&
+        r.state != state::RecordState::failed)
+      being_renewed.insert(r.renews);
+  const auto now = clock.now();
+  for (const auto& r : *all) {
+    if (r.state != state::RecordState::active || being_renewed.count(r.id)) continue;
+    const auto plan = source(r);
+    if (!plan) continue;
+    const auto due = renewal_due(r, plan->policy);
+    if (!due || due->at > now) continue;
+    PlannedRenewal p{r.id, r.name, "", due->at, due->reason, ""};
+    if (!dry_run) {
+      const std::string why = "due since " + pki::format_rfc3339(due->at) + " (" + due->reason +
+                              ")" + (plan->profile_note.empty() ? "" : "; " + plan->profile_note);
+      // The store decides atomically: a run that lost the race is told "already being renewed".
+      auto successor = life.renew(r.id, new_record_id(rng), plan->profile_json, why);
+      if (successor)
+        p.successor = successor->id;
+      else
+        p.error = successor.error().what();
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace pkiflow::engine

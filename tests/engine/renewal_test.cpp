@@ -1,0 +1,171 @@
+// Renewal on schedule (issue 12, part 1) with a fake clock: the policy's arithmetic (fraction
+// and duration, whichever is first; the jitter's bounds), the configuration's checks (an
+// unsatisfiable policy refused with its field path), and the planner that a run calls first
+// (due and not due, one successor however many runs find it due, a dry run writes nothing).
+#include <boost/test/unit_test.hpp>
+#include <set>
+
+#include "engine/config.hpp"
+#include "engine/run/renewals.hpp"
+#include "tests/support/store_fixture.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace pkiflow;
+using namespace pkiflow::engine;
+using namespace std::chrono_literals;
+using S = state::RecordState;
+
+namespace {
+
+const TimePoint kIssued{std::chrono::seconds(1'800'000'000)};
+
+struct Fixture : pkiflow::test::StoreFixture {
+  // An active CBA record whose certificate is valid from `from` for `lifetime`.
+  std::string active(TimePoint from, std::chrono::seconds lifetime) {
+    const std::string id = planned();
+    SignedArtifacts a{"cert", "", from, from + lifetime, "AA", "BB"};
+    BOOST_REQUIRE(life.signed_(id, a).ok());
+    BOOST_REQUIRE(life.uploaded(id, "uploaded", "remote-" + id).ok());
+    BOOST_REQUIRE(life.activated(id, "active").ok());
+    return id;
+  }
+  RenewalSource policy(RenewalPolicy p) {
+    return [p](const state::Record&) { return std::optional<RenewalPlan>(RenewalPlan{p, {}, ""}); };
+  }
+  Result<std::vector<PlannedRenewal>> plan(const RenewalSource& source, bool dry_run = false) {
+    return plan_due_renewals(*store, life, clock, rng, source, dry_run);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(renewal)
+
+BOOST_AUTO_TEST_CASE(durations_are_a_number_and_a_unit) {
+  BOOST_TEST(parse_duration("30d").value() == std::chrono::seconds(30 * 86'400));
+  BOOST_TEST(parse_duration("12h").value() == std::chrono::seconds(12 * 3'600));
+  BOOST_TEST(parse_duration("90m").value() == std::chrono::seconds(90 * 60));
+  BOOST_TEST(parse_duration("45s").value() == std::chrono::seconds(45));
+  for (const char* bad : {"", "d", "30", "30w", "-3d", "3.5d", "1e3d", "30 d", "99999999d"})
+    BOOST_TEST(!parse_duration(bad).ok(), bad);
+  BOOST_TEST(format_duration(std::chrono::seconds(30 * 86'400)) == "30d");
+  BOOST_TEST(format_duration(std::chrono::seconds(90 * 60)) == "90m");
+}
+
+BOOST_AUTO_TEST_CASE(the_earlier_of_fraction_and_duration_wins_and_jitter_stays_bounded) {
+  const auto year = std::chrono::seconds(std::chrono::days(365));
+  const auto to = kIssued + year;
+  // The fraction alone: 2/3 of a year, plus at most 1% of it (and at most 6 h).
+  RenewalPolicy two_thirds;
+  auto t = renewal_time(kIssued, to, two_thirds, "REC1");
+  const auto base = kIssued + std::chrono::duration_cast<TimePoint::duration>(year * 2.0 / 3.0);
+  BOOST_TEST((t.at >= base && t.at <= base + 6h));
+  BOOST_TEST(t.reason == "2/3 of its lifetime");
+  // 30 days before expiry comes later than 2/3 of a year: the fraction still wins.
+  RenewalPolicy with_before{std::chrono::seconds(std::chrono::days(30)), 2.0 / 3.0};
+  BOOST_TEST(renewal_time(kIssued, to, with_before, "REC1").reason == "2/3 of its lifetime");
+  // 200 days before expiry comes first.
+  RenewalPolicy early{std::chrono::seconds(std::chrono::days(200)), 2.0 / 3.0};
+  auto e = renewal_time(kIssued, to, early, "REC1");
+  BOOST_TEST(e.reason == "200d before it expires");
+  BOOST_TEST((e.at >= to - std::chrono::days(200) && e.at <= to - std::chrono::days(200) + 6h));
+  // The jitter is stable per record, differs between records, and stays in its bounds.
+  std::set<TimePoint::rep> seen;
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = "REC" + std::to_string(i);
+    auto a = renewal_time(kIssued, to, two_thirds, id);
+    BOOST_TEST((a.at == renewal_time(kIssued, to, two_thirds, id).at));
+    BOOST_TEST((a.at >= base && a.at <= base + 6h));
+    seen.insert(a.at.time_since_epoch().count());
+  }
+  BOOST_TEST(seen.size() > 190u);
+  // A ten-day certificate: at most 1% of its lifetime (2.4 h), never past notAfter.
+  auto short_to = kIssued + std::chrono::days(10);
+  for (int i = 0; i < 50; ++i) {
+    auto s = renewal_time(kIssued, short_to, two_thirds, "S" + std::to_string(i));
+    const auto s_base = kIssued + std::chrono::duration_cast<TimePoint::duration>(
+                                      std::chrono::days(10) * 2.0 / 3.0);
+    BOOST_TEST((s.at >= s_base && s.at <= s_base + std::chrono::minutes(144)));
+  }
+  RenewalPolicy late{std::chrono::seconds(1), 0.999999};
+  BOOST_TEST((renewal_time(kIssued, short_to, late, "X").at < short_to));
+}
+
+BOOST_AUTO_TEST_CASE(a_policy_that_can_never_be_satisfied_is_refused_with_its_field) {
+  const std::string tenant = R"("tenants": {"t": {"tenant_id": "t", "client_id": "a",
+      "auth": {"client_secret_env": "X"}}})";
+  auto cfg = [&](const std::string& more) {
+    return parse_config("{" + tenant + more + "}", "c.json");
+  };
+  auto bad = cfg(R"(, "certificates": [{"kind": "cba-ca", "name": "x", "tenant": "t",
+      "validity_days": 30, "renew_before": "30d"}])");
+  BOOST_TEST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.error().message().find("certificates[0].renew_before: renew_before 30d is not "
+                                        "shorter than the validity of 30 days") == 0u,
+             bad.error().message());
+  auto from_defaults = cfg(R"(, "renewal": {"renew_before": "400d"},
+      "certificates": [{"kind": "cba-ca", "name": "x", "tenant": "t", "validity_days": 365}])");
+  BOOST_TEST_REQUIRE(!from_defaults.ok());
+  BOOST_TEST(from_defaults.error().message().find(
+                 "renewal.renew_before (for certificates[0]): renew_before 400d") == 0u,
+             from_defaults.error().message());
+  for (const char* fraction : {"0", "1", "1.5", "-0.2", "\"2/3\""}) {
+    auto f = cfg(std::string(R"(, "renewal": {"renew_at_fraction": )") + fraction + "}");
+    BOOST_TEST(!f.ok(), fraction);
+  }
+  auto typo = cfg(R"(, "renewal": {"renew_befor": "30d"})");
+  BOOST_TEST_REQUIRE(!typo.ok());
+  BOOST_TEST(typo.error().message().find("did you mean \"renew_before\"") != std::string::npos);
+  auto good = cfg(R"(, "renewal": {"renew_before": "30d", "renew_at_fraction": 0.75},
+      "certificates": [{"kind": "cba-ca", "name": "x", "tenant": "t", "renew_before": "10d"},
+                       {"kind": "cba-ca", "name": "y", "tenant": "t"}])");
+  BOOST_TEST_REQUIRE(good.ok(), pkiflow::test::why(good));
+  auto x = good->renewal_policy(state::RecordKind::cba_ca, "x", "t");
+  BOOST_TEST(x.renew_before->count() == 10 * 86'400);
+  BOOST_TEST(x.renew_at_fraction == 0.75);
+  auto other = good->renewal_policy(state::RecordKind::cba_ca, "unlisted", "t");
+  BOOST_TEST(other.renew_before->count() == 30 * 86'400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_run_plans_each_due_renewal_once_and_a_dry_run_plans_none, Fixture) {
+  const auto year = std::chrono::seconds(std::chrono::days(365));
+  const std::string due = active(clock.now() - std::chrono::days(300), year);
+  const std::string not_due = active(clock.now() - std::chrono::days(10), year);
+  RenewalPolicy p;
+  auto dry = plan(policy(p), true);
+  BOOST_TEST_REQUIRE(dry.ok());
+  BOOST_TEST_REQUIRE(dry->size() == 1u);
+  BOOST_TEST((*dry)[0].id == due);
+  BOOST_TEST((*dry)[0].successor.empty());
+  BOOST_TEST(store->list({}).value().size() == 2u);  // nothing written
+
+  auto first = plan(policy(p));
+  BOOST_TEST_REQUIRE(first.ok());
+  BOOST_TEST_REQUIRE(first->size() == 1u);
+  const auto successor = store->get((*first)[0].successor).value();
+  BOOST_TEST_REQUIRE(successor.has_value());
+  BOOST_TEST(successor->renews == due);
+  BOOST_TEST((successor->state == S::planned));
+  auto history = store->history(successor->id).value();
+  BOOST_TEST(history[0].reason.find("renewal of " + due + "; due since ") == 0u, history[0].reason);
+  BOOST_TEST(history[0].reason.find("(2/3 of its lifetime)") != std::string::npos);
+  // The next run finds it being renewed: nothing more.
+  BOOST_TEST(plan(policy(p))->empty());
+  // Two planners racing past the list: the store refuses the second successor.
+  state::Record twin = *successor;
+  twin.id = new_record_id(rng);
+  state::HistoryEntry h;
+  h.record_id = twin.id;
+  h.to = S::planned;
+  h.at = clock.now();
+  auto refused = store->create(twin, h);
+  BOOST_TEST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.error().message() == "is already being renewed by " + successor->id);
+  // Time passes: the other one comes due too.
+  clock.advance(std::chrono::days(250));
+  auto later = plan(policy(p));
+  BOOST_TEST_REQUIRE(later->size() == 1u);
+  BOOST_TEST((*later)[0].id == not_due);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,98 @@
+// Renewal on schedule through the CLI against the emulator (issue 12, part 1): an imported CA
+// certificate that expires in 10 days is renewed by one plain `pkiflow run` under a
+// "renew_before": "30d" policy; needs-renewal answers with step's exit codes; a dry run says
+// what it would plan and plans nothing.
+#include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/pki/certificate.hpp"
+#include "tests/graph/e2e_support.hpp"
+
+using namespace pkiflow;
+using namespace pkiflow::test::e2e;
+using pkiflow::test::quote;
+using pkiflow::test::read_file;
+using pkiflow::test::run_cli;
+using pkiflow::test::write_file;
+
+BOOST_AUTO_TEST_SUITE(graph_renewal)
+
+BOOST_AUTO_TEST_CASE(an_imported_ca_expiring_in_ten_days_is_renewed_by_one_plain_run) {
+  LiveEmulator emu(emulator_options(), 17);
+  Lab lab({emu.base(), "", "secret", kSecret});
+  const auto& d = lab.dir();
+  auto config = json::parse(read_file(d / "pkiflow.json"));
+  config["renewal"] = {{"renew_before", "30d"}};
+  config["certificates"] = {{{"kind", "cba-ca"},
+                             {"name", "user-ca"},
+                             {"tenant", "lab"},
+                             {"subject", "CN=User CA,O=Lab"},
+                             {"key_algorithm", "p256"},
+                             {"signer", "lab-root"}}};
+  write_file(d / "pkiflow.json", config.dump(2));
+
+  // A CA someone issued by hand that expires in ten days, taken over by pkiflow.
+  for (const std::string& step :
+       {"key new --alg p256 --no-encrypt --out " + quote(d / "old.key"),
+        "csr new --key " + quote(d / "old.key") +
+            " --subject 'CN=User CA,O=Lab' --ca --path-len 0 --out " + quote(d / "old.csr"),
+        "ca sign --csr " + quote(d / "old.csr") + " --ca-cert " + quote(d / "root.pem") +
+            " --ca-key " + quote(d / "root.key") + " --profile cba-ca --days 10 --out " +
+            quote(d / "old.pem")}) {
+    auto r = run_cli(step);
+    BOOST_TEST_REQUIRE(r.exit_code == 0, step << ": " << r.err);
+  }
+  auto planned = lab.cli("request", "--from-config --json");
+  BOOST_TEST_REQUIRE(planned.exit_code == 0, planned.err);
+  const std::string old_id = json::parse(planned.out)[0]["id"];
+  auto imported = lab.cli("import", old_id + " --certificate " + quote(d / "old.pem"));
+  BOOST_TEST_REQUIRE(imported.exit_code == 0, imported.err);
+  auto uploaded = lab.cli("run");
+  BOOST_TEST_REQUIRE(uploaded.exit_code == 0, uploaded.out + uploaded.err);
+  BOOST_TEST_REQUIRE(lab.record(old_id)["state"] == "active");
+
+  // Due: 30 days before notAfter is already past.
+  auto needs = lab.cli("needs-renewal", old_id);
+  BOOST_TEST(needs.exit_code == 0, needs.out + needs.err);
+  BOOST_TEST(needs.out.find("(30d before it expires)") != std::string::npos, needs.out);
+  auto any = json::parse(lab.cli("needs-renewal", "--all --json").out);
+  BOOST_TEST(any["due"] == 1);
+  BOOST_TEST(lab.cli("needs-renewal", "NOSUCHRECORD").exit_code == 2);
+  auto shown = json::parse(lab.cli("status", "--json").out);
+  BOOST_TEST(shown[0]["renew_reason"] == "30d before it expires");
+
+  // A dry run says what it would plan, and plans nothing.
+  auto dry = lab.cli("run", "--dry-run");
+  BOOST_TEST(dry.exit_code == 0, dry.err);
+  BOOST_TEST(dry.out.find(old_id + "  user-ca  renewal due since ") != std::string::npos, dry.out);
+  BOOST_TEST(dry.out.find("a run would plan its successor (dry run)") != std::string::npos,
+             dry.out);
+  BOOST_TEST(lab.records().size() == 1u);
+
+  // One plain run: the successor is planned, made, signed, uploaded and active.
+  auto renewed = lab.cli("run", "--json");
+  BOOST_TEST_REQUIRE(renewed.exit_code == 0, renewed.out + renewed.err);
+  const auto report = json::parse(renewed.out);
+  BOOST_TEST_REQUIRE(report["renewals"].size() == 1u);
+  const std::string new_id = report["renewals"][0]["successor"];
+  BOOST_TEST(report["renewals"][0]["id"] == old_id);
+  const auto successor = lab.record(new_id);
+  BOOST_TEST(successor["state"] == "active");
+  BOOST_TEST(successor["renews"] == old_id);
+  auto history = json::parse(lab.cli("history", new_id + " --json").out);
+  const std::string why = history[0]["reason"];
+  BOOST_TEST(why.find("renewal of " + old_id + "; due since ") == 0u, why);
+  BOOST_TEST(why.find("(30d before it expires)") != std::string::npos, why);
+  bool in_tenant = false;  // the successor's CA is in the tenant's trust store
+  for (const auto& t : emu.emu().cba_thumbprints())
+    in_tenant = in_tenant || pki::same_hex(t, successor["thumbprint_sha1"].get<std::string>());
+  BOOST_TEST(in_tenant);
+  // The successor is far from due; nothing more to renew.
+  BOOST_TEST(lab.cli("needs-renewal", new_id).exit_code == 1);
+  BOOST_TEST(lab.cli("needs-renewal", "--all").exit_code == 1);
+  auto again = json::parse(lab.cli("run", "--json").out);
+  BOOST_TEST(again["renewals"].empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
