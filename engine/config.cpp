@@ -183,6 +183,18 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
     c.validity_days = j["validity_days"].get<int>();
   }
   if (auto st = renewal_fields(j, f, c.renew_before, c.renew_at_fraction); !st) return st.error();
+  if (j.contains("retire_superseded")) {
+    std::string text;
+    if (auto st = f.text("retire_superseded", text); !st) return st.error();
+    c.retire_superseded = parse_retire(text);
+    if (!c.retire_superseded)
+      return bad(file, where + ".retire_superseded",
+                 "\"" + text + "\" is not one of at-expiry, after-cutover, never");
+    if (c.kind == state::RecordKind::gsa_tls_ca && *c.retire_superseded == Retire::at_expiry)
+      return bad(file, where + ".retire_superseded",
+                 "a TLS-inspection CA cannot stay until it expires: the tenant keeps one "
+                 "enabled certificate (after-cutover or never)");
+  }
   return c;
 }
 
@@ -335,6 +347,7 @@ RenewalPolicy Config::renewal_policy(state::RecordKind kind, const std::string& 
   if (const auto* spec = certificate(kind, name, tenant)) {
     if (spec->renew_before) p.renew_before = spec->renew_before;
     if (spec->renew_at_fraction) p.renew_at_fraction = *spec->renew_at_fraction;
+    if (spec->retire_superseded) p.retire_superseded = spec->retire_superseded;
   }
   return p;
 }

@@ -82,6 +82,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"certificates[]", "signer", "a name under signers (none: sign offline, `pkiflow import`)"},
       {"certificates[]", "renew_before", "duration: overrides renewal.renew_before"},
       {"certificates[]", "renew_at_fraction", "0-1: overrides renewal.renew_at_fraction"},
+      {"certificates[]", "retire_superseded",
+       "at-expiry (default for cba-ca, intune-codesigning), after-cutover (default for "
+       "gsa-tls-ca) or never: when a renewed certificate leaves the tenant"},
   };
   return all;
 }

@@ -210,7 +210,9 @@ Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& rem
   });
 }
 
-Result<Record> Lifecycle::activated(const std::string& id, const std::string& remote_status) {
+Result<Record> Lifecycle::activated(
+    const std::string& id, const std::string& remote_status,
+    const std::function<std::string(const Record&)>& superseded_note) {
   auto effect = [&](Record& r, const Record&) -> Status {
     r.remote_status = remote_status;
     return Ok{};
@@ -226,7 +228,9 @@ Result<Record> Lifecycle::activated(const std::string& id, const std::string& re
     sup.state = RecordState::superseded;
     sup.superseded_by = id;
     sup.updated_at = next.updated_at;
-    writes.push_back({sup, entry(*old, RecordState::superseded, "superseded by " + id, "{}")});
+    const std::string note = superseded_note ? superseded_note(*old) : "";
+    writes.push_back({sup, entry(*old, RecordState::superseded,
+                                 "superseded by " + id + (note.empty() ? "" : "; " + note), "{}")});
     return writes;
   };
   return move(id, RecordState::active, "confirmed active", "{}", effect, supersede);

@@ -80,8 +80,10 @@ class Lifecycle {
   // `remote_id` when the upload created the remote object (CBA, Intune); "" keeps the one known.
   Result<Record> uploaded(const std::string& id, const std::string& remote_status,
                           const std::string& remote_id = "");
-  // Also supersedes the record this one renews, in the same transaction.
-  Result<Record> activated(const std::string& id, const std::string& remote_status);
+  // Also supersedes the record this one renews, in the same transaction; `superseded_note`
+  // says in the old record's history what becomes of it (kept until it expires, deleted now).
+  Result<Record> activated(const std::string& id, const std::string& remote_status,
+                           const std::function<std::string(const Record&)>& superseded_note = {});
   // A permanent failure: the record stops until an operator retries or cancels it.
   Result<Record> failed(const std::string& id, const std::string& reason);
   // A transient failure: same state, one more attempt counted, next attempt after a back-off.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "engine/pki/time_format.hpp"
+
 namespace pkiflow::engine {
 
 using std::chrono::seconds;
@@ -78,6 +80,61 @@ RenewalTime renewal_time(TimePoint not_before, TimePoint not_after, const Renewa
   spread = std::min(spread, std::max(not_after - out.at, TimePoint::duration::zero()) / 2);
   out.at += std::chrono::duration_cast<TimePoint::duration>(spread * stable_fraction(record_id));
   return out;
+}
+
+const char* to_string(Retire r) {
+  switch (r) {
+    case Retire::at_expiry:
+      return "at-expiry";
+    case Retire::after_cutover:
+      return "after-cutover";
+    case Retire::never:
+      return "never";
+  }
+  return "at-expiry";
+}
+
+std::optional<Retire> parse_retire(std::string_view text) {
+  for (auto r : {Retire::at_expiry, Retire::after_cutover, Retire::never})
+    if (text == to_string(r)) return r;
+  return std::nullopt;
+}
+
+Retire default_retire(state::RecordKind kind) {
+  return kind == state::RecordKind::gsa_tls_ca ? Retire::after_cutover : Retire::at_expiry;
+}
+
+bool retirement_due(const state::Record& r, const RenewalPolicy& policy, TimePoint now) {
+  switch (policy.retire_superseded.value_or(default_retire(r.kind))) {
+    case Retire::after_cutover:
+      return true;
+    case Retire::never:
+      return false;
+    case Retire::at_expiry:
+      return !r.not_after || *r.not_after <= now;
+  }
+  return false;
+}
+
+std::string kept_until_note(const state::Record& r, const RenewalPolicy& policy) {
+  const Retire how = policy.retire_superseded.value_or(default_retire(r.kind));
+  if (how == Retire::after_cutover) return "its remote object is deleted now";
+  if (how == Retire::never)
+    return "kept in the tenant (retire_superseded never): remove it by hand when it is no longer "
+           "needed";
+  const std::string until =
+      r.not_after ? " until it expires at " + pki::format_rfc3339(*r.not_after) : "";
+  switch (r.kind) {
+    case state::RecordKind::cba_ca:
+      return "kept in the trust store" + until +
+             ": user certificates it issued keep authenticating until then";
+    case state::RecordKind::intune_codesigning:
+      return "kept in the tenant" + until +
+             ": apps signed with it must be re-signed with the successor before then";
+    case state::RecordKind::gsa_tls_ca:
+      break;
+  }
+  return "kept in the tenant" + until;
 }
 
 std::string unsatisfiable(const RenewalPolicy& policy, int validity_days) {

@@ -11,13 +11,32 @@
 
 #include "engine/clock.hpp"
 #include "engine/pki/result.hpp"
+#include "state/record.hpp"
 
 namespace pkiflow::engine {
+
+// When a superseded certificate leaves the tenant (graph-api.md, section 0). Renewing a CA is not
+// replacing it: user certificates an Entra CBA CA issued authenticate only while it is in the
+// trust store, and apps signed with an Intune code-signing certificate need it until re-signed.
+enum class Retire {
+  at_expiry,      // kept until its own notAfter (CBA, Intune)
+  after_cutover,  // deleted once the successor is live (GSA: one enabled certificate)
+  never,          // kept; an operator retires it
+};
+const char* to_string(Retire r);  // "at-expiry", "after-cutover", "never"
+std::optional<Retire> parse_retire(std::string_view text);
+Retire default_retire(state::RecordKind kind);
 
 struct RenewalPolicy {
   std::optional<std::chrono::seconds> renew_before;  // unset: the fraction alone
   double renew_at_fraction = 2.0 / 3.0;              // of the lifetime, in (0, 1)
+  std::optional<Retire> retire_superseded;           // unset: the family's default
 };
+
+// Whether a superseded record is due to leave the tenant at `now`, and what history says about
+// it when it is superseded.
+bool retirement_due(const state::Record& r, const RenewalPolicy& policy, TimePoint now);
+std::string kept_until_note(const state::Record& r, const RenewalPolicy& policy);
 
 // "30d", "12h", "90m", "45s" (one number, one unit).
 Result<std::chrono::seconds> parse_duration(std::string_view text);

@@ -21,6 +21,7 @@
 
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
+#include "engine/pki/time_format.hpp"
 #include "engine/record_id.hpp"
 #include "engine/run/lease_keeper.hpp"
 
@@ -232,6 +233,18 @@ struct Workflow::Impl {
         opt(std::move(o)),
         life(s, c, opt.actor, opt.backoff) {}
 
+  // The record's renewal policy as the configuration says now (the defaults without one).
+  RenewalPolicy policy_of(const Record& r) const {
+    if (wiring.renewal)
+      if (auto plan = wiring.renewal(r)) return plan->policy;
+    return RenewalPolicy{};
+  }
+
+  // Whether a claimed record has work now: a superseded one only when its policy retires it.
+  bool has_work(const Record& r) const {
+    return r.state != RecordState::superseded || retirement_due(r, policy_of(r), clock.now());
+  }
+
   double jitter() {
     auto b = pki::random_bytes(rng, 4);
     std::uint32_t v = (std::uint32_t(b[0]) << 24) | (std::uint32_t(b[1]) << 16) |
@@ -359,7 +372,12 @@ struct Workflow::Impl {
     for (;;) {
       auto c = co_await p.confirm(r, j);
       if (!c) co_return Step{c.error(), ""};
-      if (c->in_force) co_return Step{life.activated(r.id, c->remote_status), ""};
+      if (c->in_force)
+        co_return Step{life.activated(r.id, c->remote_status,
+                                      [this](const Record& old) {
+                                        return kept_until_note(old, policy_of(old));
+                                      }),
+                       ""};
       if (c->staged && !enabled) {
         if (p.manual_activation() && !force_enable)
           co_return Step{r, "staged (\"" + c->remote_status +
@@ -403,9 +421,10 @@ struct Workflow::Impl {
   net::awaitable<Step> retire(const Record& r, providers::Provider& p, providers::Journal& j) {
     if (auto st = sole_owner(store, r); !st) co_return Step{st.error(), ""};
     if (auto st = co_await p.retire(r, j); !st) co_return Step{st.error(), ""};
-    co_return Step{
-        life.retire(r.id, "superseded by " + r.superseded_by + "; its remote object is deleted"),
-        ""};
+    std::string why = "superseded by " + r.superseded_by;
+    if (r.not_after && *r.not_after <= clock.now())
+      why += " and expired at " + pki::format_rfc3339(*r.not_after);
+    co_return Step{life.retire(r.id, why + "; its remote object is deleted"), ""};
   }
 
   net::awaitable<RecordOutcome> process(Record r) {
@@ -558,6 +577,7 @@ struct Workflow::Pass {
     report.renewals = std::move(*renewals);
     auto due = due_records(m.store, m.clock.now());
     if (!due) return due.error();
+    std::erase_if(*due, [this](const Record& r) { return !m.has_work(r); });
     if (m.opt.dry_run) {
       work.assign(due->begin(), due->end());
       return Ok{};
@@ -570,7 +590,8 @@ struct Workflow::Pass {
     for (const auto& h : claimed->held)
       report.skipped_leased.push_back({h.id, h.owner, h.until});
     report.taken_over = claimed->taken_over;
-    work.assign(claimed->records.begin(), claimed->records.end());
+    for (auto& r : claimed->records)
+      if (m.has_work(r)) work.push_back(std::move(r));
     m.leases = &*leases;
     return Ok{};
   }
@@ -618,7 +639,7 @@ struct Workflow::Pass {
         auto more = leases->claim_more({RecordState::superseded});
         if (more)
           for (auto& rec : *more)
-            work.push_back(std::move(rec));
+            if (m.has_work(rec)) work.push_back(std::move(rec));
       }
       if (outcome.lease_lost) {
         auto who = m.store.lease_owner(outcome.id, m.clock.now());

@@ -62,10 +62,10 @@ BOOST_AUTO_TEST_CASE(the_earlier_of_fraction_and_duration_wins_and_jitter_stays_
   BOOST_TEST((t.at >= base && t.at <= base + 6h));
   BOOST_TEST(t.reason == "2/3 of its lifetime");
   // 30 days before expiry comes later than 2/3 of a year: the fraction still wins.
-  RenewalPolicy with_before{std::chrono::seconds(std::chrono::days(30)), 2.0 / 3.0};
+  RenewalPolicy with_before{std::chrono::seconds(std::chrono::days(30)), 2.0 / 3.0, {}};
   BOOST_TEST(renewal_time(kIssued, to, with_before, "REC1").reason == "2/3 of its lifetime");
   // 200 days before expiry comes first.
-  RenewalPolicy early{std::chrono::seconds(std::chrono::days(200)), 2.0 / 3.0};
+  RenewalPolicy early{std::chrono::seconds(std::chrono::days(200)), 2.0 / 3.0, {}};
   auto e = renewal_time(kIssued, to, early, "REC1");
   BOOST_TEST(e.reason == "200d before it expires");
   BOOST_TEST((e.at >= to - std::chrono::days(200) && e.at <= to - std::chrono::days(200) + 6h));
@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(the_earlier_of_fraction_and_duration_wins_and_jitter_stays_
                                       std::chrono::days(10) * 2.0 / 3.0);
     BOOST_TEST((s.at >= s_base && s.at <= s_base + std::chrono::minutes(144)));
   }
-  RenewalPolicy late{std::chrono::seconds(1), 0.999999};
+  RenewalPolicy late{std::chrono::seconds(1), 0.999999, {}};
   BOOST_TEST((renewal_time(kIssued, short_to, late, "X").at < short_to));
 }
 
@@ -125,6 +125,37 @@ BOOST_AUTO_TEST_CASE(a_policy_that_can_never_be_satisfied_is_refused_with_its_fi
   BOOST_TEST(x.renew_at_fraction == 0.75);
   auto other = good->renewal_policy(state::RecordKind::cba_ca, "unlisted", "t");
   BOOST_TEST(other.renew_before->count() == 30 * 86'400);
+}
+
+BOOST_AUTO_TEST_CASE(each_family_keeps_or_removes_a_superseded_certificate_as_its_service_needs) {
+  state::Record r;
+  r.not_after = kIssued + std::chrono::days(30);
+  const RenewalPolicy defaults;
+  r.kind = state::RecordKind::gsa_tls_ca;  // one enabled certificate: gone at the cutover
+  BOOST_TEST(retirement_due(r, defaults, kIssued));
+  BOOST_TEST(kept_until_note(r, defaults) == "its remote object is deleted now");
+  r.kind = state::RecordKind::cba_ca;  // users' certificates it issued need it
+  BOOST_TEST(!retirement_due(r, defaults, kIssued));
+  BOOST_TEST(retirement_due(r, defaults, *r.not_after));
+  BOOST_TEST(kept_until_note(r, defaults).find("user certificates it issued keep authenticating") !=
+             std::string::npos);
+  r.kind = state::RecordKind::intune_codesigning;  // apps signed with it need it
+  BOOST_TEST(!retirement_due(r, defaults, kIssued));
+  BOOST_TEST(kept_until_note(r, defaults).find("apps signed with it must be re-signed") !=
+             std::string::npos);
+  RenewalPolicy never;
+  never.retire_superseded = Retire::never;
+  BOOST_TEST(!retirement_due(r, never, *r.not_after + std::chrono::days(1000)));
+  RenewalPolicy cutover;
+  cutover.retire_superseded = Retire::after_cutover;
+  BOOST_TEST(retirement_due(r, cutover, kIssued));
+  // A TLS-inspection CA cannot stay until it expires (one enabled certificate per tenant).
+  auto gsa_kept = parse_config(R"({"tenants": {"t": {"tenant_id": "t", "client_id": "a",
+      "auth": {"client_secret_env": "X"}}}, "certificates": [{"kind": "gsa-tls-ca", "name": "g",
+      "tenant": "t", "subject": "CN=G,O=L", "retire_superseded": "at-expiry"}]})",
+                               "c.json");
+  BOOST_TEST_REQUIRE(!gsa_kept.ok());
+  BOOST_TEST(gsa_kept.error().message().find("certificates[0].retire_superseded") == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_run_plans_each_due_renewal_once_and_a_dry_run_plans_none, Fixture) {

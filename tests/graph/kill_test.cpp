@@ -94,13 +94,16 @@ class KillLab {
                        {"tenant", n},
                        {"subject", "CN=User CA " + n + ",O=Lab"},
                        {"key_algorithm", "p256"},
-                       {"signer", "lab-root"}});
+                       {"signer", "lab-root"},
+                       // the deletes of renewed CAs are what the kills should hit
+                       {"retire_superseded", "after-cutover"}});
       certs.push_back({{"kind", "intune-codesigning"},
                        {"name", "cs-" + n},
                        {"tenant", n},
                        {"subject", "CN=Code Signing " + n + ",O=Lab"},
                        {"key_algorithm", "p256"},
-                       {"signer", "lab-root"}});
+                       {"signer", "lab-root"},
+                       {"retire_superseded", "after-cutover"}});
     }
     json config = lab_base_config(dir_.path());
     config["tenants"] = tenants;

@@ -16,6 +16,7 @@ using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
 using pkiflow::test::read_file;
+using pkiflow::test::write_file;
 using pkiflow::test::run;
 using pkiflow::test::run_cli;
 
@@ -68,6 +69,17 @@ BOOST_AUTO_TEST_SUITE(graph_providers)
 BOOST_AUTO_TEST_CASE(a_cba_ca_runs_end_to_end_with_fields_from_its_certificate_and_renews) {
   LiveEmulator live(emulator_options(), 31);
   Lab lab({live.base(), "", "secret", kSecret});
+  {  // this lineage's old CA leaves at the cutover (the default keeps it until it expires)
+    auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
+    cfg["certificates"] = {{{"kind", "cba-ca"},
+                            {"name", "user-ca"},
+                            {"tenant", "lab"},
+                            {"subject", "CN=Lab User CA,O=Lab"},
+                            {"key_algorithm", "p256"},
+                            {"signer", "lab-root"},
+                            {"retire_superseded", "after-cutover"}}};
+    write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
+  }
   const std::string first = lab.request_kind("cba-ca", "user-ca", "CN=Lab User CA,O=Lab");
   auto run1 = lab.cli("run");
   BOOST_TEST_REQUIRE(run1.exit_code == 0, run1.out + run1.err);

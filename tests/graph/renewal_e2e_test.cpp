@@ -6,7 +6,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "engine/graph_session.hpp"
 #include "engine/pki/certificate.hpp"
+#include "engine/workflow.hpp"
 #include "tests/graph/e2e_support.hpp"
 
 using namespace pkiflow;
@@ -88,11 +90,48 @@ BOOST_AUTO_TEST_CASE(an_imported_ca_expiring_in_ten_days_is_renewed_by_one_plain
   for (const auto& t : emu.emu().cba_thumbprints())
     in_tenant = in_tenant || pki::same_hex(t, successor["thumbprint_sha1"].get<std::string>());
   BOOST_TEST(in_tenant);
+  // Renewing a CBA CA is not replacing it: the old one stays in the trust store until it
+  // expires (users' certificates it issued keep authenticating), and history says so.
+  BOOST_TEST(lab.record(old_id)["state"] == "superseded");
+  bool old_in_tenant = false;
+  for (const auto& t : emu.emu().cba_thumbprints())
+    old_in_tenant = old_in_tenant || pki::same_hex(t, lab.column(old_id, "thumbprint_sha1"));
+  BOOST_TEST(old_in_tenant);
+  auto old_history = json::parse(lab.cli("history", old_id + " --json").out);
+  BOOST_TEST(old_history.back()["reason"].get<std::string>().find(
+                 "kept in the trust store until it expires at ") != std::string::npos,
+             old_history.back().dump());
   // The successor is far from due; nothing more to renew.
   BOOST_TEST(lab.cli("needs-renewal", new_id).exit_code == 1);
   BOOST_TEST(lab.cli("needs-renewal", "--all").exit_code == 1);
   auto again = json::parse(lab.cli("run", "--json").out);
   BOOST_TEST(again["renewals"].empty());
+  BOOST_TEST(lab.record(old_id)["state"] == "superseded");  // a run before notAfter keeps it
+
+  // Eleven days on (the run's clock moved past the old CA's notAfter), a run removes it.
+  auto cfg = engine::load_config(d / "pkiflow.json");
+  BOOST_TEST_REQUIRE(cfg.ok(), pkiflow::test::why(cfg));
+  engine::FakeClock later(std::chrono::system_clock::now() + std::chrono::days(11));
+  boost::asio::io_context ioc{1};
+  engine::GraphSession session(ioc.get_executor(), *cfg, later, {});
+  auto store = state::open_store("sqlite://" + (d / "state.db").string());
+  BOOST_TEST_REQUIRE(store.ok(), pkiflow::test::why(store));
+  engine::RunWiring wiring;
+  wiring.provider = [&](const state::Record& r) { return session.provider(r); };
+  wiring.renewal = engine::renewal_source(*cfg);
+  engine::RunOptions options;
+  options.actor = "test run, eleven days on";
+  engine::Workflow flow(**store, later, std::move(wiring), options);
+  auto pass = flow.run(ioc);
+  BOOST_TEST_REQUIRE(pass.ok(), pkiflow::test::why(pass));
+  BOOST_TEST(lab.record(old_id)["state"] == "retired");
+  BOOST_TEST(lab.record(new_id)["state"] == "active");
+  for (const auto& t : emu.emu().cba_thumbprints())
+    BOOST_TEST(!pki::same_hex(t, lab.column(old_id, "thumbprint_sha1")), "the old CA is gone");
+  auto retired = json::parse(lab.cli("history", old_id + " --json").out);
+  BOOST_TEST(
+      retired.back()["reason"].get<std::string>().find(" and expired at ") != std::string::npos,
+      retired.back().dump());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -273,7 +273,8 @@ BOOST_AUTO_TEST_CASE(request_from_config_is_idempotent_across_renewals_and_impor
                             {"tenant", "lab"},
                             {"subject", "CN=Lab User CA,O=Lab"},
                             {"key_algorithm", "p256"},
-                            {"signer", "lab-root"}}};
+                            {"signer", "lab-root"},
+                            {"retire_superseded", "after-cutover"}}};
   });
   auto first = lab.cli("request", "--from-config --json");
   BOOST_TEST_REQUIRE(first.exit_code == 0, first.err);
