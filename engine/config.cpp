@@ -183,6 +183,11 @@ Result<CertificateSpec> parse_certificate(const nlohmann::json& j,
     c.validity_days = j["validity_days"].get<int>();
   }
   if (auto st = renewal_fields(j, f, c.renew_before, c.renew_at_fraction); !st) return st.error();
+  if (j.contains("renewal_window")) {
+    auto w = parse_window(j["renewal_window"].dump());
+    if (!w) return bad(file, where + ".renewal_window", w.error().message());
+    c.renewal_window = *w;
+  }
   if (j.contains("retire_superseded")) {
     std::string text;
     if (auto st = f.text("retire_superseded", text); !st) return st.error();
@@ -348,6 +353,7 @@ RenewalPolicy Config::renewal_policy(state::RecordKind kind, const std::string& 
     if (spec->renew_before) p.renew_before = spec->renew_before;
     if (spec->renew_at_fraction) p.renew_at_fraction = *spec->renew_at_fraction;
     if (spec->retire_superseded) p.retire_superseded = spec->retire_superseded;
+    if (spec->renewal_window) p.window = spec->renewal_window;
   }
   return p;
 }
@@ -478,6 +484,11 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
       return st.error();
     c.renewal.renew_before = before;
     if (fraction) c.renewal.renew_at_fraction = *fraction;
+    if (j["renewal"].contains("window")) {
+      auto w = parse_window(j["renewal"]["window"].dump());
+      if (!w) return bad(file, "renewal.window", w.error().message());
+      c.renewal.window = *w;
+    }
   }
   if (j.contains("certificates")) {
     if (!j["certificates"].is_array()) return bad(file, "certificates", "must be an array");

@@ -33,6 +33,7 @@ struct CertificateSpec {
   std::optional<std::chrono::seconds> renew_before;  // unset: the configuration's default
   std::optional<double> renew_at_fraction;           // unset: the configuration's default
   std::optional<Retire> retire_superseded;           // unset: the family's default
+  std::optional<RenewalWindow> renewal_window;       // unset: the configuration's default
   std::string profile_json() const;                  // what the record keeps as its profile
   int days() const;                                  // validity_days, else the profile's default
 };

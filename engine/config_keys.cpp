@@ -20,6 +20,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"renewal", "renew_at_fraction",
        "0-1 (default 0.6667): renew at this fraction of the issued certificate's lifetime; the "
        "earlier of the two wins"},
+      {"renewal", "window",
+       "{\"days\": [\"mon\", …], \"hours\": \"22:00-06:00\", \"time_zone\": \"Europe/Berlin\"}: "
+       "renewals start only inside it (default: any time)"},
 
       {"tenants.NAME", "tenant_id", "string, required: the directory (tenant) id or domain"},
       {"tenants.NAME", "client_id", "string, required: the application (client) id"},
@@ -82,6 +85,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"certificates[]", "signer", "a name under signers (none: sign offline, `pkiflow import`)"},
       {"certificates[]", "renew_before", "duration: overrides renewal.renew_before"},
       {"certificates[]", "renew_at_fraction", "0-1: overrides renewal.renew_at_fraction"},
+      {"certificates[]", "renewal_window", "overrides renewal.window"},
       {"certificates[]", "retire_superseded",
        "at-expiry (default for cba-ca, intune-codesigning), after-cutover (default for "
        "gsa-tls-ca) or never: when a renewed certificate leaves the tenant"},

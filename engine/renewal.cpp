@@ -4,6 +4,13 @@
 #include <cmath>
 #include <cstdint>
 
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
 #include "engine/pki/time_format.hpp"
 
 namespace pkiflow::engine {
@@ -135,6 +142,102 @@ std::string kept_until_note(const state::Record& r, const RenewalPolicy& policy)
       break;
   }
   return "kept in the tenant" + until;
+}
+
+namespace {
+
+constexpr const char* kDayNames[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+// Local weekday (0 = Monday) and minute of the day of `t` in `zone`. POSIX keeps the zone in
+// the process's TZ, so the switch is serialised and undone.
+std::pair<int, int> local_day_minute(TimePoint t, const std::string& zone) {
+  static std::mutex m;
+  std::lock_guard<std::mutex> lock(m);
+  const char* old = std::getenv("TZ");
+  const std::string saved = old ? old : "";
+  ::setenv("TZ", zone.c_str(), 1);
+  ::tzset();
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::localtime_r(&tt, &tm);
+  if (old)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
+  return {(tm.tm_wday + 6) % 7, tm.tm_hour * 60 + tm.tm_min};
+}
+
+std::string hhmm(int minute) {
+  char out[8];
+  std::snprintf(out, sizeof out, "%02d:%02d", minute / 60 % 100, minute % 60);
+  return out;
+}
+
+}  // namespace
+
+bool RenewalWindow::contains(TimePoint t) const {
+  const auto [day, minute] = local_day_minute(t, time_zone);
+  const auto on = [&](int d) { return (days >> d) & 1; };
+  if (from_minute <= to_minute) return on(day) && minute >= from_minute && minute < to_minute;
+  // Past midnight: the evening part on a window day, the morning part after one.
+  return (on(day) && minute >= from_minute) || (on((day + 6) % 7) && minute < to_minute);
+}
+
+std::string RenewalWindow::describe() const {
+  std::string d;
+  for (int i = 0; i < 7; ++i)
+    if ((days >> i) & 1) d += (d.empty() ? "" : ",") + std::string(kDayNames[i]);
+  return d + " " + hhmm(from_minute) + "-" + hhmm(to_minute) + " " + time_zone;
+}
+
+Result<RenewalWindow> parse_window(const std::string& json_text) {
+  auto bad = [](const std::string& what) {
+    return Error(ErrorKind::invalid_input, "renewal_window", what);
+  };
+  const auto j = nlohmann::json::parse(json_text, nullptr, false);
+  if (!j.is_object()) return bad("must be an object: {\"days\", \"hours\", \"time_zone\"}");
+  RenewalWindow w;
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "days" && it.key() != "hours" && it.key() != "time_zone")
+      return bad("unknown field \"" + it.key() + "\" (days, hours, time_zone)");
+  if (j.contains("days")) {
+    if (!j["days"].is_array() || j["days"].empty())
+      return bad("\"days\" must be a non-empty array of mon, tue, wed, thu, fri, sat, sun");
+    w.days = 0;
+    for (const auto& d : j["days"]) {
+      int found = -1;
+      for (int i = 0; i < 7; ++i)
+        if (d.is_string() && d.get<std::string>() == kDayNames[i]) found = i;
+      if (found < 0) return bad("\"days\": " + d.dump() + " is not mon, tue, … or sun");
+      w.days |= static_cast<std::uint8_t>(1 << found);
+    }
+  }
+  if (j.contains("hours")) {
+    int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
+    char tail = 0;
+    const std::string text = j["hours"].is_string() ? j["hours"].get<std::string>() : "";
+    if (std::sscanf(text.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 23 ||
+        m1 > 59 || h2 > 24 || m2 > 59 || (h2 == 24 && m2 != 0) || h1 < 0 || h2 < 0 || m1 < 0 ||
+        m2 < 0 || (h1 * 60 + m1) == (h2 * 60 + m2))
+      return bad("\"hours\" must be \"HH:MM-HH:MM\" (e.g. \"22:00-06:00\"), not " +
+                 j["hours"].dump());
+    w.from_minute = h1 * 60 + m1;
+    w.to_minute = h2 * 60 + m2;
+  }
+  if (j.contains("time_zone")) {
+    if (!j["time_zone"].is_string()) return bad("\"time_zone\" must be a string");
+    w.time_zone = j["time_zone"].get<std::string>();
+    std::error_code ec;
+    const bool known = w.time_zone == "UTC" ||
+                       (w.time_zone.find("..") == std::string::npos && w.time_zone[0] != '/' &&
+                        std::filesystem::is_regular_file("/usr/share/zoneinfo/" + w.time_zone, ec));
+    if (!known)
+      return bad("\"time_zone\": \"" + w.time_zone +
+                 "\" is not a time zone of this host (an IANA name such as Europe/Berlin, or "
+                 "UTC; tzdata provides them)");
+  }
+  return w;
 }
 
 std::string unsatisfiable(const RenewalPolicy& policy, int validity_days) {

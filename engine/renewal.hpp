@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,10 +28,27 @@ const char* to_string(Retire r);  // "at-expiry", "after-cutover", "never"
 std::optional<Retire> parse_retire(std::string_view text);
 Retire default_retire(state::RecordKind kind);
 
+// When renewals may start, so cutovers happen when the admin wants: days of the week and a time
+// of day range (which may pass midnight: 22:00-06:00 belongs to the day it starts on), in an
+// IANA time zone.
+struct RenewalWindow {
+  std::uint8_t days = 0x7f;  // bit 0 = Monday … bit 6 = Sunday
+  int from_minute = 0;       // minutes after local midnight
+  int to_minute = 24 * 60;   // exclusive; < from_minute: the window passes midnight
+  std::string time_zone = "UTC";
+
+  bool contains(TimePoint t) const;
+  std::string describe() const;  // "mon,tue 22:00-06:00 Europe/Berlin"
+};
+// {"days": ["mon", …], "hours": "22:00-06:00", "time_zone": "Europe/Berlin"} (each optional:
+// every day, all day, UTC), as JSON text.
+Result<RenewalWindow> parse_window(const std::string& json_text);
+
 struct RenewalPolicy {
   std::optional<std::chrono::seconds> renew_before;  // unset: the fraction alone
   double renew_at_fraction = 2.0 / 3.0;              // of the lifetime, in (0, 1)
   std::optional<Retire> retire_superseded;           // unset: the family's default
+  std::optional<RenewalWindow> window;               // unset: any time
 };
 
 // Whether a superseded record is due to leave the tenant at `now`, and what history says about

@@ -24,7 +24,7 @@ pcurves_secp521r1,aes_ni,sha2_32_x86,sha2_64_bmi2,sha1_x86,ghash_cpu"
 PACKAGES=(g++ make cmake ninja-build pkg-config python3 xz-utils ca-certificates
   debian-archive-keyring openssl libssl-dev libboost-dev libboost-test-dev
   nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 clang-format ccache
-  systemd man-db)  # systemd-analyze and man check the Debian package's units and pages
+  systemd man-db tzdata)  # systemd-analyze and man check the package; tzdata: renewal windows
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 die() { printf 'setup-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -48,8 +48,10 @@ Result<std::vector<PlannedRenewal>> plan_due_renewals(state::StateStore& store, 
     if (!plan) continue;
     const auto due = renewal_due(r, plan->policy);
     if (!due || due->at > now) continue;
-    PlannedRenewal p{r.id, r.name, "", due->at, due->reason, ""};
-    if (!dry_run) {
+    PlannedRenewal p{r.id, r.name, "", due->at, due->reason, "", ""};
+    if (plan->policy.window && !plan->policy.window->contains(now)) {
+      p.window = plan->policy.window->describe();  // the next run inside the window plans it
+    } else if (!dry_run) {
       const std::string why = "due since " + pki::format_rfc3339(due->at) + " (" + due->reason +
                               ")" + (plan->profile_note.empty() ? "" : "; " + plan->profile_note);
       // The store decides atomically: a run that lost the race is told "already being renewed".

@@ -33,6 +33,7 @@ struct PlannedRenewal {
   TimePoint due{};
   std::string reason;  // "2/3 of its lifetime", "30d before it expires"
   std::string error;   // why the successor could not be planned ("" when it was)
+  std::string window;  // due, but waiting for its renewal window (its description)
 };
 
 // The renewal of each record as the configuration says now: its lineage's policy over the

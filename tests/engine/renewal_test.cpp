@@ -62,10 +62,14 @@ BOOST_AUTO_TEST_CASE(the_earlier_of_fraction_and_duration_wins_and_jitter_stays_
   BOOST_TEST((t.at >= base && t.at <= base + 6h));
   BOOST_TEST(t.reason == "2/3 of its lifetime");
   // 30 days before expiry comes later than 2/3 of a year: the fraction still wins.
-  RenewalPolicy with_before{std::chrono::seconds(std::chrono::days(30)), 2.0 / 3.0, {}};
+  RenewalPolicy with_before;
+  with_before.renew_before = std::chrono::seconds(std::chrono::days(30));
+  with_before.renew_at_fraction = 2.0 / 3.0;
   BOOST_TEST(renewal_time(kIssued, to, with_before, "REC1").reason == "2/3 of its lifetime");
   // 200 days before expiry comes first.
-  RenewalPolicy early{std::chrono::seconds(std::chrono::days(200)), 2.0 / 3.0, {}};
+  RenewalPolicy early;
+  early.renew_before = std::chrono::seconds(std::chrono::days(200));
+  early.renew_at_fraction = 2.0 / 3.0;
   auto e = renewal_time(kIssued, to, early, "REC1");
   BOOST_TEST(e.reason == "200d before it expires");
   BOOST_TEST((e.at >= to - std::chrono::days(200) && e.at <= to - std::chrono::days(200) + 6h));
@@ -87,7 +91,9 @@ BOOST_AUTO_TEST_CASE(the_earlier_of_fraction_and_duration_wins_and_jitter_stays_
                                       std::chrono::days(10) * 2.0 / 3.0);
     BOOST_TEST((s.at >= s_base && s.at <= s_base + std::chrono::minutes(144)));
   }
-  RenewalPolicy late{std::chrono::seconds(1), 0.999999, {}};
+  RenewalPolicy late;
+  late.renew_before = std::chrono::seconds(1);
+  late.renew_at_fraction = 0.999999;
   BOOST_TEST((renewal_time(kIssued, short_to, late, "X").at < short_to));
 }
 
@@ -116,8 +122,10 @@ BOOST_AUTO_TEST_CASE(a_policy_that_can_never_be_satisfied_is_refused_with_its_fi
   auto typo = cfg(R"(, "renewal": {"renew_befor": "30d"})");
   BOOST_TEST_REQUIRE(!typo.ok());
   BOOST_TEST(typo.error().message().find("did you mean \"renew_before\"") != std::string::npos);
-  auto good = cfg(R"(, "renewal": {"renew_before": "30d", "renew_at_fraction": 0.75},
-      "certificates": [{"kind": "cba-ca", "name": "x", "tenant": "t", "renew_before": "10d"},
+  auto good = cfg(R"(, "renewal": {"renew_before": "30d", "renew_at_fraction": 0.75,
+                                   "window": {"days": ["sat", "sun"]}},
+      "certificates": [{"kind": "cba-ca", "name": "x", "tenant": "t", "renew_before": "10d",
+                        "renewal_window": {"hours": "01:00-02:00", "time_zone": "UTC"}},
                        {"kind": "cba-ca", "name": "y", "tenant": "t"}])");
   BOOST_TEST_REQUIRE(good.ok(), pkiflow::test::why(good));
   auto x = good->renewal_policy(state::RecordKind::cba_ca, "x", "t");
@@ -125,6 +133,13 @@ BOOST_AUTO_TEST_CASE(a_policy_that_can_never_be_satisfied_is_refused_with_its_fi
   BOOST_TEST(x.renew_at_fraction == 0.75);
   auto other = good->renewal_policy(state::RecordKind::cba_ca, "unlisted", "t");
   BOOST_TEST(other.renew_before->count() == 30 * 86'400);
+  BOOST_TEST(x.window->describe() == "mon,tue,wed,thu,fri,sat,sun 01:00-02:00 UTC");
+  BOOST_TEST(other.window->describe() == "sat,sun 00:00-24:00 UTC");
+  auto bad_window = cfg(R"(, "certificates": [{"kind": "cba-ca", "name": "x", "tenant": "t",
+      "renewal_window": {"days": ["someday"]}}])");
+  BOOST_TEST_REQUIRE(!bad_window.ok());
+  BOOST_TEST(bad_window.error().message().find("certificates[0].renewal_window: \"days\"") == 0u,
+             bad_window.error().message());
 }
 
 BOOST_AUTO_TEST_CASE(each_family_keeps_or_removes_a_superseded_certificate_as_its_service_needs) {
@@ -156,6 +171,55 @@ BOOST_AUTO_TEST_CASE(each_family_keeps_or_removes_a_superseded_certificate_as_it
                                "c.json");
   BOOST_TEST_REQUIRE(!gsa_kept.ok());
   BOOST_TEST(gsa_kept.error().message().find("certificates[0].retire_superseded") == 0u);
+}
+
+// Monday 2027-01-18 00:00 UTC, and a time that many hours and minutes later.
+TimePoint monday_utc(int hours, int minutes = 0) {
+  return TimePoint(std::chrono::seconds(1'800'230'400)) + std::chrono::hours(hours) +
+         std::chrono::minutes(minutes);
+}
+
+BOOST_AUTO_TEST_CASE(a_renewal_window_holds_days_hours_past_midnight_and_a_time_zone) {
+  auto w = parse_window(R"({"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "22:00-06:00"})");
+  BOOST_TEST_REQUIRE(w.ok(), pkiflow::test::why(w));
+  BOOST_TEST(w->describe() == "mon,tue,wed,thu,fri 22:00-06:00 UTC");
+  BOOST_TEST(w->contains(monday_utc(23)));            // Monday evening
+  BOOST_TEST(w->contains(monday_utc(24 + 5, 59)));    // Tuesday morning: Monday's window
+  BOOST_TEST(!w->contains(monday_utc(5)));            // Monday morning: Sunday's, not a window day
+  BOOST_TEST(!w->contains(monday_utc(12)));           // midday
+  BOOST_TEST(w->contains(monday_utc(5 * 24 + 3)));    // Saturday 03:00: Friday's window
+  BOOST_TEST(!w->contains(monday_utc(5 * 24 + 23)));  // Saturday evening
+  BOOST_TEST(!w->contains(monday_utc(21, 59)));       // 21:59
+  // In a time zone: Berlin is UTC+1 in January.
+  auto berlin =
+      parse_window(R"({"days": ["mon"], "hours": "09:00-17:00", "time_zone": "Europe/Berlin"})");
+  BOOST_TEST_REQUIRE(berlin.ok(), pkiflow::test::why(berlin));
+  BOOST_TEST(berlin->contains(monday_utc(8, 30)));    // 09:30 in Berlin
+  BOOST_TEST(!berlin->contains(monday_utc(16, 30)));  // 17:30 in Berlin
+  BOOST_TEST(!berlin->contains(monday_utc(7, 59)));   // 08:59 in Berlin
+  for (const char* bad :
+       {R"({"days": ["monday"]})", R"({"days": []})", R"({"hours": "25:00-01:00"})",
+        R"({"hours": "22-06"})", R"({"hours": "08:00-08:00"})", R"({"time_zone": "Mars/Olympus"})",
+        R"({"time_zone": "../../etc/passwd"})", R"({"hour": "22:00-06:00"})", R"("nightly")"})
+    BOOST_TEST(!parse_window(bad).ok(), bad);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_due_renewal_outside_its_window_waits_for_it, Fixture) {
+  const auto year = std::chrono::seconds(std::chrono::days(365));
+  clock.set(monday_utc(12));
+  const std::string due = active(clock.now() - std::chrono::days(300), year);
+  RenewalPolicy p;
+  p.window = *parse_window(R"({"days": ["mon"], "hours": "22:00-23:00"})");
+  auto outside = plan(policy(p));
+  BOOST_TEST_REQUIRE(outside->size() == 1u);
+  BOOST_TEST((*outside)[0].window == "mon 22:00-23:00 UTC");
+  BOOST_TEST((*outside)[0].successor.empty());
+  BOOST_TEST(store->list({}).value().size() == 1u);
+  clock.set(monday_utc(22, 30));
+  auto inside = plan(policy(p));
+  BOOST_TEST_REQUIRE(inside->size() == 1u);
+  BOOST_TEST(!(*inside)[0].successor.empty());
+  BOOST_TEST((*inside)[0].id == due);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_run_plans_each_due_renewal_once_and_a_dry_run_plans_none, Fixture) {

@@ -186,6 +186,8 @@ struct Run {
                                                : nlohmann::ordered_json(p.successor)},
              {"due", pki::format_rfc3339(p.due)},
              {"reason", p.reason},
+             {"window", p.window.empty() ? nlohmann::ordered_json(nullptr)
+                                         : nlohmann::ordered_json(p.window)},
              {"error", p.error}});
       j["renewals"] = renewals;
       auto skipped = nlohmann::ordered_json::array();
@@ -205,6 +207,8 @@ struct Run {
                 << " (" << p.reason << "): ";
       if (!p.error.empty())
         std::cout << "not planned: " << p.error << "\n";
+      else if (!p.window.empty())
+        std::cout << "waits for its renewal window (" << p.window << ")\n";
       else if (p.successor.empty())
         std::cout << "a run would plan its successor (dry run)\n";
       else
