@@ -16,9 +16,9 @@ using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
 using pkiflow::test::read_file;
-using pkiflow::test::write_file;
 using pkiflow::test::run;
 using pkiflow::test::run_cli;
+using pkiflow::test::write_file;
 
 namespace {
 
