@@ -13,8 +13,10 @@
 
 #include "engine/graph_session.hpp"
 #include "engine/lifecycle.hpp"
+#include "engine/pki/encoded_file.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
+#include "engine/run/metrics.hpp"
 #include "engine/run/run_owner.hpp"
 #include "engine/workflow.hpp"
 #include "providers/entra_cba/cba_provider.hpp"
@@ -108,10 +110,30 @@ std::shared_ptr<const pki::TrustStore> trust_of(const engine::Config& c) {
 struct Run {
   StoreOptions store;
   bool dry_run = false, json = false, verbose = false;
-  std::string dry_run_out;
+  std::string dry_run_out, metrics_file;
   int concurrency = 0, poll_ms = 0, wait_s = -1;
 
+  // The Prometheus textfile (0644, atomically): records, expiry and renewal times, the run.
+  void write_metrics(state::StateStore& st, const engine::Config& config,
+                     const engine::RunReport& report, std::chrono::steady_clock::time_point start,
+                     int code) const {
+    if (metrics_file.empty() || dry_run) return;
+    engine::RunFigures f;
+    f.finished = std::chrono::system_clock::now();
+    f.duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    f.exit_code = code;
+    if (code == kOk) {
+      f.last_success = f.finished;
+    } else if (auto previous = pki::read_file_bytes(metrics_file, 16 * 1024 * 1024); previous) {
+      f.last_success = engine::last_success_in(std::string(previous->begin(), previous->end()));
+    }
+    auto records = take(st.list({}));
+    write_output(metrics_file, engine::prometheus_text(records, config, report, f), 0644);
+  }
+
   void run() {
+    const auto start = std::chrono::steady_clock::now();
     auto config = store.load();
     auto st = store.open(config);
     engine::SystemClock clock;
@@ -151,6 +173,7 @@ struct Run {
                      : !report->skipped_leased.empty() ? kHeldByAnotherRun
                                                        : kOk;
     print(*report, dry, code);
+    write_metrics(*st, config, *report, start, code);
     if (code == kInterrupted)
       throw Exit(kInterrupted,
                  "stopped by a signal: the steps in flight finished, leases were released; run "
@@ -564,6 +587,9 @@ void add_run_commands(CLI::App& app) {
           CLI::Range(engine::kConfirmWaitSecondsBounds.min, engine::kConfirmWaitSecondsBounds.max));
   run->add_flag("--json", r->json, "machine-readable output");
   run->add_flag("-v,--verbose", r->verbose, "log every Graph request (redacted) to stderr");
+  run->add_option("--metrics-file", r->metrics_file,
+                  "write a Prometheus textfile here after the run (node_exporter's textfile "
+                  "collector), atomically, 0644");
   run->callback([r] { r->run(); });
   example(run, "pkiflow run --config /etc/pkiflow/pkiflow.json --json   (from a timer)");
 

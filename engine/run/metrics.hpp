@@ -1,0 +1,31 @@
+// The Prometheus textfile a run leaves for monitoring (`pkiflow run --metrics-file F`, read by
+// node_exporter's textfile collector): the records by state, each certificate's expiry and
+// renewal time, and how the run went. Rendered here, written atomically by the caller.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/workflow.hpp"
+#include "state/record.hpp"
+
+namespace pkiflow::engine {
+
+struct RunFigures {
+  TimePoint finished{};
+  double duration_seconds = 0;
+  int exit_code = 0;
+  // When a run last ended with exit 0: this one, else what the previous file said.
+  std::optional<TimePoint> last_success;
+};
+
+// The exposition text (format 0.0.4) for `records` (every record of the store) after `report`.
+std::string prometheus_text(const std::vector<state::Record>& records, const Config& config,
+                            const RunReport& report, const RunFigures& figures);
+
+// pkiflow_run_last_success_timestamp_seconds from an earlier file's text, if it has one.
+std::optional<TimePoint> last_success_in(const std::string& previous_text);
+
+}  // namespace pkiflow::engine
