@@ -15,9 +15,9 @@ add_custom_command(
 add_custom_target(pkiflow_man ALL DEPENDS ${PKIFLOW_MAN_DIR}/man1/pkiflow.1.gz)
 
 install(DIRECTORY ${PKIFLOW_MAN_DIR}/ DESTINATION ${CMAKE_INSTALL_MANDIR} COMPONENT runtime)
-install(FILES packaging/systemd/pkiflow.service packaging/systemd/pkiflow.timer
+install(FILES samples/systemd/pkiflow.service samples/systemd/pkiflow.timer
         DESTINATION lib/systemd/system COMPONENT runtime)
-install(FILES packaging/pkiflow.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+install(FILES samples/pkiflow.json samples/pkiflow-alerts.yml samples/pkiflow.cron DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
         COMPONENT runtime)
 install(FILES README.md packaging/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
 

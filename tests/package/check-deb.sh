@@ -27,6 +27,7 @@ files=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/pkiflow ./usr/bin/pkiflow-graph-emulator \
          ./usr/lib/systemd/system/pkiflow.service ./usr/lib/systemd/system/pkiflow.timer \
          ./usr/share/doc/pkiflow/examples/pkiflow.json ./usr/share/doc/pkiflow/copyright \
+         ./usr/share/doc/pkiflow/examples/pkiflow-alerts.yml ./usr/share/doc/pkiflow/examples/pkiflow.cron \
          ./usr/share/man/man1/pkiflow.1.gz ./usr/share/man/man5/pkiflow.json.5.gz; do
   grep -qx "$f" <<<"$files" || fail "the package lacks $f"
 done
