@@ -420,6 +420,11 @@ Result<CertificateSpec> parse_certificate_entry(const std::string& json_text, co
   auto spec = parse_certificate(j, source, "certificate");
   if (!spec) return spec.error();
   if (auto st = check_references(*spec, c, source, "certificate"); !st) return st.error();
+  // A validity the configuration's renewal policy is always due for would renew every run.
+  if (auto why =
+          unsatisfiable(c.renewal_policy(spec->kind, spec->name, spec->tenant), spec->days());
+      !why.empty())
+    return bad(source, "certificate.validity_days", why + " (\"renewal\" in the configuration)");
   return spec;
 }
 

@@ -119,6 +119,15 @@ BOOST_AUTO_TEST_CASE(a_policy_that_can_never_be_satisfied_is_refused_with_its_fi
     auto f = cfg(std::string(R"(, "renewal": {"renew_at_fraction": )") + fraction + "}");
     BOOST_TEST(!f.ok(), fraction);
   }
+  // A certificate requested on the command line is held to the same policy.
+  auto with_defaults = cfg(R"(, "renewal": {"renew_before": "30d"})");
+  BOOST_TEST_REQUIRE(with_defaults.ok());
+  auto short_cli = parse_certificate_entry(
+      R"({"kind": "cba-ca", "name": "x", "tenant": "t", "validity_days": 20})", *with_defaults,
+      "command line");
+  BOOST_TEST_REQUIRE(!short_cli.ok());
+  BOOST_TEST(short_cli.error().message().find("certificate.validity_days: renew_before 30d") == 0u,
+             short_cli.error().message());
   auto typo = cfg(R"(, "renewal": {"renew_befor": "30d"})");
   BOOST_TEST_REQUIRE(!typo.ok());
   BOOST_TEST(typo.error().message().find("did you mean \"renew_before\"") != std::string::npos);
