@@ -310,11 +310,7 @@ Result<Record> Lifecycle::renew(const std::string& id, const std::string& succes
     return Error(ErrorKind::invalid_input, "record " + id,
                  std::string("only an active record is renewed; this one is ") +
                      state::to_string(current->state));
-  auto all = store_.list({});
-  if (!all) return all.error();
-  for (const auto& r : *all)
-    if (r.renews == id && r.state != RecordState::retired && r.state != RecordState::failed)
-      return Error(ErrorKind::invalid_input, "record " + id, "is already being renewed by " + r.id);
+  // "Already being renewed" is decided by the store, in the transaction that inserts it.
   NewRecord n{successor_id,
               current->kind,
               current->name,

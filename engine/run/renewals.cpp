@@ -12,12 +12,12 @@ RenewalSource renewal_source(const Config& c) {
     RenewalPlan plan;
     plan.policy = c.renewal_policy(r.kind, r.name, r.tenant);
     if (const auto* spec = c.certificate(r.kind, r.name, r.tenant)) {
-      const auto changes = profile_changes(r.profile_json, *spec);
-      if (!changes.empty()) {
+      plan.changes = profile_changes(r.profile_json, *spec);
+      if (!plan.changes.empty()) {
         plan.profile_json = spec->profile_json();
         plan.profile_note = "from " + c.file.string() + ":";
-        for (std::size_t i = 0; i < changes.size(); ++i)
-          plan.profile_note += (i ? ", " : " ") + changes[i];
+        for (std::size_t i = 0; i < plan.changes.size(); ++i)
+          plan.profile_note += (i ? ", " : " ") + plan.changes[i];
       }
     }
     return plan;

@@ -23,7 +23,8 @@ namespace pkiflow::engine {
 struct RenewalPlan {
   RenewalPolicy policy;
   std::optional<std::string> profile_json;
-  std::string profile_note;  // "from F: subject \"A\" -> \"B\"", for the history row
+  std::vector<std::string> changes;  // what differs: "subject \"A\" -> \"B\"", …
+  std::string profile_note;          // "from F: …", for the history row ("" when none)
 };
 using RenewalSource = std::function<std::optional<RenewalPlan>(const state::Record&)>;
 

@@ -30,7 +30,11 @@ struct Fixture : pkiflow::test::StoreFixture {
     return id;
   }
   RenewalSource policy(RenewalPolicy p) {
-    return [p](const state::Record&) { return std::optional<RenewalPlan>(RenewalPlan{p, {}, ""}); };
+    return [p](const state::Record&) {
+      RenewalPlan plan;
+      plan.policy = p;
+      return std::optional<RenewalPlan>(plan);
+    };
   }
   Result<std::vector<PlannedRenewal>> plan(const RenewalSource& source, bool dry_run = false) {
     return plan_due_renewals(*store, life, clock, rng, source, dry_run);

@@ -412,20 +412,15 @@ struct Operator {
     auto rng = pki::Rng::system();
     // A renewal takes the configuration as it is now: a subject or key algorithm edited since
     // the record was planned goes to the successor, and its history says so.
-    std::optional<std::string> profile;
-    std::vector<std::string> changes;
+    engine::RenewalPlan plan;  // the same plan a run makes for a renewal that came due
     if (action == Action::renew)
       if (auto old = take(st->get(id)); old)
-        if (const auto* spec = config.certificate(old->kind, old->name, old->tenant)) {
-          changes = engine::profile_changes(old->profile_json, *spec);
-          if (!changes.empty()) profile = spec->profile_json();
-        }
-    const std::string why =
-        changes.empty() ? "" : "from " + config.file.string() + ": " + joined(changes);
-    auto r =
-        take(action == Action::cancel  ? life.cancel(id)
-             : action == Action::renew ? life.renew(id, engine::new_record_id(rng), profile, why)
-                                       : life.retry(id));
+        if (auto p = engine::renewal_source(config)(*old)) plan = std::move(*p);
+    auto r = take(action == Action::cancel  ? life.cancel(id)
+                  : action == Action::renew ? life.renew(id, engine::new_record_id(rng),
+                                                         plan.profile_json, plan.profile_note)
+                                            : life.retry(id));
+    const auto& changes = plan.changes;
     if (json) {
       auto j = record_json(r);
       if (action == Action::renew) j["profile_changes"] = changes;
