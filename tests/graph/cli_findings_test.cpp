@@ -174,14 +174,7 @@ BOOST_AUTO_TEST_CASE(config_check_names_a_missing_tls_ca_file) {
 BOOST_AUTO_TEST_CASE(an_edited_configuration_goes_to_the_next_renewal_and_is_reported_until_then) {
   LiveEmulator emu(emulator_options(), 13);
   Lab lab({emu.base(), "", "secret", kSecret});
-  auto config = json::parse(read_file(lab.dir() / "pkiflow.json"));
-  config["certificates"] = {{{"kind", "cba-ca"},
-                             {"name", "user-ca"},
-                             {"tenant", "lab"},
-                             {"subject", "CN=User CA,O=Lab"},
-                             {"key_algorithm", "p256"},
-                             {"signer", "lab-root"}}};
-  write_file(lab.dir() / "pkiflow.json", config.dump(2));
+  lab.configure([](json& cfg) { cfg["certificates"] = {user_ca_entry("CN=User CA,O=Lab")}; });
   auto planned = lab.cli("request", "--from-config --json");
   BOOST_TEST_REQUIRE(planned.exit_code == 0, planned.err);
   const std::string id = json::parse(planned.out)[0]["id"];
@@ -189,9 +182,10 @@ BOOST_AUTO_TEST_CASE(an_edited_configuration_goes_to_the_next_renewal_and_is_rep
   auto clean = json::parse(lab.cli("config check", "--json").out);
   BOOST_TEST(clean["warnings"].empty(), clean.dump());
 
-  config["certificates"][0]["subject"] = "CN=User CA 2027,O=Lab";
-  config["certificates"][0]["key_algorithm"] = "p384";
-  write_file(lab.dir() / "pkiflow.json", config.dump(2));
+  lab.configure([](json& cfg) {
+    cfg["certificates"][0]["subject"] = "CN=User CA 2027,O=Lab";
+    cfg["certificates"][0]["key_algorithm"] = "p384";
+  });
   auto check = json::parse(lab.cli("config check", "--json").out);
   BOOST_TEST(check["ok"] == true);  // a difference is not an error
   BOOST_TEST_REQUIRE(check["certificates"][0].contains("profile_changes"), check.dump());

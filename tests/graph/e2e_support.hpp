@@ -162,10 +162,24 @@ class Lab {
     return {};
   }
   const test::fs::path& dir() const { return dir_.path(); }
+  // Edits the lab's configuration file in place.
+  template <class F>
+  void configure(F edit) const {
+    auto cfg = json::parse(read_file(dir_ / "pkiflow.json"));
+    edit(cfg);
+    write_file(dir_ / "pkiflow.json", cfg.dump(2));
+  }
 
  private:
   TempDir dir_;
 };
+
+// The configured CBA CA most labs manage: "user-ca" of tenant "lab", a P-256 key, signed by
+// the lab's root.
+inline json user_ca_entry(const std::string& subject) {
+  return {{"kind", "cba-ca"},   {"name", "user-ca"},       {"tenant", "lab"},
+          {"subject", subject}, {"key_algorithm", "p256"}, {"signer", "lab-root"}};
+}
 
 inline std::string prefix_of(const std::string& record_id) {
   return "pf" + record_id.substr(0, 9);

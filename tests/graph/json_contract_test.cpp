@@ -88,11 +88,9 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
   LiveEmulator emu(opt, 7);
   Lab lab({emu.base(), "", "secret", kSecret});
   const auto& d = lab.dir();
-  {  // the operator switches TLS-inspection CAs on (pkiflow enable)
-    auto config = json::parse(test::read_file(d / "pkiflow.json"));
+  lab.configure([](json& config) {  // the operator switches TLS-inspection CAs on
     config["tenants"]["lab"]["gsa_activation"] = "manual";
-    write_file(d / "pkiflow.json", config.dump(2));
-  }
+  });
   const std::string cfg = " --config " + quote(d / "pkiflow.json");
   Contract c(lab);
 

@@ -205,10 +205,10 @@ BOOST_AUTO_TEST_CASE(a_staged_upload_waits_for_the_operator_when_activation_is_m
   opt.staged_flow = true;
   LiveEmulator live(opt, 7);
   Lab lab({live.base(), "", "secret", kSecret});
-  auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
-  cfg["tenants"]["lab"]["gsa_activation"] = "manual";
-  cfg["run"]["confirm_wait_seconds"] = 1;
-  write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
+  lab.configure([](json& cfg) {
+    cfg["tenants"]["lab"]["gsa_activation"] = "manual";
+    cfg["run"]["confirm_wait_seconds"] = 1;
+  });
   const std::string id = lab.request("inspection");
   auto run = lab.cli("run");
   BOOST_TEST(run.exit_code == 0, run.out + run.err);
@@ -248,9 +248,7 @@ BOOST_AUTO_TEST_CASE(the_deprecated_enable_after_upload_is_mapped_with_a_notice)
   opt.require_enable = true;
   LiveEmulator live(opt, 7);
   Lab lab({live.base(), "", "secret", kSecret});
-  auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
-  cfg["tenants"]["lab"]["gsa_enable_after_upload"] = true;
-  write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
+  lab.configure([](json& cfg) { cfg["tenants"]["lab"]["gsa_enable_after_upload"] = true; });
   const std::string id = lab.request("inspection");
   auto run = lab.cli("run");
   BOOST_TEST(run.exit_code == 0, run.out + run.err);

@@ -69,17 +69,12 @@ BOOST_AUTO_TEST_SUITE(graph_providers)
 BOOST_AUTO_TEST_CASE(a_cba_ca_runs_end_to_end_with_fields_from_its_certificate_and_renews) {
   LiveEmulator live(emulator_options(), 31);
   Lab lab({live.base(), "", "secret", kSecret});
-  {  // this lineage's old CA leaves at the cutover (the default keeps it until it expires)
-    auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
-    cfg["certificates"] = {{{"kind", "cba-ca"},
-                            {"name", "user-ca"},
-                            {"tenant", "lab"},
-                            {"subject", "CN=Lab User CA,O=Lab"},
-                            {"key_algorithm", "p256"},
-                            {"signer", "lab-root"},
-                            {"retire_superseded", "after-cutover"}}};
-    write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
-  }
+  // This lineage's old CA leaves at the cutover (the default keeps it until it expires).
+  lab.configure([](json& cfg) {
+    auto entry = user_ca_entry("CN=Lab User CA,O=Lab");
+    entry["retire_superseded"] = "after-cutover";
+    cfg["certificates"] = {entry};
+  });
   const std::string first = lab.request_kind("cba-ca", "user-ca", "CN=Lab User CA,O=Lab");
   auto run1 = lab.cli("run");
   BOOST_TEST_REQUIRE(run1.exit_code == 0, run1.out + run1.err);

@@ -131,15 +131,10 @@ BOOST_AUTO_TEST_CASE(an_imported_ca_expiring_in_ten_days_is_renewed_by_one_plain
   LiveEmulator emu(emulator_options(), 17);
   Lab lab({emu.base(), "", "secret", kSecret});
   const auto& d = lab.dir();
-  auto config = json::parse(read_file(d / "pkiflow.json"));
-  config["renewal"] = {{"renew_before", "30d"}};
-  config["certificates"] = {{{"kind", "cba-ca"},
-                             {"name", "user-ca"},
-                             {"tenant", "lab"},
-                             {"subject", "CN=User CA,O=Lab"},
-                             {"key_algorithm", "p256"},
-                             {"signer", "lab-root"}}};
-  write_file(d / "pkiflow.json", config.dump(2));
+  lab.configure([](json& cfg) {
+    cfg["renewal"] = {{"renew_before", "30d"}};
+    cfg["certificates"] = {user_ca_entry("CN=User CA,O=Lab")};
+  });
 
   // A CA someone issued by hand that expires in ten days, taken over by pkiflow.
   for (const std::string& step :

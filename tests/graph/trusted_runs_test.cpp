@@ -23,14 +23,6 @@ using pkiflow::test::write_file;
 
 namespace {
 
-// Edits the lab's configuration.
-template <class F>
-void configure(const Lab& lab, F edit) {
-  auto cfg = json::parse(read_file(lab.dir() / "pkiflow.json"));
-  edit(cfg);
-  write_file(lab.dir() / "pkiflow.json", cfg.dump(2));
-}
-
 std::string sql(const Lab& lab, const std::string& statement) {
   auto r = run("sqlite3 " + quote(lab.dir() / "state.db") + " \"" + statement + "\"");
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
@@ -188,7 +180,7 @@ BOOST_AUTO_TEST_CASE(cancel_guards_before_it_deletes_on_every_state) {
       opt.require_enable = true;  // uploads stay enrolling: a state to stop in
       LiveEmulator live(opt, 47);
       Lab lab({live.base(), "", "secret", kSecret});
-      configure(lab, [](json& cfg) { cfg["run"]["confirm_wait_seconds"] = 0; });
+      lab.configure([](json& cfg) { cfg["run"]["confirm_wait_seconds"] = 0; });
       const std::string id = lab.request("inspection");
       const std::string state = c.state;
       if (state != "planned") {
@@ -267,14 +259,10 @@ BOOST_AUTO_TEST_CASE(cancel_deletes_an_object_whose_create_answer_was_lost) {
 BOOST_AUTO_TEST_CASE(request_from_config_is_idempotent_across_renewals_and_imports_are_unique) {
   LiveEmulator live(emulator_options(), 49);
   Lab lab({live.base(), "", "secret", kSecret});
-  configure(lab, [](json& cfg) {
-    cfg["certificates"] = {{{"kind", "cba-ca"},
-                            {"name", "user-ca"},
-                            {"tenant", "lab"},
-                            {"subject", "CN=Lab User CA,O=Lab"},
-                            {"key_algorithm", "p256"},
-                            {"signer", "lab-root"},
-                            {"retire_superseded", "after-cutover"}}};
+  lab.configure([](json& cfg) {
+    auto entry = user_ca_entry("CN=Lab User CA,O=Lab");
+    entry["retire_superseded"] = "after-cutover";
+    cfg["certificates"] = {entry};
   });
   auto first = lab.cli("request", "--from-config --json");
   BOOST_TEST_REQUIRE(first.exit_code == 0, first.err);
@@ -313,7 +301,7 @@ BOOST_AUTO_TEST_CASE(a_taken_lease_stops_the_run_on_that_record_and_sigterm_stop
   opt.require_enable = true;  // the upload stays enrolling: the run waits for it
   LiveEmulator live(opt, 51);
   Lab lab({live.base(), "", "secret", kSecret});
-  configure(lab, [](json& cfg) {
+  lab.configure([](json& cfg) {
     cfg["run"]["confirm_wait_seconds"] = 30;
     cfg["run"]["poll_interval_ms"] = 50;
   });
@@ -338,7 +326,7 @@ BOOST_AUTO_TEST_CASE(a_taken_lease_stops_the_run_on_that_record_and_sigterm_stop
   // SIGTERM mid-wait (polling every 5 s, as by default): exit 7 at once, the lease released,
   // nothing failed.
   sql(lab, "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL");
-  configure(lab, [](json& cfg) { cfg["run"]["poll_interval_ms"] = 5000; });
+  lab.configure([](json& cfg) { cfg["run"]["poll_interval_ms"] = 5000; });
   pid = spawn_cli({"run", "--config", config}, log);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   BOOST_TEST_REQUIRE(wait_exit(pid, std::chrono::milliseconds(0)) == -1, read_file(log));
