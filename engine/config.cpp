@@ -306,6 +306,20 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
   r.max_in_flight = static_cast<std::size_t>(inflight);
   r.retry_base = std::chrono::seconds(base);
   r.retry_cap = std::chrono::seconds(cap);
+  if (j.contains("verify_interval")) {
+    const auto& v = j["verify_interval"];
+    if (v.is_string() && v.get<std::string>() == "off") {
+      r.verify_interval = std::chrono::seconds(0);
+    } else {
+      std::optional<std::chrono::seconds> d;
+      if (v.is_string())
+        if (auto parsed = parse_duration(v.get<std::string>())) d = *parsed;
+      if (!d || d->count() < 60)
+        return f.error("\"verify_interval\" must be a duration of at least a minute (\"24h\", "
+                       "\"7d\") or \"off\"");
+      r.verify_interval = *d;
+    }
+  }
   return r;
 }
 

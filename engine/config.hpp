@@ -115,6 +115,8 @@ struct RunSettings {
   std::size_t max_in_flight = 8;        // HTTP requests at once, across the run
   std::chrono::seconds retry_base{60};  // first back-off of a record after a transient failure
   std::chrono::seconds retry_cap{std::chrono::hours(6)};
+  // Each active record's remote object is read back at most this often (drift); 0 = never.
+  std::chrono::seconds verify_interval{std::chrono::hours(24)};
 };
 
 struct Config {

@@ -72,6 +72,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"run", "retry_base_seconds",
        "0-86400 (default 60): first back-off after a transient failure"},
       {"run", "retry_cap_seconds", "0-604800 (default 21600): the longest back-off"},
+      {"run", "verify_interval",
+       "duration (default 24h) or \"off\": how often a run reads each live object back to find "
+       "drift (gone, switched off, replaced, fields changed)"},
 
       {"certificates[]", "kind", "required: gsa-tls-ca, cba-ca or intune-codesigning"},
       {"certificates[]", "name",

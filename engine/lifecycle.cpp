@@ -267,6 +267,56 @@ Result<Record> Lifecycle::transient_failure(const std::string& id, const std::st
   return written->front();
 }
 
+Result<Record> Lifecycle::observed(const std::string& id, const std::string& drift,
+                                   const std::string& note, const std::string& done) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state != RecordState::active)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("only an active record's object is checked for drift; this one is ") +
+                     state::to_string(current->state));
+  Record next = *current;
+  next.verified_at = clock_.now();
+  next.drift = drift;
+  next.drift_note = note;
+  next.attempts = 0;
+  next.next_attempt_at.reset();
+  next.last_error.clear();
+  std::string reason;
+  if (drift != current->drift)
+    reason = !drift.empty() ? "drift (" + drift + "): " + note
+                            : "drift cleared: the remote object matches the record again";
+  if (!done.empty()) reason += (reason.empty() ? "" : "; ") + done;
+  state::RecordWrite w{next, std::nullopt};
+  if (!reason.empty()) {
+    next.updated_at = clock_.now();
+    w = {next, entry(*current, current->state, reason, "{}")};
+  }
+  auto written = store_.apply({w});
+  if (!written) return written.error();
+  return written->front();
+}
+
+Result<Record> Lifecycle::reprovisioned(const std::string& id, const std::string& remote_id,
+                                        const std::string& remote_status,
+                                        const std::string& reason) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state != RecordState::active)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("only an active record is repaired; this one is ") +
+                     state::to_string(current->state));
+  Record next = *current;
+  next.remote_id = remote_id;
+  next.remote_status = remote_status;
+  next.verified_at = next.updated_at = clock_.now();
+  next.drift.clear();
+  next.drift_note.clear();
+  auto written = store_.apply({{next, entry(*current, current->state, reason, "{}")}});
+  if (!written) return written.error();
+  return written->front();
+}
+
 Result<Record> Lifecycle::retry(const std::string& id) {
   auto current = load(id);
   if (!current) return current.error();

@@ -88,6 +88,15 @@ class Lifecycle {
   Result<Record> failed(const std::string& id, const std::string& reason);
   // A transient failure: same state, one more attempt counted, next attempt after a back-off.
   Result<Record> transient_failure(const std::string& id, const std::string& error, double jitter);
+  // A drift check of an active record (engine/run/drift): stores when it ran and what it found
+  // (`drift` "" when the object matched, else the condition's name, explained by `note`), and
+  // ends any back-off left by a failed check. A history row is written when the condition
+  // changed, or when the check changed something on the service (`done` says what).
+  Result<Record> observed(const std::string& id, const std::string& drift, const std::string& note,
+                          const std::string& done = "");
+  // `pkiflow repair`: the same certificate uploaded again as `remote_id`; drift cleared.
+  Result<Record> reprovisioned(const std::string& id, const std::string& remote_id,
+                               const std::string& remote_status, const std::string& reason);
   // Operator actions.
   Result<Record> retry(const std::string& id);
   Result<Record> cancel(const std::string& id);

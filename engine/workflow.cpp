@@ -49,6 +49,17 @@ const char* to_string(RecordOutcome::Result r) {
   return "unknown";
 }
 
+RecordOutcome outcome_of(const state::Record& r, RecordOutcome::Result result, std::string note) {
+  RecordOutcome o;
+  o.id = r.id;
+  o.name = r.name;
+  o.kind = r.kind;
+  o.from = o.to = r.state;
+  o.result = result;
+  o.note = std::move(note);
+  return o;
+}
+
 std::size_t RunReport::count(RecordOutcome::Result r) const {
   std::size_t n = 0;
   for (const auto& o : records)
@@ -160,6 +171,14 @@ struct Step {
   bool lease_lost = false;  // another run took the record while this step waited
 };
 
+// What a drift check of one active record found and did.
+struct Check {
+  Result<Record> record;
+  DriftFinding finding;
+  std::string note;  // for the report: "in force", the drift, or what was updated
+  bool changed_remote = false;
+};
+
 std::string concat_pem(const std::vector<pki::Certificate>& chain) {
   std::string out;
   for (const auto& c : chain)
@@ -240,8 +259,10 @@ struct Workflow::Impl {
     return RenewalPolicy{};
   }
 
-  // Whether a claimed record has work now: a superseded one only when its policy retires it.
+  // Whether a claimed record has work now: a superseded one only when its policy retires it,
+  // an active one only when its drift check is due.
   bool has_work(const Record& r) const {
+    if (r.state == RecordState::active) return verify_due(r, opt.verify_interval, clock.now());
     return r.state != RecordState::superseded || retirement_due(r, policy_of(r), clock.now());
   }
 
@@ -418,6 +439,38 @@ struct Workflow::Impl {
     }
   }
 
+  // A drift check: reads the object back and records what it found. Mutable fields that
+  // differ from the configuration are brought to it (`fix_fields`: a run) or only reported
+  // (`pkiflow verify`). A dry run records nothing and sends no update.
+  net::awaitable<Check> check(const Record& r, providers::Provider& p, providers::Journal& j,
+                              bool fix_fields) {
+    auto seen = co_await p.observe(r);
+    if (!seen) co_return Check{seen.error(), {}, "", false};
+    Check c{r, judge_drift(r, *seen, clock.now()), "", false};
+    std::string done;
+    if (c.finding.condition == DriftCondition::none && !seen->fields.empty()) {
+      const std::string what = describe_changes(seen->fields);
+      if (!fix_fields || opt.dry_run) {
+        c.note = "its fields differ from the configuration (" + what + "); " +
+                 (fix_fields ? "a run updates them" : "the next run updates them");
+      } else if (auto st = co_await p.update_fields(r, seen->fields, j); !st) {
+        co_return Check{st.error(), c.finding, "", false};
+      } else {
+        done = "updated on the service to match the configuration: " + what;
+        c.changed_remote = true;
+        c.note = done;
+      }
+    }
+    if (c.note.empty())
+      c.note = c.finding.condition == DriftCondition::none
+                   ? "verified: the remote object matches (\"" + seen->remote_status + "\")"
+                   : std::string("drift (") + to_string(c.finding.condition) +
+                         "): " + c.finding.message + "; see `pkiflow repair " + r.id + "`";
+    if (opt.dry_run) co_return c;
+    c.record = life.observed(r.id, to_string(c.finding.condition), c.finding.message, done);
+    co_return c;
+  }
+
   net::awaitable<Step> retire(const Record& r, providers::Provider& p, providers::Journal& j) {
     if (auto st = sole_owner(store, r); !st) co_return Step{st.error(), ""};
     if (auto st = co_await p.retire(r, j); !st) co_return Step{st.error(), ""};
@@ -428,7 +481,7 @@ struct Workflow::Impl {
   }
 
   net::awaitable<RecordOutcome> process(Record r) {
-    RecordOutcome out{r.id, r.name, r.kind, r.state, r.state, Outcome::unchanged, ""};
+    RecordOutcome out = outcome_of(r, Outcome::unchanged);
     auto found = wiring.provider ? wiring.provider(r)
                                  : Result<providers::Provider*>(Error(
                                        ErrorKind::invalid_input, "record " + r.id, "no provider"));
@@ -439,6 +492,7 @@ struct Workflow::Impl {
     }
     providers::Provider* p = *found;
     StoreJournal journal(store, clock, r.id, opt.dry_run);
+    if (r.state == RecordState::active) co_return co_await verified(out, r, *p, journal);
     for (int steps = 0; steps < 8; ++steps) {
       if (stopping) {  // no new step starts; this one is re-derived by the next run
         out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
@@ -488,6 +542,20 @@ struct Workflow::Impl {
     co_return out;
   }
 
+  // An active record's turn in a run: its drift check.
+  net::awaitable<RecordOutcome> verified(RecordOutcome out, const Record& r, providers::Provider& p,
+                                         providers::Journal& j) {
+    auto c = co_await check(r, p, j, /*fix_fields=*/true);
+    if (!c.record) co_return settle_error(out, r, c.record.error());
+    out.verified = true;
+    out.drift = to_string(c.finding.condition);
+    out.note = c.note;
+    out.result = c.changed_remote ? Outcome::progressed
+                 : opt.dry_run    ? Outcome::dry_run
+                                  : Outcome::unchanged;
+    co_return out;
+  }
+
   RecordOutcome settle_error(RecordOutcome out, const Record& r, const Error& e) {
     out.note = e.what();
     if (e.kind() == ErrorKind::not_sent) {
@@ -529,9 +597,9 @@ Workflow::~Workflow() = default;
 namespace {
 
 const std::vector<RecordState>& due_states() {
-  static const std::vector<RecordState> states{RecordState::planned, RecordState::csrGenerated,
-                                               RecordState::signed_, RecordState::uploaded,
-                                               RecordState::superseded};
+  static const std::vector<RecordState> states{
+      RecordState::planned,  RecordState::csrGenerated, RecordState::signed_,
+      RecordState::uploaded, RecordState::active,       RecordState::superseded};
   return states;
 }
 
@@ -590,8 +658,14 @@ struct Workflow::Pass {
     for (const auto& h : claimed->held)
       report.skipped_leased.push_back({h.id, h.owner, h.until});
     report.taken_over = claimed->taken_over;
-    for (auto& r : claimed->records)
-      if (m.has_work(r)) work.push_back(std::move(r));
+    std::vector<std::string> idle;  // claimed with the others, but nothing is due for them now
+    for (auto& r : claimed->records) {
+      if (m.has_work(r))
+        work.push_back(std::move(r));
+      else
+        idle.push_back(r.id);
+    }
+    leases->let_go(idle);
     m.leases = &*leases;
     return Ok{};
   }
@@ -627,7 +701,7 @@ struct Workflow::Pass {
     while (!work.empty() && !m.stopping) {
       Record r = std::move(work.front());
       work.pop_front();
-      RecordOutcome outcome{r.id, r.name, r.kind, r.state, r.state, Outcome::failed, ""};
+      RecordOutcome outcome = outcome_of(r, Outcome::failed);
       try {
         outcome = co_await m.process(r);
       } catch (const std::exception& e) {  // a bug must not stop the other records
@@ -673,8 +747,7 @@ struct Workflow::Pass {
   void settle() {
     report.interrupted = m.stopping;
     for (const auto& r : work)  // never started because the run stopped
-      report.records.push_back({r.id, r.name, r.kind, r.state, r.state, Outcome::waiting,
-                                "not started: the run was stopped"});
+      report.records.push_back(outcome_of(r, Outcome::waiting, "not started: the run was stopped"));
     m.leases = nullptr;
     if (leases) leases->release();  // also after a crash
   }
@@ -695,6 +768,20 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
 }
 
 namespace {
+
+// Runs one coroutine on `ioc` to its end (the verbs that work a single record).
+template <class T, class F>
+std::optional<T> run_to_end(net::io_context& ioc, F make) {
+  std::optional<T> out;
+  net::co_spawn(
+      ioc, [&]() -> net::awaitable<void> { out = co_await make(); },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.restart();
+  ioc.run();
+  return out;
+}
 
 // Why a verb may not touch a record now: another live run holds it.
 Status not_held_elsewhere(state::StateStore& store, const Record& r, TimePoint now) {
@@ -737,14 +824,7 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
                                                                     "record " + id, "no provider"));
     if (!p) return p.error();
     StoreJournal journal(m.store, m.clock, r.id, m.opt.dry_run);
-    std::optional<Status> done;
-    net::co_spawn(
-        ioc, [&]() -> net::awaitable<void> { done = co_await (*p)->retire(r, journal); },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-    ioc.restart();
-    ioc.run();
+    auto done = run_to_end<Status>(ioc, [&] { return (*p)->retire(r, journal); });
     if (!done || !*done) {
       const Error e =
           done ? done->error() : Error(ErrorKind::unavailable, "record " + id, "no answer");
@@ -784,23 +864,103 @@ Result<RecordOutcome> Workflow::enable(net::io_context& ioc, const std::string& 
                                    Error(ErrorKind::invalid_input, "record " + id, "no provider"));
   if (!p) return p.error();
   StoreJournal journal(m.store, m.clock, r.id, m.opt.dry_run);
-  std::optional<Step> step;
-  net::co_spawn(
-      ioc,
-      [&]() -> net::awaitable<void> {
-        step = co_await m.confirm(r, **p, journal, /*force_enable=*/true);
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  ioc.restart();
-  ioc.run();
-  RecordOutcome out{r.id, r.name, r.kind, r.state, r.state, Outcome::waiting, ""};
+  auto step = run_to_end<Step>(
+      ioc, [&] { return m.confirm(r, **p, journal, /*force_enable=*/true); });
+  RecordOutcome out = outcome_of(r, Outcome::waiting);
   if (!step) return Error(ErrorKind::unavailable, "record " + id, "no answer");
   if (!step->record) return step->record.error();
   out.to = step->record->state;
   out.result = out.to != out.from ? Outcome::progressed : Outcome::waiting;
   out.note = step->waiting;
+  return out;
+}
+
+namespace {
+
+// The record a single-record drift verb works on: it must be active and not held by a run.
+Result<Record> active_record(state::StateStore& store, const std::string& id, TimePoint now,
+                             const char* verb) {
+  auto rec = store.get(id);
+  if (!rec) return rec.error();
+  if (!*rec) return Error(ErrorKind::invalid_input, "record " + id, "no such record");
+  const Record& r = **rec;
+  if (r.state != RecordState::active)
+    return Error(ErrorKind::invalid_input, "record " + id,
+                 std::string("is ") + state::to_string(r.state) + "; " + verb +
+                     " applies to active records (the ones whose object is live in the tenant)");
+  if (auto st = not_held_elsewhere(store, r, now); !st) return st.error();
+  return r;
+}
+
+}  // namespace
+
+Result<RecordOutcome> Workflow::verify(net::io_context& ioc, const std::string& id) {
+  auto& m = *impl_;
+  auto r = active_record(m.store, id, m.clock.now(), "verify");
+  if (!r) return r.error();
+  auto p = m.wiring.provider(*r);
+  if (!p) return p.error();
+  StoreJournal journal(m.store, m.clock, r->id, m.opt.dry_run);
+  auto c = run_to_end<Check>(ioc, [&] { return m.check(*r, **p, journal, /*fix_fields=*/false); });
+  if (!c) return Error(ErrorKind::unavailable, "record " + id, "no answer");
+  if (!c->record) return c->record.error();
+  RecordOutcome out = outcome_of(*r, Outcome::unchanged, c->note);
+  out.drift = to_string(c->finding.condition);
+  out.verified = true;
+  return out;
+}
+
+Result<RecordOutcome> Workflow::repair(net::io_context& ioc, const std::string& id) {
+  auto& m = *impl_;
+  auto r = active_record(m.store, id, m.clock.now(), "repair");
+  if (!r) return r.error();
+  auto p = m.wiring.provider(*r);
+  if (!p) return p.error();
+  StoreJournal journal(m.store, m.clock, r->id, m.opt.dry_run);
+  // What is there now (a stored drift may be a day old), with mutable fields brought along.
+  auto c = run_to_end<Check>(ioc, [&] { return m.check(*r, **p, journal, /*fix_fields=*/true); });
+  if (!c) return Error(ErrorKind::unavailable, "record " + id, "no answer");
+  if (!c->record) return c->record.error();
+  const auto condition = c->finding.condition;
+  const RepairPlan plan = repair_plan(r->kind, condition);
+  RecordOutcome out = outcome_of(*r, Outcome::unchanged);
+  out.drift = to_string(condition);
+  out.verified = true;
+  out.note = condition == DriftCondition::none ? c->note : plan.reason;
+  if (plan.action == RepairPlan::Action::nothing) return out;
+  const std::string why = std::string("repair of drift (") + to_string(condition) +
+                          "): " + c->finding.message;
+  if (plan.action == RepairPlan::Action::renew) {
+    if (m.opt.dry_run) return out;
+    std::optional<std::string> profile;
+    if (m.wiring.renewal)
+      if (auto plan_of = m.wiring.renewal(*r)) profile = plan_of->profile_json;
+    auto successor = m.life.renew(r->id, new_record_id(m.rng), profile, why);
+    if (!successor) return successor.error();
+    out.result = Outcome::progressed;
+    out.note = plan.reason + " (successor " + successor->id + ")";
+    return out;
+  }
+  if (plan.action == RepairPlan::Action::enable) {
+    auto st = run_to_end<Status>(ioc, [&] { return (*p)->enable(*r, journal); });
+    if (!st || !*st) return st ? st->error() : Error(ErrorKind::unavailable, id, "no answer");
+    if (m.opt.dry_run) return out;
+    auto again = run_to_end<Check>(ioc, [&] { return m.check(*r, **p, journal, false); });
+    if (!again || !again->record) return again ? again->record.error() : Error(ErrorKind::unavailable, id, "no answer");
+    out.drift = to_string(again->finding.condition);
+    out.note = plan.reason + "; now: " + again->note;
+    out.result = Outcome::progressed;
+    return out;
+  }
+  auto up = run_to_end<Result<providers::Uploaded>>(ioc, [&] { return (*p)->upload(*r, journal); });
+  if (!up || !*up) return up ? up->error() : Error(ErrorKind::unavailable, id, "no answer");
+  if (m.opt.dry_run) return out;
+  auto fixed = m.life.reprovisioned(r->id, (*up)->remote_id, (*up)->remote_status,
+                                    why + "; uploaded again as " + (*up)->remote_id);
+  if (!fixed) return fixed.error();
+  out.drift.clear();
+  out.result = Outcome::progressed;
+  out.note = "uploaded again as " + (*up)->remote_id + " (was " + r->remote_id + ")";
   return out;
 }
 

@@ -21,6 +21,7 @@
 #include "engine/lifecycle.hpp"
 #include "engine/local_keys.hpp"
 #include "engine/pki/validate/validator.hpp"
+#include "engine/run/drift.hpp"
 #include "engine/run/renewals.hpp"
 #include "engine/signer.hpp"
 #include "providers/provider.hpp"
@@ -43,6 +44,9 @@ struct RunOptions {
   // SIGTERM and SIGINT stop the run gracefully (the CLI sets it; an embedding host may not).
   bool handle_signals = false;
   BackoffPolicy backoff;
+  // Each active record's remote object is read back at most this often (drift, run/drift.hpp);
+  // zero turns the checks off.
+  std::chrono::seconds verify_interval = kDefaultVerifyInterval;
 };
 
 // What happened to one record in the run.
@@ -56,8 +60,12 @@ struct RecordOutcome {
   Result result = Result::unchanged;
   std::string note;         // why it stopped where it did
   bool lease_lost = false;  // another run took the record mid-way: left to it
+  std::string drift;        // a drift check found this condition (run/drift.hpp); "" none
+  bool verified = false;    // a drift check read the remote object back in this run
 };
 const char* to_string(RecordOutcome::Result r);
+// The outcome of `r` before anything happened to it.
+RecordOutcome outcome_of(const state::Record& r, RecordOutcome::Result result, std::string note = "");
 
 // A due record this run left alone because a live run holds it.
 struct SkippedRecord {
@@ -101,6 +109,15 @@ class Workflow {
   // Switches on a record's staged upload (GSA, `pkiflow enable ID`) and waits up to
   // confirm_wait for it to be in force; the outcome says where the record ended.
   Result<RecordOutcome> enable(boost::asio::io_context& ioc, const std::string& id);
+
+  // Reads an active record's remote object back now and records what it found (`pkiflow
+  // verify ID`); mutable fields that differ are reported, not changed (a run changes them).
+  Result<RecordOutcome> verify(boost::asio::io_context& ioc, const std::string& id);
+
+  // `pkiflow repair ID`: reads the object back, then acts on the drift found (repair_plan):
+  // uploads the same certificate again, switches it on again, or plans a successor. The
+  // outcome's note says what was done; a dry run shows the requests only.
+  Result<RecordOutcome> repair(boost::asio::io_context& ioc, const std::string& id);
 
   // Asks a running run() to stop gracefully (thread-safe; what SIGTERM does).
   void request_stop();

@@ -68,6 +68,29 @@ struct Confirmation {
   bool staged = false;
 };
 
+// A mutable field of a live object that differs from what pkiflow would send now (derived from
+// the certificate and the configuration): drift in the other direction, which a run corrects
+// with the service's update call.
+struct FieldChange {
+  std::string field;   // the service's property ("certificateRevocationListUrl", "pki.displayName")
+  std::string remote;  // what the service holds ("null" for none)
+  std::string wanted;  // what pkiflow would send
+};
+
+// What the service holds now for a live record, read back for drift checks (each run once per
+// verify_interval, and `pkiflow verify`). Reading never writes.
+struct Observation {
+  bool gone = false;          // the object no longer exists (404, or no longer listed)
+  std::string remote_status;  // exactly what the service says ("" where it keeps none)
+  bool in_force = false;      // switched on (GSA), listed (CBA), provisioned (Intune)
+  bool expired = false;       // the service itself says so
+  bool revoked = false;
+  // Set when the object holds a certificate other than this record's: that certificate's
+  // thumbprint or subject, for the message.
+  std::string holds_other;
+  std::vector<FieldChange> fields;
+};
+
 struct RemoteObject {
   std::string id;
   std::string name;
@@ -99,6 +122,13 @@ class Provider {
   // Deletes the remote object after proving it is this record's (providers/detail/
   // guarded_delete); one that is already gone counts as retired.
   virtual boost::asio::awaitable<Status> retire(const state::Record& record, Journal& journal) = 0;
+  // Reads the record's remote object back (no write): see Observation.
+  virtual boost::asio::awaitable<Result<Observation>> observe(const state::Record& record) = 0;
+  // Sends the service's update call with the changed fields only (and what the service requires
+  // alongside them), after observe() found them. Families without mutable fields say unsupported.
+  virtual boost::asio::awaitable<Status> update_fields(const state::Record& record,
+                                                       const std::vector<FieldChange>& changes,
+                                                       Journal& journal) = 0;
   // Every remote object of this family, for reconciliation and `pkiflow remote list`.
   virtual boost::asio::awaitable<Result<std::vector<RemoteObject>>> list_remote() = 0;
 };

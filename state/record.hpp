@@ -58,6 +58,11 @@ struct Record {
   std::string last_error;
   TimePoint created_at{};
   TimePoint updated_at{};
+  // Drift checks (engine/run/drift): when the remote object was last read back, and the
+  // condition found then ("" when it matched: see engine::DriftCondition) with its explanation.
+  std::optional<TimePoint> verified_at;
+  std::string drift;
+  std::string drift_note;
   std::int64_t version = 0;  // optimistic concurrency: bumped by every write
 };
 

@@ -15,8 +15,11 @@ namespace pkiflow::state {
 
 // A record write together with the history row that explains it.
 struct RecordWrite {
-  Record record;         // the new content; record.version = the version it was read at
-  HistoryEntry history;  // from/to/reason/actor/details; record_id and seq are filled in
+  Record record;  // the new content; record.version = the version it was read at
+  // from/to/reason/actor/details; record_id and seq are filled in. Only bookkeeping that
+  // changes nothing an operator reads in history goes without one (a drift check that found
+  // what the last one found: its time).
+  std::optional<HistoryEntry> history;
 };
 
 struct RecordFilter {

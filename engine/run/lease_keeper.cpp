@@ -55,6 +55,14 @@ Result<std::vector<state::Record>> LeaseKeeper::claim_more(
   return fresh;
 }
 
+void LeaseKeeper::let_go(const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  // A failure leaves the leases to lapse on their own: harmless, they are short.
+  (void)store_.release(owner_str_, ids);
+  for (const auto& id : ids)
+    ids_.erase(id);
+}
+
 std::vector<std::string> LeaseKeeper::heartbeat() {
   std::vector<std::string> lost;
   if (ids_.empty()) return lost;

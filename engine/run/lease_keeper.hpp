@@ -41,6 +41,8 @@ class LeaseKeeper {
                       const std::vector<state::Record>& due);
   // Claims more due records in `states` (work a run finds it has, e.g. a superseded record).
   Result<std::vector<state::Record>> claim_more(const std::vector<state::RecordState>& states);
+  // Releases the leases of `ids` (claimed with the others, but nothing is due for them).
+  void let_go(const std::vector<std::string>& ids);
   // Extends every lease still held; records another run took since are forgotten and their ids
   // returned.
   std::vector<std::string> heartbeat();

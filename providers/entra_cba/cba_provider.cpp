@@ -85,6 +85,38 @@ std::string ca_body(const CaFields& f, bool create) {
   return j.dump();
 }
 
+std::vector<providers::FieldChange> ca_field_changes(const nlohmann::ordered_json& ca,
+                                                     const CaFields& f) {
+  auto text = [](const json& v) -> std::string {
+    if (v.is_null()) return "null";
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  };
+  auto member = [&](const char* key) { return ca.contains(key) ? ca[key] : json(nullptr); };
+  // The delta-CRL URL under either spelling (graph-api.md 2).
+  json delta = member("deltaCertificateRevocationListUrl");
+  if (delta.is_null()) delta = member("deltacertificateRevocationListUrl");
+  const std::pair<std::string, std::pair<json, json>> fields[] = {
+      {"displayName", {member("displayName"), json(f.display_name)}},
+      {"certificateRevocationListUrl",
+       {member("certificateRevocationListUrl"),
+        f.crl_url.empty() ? json(nullptr) : json(f.crl_url)}},
+      {"deltaCertificateRevocationListUrl",
+       {delta, f.delta_crl_url.empty() ? json(nullptr) : json(f.delta_crl_url)}},
+      {"isIssuerHintEnabled",
+       {member("isIssuerHintEnabled").is_boolean() ? member("isIssuerHintEnabled") : json(false),
+        json(f.issuer_hint)}},
+  };
+  std::vector<providers::FieldChange> out;
+  for (const auto& [name, values] : fields) {
+    // An empty string and null both mean "none" on the service.
+    const std::string have = text(values.first) == "" ? "null" : text(values.first);
+    const std::string want = text(values.second);
+    if (have != want) out.push_back({name, have, want});
+  }
+  return out;
+}
+
 Status check_record_matches(const Record& r, const pki::Certificate& cert) {
   const auto f = cert.facts();
   const std::string subject = "record " + r.id + " (" + r.name + ")";
@@ -255,6 +287,80 @@ class CbaProvider : public providers::Provider {
               "its thumbprint " + str(ca, "thumbprint") + " is not this record's (" + thumb + ")");
         },
         [this] { return crid(); });
+  }
+
+  net::awaitable<Result<providers::Observation>> observe(const Record& r) override {
+    providers::Observation o;
+    const auto slash = r.remote_id.find('/');
+    if (slash == std::string::npos)
+      co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
+    const std::string pki_url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash);
+    auto reply = co_await client_.call(
+        json_request("GET", pki_url + "/certificateAuthorities/" + r.remote_id.substr(slash + 1), "",
+                     crid()),
+        false);
+    if (reply.outcome == graph::Outcome::refused && reply.response.status == 404) {
+      o.gone = true;
+      co_return o;
+    }
+    if (!reply.ok()) co_return reply.to_error("read CA " + r.remote_id);
+    auto ca = json::parse(reply.response.body, nullptr, false);
+    if (!ca.is_object())
+      co_return Error(ErrorKind::parse, "CA " + r.remote_id, "the response is not a JSON object");
+    o.in_force = true;  // trusted while listed
+    o.remote_status = "listed";
+    if (!pki::same_hex(str(ca, "thumbprint"), r.thumbprint_sha1)) {
+      o.holds_other = "certificate " + str(ca, "thumbprint");
+      co_return o;
+    }
+    auto cert = pki::Certificate::decode_all(
+        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
+    if (!cert || cert->empty())
+      co_return Error(ErrorKind::invalid_input, "record " + r.id, "its certificate is unreadable");
+    o.fields = ca_field_changes(ca, derive_ca_fields(cert->front(), s_, display_name(r)));
+    auto pki = co_await get_json(pki_url, "PKI " + r.remote_id.substr(0, slash));
+    if (!pki) co_return pki.error();
+    if (str(*pki, "displayName") != s_.pki_name)
+      o.fields.push_back({"pki.displayName", str(*pki, "displayName"), s_.pki_name});
+    co_return o;
+  }
+
+  net::awaitable<Status> update_fields(const Record& r,
+                                       const std::vector<providers::FieldChange>& changes,
+                                       Journal& journal) override {
+    const auto slash = r.remote_id.find('/');
+    if (slash == std::string::npos)
+      co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
+    const std::string pki_url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash);
+    json ca_patch, pki_patch;
+    for (const auto& c : changes) {
+      if (c.field == "pki.displayName") {
+        pki_patch["displayName"] = c.wanted;
+        continue;
+      }
+      ca_patch[c.field] = c.wanted == "null"    ? json(nullptr)
+                          : c.wanted == "true"  ? json(true)
+                          : c.wanted == "false" ? json(false)
+                                                : json(c.wanted);
+    }
+    if (!ca_patch.empty()) {
+      // The beta page marks thumbprint and expirationDateTime required on a PATCH (graph-api.md 0).
+      ca_patch["thumbprint"] = r.thumbprint_sha1;
+      if (r.not_after) ca_patch["expirationDateTime"] = pki::format_rfc3339(*r.not_after);
+      auto done = co_await providers::detail::journaled(
+          client_,
+          json_request("PATCH", pki_url + "/certificateAuthorities/" + r.remote_id.substr(slash + 1),
+                       ca_patch.dump(), crid()),
+          "update-ca", journal, "update CA " + r.thumbprint_sha1 + " in PKI " + s_.pki_name);
+      if (!done) co_return done.error();
+    }
+    if (!pki_patch.empty()) {
+      auto done = co_await providers::detail::journaled(
+          client_, json_request("PATCH", pki_url, pki_patch.dump(), crid()), "rename-pki", journal,
+          "rename PKI " + r.remote_id.substr(0, slash) + " to " + s_.pki_name);
+      if (!done) co_return done.error();
+    }
+    co_return Ok{};
   }
 
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {

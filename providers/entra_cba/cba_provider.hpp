@@ -5,6 +5,7 @@
 // engine retires superseded records only). Also the container's bulk `upload` action.
 #pragma once
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ CaFields derive_ca_fields(const pki::Certificate& cert, const CbaSettings& setti
                           const std::string& display_name = "");
 // The JSON body of a create (all fields) or an update (the mutable ones).
 std::string ca_body(const CaFields& f, bool create);
+
+// The mutable fields of a listed CA (`ca`, as the service returns it) that differ from `f`.
+std::vector<providers::FieldChange> ca_field_changes(const nlohmann::ordered_json& ca,
+                                                     const CaFields& f);
 
 // The record's stored facts (thumbprint, expiry) against its certificate: a mismatch is caught
 // here, before anything is sent.

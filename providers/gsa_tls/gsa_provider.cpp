@@ -257,6 +257,36 @@ class GsaProvider : public providers::Provider {
     co_return Ok{};
   }
 
+  net::awaitable<Result<providers::Observation>> observe(const Record& record) override {
+    providers::Observation o;
+    auto reply = co_await client_.call(get_request(client_.base(), record.remote_id, crid()), false);
+    if (gone(reply)) {
+      o.gone = true;
+      co_return o;
+    }
+    if (!reply.ok()) co_return reply.to_error("read " + record.remote_id);
+    auto ca = parse_remote_ca(reply.response.body);
+    if (!ca) co_return ca.error().about("remote object " + record.remote_id);
+    o.remote_status = ca->status.raw;
+    o.in_force = in_force(ca->status);
+    o.expired = ca->status.status == TlsStatus::expired;
+    o.revoked = ca->status.status == TlsStatus::revoked;
+    if (!ca->certificate_pem.empty()) {
+      const std::string held = thumbprint_of(ca->certificate_pem);
+      if (!pki::same_hex(held, record.thumbprint_sha1))
+        o.holds_other = held.empty() ? "an unreadable certificate" : "certificate " + held;
+    }
+    co_return o;
+  }
+
+  // Nothing of a TLS-inspection CA is updatable but its status (the enable step).
+  net::awaitable<Status> update_fields(const Record& record,
+                                       const std::vector<providers::FieldChange>&,
+                                       Journal&) override {
+    co_return Error(ErrorKind::unsupported, "record " + record.id,
+                    "a TLS-inspection CA has no fields pkiflow updates");
+  }
+
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {
     auto all = co_await list_all("");
     if (!all) co_return all.error();

@@ -174,6 +174,56 @@ class IntuneProvider : public providers::Provider {
         [this] { return crid(); });
   }
 
+  net::awaitable<Result<providers::Observation>> observe(const Record& r) override {
+    providers::Observation o;
+    auto reply = co_await client_.call(
+        json_request("GET", client_.base() + kCollection + "/" + r.remote_id, "", crid()), false);
+    if (reply.outcome == graph::Outcome::refused && reply.response.status == 404) {
+      o.gone = true;
+      co_return o;
+    }
+    if (!reply.ok()) co_return reply.to_error("read code-signing certificate " + r.remote_id);
+    auto j = json::parse(reply.response.body, nullptr, false);
+    auto certs = pki::Certificate::decode_all(
+        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
+    if (!j.is_object() || !certs || certs->empty())
+      co_return Error(ErrorKind::parse, "code-signing certificate " + r.remote_id, "unreadable");
+    o.remote_status = str(j, "status");
+    o.in_force = o.remote_status == "provisioned";
+    const auto& cert = certs->front();
+    const auto f = cert.facts();
+    // Its content while the service still holds it, else subject, issuer and expiry (content is
+    // nulled once parsed, graph-api.md 3).
+    const std::string content = str(j, "content");
+    if (!content.empty() && content != cert.base64_der())
+      o.holds_other = "another certificate's content";
+    else if (str(j, "subject") != f.subject || str(j, "issuer") != f.issuer ||
+             !same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
+      o.holds_other = "subject \"" + str(j, "subject") + "\" issued by \"" + str(j, "issuer") + "\"";
+    if (!o.holds_other.empty()) co_return o;
+    const auto want = derive_fields(cert, std::chrono::system_clock::now());
+    if (str(j, "subjectName") != want.subject_name)
+      o.fields.push_back({"subjectName", str(j, "subjectName"), want.subject_name});
+    if (str(j, "issuerName") != want.issuer_name)
+      o.fields.push_back({"issuerName", str(j, "issuerName"), want.issuer_name});
+    co_return o;
+  }
+
+  net::awaitable<Status> update_fields(const Record& r,
+                                       const std::vector<providers::FieldChange>& changes,
+                                       Journal& journal) override {
+    json patch = json::object();
+    for (const auto& c : changes)
+      patch[c.field] = c.wanted;
+    auto done = co_await providers::detail::journaled(
+        client_,
+        json_request("PATCH", client_.base() + kCollection + "/" + r.remote_id, patch.dump(),
+                     crid()),
+        "update", journal, "update code-signing certificate " + r.remote_id);
+    if (!done) co_return done.error();
+    co_return Ok{};
+  }
+
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {
     auto all = co_await list();
     if (!all) co_return all.error();

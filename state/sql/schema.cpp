@@ -71,6 +71,12 @@ ALTER TABLE records ADD COLUMN lease_owner TEXT;
 ALTER TABLE records ADD COLUMN lease_expires_at INTEGER;
 CREATE INDEX records_lease ON records(lease_owner, lease_expires_at);
 )sql",
+      // 3: drift checks: when the remote object was last read back, and what was found.
+      R"sql(
+ALTER TABLE records ADD COLUMN verified_at INTEGER;
+ALTER TABLE records ADD COLUMN drift TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN drift_note TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return all;
 }

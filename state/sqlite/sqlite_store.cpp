@@ -33,7 +33,7 @@ std::optional<TimePoint> time_of(const std::optional<std::int64_t>& ms) {
   return from_millis(*ms);
 }
 
-// Reads the 25 record columns of kRecordColumns starting at `c`.
+// Reads the 28 record columns of kRecordColumns starting at `c`.
 Record read_record(const Stmt& st) {
   Record r;
   int c = 0;
@@ -62,6 +62,9 @@ Record read_record(const Stmt& st) {
   r.last_error = st.text(c++);
   r.created_at = from_millis(st.integer(c++));
   r.updated_at = from_millis(st.integer(c++));
+  r.verified_at = time_of(st.optional_integer(c++));
+  r.drift = st.text(c++);
+  r.drift_note = st.text(c++);
   r.version = st.integer(c++);
   return r;
 }
@@ -95,6 +98,9 @@ int bind_fields(Stmt& st, const Record& r, int p) {
   st.bind(p++, std::string_view(r.last_error));
   st.bind(p++, to_millis(r.created_at));
   st.bind(p++, to_millis(r.updated_at));
+  st.bind(p++, millis(r.verified_at));
+  st.bind(p++, std::string_view(r.drift));
+  st.bind(p++, std::string_view(r.drift_note));
   return p;
 }
 
@@ -263,7 +269,7 @@ Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& his
                    "is already being renewed by " + other.text(0));
   }
   Stmt st(db.handle(), std::string("INSERT INTO records (") + sql::kRecordColumns +
-                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, std::string_view(record.id));
   int next = bind_fields(st, record, 2);
   st.bind(next, std::int64_t{1});
@@ -320,7 +326,8 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
       "certificate=?12, chain=?13, not_before=?14, not_after=?15, "
       "thumbprint_sha1=?16, thumbprint_sha256=?17, renews=?18, superseded_by=?19, "
       "attempts=?20, next_attempt_at=?21, last_error=?22, created_at=?23, "
-      "updated_at=?24, version=version+1 WHERE id=?1 AND version=?25";
+      "updated_at=?24, verified_at=?25, drift=?26, drift_note=?27, version=version+1 "
+      "WHERE id=?1 AND version=?28";
   // Prepared once per batch, run once per write.
   Stmt st(db.handle(), set);
   Stmt hist(db.handle(), kInsertHistory);
@@ -336,7 +343,8 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
       return Error(ErrorKind::invalid_input, w.record.id,
                    std::string(kVersionConflict) + ": the record changed since version " +
                        std::to_string(w.record.version) + " was read (or does not exist)");
-    if (auto h = insert_history(db, hist, w.record.id, w.history); !h) return h.error();
+    if (w.history)
+      if (auto h = insert_history(db, hist, w.record.id, *w.history); !h) return h.error();
     Record r = w.record;
     r.version += 1;
     out.push_back(std::move(r));
