@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <deque>
+#include <map>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -262,7 +263,8 @@ struct Workflow::Impl {
   // Whether a claimed record has work now: a superseded one only when its policy retires it,
   // an active one only when its drift check is due.
   bool has_work(const Record& r) const {
-    if (r.state == RecordState::active) return verify_due(r, opt.verify_interval, clock.now());
+    if (r.state == RecordState::active)
+      return verify_due(r, opt.verify_interval, clock.now(), opt.config_changed_at);
     return r.state != RecordState::superseded || retirement_due(r, policy_of(r), clock.now());
   }
 
@@ -546,7 +548,15 @@ struct Workflow::Impl {
   net::awaitable<RecordOutcome> verified(RecordOutcome out, const Record& r, providers::Provider& p,
                                          providers::Journal& j) {
     auto c = co_await check(r, p, j, /*fix_fields=*/true);
-    if (!c.record) co_return settle_error(out, r, c.record.error());
+    if (!c.record) {
+      // A renewal of this run superseded it while it was read back: the check is moot.
+      auto now = store.get(r.id);
+      if (now && *now && (*now)->version != r.version) {
+        out.note = "not checked: it moved on while its object was read back";
+        co_return out;
+      }
+      co_return settle_error(out, r, c.record.error());
+    }
     out.verified = true;
     out.drift = to_string(c.finding.condition);
     out.note = c.note;
@@ -631,7 +641,18 @@ struct Workflow::Pass {
   net::io_context& ioc;
   RunReport report;
   std::deque<Record> work;
+  // Each record taken up, in the state it was taken up in: a record comes back (claim_more)
+  // only when it moved on since (the active predecessor a renewal superseded in this run).
+  std::map<std::string, RecordState> taken;
   std::optional<LeaseKeeper> leases;
+
+  bool take_up(const Record& r) {
+    auto [it, fresh] = taken.emplace(r.id, r.state);
+    if (fresh) return true;
+    if (it->second == r.state) return false;
+    it->second = r.state;
+    return true;
+  }
   std::size_t running = 0;  // workers still going; the heartbeat and signal watch end with them
   net::steady_timer beat{ioc};
   std::optional<net::signal_set> signals;
@@ -660,7 +681,7 @@ struct Workflow::Pass {
     report.taken_over = claimed->taken_over;
     std::vector<std::string> idle;  // claimed with the others, but nothing is due for them now
     for (auto& r : claimed->records) {
-      if (m.has_work(r))
+      if (m.has_work(r) && take_up(r))
         work.push_back(std::move(r));
       else
         idle.push_back(r.id);
@@ -713,7 +734,7 @@ struct Workflow::Pass {
         auto more = leases->claim_more({RecordState::superseded});
         if (more)
           for (auto& rec : *more)
-            if (m.has_work(rec)) work.push_back(std::move(rec));
+            if (m.has_work(rec) && take_up(rec)) work.push_back(std::move(rec));
       }
       if (outcome.lease_lost) {
         auto who = m.store.lease_owner(outcome.id, m.clock.now());

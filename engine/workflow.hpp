@@ -47,6 +47,9 @@ struct RunOptions {
   // Each active record's remote object is read back at most this often (drift, run/drift.hpp);
   // zero turns the checks off.
   std::chrono::seconds verify_interval = kDefaultVerifyInterval;
+  // When the configuration last changed (its file's mtime): objects checked before it are
+  // checked again, so an edited CRL URL or display name reaches the tenant on the next run.
+  std::optional<TimePoint> config_changed_at;
 };
 
 // What happened to one record in the run.

@@ -113,8 +113,26 @@ build_botan() {
   log "Botan $BOTAN_VERSION installed in $BOTAN_PREFIX"
 }
 
+# The tests check the sample alert rules with promtool: Debian's prometheus package, unpacked
+# into the cache rather than installed (installing it would start a Prometheus server).
+PROMTOOL="$CACHE_DIR/bin/promtool"
+fetch_promtool() {
+  command -v promtool >/dev/null && return
+  [ -x "$PROMTOOL" ] && return
+  local work; work=$(mktemp -d)
+  (cd "$work" && { apt-get download prometheus >/dev/null 2>&1 ||
+                   { as_root apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; }) \
+    || { log "could not download prometheus (promtool): the alert rules get a shape check only"; rm -rf "$work"; return; }
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
+  mkdir -p "$CACHE_DIR/bin"
+  cp "$work/root/usr/bin/promtool" "$PROMTOOL"
+  rm -rf "$work"
+  log "promtool unpacked to $PROMTOOL"
+}
+
 main() {
   install_packages
+  if [ "${PKIFLOW_TEST_DEPS:-}" = 1 ]; then mkdir -p "$CACHE_DIR"; fetch_promtool; fi
   if system_botan_ok; then
     log "using the system's Botan $(pkg-config --modversion botan-3)"
     echo "system"

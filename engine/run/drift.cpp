@@ -63,9 +63,10 @@ DriftFinding judge_drift(const state::Record& r, const providers::Observation& s
   return {};
 }
 
-bool verify_due(const state::Record& r, std::chrono::seconds interval, TimePoint now) {
+bool verify_due(const state::Record& r, std::chrono::seconds interval, TimePoint now,
+                std::optional<TimePoint> changed) {
   if (interval.count() <= 0 || r.state != state::RecordState::active) return false;
-  return !r.verified_at || *r.verified_at + interval <= now;
+  return !r.verified_at || *r.verified_at + interval <= now || (changed && *r.verified_at < *changed);
 }
 
 RepairPlan repair_plan(RecordKind kind, DriftCondition c) {

@@ -31,9 +31,11 @@ struct DriftFinding {
 DriftFinding judge_drift(const state::Record& record, const providers::Observation& seen,
                          TimePoint now);
 
-// Whether an active record's object is due to be read back: never read, or read `interval` ago
-// or longer. A zero interval turns the checks off.
-bool verify_due(const state::Record& record, std::chrono::seconds interval, TimePoint now);
+// Whether an active record's object is due to be read back: never read, read `interval` ago or
+// longer, or read before `changed` (when the configuration last changed: its mutable fields may
+// be due on the service). A zero interval turns the checks off.
+bool verify_due(const state::Record& record, std::chrono::seconds interval, TimePoint now,
+                std::optional<TimePoint> changed = std::nullopt);
 inline constexpr std::chrono::seconds kDefaultVerifyInterval{24 * 3600};
 
 // What `pkiflow repair` does about a condition: upload the same certificate again where the

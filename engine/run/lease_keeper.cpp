@@ -49,10 +49,9 @@ Result<std::vector<state::Record>> LeaseKeeper::claim_more(
   const auto now = clock_.now();
   auto claimed = store_.claim_due(owner_str_, now, now + lease_, states, 0);
   if (!claimed) return claimed.error();
-  std::vector<state::Record> fresh;
-  for (auto& r : *claimed)
-    if (ids_.insert(r.id).second) fresh.push_back(std::move(r));
-  return fresh;
+  for (const auto& r : *claimed)
+    ids_.insert(r.id);
+  return std::move(*claimed);
 }
 
 void LeaseKeeper::let_go(const std::vector<std::string>& ids) {

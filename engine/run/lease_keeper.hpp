@@ -39,7 +39,8 @@ class LeaseKeeper {
   // `due` are the records that had work (to say which of them another run holds).
   Result<Claim> claim(const std::vector<state::RecordState>& states,
                       const std::vector<state::Record>& due);
-  // Claims more due records in `states` (work a run finds it has, e.g. a superseded record).
+  // Claims more due records in `states` (work a run finds it has, e.g. a superseded record);
+  // records this run held already are among them (the caller knows which it has worked).
   Result<std::vector<state::Record>> claim_more(const std::vector<state::RecordState>& states);
   // Releases the leases of `ids` (claimed with the others, but nothing is due for them).
   void let_go(const std::vector<std::string>& ids);

@@ -100,6 +100,14 @@ std::string prometheus_text(const std::vector<state::Record>& records, const Con
     if (r.state == state::RecordState::active)
       w.sample("pkiflow_certificate_renewal_planned", ids(r), renewing.count(r.id) ? "1" : "0");
 
+  w.family("pkiflow_drift", "gauge",
+           "1 when an active record's remote object no longer matches it (by condition), else 0.");
+  for (const auto& r : records)
+    if (r.state == state::RecordState::active) {
+      auto labels = ids(r);
+      labels.push_back({"condition", r.drift.empty() ? "none" : r.drift});
+      w.sample("pkiflow_drift", labels, r.drift.empty() ? "0" : "1");
+    }
   w.family("pkiflow_run_records", "gauge", "Records the last run worked, by result.");
   for (auto result : {RecordOutcome::Result::progressed, RecordOutcome::Result::waiting,
                       RecordOutcome::Result::failed, RecordOutcome::Result::unchanged,

@@ -217,6 +217,18 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
   c.call("enable", gsa, 0);
   c.call("enable", gsa, 2);  // active already
 
+  auto verified = c.call("verify", "", 0);
+  BOOST_TEST(verified["records"].size() == 2u);  // the CBA and GSA records; Intune is signed
+  BOOST_TEST(verified["exit"] == 0);
+  c.call("verify", cba, 0);
+  c.call("verify", "NOSUCHRECORD", 2);
+  c.call("verify", successor, 2);  // retired: nothing live to check
+  auto verify_dry = c.call("verify", cba + " --dry-run", 0);
+  BOOST_TEST(verify_dry["requests"].size() >= 1u);
+  auto repaired = c.call("repair", cba, 0);
+  BOOST_TEST(repaired["drift"].is_null());
+  c.call("repair", "NOSUCHRECORD", 2);
+
   c.call("graph login-test", "", 0);
   auto login_dry = c.call("graph login-test", "--dry-run", 0);
   BOOST_TEST(login_dry["requests"].size() == 1u);

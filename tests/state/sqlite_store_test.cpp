@@ -71,6 +71,9 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_with_every_field) {
   r.thumbprint_sha1 = "AB";
   r.next_attempt_at = t0() + std::chrono::seconds(90);
   r.failed_from = RecordState::signed_;
+  r.verified_at = t0() + std::chrono::hours(1);
+  r.drift = "gone";
+  r.drift_note = "its remote object 0b1c no longer exists";
   BOOST_REQUIRE(store->create(r, created(r.id)).ok());
   auto back = store->get(r.id);
   BOOST_REQUIRE(back.ok() && back->has_value());
@@ -82,6 +85,9 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_with_every_field) {
   BOOST_TEST((b.not_after == r.not_after));
   BOOST_TEST((b.next_attempt_at == r.next_attempt_at));
   BOOST_TEST((b.failed_from == r.failed_from));
+  BOOST_TEST((b.verified_at == r.verified_at));
+  BOOST_TEST(b.drift == "gone");
+  BOOST_TEST(b.drift_note == r.drift_note);
   BOOST_TEST(b.version == 1);
   BOOST_TEST(!store->get("NOPE").value().has_value());
   BOOST_TEST(store->integrity_ok().value());
@@ -222,29 +228,37 @@ BOOST_AUTO_TEST_CASE(foreign_or_corrupt_files_are_refused_and_left_untouched) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_first_version_database_migrates_forward_with_its_data) {
-  TempDir dir;
-  auto path = (dir / "v1.db").string();
-  BOOST_REQUIRE(create_sqlite_at_version(path, 1).ok());
-  BOOST_REQUIRE(
-      raw_exec(
-          path,
-          "INSERT INTO records (id, kind, name, tenant, state, created_at, updated_at, version) "
-          "VALUES ('OLD0000000000000', 'gsa-tls-ca', 'tlsca01', 't', 'active', 1, 1, 3);"
-          "INSERT INTO history (record_id, from_state, to_state, at, reason, actor) "
-          "VALUES ('OLD0000000000000', NULL, 'planned', 1, 'requested', 'v1');") == SQLITE_OK);
-  auto store = SqliteStore::open(path);
-  BOOST_REQUIRE_MESSAGE(store.ok(), pkiflow::test::why(store));
-  BOOST_TEST((*store)->schema_version().value() == 2);
-  auto r = (*store)->get("OLD0000000000000").value();
-  BOOST_REQUIRE(r.has_value());
-  BOOST_TEST(r->version == 3);
-  BOOST_TEST((r->state == RecordState::active));
-  // The lease columns of version 2 work on the migrated record.
-  auto claimed =
-      (*store)->claim_due("run", t0(), t0() + std::chrono::minutes(1), {RecordState::active}, 5);
-  BOOST_TEST(claimed->size() == 1u);
-  BOOST_TEST((*store)->history("OLD0000000000000")->size() == 1u);
+BOOST_AUTO_TEST_CASE(every_older_database_migrates_forward_with_its_data) {
+  for (int from = sql::kOldestSupportedVersion; from < sql::kCurrentVersion; ++from) {
+    BOOST_TEST_CONTEXT("a database of schema " << from) {
+      TempDir dir;
+      auto path = (dir / "old.db").string();
+      BOOST_REQUIRE(create_sqlite_at_version(path, from).ok());
+      BOOST_REQUIRE(
+          raw_exec(path,
+                   "INSERT INTO records (id, kind, name, tenant, state, created_at, updated_at, "
+                   "version) VALUES ('OLD0000000000000', 'gsa-tls-ca', 'tlsca01', 't', 'active', "
+                   "1, 1, 3);"
+                   "INSERT INTO history (record_id, from_state, to_state, at, reason, actor) "
+                   "VALUES ('OLD0000000000000', NULL, 'planned', 1, 'requested', 'v1');") ==
+          SQLITE_OK);
+      auto store = SqliteStore::open(path);
+      BOOST_REQUIRE_MESSAGE(store.ok(), pkiflow::test::why(store));
+      BOOST_TEST((*store)->schema_version().value() == sql::kCurrentVersion);
+      auto r = (*store)->get("OLD0000000000000").value();
+      BOOST_REQUIRE(r.has_value());
+      BOOST_TEST(r->version == 3);
+      BOOST_TEST((r->state == RecordState::active));
+      // Version 3's drift columns: never checked, nothing found.
+      BOOST_TEST(!r->verified_at.has_value());
+      BOOST_TEST(r->drift.empty());
+      // The lease columns of version 2 work on the migrated record.
+      auto claimed = (*store)->claim_due("run", t0(), t0() + std::chrono::minutes(1),
+                                         {RecordState::active}, 5);
+      BOOST_TEST(claimed->size() == 1u);
+      BOOST_TEST((*store)->history("OLD0000000000000")->size() == 1u);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(the_url_selects_the_backend) {

@@ -143,6 +143,12 @@ Response GraphEmulator::Impl::gsa_enable(const Request& req, const std::string& 
     return {204, {}, ""};
   }
   if (o.status == "active") o.status = "enabled";
+  if (o.status == "disabled") {  // switched on again: one enabled certificate per tenant
+    for (auto& other : objects)
+      if (&other != &o && (other.status == "active" || other.status == "enabled"))
+        other.status = "disabled";
+    o.status = "enabled";
+  }
   return {204, {}, ""};
 }
 
@@ -232,8 +238,17 @@ Response GraphEmulator::Impl::gsa(const Request& req, const std::string& rid,
       return graph_error(400, "BadRequest",
                          "Invalid property '" + it.key() + "' in the request body.", req, rid);
   if (body.contains("status")) {
-    if (body["status"] != "enabled" || body.contains("certificate"))
-      return graph_error(400, "BadRequest", "Only 'enabled' can be set, and on its own.", req, rid);
+    if (body.size() != 1 || (body["status"] != "enabled" && body["status"] != "disabled"))
+      return graph_error(400, "BadRequest", "Only 'enabled' or 'disabled' can be set, on its own.",
+                         req, rid);
+    if (body["status"] == "disabled") {  // an admin switching it off in the portal
+      if (o->status != "active" && o->status != "enabled")
+        return graph_error(400, "BadRequest",
+                           "Certificate is in status '" + o->status + "' and cannot be disabled.",
+                           req, rid);
+      o->status = "disabled";
+      return {204, {}, ""};
+    }
     return gsa_enable(req, rid, *o);
   }
   return gsa_upload(req, rid, *o, body);

@@ -75,6 +75,13 @@ std::string record_json_text(const state::Record& r,
     time("renew_at", renewal->at);
     str("renew_reason", renewal->reason);
   }
+  time("verified_at", r.verified_at);
+  key("drift");
+  if (r.drift.empty())
+    out += "null";
+  else
+    append_json_string(out, r.drift);
+  str("drift_note", r.drift_note);
   str("thumbprint_sha1", r.thumbprint_sha1);
   str("renews", r.renews);
   str("superseded_by", r.superseded_by);
@@ -238,14 +245,16 @@ struct Status {
       return;
     }
     std::vector<std::vector<std::string>> rows{{"ID", "KIND", "NAME", "TENANT", "STATE",
-                                                "NOT AFTER", "RENEW AT", "ATTEMPTS", "NEXT ATTEMPT",
-                                                "LAST ERROR"}};
+                                                "NOT AFTER", "RENEW AT", "DRIFT", "ATTEMPTS",
+                                                "NEXT ATTEMPT", "LAST ERROR"}};
     for (const auto& r : records) {
       const auto renew = renewal(r);
       rows.push_back({r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
                       time_or_dash(r.not_after),
                       renew ? pki::format_rfc3339(renew->at) : std::string("-"),
-                      std::to_string(r.attempts), time_or_dash(r.next_attempt_at), r.last_error});
+                      r.drift.empty() ? std::string("-") : r.drift, std::to_string(r.attempts),
+                      time_or_dash(r.next_attempt_at),
+                      !r.last_error.empty() ? r.last_error : r.drift_note});
     }
     print_table(rows);
   }

@@ -21,6 +21,7 @@
 #include "engine/workflow.hpp"
 #include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/encoding.hpp"
+#include "tools/pkiflow/cli_graph.hpp"
 #include "tools/pkiflow/cli_support.hpp"
 
 namespace pkiflow::cli {
@@ -29,82 +30,14 @@ namespace {
 
 namespace net = boost::asio;
 
-// Where dry-run request lines go: a file (--dry-run-out), the JSON report, or stdout.
-struct DryRunOutput {
-  std::string path;
-  std::ofstream file;
-  nlohmann::ordered_json collected = nlohmann::ordered_json::array();
-  bool collect = false;
-
-  void open() {
-    if (path.empty()) return;
-    file.open(path, std::ios::trunc);
-    if (!file) fail(kCannotWrite, path + ": cannot open for writing (--dry-run-out)");
-  }
-  std::function<void(const std::string&)> sink() {
-    return [this](const std::string& line) {
-      if (file.is_open())
-        file << line << "\n";
-      else if (collect)
-        collected.push_back(nlohmann::ordered_json::parse(line));
-      else
-        std::cout << "would send " << line << "\n";
-    };
-  }
-};
-
-// What a verb that talks to Graph needs: an I/O context, where dry-run lines go, and the
-// session (transports, clients, providers, signers) built from the configuration.
-struct GraphContext {
-  net::io_context ioc{1};
-  DryRunOutput dry;
-  std::unique_ptr<engine::GraphSession> session;
-
-  GraphContext(const engine::Config& config, const engine::Clock& clock, bool dry_run,
-               std::function<void(const std::string&)> trace = nullptr, std::string dry_path = "") {
-    dry.path = std::move(dry_path);
-    dry.collect = json_output();  // the requests go in the one JSON document
-    if (dry_run) dry.open();
-    engine::GraphSession::Options so;
-    so.dry_run = dry_run;
-    so.dry_run_sink = dry.sink();
-    so.trace = std::move(trace);
-    session = std::make_unique<engine::GraphSession>(ioc.get_executor(), config, clock, so);
-  }
-
-  // The end of a dry run that stopped at its first request: under --json, `about` with the
-  // requests it would have sent; otherwise the "would send" lines have said it all.
-  void dry_run_done(nlohmann::ordered_json about) const {
-    if (!json_output()) return;
-    about["dry_run"] = true;
-    about["requests"] = dry.collected;
-    print_json(about);
-  }
-};
-
-// Where keys made on this host go: keys.dir, else "keys" next to the SQLite database; their
-// passphrase from keys.passphrase_file or keys.passphrase_env (else $PKIFLOW_PASSPHRASE).
-engine::LocalKeys keys_of(const engine::Config& c, const std::string& state_url) {
-  engine::LocalKeys k;
-  if (!c.keys.dir.empty()) {
-    k.dir = c.keys.dir;
-  } else {
-    std::string path = state_url;
-    if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
-    k.dir = std::filesystem::path(path).parent_path() / "keys";
-  }
-  std::optional<std::filesystem::path> file;
-  if (!c.keys.passphrase_file.empty()) file = c.keys.passphrase_file;
-  auto pass = pki::find_passphrase(
-      file, c.keys.passphrase_env.empty() ? pki::kPassphraseEnv : c.keys.passphrase_env.c_str());
-  if (!pass) fail(pass.error().about("keys"), kBadInput);
-  k.passphrase = std::move(*pass);
-  return k;
-}
-
-std::shared_ptr<const pki::TrustStore> trust_of(const engine::Config& c) {
-  if (c.trust_anchors.empty()) return nullptr;
-  return std::make_shared<const pki::TrustStore>(take(pki::TrustStore::load(c.trust_anchors)));
+// When the configuration file last changed (nullopt without one).
+std::optional<state::TimePoint> changed_at(const std::filesystem::path& file) {
+  if (file.empty()) return std::nullopt;
+  std::error_code ec;
+  const auto t = std::filesystem::last_write_time(file, ec);
+  if (ec) return std::nullopt;
+  return std::chrono::time_point_cast<state::TimePoint::duration>(
+      std::chrono::file_clock::to_sys(t));
 }
 
 struct Run {
@@ -162,14 +95,27 @@ struct Run {
     ro.backoff.base = config.run.retry_base;
     ro.backoff.cap = config.run.retry_cap;
     ro.handle_signals = true;
+    ro.verify_interval = config.run.verify_interval;
+    ro.config_changed_at = changed_at(config.file);
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
     if (!report) fail(report.error(), kCannotRun);
+    // Drift stays a condition until it is put right, whether or not this run checked again.
+    std::vector<state::Record> drifted;
+    if (!dry_run)
+      for (auto& r : take(st->list({})))
+        if (r.state == state::RecordState::active && !r.drift.empty()) drifted.push_back(r);
     const int code = report->interrupted ? kInterrupted
                      : report->count(engine::RecordOutcome::Result::failed) > 0 ||
                              std::any_of(report->renewals.begin(), report->renewals.end(),
                                          [](const auto& p) { return !p.error.empty(); })
                          ? kRecordsFailed
+                     : !drifted.empty() || std::any_of(report->records.begin(),
+                                                        report->records.end(),
+                                                        [](const auto& o) {
+                                                          return !o.drift.empty();
+                                                        })
+                         ? kDrift
                      : !report->skipped_leased.empty() ? kHeldByAnotherRun
                                                        : kOk;
     print(*report, dry, code);
@@ -182,6 +128,14 @@ struct Run {
       throw Exit(kHeldByAnotherRun,
                  std::to_string(report->skipped_leased.size()) +
                      " due record(s) left alone: a live run holds them (see above)");
+    if (code == kDrift) {
+      std::string which;
+      for (const auto& r : drifted)
+        which += (which.empty() ? "" : ", ") + r.id + " (" + r.name + ": " + r.drift + ")";
+      throw Exit(kDrift, "drift: live objects no longer match their records: " + which +
+                             "; `pkiflow verify` says what the service holds, `pkiflow repair ID` "
+                             "puts one right");
+    }
     if (code != kOk) throw Exit(code, "");
   }
 
@@ -198,6 +152,9 @@ struct Run {
                         {"from", state::to_string(o.from)},
                         {"to", state::to_string(o.to)},
                         {"result", engine::to_string(o.result)},
+                        {"verified", o.verified},
+                        {"drift", o.drift.empty() ? nlohmann::ordered_json(nullptr)
+                                                  : nlohmann::ordered_json(o.drift)},
                         {"note", o.note}});
       j["records"] = recs;
       auto renewals = nlohmann::ordered_json::array();

@@ -31,6 +31,9 @@ const std::vector<ExitCodeInfo>& exit_codes() {
        "run: stopped by SIGTERM/SIGINT; steps in flight finished, leases freed"},
       {kHeldByAnotherRun, "busy",
        "a live run holds the record(s): run, cancel and enable left them alone"},
+      {kDrift, "drift",
+       "run, verify: a live object differs from its record (gone, switched off, replaced, "
+       "expired, revoked); `pkiflow repair ID` puts it right"},
   };
   return all;
 }

@@ -31,6 +31,7 @@ enum ExitCode : int {
   kInterrupted = 7,       // run: stopped by SIGTERM/SIGINT; steps in flight finished, leases freed
   kHeldByAnotherRun = 8,  // run: due records were left alone because a live run holds them;
                           // cancel/enable: the record is held by a live run
+  kDrift = 9,             // run, verify: a live object differs from its record (see repair)
 };
 
 // What an exit code means, for `pkiflow help exit-codes` and the "kind" of an error document.
@@ -130,7 +131,8 @@ void add_cert_commands(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_record_commands(CLI::App& app);
 void add_run_commands(CLI::App& app);     // run, import, graph login-test
-void add_config_commands(CLI::App& app);  // config check
+void add_config_commands(CLI::App& app);
+void add_drift_commands(CLI::App& app);  // verify, repair  // config check
 void add_help_command(CLI::App& app);     // help [TOPIC]
 
 // One example per verb: the footer of its --help and the example of `pkiflow help verbs`.
