@@ -315,8 +315,9 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
       if (v.is_string())
         if (auto parsed = parse_duration(v.get<std::string>())) d = *parsed;
       if (!d || d->count() < 60)
-        return f.error("\"verify_interval\" must be a duration of at least a minute (\"24h\", "
-                       "\"7d\") or \"off\"");
+        return f.error(
+            "\"verify_interval\" must be a duration of at least a minute (\"24h\", "
+            "\"7d\") or \"off\"");
       r.verify_interval = *d;
     }
   }

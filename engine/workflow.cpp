@@ -14,8 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <deque>
-#include <map>
 #include <exception>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -607,9 +607,9 @@ Workflow::~Workflow() = default;
 namespace {
 
 const std::vector<RecordState>& due_states() {
-  static const std::vector<RecordState> states{
-      RecordState::planned,  RecordState::csrGenerated, RecordState::signed_,
-      RecordState::uploaded, RecordState::active,       RecordState::superseded};
+  static const std::vector<RecordState> states{RecordState::planned, RecordState::csrGenerated,
+                                               RecordState::signed_, RecordState::uploaded,
+                                               RecordState::active,  RecordState::superseded};
   return states;
 }
 
@@ -885,8 +885,8 @@ Result<RecordOutcome> Workflow::enable(net::io_context& ioc, const std::string& 
                                    Error(ErrorKind::invalid_input, "record " + id, "no provider"));
   if (!p) return p.error();
   StoreJournal journal(m.store, m.clock, r.id, m.opt.dry_run);
-  auto step = run_to_end<Step>(
-      ioc, [&] { return m.confirm(r, **p, journal, /*force_enable=*/true); });
+  auto step =
+      run_to_end<Step>(ioc, [&] { return m.confirm(r, **p, journal, /*force_enable=*/true); });
   RecordOutcome out = outcome_of(r, Outcome::waiting);
   if (!step) return Error(ErrorKind::unavailable, "record " + id, "no answer");
   if (!step->record) return step->record.error();
@@ -949,8 +949,8 @@ Result<RecordOutcome> Workflow::repair(net::io_context& ioc, const std::string& 
   out.verified = true;
   out.note = condition == DriftCondition::none ? c->note : plan.reason;
   if (plan.action == RepairPlan::Action::nothing) return out;
-  const std::string why = std::string("repair of drift (") + to_string(condition) +
-                          "): " + c->finding.message;
+  const std::string why =
+      std::string("repair of drift (") + to_string(condition) + "): " + c->finding.message;
   if (plan.action == RepairPlan::Action::renew) {
     if (m.opt.dry_run) return out;
     std::optional<std::string> profile;
@@ -967,7 +967,8 @@ Result<RecordOutcome> Workflow::repair(net::io_context& ioc, const std::string& 
     if (!st || !*st) return st ? st->error() : Error(ErrorKind::unavailable, id, "no answer");
     if (m.opt.dry_run) return out;
     auto again = run_to_end<Check>(ioc, [&] { return m.check(*r, **p, journal, false); });
-    if (!again || !again->record) return again ? again->record.error() : Error(ErrorKind::unavailable, id, "no answer");
+    if (!again || !again->record)
+      return again ? again->record.error() : Error(ErrorKind::unavailable, id, "no answer");
     out.drift = to_string(again->finding.condition);
     out.note = plan.reason + "; now: " + again->note;
     out.result = Outcome::progressed;

@@ -68,7 +68,8 @@ struct RecordOutcome {
 };
 const char* to_string(RecordOutcome::Result r);
 // The outcome of `r` before anything happened to it.
-RecordOutcome outcome_of(const state::Record& r, RecordOutcome::Result result, std::string note = "");
+RecordOutcome outcome_of(const state::Record& r, RecordOutcome::Result result,
+                         std::string note = "");
 
 // A due record this run left alone because a live run holds it.
 struct SkippedRecord {

@@ -53,11 +53,12 @@ DriftFinding judge_drift(const state::Record& r, const providers::Observation& s
     return {C::expired, "its certificate expired at " + pki::format_rfc3339(*r.not_after) +
                             " and no successor is active"};
   if (!seen.in_force) {
-    std::string why = "the service no longer has it in force (status \"" + seen.remote_status +
-                      "\")";
+    std::string why =
+        "the service no longer has it in force (status \"" + seen.remote_status + "\")";
     if (r.kind == RecordKind::gsa_tls_ca)
-      why += ": switched off in the admin center, or another TLS-inspection CA of the tenant was "
-             "enabled (one enabled certificate per tenant)";
+      why +=
+          ": switched off in the admin center, or another TLS-inspection CA of the tenant was "
+          "enabled (one enabled certificate per tenant)";
     return {C::switched_off, why};
   }
   return {};
@@ -66,7 +67,8 @@ DriftFinding judge_drift(const state::Record& r, const providers::Observation& s
 bool verify_due(const state::Record& r, std::chrono::seconds interval, TimePoint now,
                 std::optional<TimePoint> changed) {
   if (interval.count() <= 0 || r.state != state::RecordState::active) return false;
-  return !r.verified_at || *r.verified_at + interval <= now || (changed && *r.verified_at < *changed);
+  return !r.verified_at || *r.verified_at + interval <= now ||
+         (changed && *r.verified_at < *changed);
 }
 
 RepairPlan repair_plan(RecordKind kind, DriftCondition c) {

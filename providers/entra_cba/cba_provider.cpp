@@ -294,10 +294,11 @@ class CbaProvider : public providers::Provider {
     const auto slash = r.remote_id.find('/');
     if (slash == std::string::npos)
       co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
-    const std::string pki_url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash);
+    const std::string pki_url =
+        client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash);
     auto reply = co_await client_.call(
-        json_request("GET", pki_url + "/certificateAuthorities/" + r.remote_id.substr(slash + 1), "",
-                     crid()),
+        json_request("GET", pki_url + "/certificateAuthorities/" + r.remote_id.substr(slash + 1),
+                     "", crid()),
         false);
     if (reply.outcome == graph::Outcome::refused && reply.response.status == 404) {
       o.gone = true;
@@ -331,7 +332,8 @@ class CbaProvider : public providers::Provider {
     const auto slash = r.remote_id.find('/');
     if (slash == std::string::npos)
       co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
-    const std::string pki_url = client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash);
+    const std::string pki_url =
+        client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash);
     json ca_patch, pki_patch;
     for (const auto& c : changes) {
       if (c.field == "pki.displayName") {
@@ -349,7 +351,8 @@ class CbaProvider : public providers::Provider {
       if (r.not_after) ca_patch["expirationDateTime"] = pki::format_rfc3339(*r.not_after);
       auto done = co_await providers::detail::journaled(
           client_,
-          json_request("PATCH", pki_url + "/certificateAuthorities/" + r.remote_id.substr(slash + 1),
+          json_request("PATCH",
+                       pki_url + "/certificateAuthorities/" + r.remote_id.substr(slash + 1),
                        ca_patch.dump(), crid()),
           "update-ca", journal, "update CA " + r.thumbprint_sha1 + " in PKI " + s_.pki_name);
       if (!done) co_return done.error();

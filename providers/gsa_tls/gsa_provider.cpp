@@ -259,7 +259,8 @@ class GsaProvider : public providers::Provider {
 
   net::awaitable<Result<providers::Observation>> observe(const Record& record) override {
     providers::Observation o;
-    auto reply = co_await client_.call(get_request(client_.base(), record.remote_id, crid()), false);
+    auto reply =
+        co_await client_.call(get_request(client_.base(), record.remote_id, crid()), false);
     if (gone(reply)) {
       o.gone = true;
       co_return o;

@@ -199,7 +199,8 @@ class IntuneProvider : public providers::Provider {
       o.holds_other = "another certificate's content";
     else if (str(j, "subject") != f.subject || str(j, "issuer") != f.issuer ||
              !same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
-      o.holds_other = "subject \"" + str(j, "subject") + "\" issued by \"" + str(j, "issuer") + "\"";
+      o.holds_other =
+          "subject \"" + str(j, "subject") + "\" issued by \"" + str(j, "issuer") + "\"";
     if (!o.holds_other.empty()) co_return o;
     const auto want = derive_fields(cert, std::chrono::system_clock::now());
     if (str(j, "subjectName") != want.subject_name)

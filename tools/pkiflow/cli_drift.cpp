@@ -20,8 +20,8 @@ nlohmann::ordered_json outcome_json(const engine::RecordOutcome& o) {
           {"kind", state::to_string(o.kind)},
           {"from", state::to_string(o.from)},
           {"to", state::to_string(o.to)},
-          {"drift", o.drift.empty() ? nlohmann::ordered_json(nullptr)
-                                    : nlohmann::ordered_json(o.drift)},
+          {"drift",
+           o.drift.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.drift)},
           {"result", engine::to_string(o.result)},
           {"note", o.note}};
 }
@@ -82,8 +82,8 @@ struct Verify : DriftVerb {
         }
       }
       if (dry_run) return g.dry_run_done({{"ids", ids}});
-      const bool drift = std::any_of(outs.begin(), outs.end(),
-                                     [](const auto& o) { return !o.drift.empty(); });
+      const bool drift =
+          std::any_of(outs.begin(), outs.end(), [](const auto& o) { return !o.drift.empty(); });
       const int code = !errors.empty() ? exit_code_of(errors.front()) : drift ? kDrift : kOk;
       if (json) {
         auto arr = nlohmann::ordered_json::array();

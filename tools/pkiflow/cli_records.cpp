@@ -249,12 +249,11 @@ struct Status {
                                                 "NEXT ATTEMPT", "LAST ERROR"}};
     for (const auto& r : records) {
       const auto renew = renewal(r);
-      rows.push_back({r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
-                      time_or_dash(r.not_after),
-                      renew ? pki::format_rfc3339(renew->at) : std::string("-"),
-                      r.drift.empty() ? std::string("-") : r.drift, std::to_string(r.attempts),
-                      time_or_dash(r.next_attempt_at),
-                      !r.last_error.empty() ? r.last_error : r.drift_note});
+      rows.push_back(
+          {r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
+           time_or_dash(r.not_after), renew ? pki::format_rfc3339(renew->at) : std::string("-"),
+           r.drift.empty() ? std::string("-") : r.drift, std::to_string(r.attempts),
+           time_or_dash(r.next_attempt_at), !r.last_error.empty() ? r.last_error : r.drift_note});
     }
     print_table(rows);
   }

@@ -105,19 +105,17 @@ struct Run {
     if (!dry_run)
       for (auto& r : take(st->list({})))
         if (r.state == state::RecordState::active && !r.drift.empty()) drifted.push_back(r);
-    const int code = report->interrupted ? kInterrupted
-                     : report->count(engine::RecordOutcome::Result::failed) > 0 ||
-                             std::any_of(report->renewals.begin(), report->renewals.end(),
-                                         [](const auto& p) { return !p.error.empty(); })
-                         ? kRecordsFailed
-                     : !drifted.empty() || std::any_of(report->records.begin(),
-                                                        report->records.end(),
-                                                        [](const auto& o) {
-                                                          return !o.drift.empty();
-                                                        })
-                         ? kDrift
-                     : !report->skipped_leased.empty() ? kHeldByAnotherRun
-                                                       : kOk;
+    const int code =
+        report->interrupted ? kInterrupted
+        : report->count(engine::RecordOutcome::Result::failed) > 0 ||
+                std::any_of(report->renewals.begin(), report->renewals.end(),
+                            [](const auto& p) { return !p.error.empty(); })
+            ? kRecordsFailed
+        : !drifted.empty() || std::any_of(report->records.begin(), report->records.end(),
+                                          [](const auto& o) { return !o.drift.empty(); })
+            ? kDrift
+        : !report->skipped_leased.empty() ? kHeldByAnotherRun
+                                          : kOk;
     print(*report, dry, code);
     write_metrics(*st, config, *report, start, code);
     if (code == kInterrupted)
