@@ -268,7 +268,8 @@ Result<Record> Lifecycle::transient_failure(const std::string& id, const std::st
 }
 
 Result<Record> Lifecycle::observed(const std::string& id, const std::string& drift,
-                                   const std::string& note, const std::string& done) {
+                                   const std::string& note, const std::string& done,
+                                   bool fields_pending) {
   auto current = load(id);
   if (!current) return current.error();
   if (current->state != RecordState::active)
@@ -276,7 +277,7 @@ Result<Record> Lifecycle::observed(const std::string& id, const std::string& dri
                  std::string("only an active record's object is checked for drift; this one is ") +
                      state::to_string(current->state));
   Record next = *current;
-  next.verified_at = clock_.now();
+  if (!fields_pending) next.verified_at = clock_.now();
   next.drift = drift;
   next.drift_note = note;
   next.attempts = 0;

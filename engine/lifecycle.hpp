@@ -92,8 +92,10 @@ class Lifecycle {
   // (`drift` "" when the object matched, else the condition's name, explained by `note`), and
   // ends any back-off left by a failed check. A history row is written when the condition
   // changed, or when the check changed something on the service (`done` says what).
+  // `fields_pending`: the check found mutable fields to update and left them to the next run,
+  // so the time of this check is not kept (the run must not take the record as checked).
   Result<Record> observed(const std::string& id, const std::string& drift, const std::string& note,
-                          const std::string& done = "");
+                          const std::string& done = "", bool fields_pending = false);
   // `pkiflow repair`: the same certificate uploaded again as `remote_id`; drift cleared.
   Result<Record> reprovisioned(const std::string& id, const std::string& remote_id,
                                const std::string& remote_status, const std::string& reason);

@@ -469,7 +469,9 @@ struct Workflow::Impl {
                    : std::string("drift (") + to_string(c.finding.condition) +
                          "): " + c.finding.message + "; see `pkiflow repair " + r.id + "`";
     if (opt.dry_run) co_return c;
-    c.record = life.observed(r.id, to_string(c.finding.condition), c.finding.message, done);
+    const bool pending = !seen->fields.empty() && !c.changed_remote;
+    c.record =
+        life.observed(r.id, to_string(c.finding.condition), c.finding.message, done, pending);
     co_return c;
   }
 
