@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
@@ -116,6 +117,7 @@ struct GraphSession::Impl {
   std::shared_ptr<graph::AsyncSemaphore> slots;
   std::unique_ptr<graph::DryRunTransport> dry;
   std::map<std::string, std::unique_ptr<graph::Transport>> transports;  // by TLS CA file
+  std::map<std::string, std::unique_ptr<graph::Transport>> read_only;   // plan: over those
   std::map<std::string, std::unique_ptr<graph::GraphClient>> clients;   // by tenant name
   std::map<std::string, std::unique_ptr<providers::Provider>> providers_;
   std::map<std::string, std::unique_ptr<Signer>> signers;
@@ -132,6 +134,26 @@ struct GraphSession::Impl {
 
   Result<graph::Transport*> transport(const TenantConfig& t) {
     if (dry) return static_cast<graph::Transport*>(dry.get());
+    auto real = https_transport(t);
+    if (!real || !opt.read_only) return real;
+    const std::string key = t.tls_ca_file.string();
+    if (auto it = read_only.find(key); it != read_only.end()) return it->second.get();
+    // Sign-in is a read: the token requests of the configured tenants go out, nothing else.
+    std::set<std::string> token_urls;
+    for (const auto& tenant : config.tenants)
+      if (auto cc = client_config(tenant, clock)) token_urls.insert(cc->token_url);
+    auto made = std::make_unique<graph::ReadOnlyTransport>(
+        **real,
+        [token_urls](const graph::HttpRequest& r) {
+          return r.method == "POST" && token_urls.count(r.url) > 0;
+        },
+        opt.dry_run_sink);
+    auto* raw = made.get();
+    read_only[key] = std::move(made);
+    return static_cast<graph::Transport*>(raw);
+  }
+
+  Result<graph::Transport*> https_transport(const TenantConfig& t) {
     const std::string key = t.tls_ca_file.string();
     if (auto it = transports.find(key); it != transports.end()) return it->second.get();
     graph::HttpsOptions o;

@@ -28,6 +28,9 @@ class GraphSession {
  public:
   struct Options {
     bool dry_run = false;
+    // `pkiflow plan`: like a dry run, but reads (GET, sign-in) reach the tenant; writes go to
+    // dry_run_sink. Implies nothing is stored (the caller runs the workflow as a dry run).
+    bool read_only = false;
     std::function<void(const std::string&)> dry_run_sink;  // one JSON line per request
     std::function<void(const std::string&)> trace;         // one line per attempt
   };

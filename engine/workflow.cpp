@@ -383,6 +383,13 @@ struct Workflow::Impl {
   net::awaitable<Step> upload(const Record& r, providers::Provider& p, providers::Journal& j) {
     auto up = co_await p.upload(r, j);
     if (!up) co_return Step{up.error(), ""};
+    if (opt.dry_run) {  // a plan found it uploaded already (read back): on, in memory
+      Record n = r;
+      n.state = RecordState::uploaded;
+      if (!up->remote_id.empty()) n.remote_id = up->remote_id;
+      n.remote_status = up->remote_status;
+      co_return Step{n, ""};
+    }
     co_return Step{life.uploaded(r.id, up->remote_status, up->remote_id), ""};
   }
 
@@ -395,6 +402,12 @@ struct Workflow::Impl {
     for (;;) {
       auto c = co_await p.confirm(r, j);
       if (!c) co_return Step{c.error(), ""};
+      if (c->in_force && opt.dry_run) {
+        Record n = r;
+        n.state = RecordState::active;
+        n.remote_status = c->remote_status;
+        co_return Step{n, ""};
+      }
       if (c->in_force)
         co_return Step{life.activated(r.id, c->remote_status,
                                       [this](const Record& old) {
@@ -406,7 +419,8 @@ struct Workflow::Impl {
           co_return Step{r, "staged (\"" + c->remote_status +
                                 "\"): enable it in the admin center or with `pkiflow enable " +
                                 r.id + "`"};
-        if (opt.dry_run) co_return Step{r, "staged; a real run would enable it now"};
+        if (opt.dry_run && !opt.reads_tenant)
+          co_return Step{r, "staged; a real run would enable it now"};
         if (auto st = co_await p.enable(r, j); !st) co_return Step{st.error(), ""};
         enabled = true;
         continue;
@@ -421,6 +435,9 @@ struct Workflow::Impl {
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\"; the run was stopped (the next run checks again)"};
       if (leases && !leases->holds(r.id)) co_return Step{r, kLeaseLost, true};
+      if (opt.dry_run)  // a plan reads once; it does not wait for the service
+        co_return Step{r, "uploaded; the service says \"" + c->remote_status +
+                              "\", not in force yet (a run waits for it)"};
       if (std::chrono::steady_clock::now() - started + opt.poll_interval > opt.confirm_wait)
         co_return Step{r, "uploaded; the service says \"" + c->remote_status +
                               "\", not in force yet (the next run checks again)"};
@@ -452,7 +469,12 @@ struct Workflow::Impl {
     std::string done;
     if (c.finding.condition == DriftCondition::none && !seen->fields.empty()) {
       const std::string what = describe_changes(seen->fields);
-      if (!fix_fields || opt.dry_run) {
+      if (fix_fields && opt.dry_run && opt.reads_tenant) {  // a plan shows the update
+        auto st = co_await p.update_fields(r, seen->fields, j);
+        if (!st && st.error().kind() != ErrorKind::not_sent)
+          co_return Check{st.error(), c.finding, "", false};
+        c.note = "a run updates on the service to match the configuration: " + what;
+      } else if (!fix_fields || opt.dry_run) {
         c.note = "its fields differ from the configuration (" + what + "); " +
                  (fix_fields ? "a run updates them" : "the next run updates them");
       } else if (auto st = co_await p.update_fields(r, seen->fields, j); !st) {
@@ -478,6 +500,11 @@ struct Workflow::Impl {
   net::awaitable<Step> retire(const Record& r, providers::Provider& p, providers::Journal& j) {
     if (auto st = sole_owner(store, r); !st) co_return Step{st.error(), ""};
     if (auto st = co_await p.retire(r, j); !st) co_return Step{st.error(), ""};
+    if (opt.dry_run) {  // a plan read it back gone already
+      Record n = r;
+      n.state = RecordState::retired;
+      co_return Step{n, ""};
+    }
     std::string why = "superseded by " + r.superseded_by;
     if (r.not_after && *r.not_after <= clock.now())
       why += " and expired at " + pki::format_rfc3339(*r.not_after);

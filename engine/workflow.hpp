@@ -32,6 +32,9 @@ namespace pkiflow::engine {
 struct RunOptions {
   std::string actor = "pkiflow run";
   bool dry_run = false;
+  // `pkiflow plan`: the dry run reads the tenant (the transport lets reads through), so steps
+  // go as far as their first write.
+  bool reads_tenant = false;
   std::size_t concurrency = 4;                    // records worked at once
   std::chrono::milliseconds poll_interval{5000};  // GET while waiting for "active"
   std::chrono::milliseconds confirm_wait{std::chrono::minutes(10)};  // per record and run

@@ -266,4 +266,10 @@ net::awaitable<Exchange> DryRunTransport::send(const HttpRequest& request) {
   co_return e;
 }
 
+net::awaitable<Exchange> ReadOnlyTransport::send(const HttpRequest& request) {
+  if (request.method == "GET" || (may_send_ && may_send_(request)))
+    co_return co_await inner_.send(request);
+  co_return co_await recorder_.send(request);
+}
+
 }  // namespace pkiflow::graph

@@ -70,4 +70,19 @@ class DryRunTransport : public Transport {
   std::function<void(const std::string&)> sink_;
 };
 
+// `pkiflow plan`: reads go out (GET, and the sign-in requests `may_send` allows), every write is
+// written as a dry-run line and answered "not sent" — the tenant is read, never changed.
+class ReadOnlyTransport : public Transport {
+ public:
+  ReadOnlyTransport(Transport& inner, std::function<bool(const HttpRequest&)> may_send,
+                    std::function<void(const std::string& line)> sink)
+      : inner_(inner), may_send_(std::move(may_send)), recorder_(std::move(sink)) {}
+  boost::asio::awaitable<Exchange> send(const HttpRequest& request) override;
+
+ private:
+  Transport& inner_;
+  std::function<bool(const HttpRequest&)> may_send_;
+  DryRunTransport recorder_;
+};
+
 }  // namespace pkiflow::graph

@@ -24,12 +24,14 @@ std::function<void(const std::string&)> DryRunOutput::sink() {
 }
 
 GraphContext::GraphContext(const engine::Config& config, const engine::Clock& clock, bool dry_run,
-                           std::function<void(const std::string&)> trace, std::string dry_path) {
+                           std::function<void(const std::string&)> trace, std::string dry_path,
+                           bool read_only) {
   dry.path = std::move(dry_path);
   dry.collect = json_output();  // the requests go in the one JSON document
-  if (dry_run) dry.open();
+  if (dry_run || read_only) dry.open();
   engine::GraphSession::Options so;
-  so.dry_run = dry_run;
+  so.dry_run = dry_run && !read_only;
+  so.read_only = read_only;
   so.dry_run_sink = dry.sink();
   so.trace = std::move(trace);
   session = std::make_unique<engine::GraphSession>(ioc.get_executor(), config, clock, so);

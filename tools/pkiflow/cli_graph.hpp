@@ -37,8 +37,10 @@ struct GraphContext {
   DryRunOutput dry;
   std::unique_ptr<engine::GraphSession> session;
 
+  // `read_only` (pkiflow plan): reads reach the tenant, writes are shown as with dry_run.
   GraphContext(const engine::Config& config, const engine::Clock& clock, bool dry_run,
-               std::function<void(const std::string&)> trace = nullptr, std::string dry_path = "");
+               std::function<void(const std::string&)> trace = nullptr, std::string dry_path = "",
+               bool read_only = false);
 
   // The end of a dry run that stopped at its first request: under --json, `about` with the
   // requests it would have sent; otherwise the "would send" lines have said it all.

@@ -42,6 +42,9 @@ std::optional<state::TimePoint> changed_at(const std::filesystem::path& file) {
 
 struct Run {
   StoreOptions store;
+  // plan: a dry run that reads the tenant (token, GETs) so it shows the writes a run would
+  // send now, the drift found, and the renewals and retirements due.
+  bool plan = false;
   bool dry_run = false, json = false, verbose = false;
   std::string dry_run_out, metrics_file;
   int concurrency = 0, poll_ms = 0, wait_s = -1;
@@ -72,7 +75,8 @@ struct Run {
     engine::SystemClock clock;
     std::function<void(const std::string&)> trace;
     if (verbose) trace = [](const std::string& line) { std::cerr << "pkiflow: " << line << "\n"; };
-    GraphContext g(config, clock, dry_run, trace, dry_run_out);
+    if (plan) dry_run = true;
+    GraphContext g(config, clock, dry_run, trace, dry_run_out, plan);
     auto& ioc = g.ioc;
     auto& dry = g.dry;
     auto& session = *g.session;
@@ -87,6 +91,7 @@ struct Run {
     engine::RunOptions ro;
     ro.actor = "pkiflow run (" + actor() + ")";
     ro.dry_run = dry_run;
+    ro.reads_tenant = plan;
     ro.concurrency =
         concurrency > 0 ? static_cast<std::size_t>(concurrency) : config.run.concurrency;
     ro.poll_interval = poll_ms > 0 ? std::chrono::milliseconds(poll_ms) : config.run.poll_interval;
@@ -141,6 +146,7 @@ struct Run {
     using R = engine::RecordOutcome::Result;
     if (json) {
       nlohmann::ordered_json j;
+      if (plan) j["plan"] = true;
       j["dry_run"] = dry_run;
       auto recs = nlohmann::ordered_json::array();
       for (const auto& o : report.records)
@@ -547,6 +553,19 @@ void add_run_commands(CLI::App& app) {
                   "collector), atomically, 0644");
   run->callback([r] { r->run(); });
   example(run, "pkiflow run --config /etc/pkiflow/pkiflow.json --json   (from a timer)");
+
+  auto pl = std::make_shared<Run>();
+  pl->plan = true;
+  auto* plan = app.add_subcommand(
+      "plan",
+      "what a run would do now, reading the tenant but never writing: each record's next writes, "
+      "transitions, due renewals and retirements, drift");
+  pl->store.add_to(*plan);
+  plan->add_option("--dry-run-out", pl->dry_run_out, "write the planned writes (JSON lines) here");
+  plan->add_flag("--json", pl->json, "machine-readable output (the writes in `requests`)");
+  plan->add_flag("-v,--verbose", pl->verbose, "log every Graph request (redacted) to stderr");
+  plan->callback([pl] { pl->run(); });
+  example(plan, "pkiflow plan --json   (then `pkiflow run` sends what it lists)");
 
   auto i = std::make_shared<Import>();
   auto* imp = app.add_subcommand(
