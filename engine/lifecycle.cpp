@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 
 namespace pkiflow::engine {
 
@@ -155,6 +156,35 @@ Result<Record> Lifecycle::plan(const NewRecord& n, const std::string& reason) {
   state::HistoryEntry h;
   h.record_id = r.id;
   h.to = RecordState::planned;
+  h.at = r.created_at;
+  h.reason = reason;
+  h.actor = actor_;
+  return store_.create(r, h);
+}
+
+Result<Record> Lifecycle::adopted(const NewRecord& n, const SignedArtifacts& a,
+                                  const std::string& remote_id, const std::string& remote_status,
+                                  const std::string& reason) {
+  if (auto st = check_new_record(store_, n); !st) return st.error();
+  Record r;
+  r.id = n.id;
+  r.kind = n.kind;
+  r.name = n.name;
+  r.tenant = n.tenant;
+  r.profile_json = n.profile_json;
+  r.state = RecordState::active;
+  r.remote_id = remote_id;
+  r.remote_status = remote_status;
+  r.certificate_pem = a.certificate_pem;
+  r.chain_pem = a.chain_pem;
+  r.not_before = a.not_before;
+  r.not_after = a.not_after;
+  r.thumbprint_sha1 = a.thumbprint_sha1;
+  r.thumbprint_sha256 = a.thumbprint_sha256;
+  r.created_at = r.updated_at = clock_.now();
+  state::HistoryEntry h;
+  h.record_id = r.id;
+  h.to = RecordState::active;
   h.at = r.created_at;
   h.reason = reason;
   h.actor = actor_;
@@ -362,12 +392,12 @@ Result<Record> Lifecycle::renew(const std::string& id, const std::string& succes
                  std::string("only an active record is renewed; this one is ") +
                      state::to_string(current->state));
   // "Already being renewed" is decided by the store, in the transaction that inserts it.
-  NewRecord n{successor_id,
-              current->kind,
-              current->name,
-              current->tenant,
-              profile_json.value_or(current->profile_json),
-              id};
+  std::string profile = profile_json.value_or(current->profile_json);
+  if (!profile_json) {  // the successor of an adopted record is pkiflow's own
+    auto p = nlohmann::json::parse(profile, nullptr, false);
+    if (p.is_object() && p.erase("adopted") > 0) profile = p.dump();
+  }
+  NewRecord n{successor_id, current->kind, current->name, current->tenant, profile, id};
   return plan(n, "renewal of " + id + (why.empty() ? "" : "; " + why));
 }
 

@@ -99,6 +99,11 @@ class Lifecycle {
   // `pkiflow repair`: the same certificate uploaded again as `remote_id`; drift cleared.
   Result<Record> reprovisioned(const std::string& id, const std::string& remote_id,
                                const std::string& remote_status, const std::string& reason);
+  // `pkiflow adopt`: a record for an object already live in the tenant, active from the start
+  // (its certificate as the service holds it; `reason` names the object).
+  Result<Record> adopted(const NewRecord& r, const SignedArtifacts& cert,
+                         const std::string& remote_id, const std::string& remote_status,
+                         const std::string& reason);
   // Operator actions.
   Result<Record> retry(const std::string& id);
   Result<Record> cancel(const std::string& id);

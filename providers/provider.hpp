@@ -7,6 +7,8 @@
 #include <utility>
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,10 +93,18 @@ struct Observation {
   std::vector<FieldChange> fields;
 };
 
+// One object of a family as the service lists it (`pkiflow discover`, adoption).
 struct RemoteObject {
-  std::string id;
+  std::string id;  // as a record stores it (CBA: "pkiId/caId")
   std::string name;
   std::string status;
+  std::string subject;  // of the certificate it holds, else what the service says
+  std::string issuer;
+  std::optional<std::chrono::system_clock::time_point> not_before, not_after;
+  std::string thumbprint_sha1;  // "" when the service holds no readable certificate
+  std::string certificate_pem;  // when the service returns the certificate (GSA, CBA)
+  std::string chain_pem;        // GSA: the chain uploaded with it
+  std::string note;             // what else an operator should know ("Microsoft-managed", …)
 };
 
 class Provider {
@@ -129,7 +139,8 @@ class Provider {
   virtual boost::asio::awaitable<Status> update_fields(const state::Record& record,
                                                        const std::vector<FieldChange>& changes,
                                                        Journal& journal) = 0;
-  // Every remote object of this family, for reconciliation and `pkiflow remote list`.
+  // Every remote object of this family in the tenant (every page, every container), for
+  // `pkiflow discover` and `pkiflow adopt`.
   virtual boost::asio::awaitable<Result<std::vector<RemoteObject>>> list_remote() = 0;
 };
 

@@ -17,6 +17,7 @@
 
 #include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
+#include "providers/detail/remote_facts.hpp"
 #include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
@@ -366,16 +367,29 @@ class CbaProvider : public providers::Provider {
     co_return Ok{};
   }
 
+  // The CAs of every container (not only the configured one): the trust store is the tenant's.
   net::awaitable<Result<std::vector<RemoteObject>>> list_remote() override {
-    auto pki_id = co_await find_pki();
-    if (!pki_id) co_return pki_id.error();
+    auto pkis = co_await list(client_.base() + kPkiCollection);
+    if (!pkis) co_return pkis.error();
     std::vector<RemoteObject> out;
-    if (pki_id->empty()) co_return out;
-    auto all =
-        co_await list(client_.base() + kPkiCollection + "/" + *pki_id + "/certificateAuthorities");
-    if (!all) co_return all.error();
-    for (const auto& ca : *all)
-      out.push_back({str(ca, "id"), str(ca, "displayName"), str(ca, "thumbprint")});
+    for (const auto& p : *pkis) {
+      const std::string pki_id = str(p, "id");
+      auto all =
+          co_await list(client_.base() + kPkiCollection + "/" + pki_id + "/certificateAuthorities");
+      if (!all) co_return all.error();
+      for (const auto& ca : *all) {
+        RemoteObject o;
+        o.id = pki_id + "/" + str(ca, "id");
+        o.name = str(ca, "displayName");
+        o.status = "listed";
+        o.note = "in PKI \"" + str(p, "displayName") + "\"";
+        if (!providers::detail::fill_from_certificate(o, str(ca, "certificate"))) {
+          o.thumbprint_sha1 = str(ca, "thumbprint");
+          if (auto t = pki::parse_rfc3339(str(ca, "expirationDateTime"))) o.not_after = *t;
+        }
+        out.push_back(std::move(o));
+      }
+    }
     co_return out;
   }
 

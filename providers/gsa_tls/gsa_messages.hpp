@@ -15,6 +15,9 @@ namespace pkiflow::gsa {
 
 inline constexpr const char* kCollection =
     "/networkAccess/tls/externalCertificateAuthorityCertificates";
+// The Microsoft-managed CA (preview, graph-api.md 0): listed, never touched.
+inline constexpr const char* kManagedCollection =
+    "/networkAccess/tls/managedCertificateAuthorityCertificates";
 inline constexpr std::size_t kMaxNameLength = 12;  // unique, no spaces, never reusable
 
 // The remote object's name for a record: "pf" + the first 9 characters of its id (45 random

@@ -13,6 +13,7 @@
 #include "engine/pki/rng.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
 #include "providers/detail/guarded_delete.hpp"
+#include "providers/detail/remote_facts.hpp"
 #include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 #include "providers/graph/encoding.hpp"
@@ -78,7 +79,7 @@ std::string thumbprint_of(const std::string& pem) {
 std::set<std::string> journaled_names(Journal& journal) {
   std::set<std::string> out;
   for (const auto& op : journal.earlier()) {
-    if (op.action != "create") continue;
+    if (op.action != "create" && op.action != "adopt") continue;  // adopt: an operator's claim
     const auto at = op.request_summary.rfind(" name=");
     if (at != std::string::npos) out.insert(op.request_summary.substr(at + 6));
   }
@@ -293,8 +294,33 @@ class GsaProvider : public providers::Provider {
     if (!all) co_return all.error();
     std::vector<RemoteObject> out;
     for (const auto& ca : *all)
-      out.push_back({ca.id, ca.name, ca.status.raw});
+      out.push_back(remote_object(ca, ""));
+    // A Microsoft-managed CA (preview, not in the metadata) shares the one enabled slot: it is
+    // listed too, and a tenant without one (or without the preview) answers 404.
+    auto managed = co_await graph::detail::get_all(
+        client_, client_.base() + kManagedCollection, [this] { return crid(); },
+        "list Microsoft-managed TLS-inspection CAs", /*missing_is_empty=*/true);
+    if (managed)
+      for (const auto& item : *managed)
+        if (auto ca = parse_remote_ca(item.dump()); ca)
+          out.push_back(
+              remote_object(*ca, "Microsoft-managed (not adoptable: Microsoft holds it)"));
     co_return out;
+  }
+
+  static RemoteObject remote_object(const RemoteCa& ca, const std::string& note) {
+    RemoteObject o;
+    o.id = ca.id;
+    o.name = ca.name;
+    o.status = ca.status.raw;
+    o.note = note;
+    o.chain_pem = ca.chain_pem;
+    if (!providers::detail::fill_from_certificate(o, ca.certificate_pem)) {
+      o.subject = "CN=" + ca.common_name + ",O=" + ca.organization_name;
+      o.not_before = ca.valid_from;
+      o.not_after = ca.valid_to;
+    }
+    return o;
   }
 
  private:

@@ -7,6 +7,7 @@
 
 #include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
+#include "providers/detail/remote_facts.hpp"
 #include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
@@ -229,8 +230,19 @@ class IntuneProvider : public providers::Provider {
     auto all = co_await list();
     if (!all) co_return all.error();
     std::vector<RemoteObject> out;
-    for (const auto& j : *all)
-      out.push_back({str(j, "id"), str(j, "subject"), str(j, "status")});
+    for (const auto& j : *all) {
+      RemoteObject o;
+      o.id = str(j, "id");
+      o.name = str(j, "subjectName");
+      o.status = str(j, "status");
+      // content is nulled once parsed (graph-api.md 3): then only what the service reports.
+      if (!providers::detail::fill_from_certificate(o, str(j, "content"))) {
+        o.subject = str(j, "subject");
+        o.issuer = str(j, "issuer");
+        if (auto t = pki::parse_rfc3339(str(j, "expirationDateTime"))) o.not_after = *t;
+      }
+      out.push_back(std::move(o));
+    }
     co_return out;
   }
 

@@ -217,6 +217,13 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
   c.call("enable", gsa, 0);
   c.call("enable", gsa, 2);  // active already
 
+  auto planned_now = c.call("plan", "", 0);
+  BOOST_TEST(planned_now["plan"] == true);
+  auto discovered = c.call("discover", "", 0);
+  BOOST_TEST(discovered["objects"].is_array());
+  c.call("discover", "--tenant nowhere", 2);
+  c.call("adopt", "--tenant lab --remote-id no-such-object", 2);
+  c.call("adopt", "--tenant nowhere --remote-id x", 2);
   auto verified = c.call("verify", "", 0);
   BOOST_TEST(verified["records"].size() == 2u);  // the CBA and GSA records; Intune is signed
   BOOST_TEST(verified["exit"] == 0);
