@@ -132,8 +132,19 @@ struct GraphSession::Impl {
     if (opt.dry_run) dry = std::make_unique<graph::DryRunTransport>(opt.dry_run_sink);
   }
 
+  std::shared_ptr<graph::RequestCounts> counts = std::make_shared<graph::RequestCounts>();
+  std::map<graph::Transport*, std::unique_ptr<graph::Transport>> counted;  // over the others
+
   Result<graph::Transport*> transport(const TenantConfig& t) {
     if (dry) return static_cast<graph::Transport*>(dry.get());
+    auto inner = uncounted(t);
+    if (!inner) return inner;
+    auto& slot = counted[*inner];
+    if (!slot) slot = std::make_unique<graph::CountingTransport>(**inner, counts);
+    return slot.get();
+  }
+
+  Result<graph::Transport*> uncounted(const TenantConfig& t) {
     auto real = https_transport(t);
     if (!real || !opt.read_only) return real;
     const std::string key = t.tls_ca_file.string();
@@ -176,6 +187,10 @@ GraphSession::GraphSession(net::any_io_executor ex, const Config& config, const 
                            Options options)
     : impl_(std::make_unique<Impl>(ex, config, clock, std::move(options))) {}
 GraphSession::~GraphSession() = default;
+
+std::map<std::string, std::uint64_t> GraphSession::request_counts() const {
+  return *impl_->counts;
+}
 
 Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
   auto& m = *impl_;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,6 +44,8 @@ class GraphSession {
   Result<providers::Provider*> provider(const state::Record& record);
   // The signer named in the record's profile; nullptr when it names none.
   Result<Signer*> signer(const state::Record& record);
+  // Graph's answers so far by HTTP status ("none": no response), the token endpoint included.
+  std::map<std::string, std::uint64_t> request_counts() const;
 
  private:
   struct Impl;

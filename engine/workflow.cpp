@@ -50,6 +50,20 @@ const char* to_string(RecordOutcome::Result r) {
   return "unknown";
 }
 
+const char* to_string(RunEvent::Kind k) {
+  switch (k) {
+    case RunEvent::Kind::claimed:
+      return "claimed";
+    case RunEvent::Kind::transition:
+      return "transition";
+    case RunEvent::Kind::settled:
+      return "settled";
+    case RunEvent::Kind::renewal:
+      return "renewal";
+  }
+  return "settled";
+}
+
 RecordOutcome outcome_of(const state::Record& r, RecordOutcome::Result result, std::string note) {
   RecordOutcome o;
   o.id = r.id;
@@ -252,6 +266,10 @@ struct Workflow::Impl {
         wiring(std::move(w)),
         opt(std::move(o)),
         life(s, c, opt.actor, opt.backoff) {}
+
+  void emit(RunEvent e) const {
+    if (opt.on_event) opt.on_event(e);
+  }
 
   // The record's renewal policy as the configuration says now (the defaults without one).
   RenewalPolicy policy_of(const Record& r) const {
@@ -565,10 +583,21 @@ struct Workflow::Impl {
         out.lease_lost = s.lease_lost;
         co_return out;
       }
+      const RecordState before = r.state;
       r = std::move(*s.record);
       out.to = r.state;
       out.result = Outcome::progressed;
       out.note.clear();
+      if (r.state != before) {
+        RunEvent e;
+        e.kind = RunEvent::Kind::transition;
+        e.record_id = r.id;
+        e.name = r.name;
+        e.record_kind = r.kind;
+        e.from = before;
+        e.to = r.state;
+        emit(std::move(e));
+      }
     }
     co_return out;
   }
@@ -693,6 +722,18 @@ struct Workflow::Pass {
         plan_due_renewals(m.store, m.life, m.clock, m.rng, m.wiring.renewal, m.opt.dry_run);
     if (!renewals) return renewals.error();
     report.renewals = std::move(*renewals);
+    for (const auto& p : report.renewals) {
+      RunEvent e;
+      e.kind = RunEvent::Kind::renewal;
+      e.record_id = p.id;
+      e.name = p.name;
+      e.message = !p.error.empty()    ? "not planned: " + p.error
+                  : !p.window.empty() ? "waits for its renewal window (" + p.window + ")"
+                  : p.successor.empty()
+                      ? "due (" + p.reason + "); a run would plan its successor"
+                      : "due (" + p.reason + "); successor " + p.successor + " planned";
+      m.emit(std::move(e));
+    }
     auto due = due_records(m.store, m.clock.now());
     if (!due) return due.error();
     std::erase_if(*due, [this](const Record& r) { return !m.has_work(r); });
@@ -701,7 +742,8 @@ struct Workflow::Pass {
       return Ok{};
     }
     m.reconcile_journal();
-    leases.emplace(m.store, m.clock, RunOwner::current(new_record_id(m.rng)),
+    leases.emplace(m.store, m.clock,
+                   RunOwner::current(m.opt.run_id.empty() ? new_record_id(m.rng) : m.opt.run_id),
                    std::chrono::duration_cast<std::chrono::seconds>(m.opt.lease));
     auto claimed = leases->claim(due_states(), *due);
     if (!claimed) return claimed.error();
@@ -765,6 +807,17 @@ struct Workflow::Pass {
           for (auto& rec : *more)
             if (m.has_work(rec) && take_up(rec)) work.push_back(std::move(rec));
       }
+      RunEvent settled;
+      settled.kind = RunEvent::Kind::settled;
+      settled.record_id = outcome.id;
+      settled.name = outcome.name;
+      settled.record_kind = outcome.kind;
+      settled.from = outcome.from;
+      settled.to = outcome.to;
+      settled.result = to_string(outcome.result);
+      settled.message = outcome.note;
+      settled.drift = outcome.drift;
+      m.emit(std::move(settled));
       if (outcome.lease_lost) {
         auto who = m.store.lease_owner(outcome.id, m.clock.now());
         report.skipped_leased.push_back(
@@ -775,6 +828,10 @@ struct Workflow::Pass {
   }
 
   void work_all() {
+    RunEvent claimed;
+    claimed.kind = RunEvent::Kind::claimed;
+    claimed.total = work.size();
+    m.emit(std::move(claimed));
     watch_signals();
     const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
     for (std::size_t i = 0; i < workers && !work.empty(); ++i) {

@@ -29,8 +29,30 @@
 
 namespace pkiflow::engine {
 
+// What a run reports while it works (`--log-format json`, the progress line), on the I/O thread.
+struct RunEvent {
+  enum class Kind {
+    claimed,     // the run knows its work: `total` records
+    transition,  // a record moved `from` -> `to`
+    settled,     // a record stopped for this run: `result`, `message`, `drift`
+    renewal      // a renewal came due: `message` says what became of it
+  };
+  Kind kind = Kind::settled;
+  std::string record_id;
+  std::string name;
+  state::RecordKind record_kind = state::RecordKind::gsa_tls_ca;
+  std::optional<state::RecordState> from, to;
+  std::string result;
+  std::string message;
+  std::string drift;
+  std::size_t total = 0;
+};
+const char* to_string(RunEvent::Kind k);
+
 struct RunOptions {
   std::string actor = "pkiflow run";
+  std::string run_id;  // in leases and logs; "" = one is made
+  std::function<void(const RunEvent&)> on_event;
   bool dry_run = false;
   // `pkiflow plan`: the dry run reads the tenant (the transport lets reads through), so steps
   // go as far as their first write.

@@ -119,6 +119,12 @@ std::string prometheus_text(const std::vector<state::Record>& records, const Con
   for (const auto& p : report.renewals)
     planned += !p.successor.empty();
   w.sample("pkiflow_run_renewals_planned", {}, std::to_string(planned));
+  // A counter of the run that wrote the file (it starts again with every run): a textfile has no
+  // memory, and rate() over a timer's runs would read the resets as restarts, as it should.
+  w.family("pkiflow_graph_requests_total", "counter",
+           "Graph requests of the last run by the answer's HTTP status (\"none\": no answer).");
+  for (const auto& [code, n] : figures.graph_requests)
+    w.sample("pkiflow_graph_requests_total", {{"code", code}}, std::to_string(n));
   w.family("pkiflow_run_exit_code", "gauge", "The exit code of the last run (0 = success).");
   w.sample("pkiflow_run_exit_code", {}, std::to_string(figures.exit_code));
   w.family("pkiflow_run_duration_seconds", "gauge", "How long the last run took.");

@@ -3,6 +3,8 @@
 // renewal time, and how the run went. Rendered here, written atomically by the caller.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +21,8 @@ struct RunFigures {
   int exit_code = 0;
   // When a run last ended with exit 0: this one, else what the previous file said.
   std::optional<TimePoint> last_success;
+  // The run's Graph answers by HTTP status ("none": no response), token requests included.
+  std::map<std::string, std::uint64_t> graph_requests;
 };
 
 // The exposition text (format 0.0.4) for `records` (every record of the store) after `report`.

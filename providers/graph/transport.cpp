@@ -272,4 +272,10 @@ net::awaitable<Exchange> ReadOnlyTransport::send(const HttpRequest& request) {
   co_return co_await recorder_.send(request);
 }
 
+net::awaitable<Exchange> CountingTransport::send(const HttpRequest& request) {
+  Exchange ex = co_await inner_.send(request);
+  if (!ex.not_sent) ++(*counts_)[ex.response ? std::to_string(ex.response->status) : "none"];
+  co_return ex;
+}
+
 }  // namespace pkiflow::graph

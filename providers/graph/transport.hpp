@@ -12,7 +12,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +85,21 @@ class ReadOnlyTransport : public Transport {
   Transport& inner_;
   std::function<bool(const HttpRequest&)> may_send_;
   DryRunTransport recorder_;
+};
+
+// The answers of every request that left, by HTTP status ("none": no response), for the
+// pkiflow_graph_requests_total metric. One executor, so no lock.
+using RequestCounts = std::map<std::string, std::uint64_t>;
+class CountingTransport : public Transport {
+ public:
+  CountingTransport(Transport& inner, std::shared_ptr<RequestCounts> counts)
+      : inner_(inner), counts_(std::move(counts)) {}
+  boost::asio::awaitable<Exchange> send(const HttpRequest& request) override;
+  bool sends() const override { return inner_.sends(); }
+
+ private:
+  Transport& inner_;
+  std::shared_ptr<RequestCounts> counts_;
 };
 
 }  // namespace pkiflow::graph

@@ -162,4 +162,50 @@ BOOST_AUTO_TEST_CASE(an_imported_ca_expiring_in_ten_days_is_renewed_by_one_plain
       retired.back().dump());
 }
 
+BOOST_AUTO_TEST_CASE(a_run_logs_json_lines_without_secrets_and_counts_its_graph_requests) {
+  LiveEmulator live(emulator_options(), 23);
+  Lab lab({live.base(), "", "secret", kSecret});
+  const std::string gsa = lab.request("tls");
+  const std::string cba = lab.request_kind("cba-ca", "user-ca", "CN=User CA,O=Lab");
+  const auto prom = lab.dir() / "pkiflow.prom";
+  auto ran = lab.cli("run", "--log-format json -v --metrics-file " + quote(prom));
+  BOOST_TEST_REQUIRE(ran.exit_code == 0, ran.out << ran.err);
+  // stderr: JSON lines only, each with the fields an operator's log pipeline keys on.
+  std::istringstream lines(ran.err);
+  std::string line;
+  std::set<std::string> events;
+  std::set<std::pair<std::string, std::string>> moves;
+  std::string run_id;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    BOOST_TEST_CONTEXT(line) {
+      auto j = json::parse(line);  // throws (fails the test) on anything else
+      ++n;
+      for (const char* k : {"time", "level", "run", "event"})
+        BOOST_TEST(j.contains(k));
+      if (run_id.empty()) run_id = j["run"];
+      BOOST_TEST(j["run"] == run_id);  // one run id throughout
+      events.insert(j["event"].get<std::string>());
+      if (j["event"] == "transition") {
+        BOOST_TEST(j.contains("record"));
+        moves.insert({j["record"].get<std::string>(), j["to"].get<std::string>()});
+      }
+    }
+  }
+  BOOST_TEST(n > 5);
+  for (const char* e : {"claimed", "transition", "settled", "graph"})
+    BOOST_TEST(events.count(e) == 1u, "no " << e << " event");
+  BOOST_TEST(moves.count({gsa, "active"}) == 1u);
+  BOOST_TEST(moves.count({cba, "active"}) == 1u);
+  // Never a secret, a token or a private key, though every request was logged (-v).
+  BOOST_TEST(ran.err.find(kSecret) == std::string::npos);
+  BOOST_TEST(ran.err.find("eyJ") == std::string::npos);  // a JWT (token or client assertion)
+  BOOST_TEST(ran.err.find("PRIVATE KEY") == std::string::npos);
+  BOOST_TEST(ran.out.find(kSecret) == std::string::npos);
+  // Every Graph answer counted by status.
+  const auto metrics = parse_prometheus(read_file(prom));
+  BOOST_TEST(value_of(metrics, "pkiflow_graph_requests_total", {{"code", "200"}}) > 0);
+  BOOST_TEST(value_of(metrics, "pkiflow_graph_requests_total", {{"code", "201"}}) >= 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,14 +14,17 @@
 #include "engine/graph_session.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/encoded_file.hpp"
+#include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
+#include "engine/record_id.hpp"
 #include "engine/run/metrics.hpp"
 #include "engine/run/run_owner.hpp"
 #include "engine/workflow.hpp"
 #include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/encoding.hpp"
 #include "tools/pkiflow/cli_graph.hpp"
+#include "tools/pkiflow/cli_log.hpp"
 #include "tools/pkiflow/cli_support.hpp"
 
 namespace pkiflow::cli {
@@ -47,14 +50,16 @@ struct Run {
   bool plan = false;
   bool dry_run = false, json = false, verbose = false;
   std::string dry_run_out, metrics_file;
+  std::string log_format = "text";
   int concurrency = 0, poll_ms = 0, wait_s = -1;
 
   // The Prometheus textfile (0644, atomically): records, expiry and renewal times, the run.
   void write_metrics(state::StateStore& st, const engine::Config& config,
                      const engine::RunReport& report, std::chrono::steady_clock::time_point start,
-                     int code) const {
+                     int code, std::map<std::string, std::uint64_t> requests) const {
     if (metrics_file.empty() || dry_run) return;
     engine::RunFigures f;
+    f.graph_requests = std::move(requests);
     f.finished = std::chrono::system_clock::now();
     f.duration_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -73,8 +78,13 @@ struct Run {
     auto config = store.load();
     auto st = store.open(config);
     engine::SystemClock clock;
+    auto rng = pki::Rng::system();
+    const std::string run_id = engine::new_record_id(rng);
+    const std::size_t workers =
+        concurrency > 0 ? static_cast<std::size_t>(concurrency) : config.run.concurrency;
+    RunLogger log(parse_log_format(log_format), run_id, verbose, workers);
     std::function<void(const std::string&)> trace;
-    if (verbose) trace = [](const std::string& line) { std::cerr << "pkiflow: " << line << "\n"; };
+    if (verbose) trace = [&log](const std::string& line) { log.graph(line); };
     if (plan) dry_run = true;
     GraphContext g(config, clock, dry_run, trace, dry_run_out, plan);
     auto& ioc = g.ioc;
@@ -90,10 +100,11 @@ struct Run {
     wiring.renewal = engine::renewal_source(config);
     engine::RunOptions ro;
     ro.actor = "pkiflow run (" + actor() + ")";
+    ro.run_id = run_id;
+    ro.on_event = [&log](const engine::RunEvent& e) { log.event(e); };
     ro.dry_run = dry_run;
     ro.reads_tenant = plan;
-    ro.concurrency =
-        concurrency > 0 ? static_cast<std::size_t>(concurrency) : config.run.concurrency;
+    ro.concurrency = workers;
     ro.poll_interval = poll_ms > 0 ? std::chrono::milliseconds(poll_ms) : config.run.poll_interval;
     ro.confirm_wait =
         wait_s >= 0 ? std::chrono::milliseconds(wait_s * 1000LL) : config.run.confirm_wait;
@@ -104,6 +115,7 @@ struct Run {
     ro.config_changed_at = changed_at(config.file);
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
+    log.finish();
     if (!report) fail(report.error(), kCannotRun);
     // Drift stays a condition until it is put right, whether or not this run checked again.
     std::vector<state::Record> drifted;
@@ -122,7 +134,7 @@ struct Run {
         : !report->skipped_leased.empty() ? kHeldByAnotherRun
                                           : kOk;
     print(*report, dry, code);
-    write_metrics(*st, config, *report, start, code);
+    write_metrics(*st, config, *report, start, code, session.request_counts());
     if (code == kInterrupted)
       throw Exit(kInterrupted,
                  "stopped by a signal: the steps in flight finished, leases were released; run "
@@ -551,6 +563,11 @@ void add_run_commands(CLI::App& app) {
   run->add_option("--metrics-file", r->metrics_file,
                   "write a Prometheus textfile here after the run (node_exporter's textfile "
                   "collector), atomically, 0644");
+  run->add_option("--log-format", r->log_format,
+                  "text (default: requests under -v, a progress line on a terminal) or json "
+                  "(one JSON object per line on stderr: time, level, run, record, event, "
+                  "from/to, message, request_id)")
+      ->check(CLI::IsMember({"text", "json"}));
   run->callback([r] { r->run(); });
   example(run, "pkiflow run --config /etc/pkiflow/pkiflow.json --json   (from a timer)");
 
@@ -564,6 +581,8 @@ void add_run_commands(CLI::App& app) {
   plan->add_option("--dry-run-out", pl->dry_run_out, "write the planned writes (JSON lines) here");
   plan->add_flag("--json", pl->json, "machine-readable output (the writes in `requests`)");
   plan->add_flag("-v,--verbose", pl->verbose, "log every Graph request (redacted) to stderr");
+  plan->add_option("--log-format", pl->log_format, "text (default) or json, as for run")
+      ->check(CLI::IsMember({"text", "json"}));
   plan->callback([pl] { pl->run(); });
   example(plan, "pkiflow plan --json   (then `pkiflow run` sends what it lists)");
 
