@@ -273,6 +273,10 @@ Result<SignerConfig> parse_signer(const std::string& name, const nlohmann::json&
     return f.error("unknown type \"" + s.type +
                    "\" (local-ca; or leave a certificate without "
                    "a signer to sign it offline and import it)");
+  if (j.contains("offline_key")) {
+    if (!j["offline_key"].is_boolean()) return f.error("\"offline_key\" must be true or false");
+    s.offline_key = j["offline_key"].get<bool>();
+  }
   if (j.contains("crl_urls")) {
     if (!j["crl_urls"].is_array()) return f.error("\"crl_urls\" must be an array of URLs");
     for (const auto& u : j["crl_urls"]) {

@@ -90,6 +90,9 @@ struct SignerConfig {
   std::string passphrase_env;
   std::filesystem::path passphrase_file;
   std::vector<std::string> crl_urls;
+  // The key is kept offline (removable media): a missing key file is no configuration error;
+  // records wait in csrGenerated until it is there.
+  bool offline_key = false;
 };
 
 // The bounds of numeric settings: one definition for the configuration file and the command

@@ -55,7 +55,8 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
   for (const auto& s : c.signers) {
     const std::string w = "signers." + s.name;
     k.exists(s.certificate, w + ".certificate");
-    k.secret(s.key, w + ".key");
+    std::error_code ec;
+    if (!s.offline_key || std::filesystem::exists(s.key, ec)) k.secret(s.key, w + ".key");
     k.exists(s.chain, w + ".chain");
     k.secret(s.passphrase_file, w + ".passphrase_file");
   }

@@ -58,6 +58,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"signers.NAME", "passphrase_env", "environment variable with the key's passphrase"},
       {"signers.NAME", "passphrase_file", "path: a file with the key's passphrase (0600)"},
       {"signers.NAME", "crl_urls", "array of URLs: CRL distribution points put in what it signs"},
+      {"signers.NAME", "offline_key",
+       "true or false (default): the key is kept offline; while its file is absent, records "
+       "wait in csrGenerated (not an error)"},
 
       {"keys", "dir", "path: where keys made on this host go (default: keys/ beside the store)"},
       {"keys", "passphrase_env",

@@ -4,6 +4,7 @@
 #include "engine/graph_session.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -259,6 +260,13 @@ Result<Signer*> GraphSession::signer(const state::Record& r) {
   if (!s)
     return Error(ErrorKind::invalid_input, "record " + r.id,
                  "its signer \"" + name + "\" is not defined under \"signers\"");
+  std::error_code ec;
+  if (s->offline_key && !std::filesystem::exists(s->key, ec)) {
+    auto offline = make_offline_key_signer(s->name, s->key);
+    auto* raw = offline.get();
+    m.signers[name] = std::move(offline);
+    return raw;
+  }
   LocalCaSettings ls;
   ls.name = s->name;
   ls.certificate = s->certificate;

@@ -61,4 +61,31 @@ Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& s) {
       std::make_unique<LocalCaSigner>(s.name, std::move(*ca), std::move(chain), s.crl_urls));
 }
 
+namespace {
+
+class OfflineKeySigner final : public Signer {
+ public:
+  OfflineKeySigner(std::string name, std::filesystem::path key)
+      : name_(std::move(name)), key_(std::move(key)) {}
+  const std::string& name() const override { return name_; }
+  Result<Issued> sign(const pki::Csr&, const pki::SigningProfile&, int, pki::TimePoint) override {
+    return Error(ErrorKind::unavailable, "signer " + name_, unavailable());
+  }
+  std::string unavailable() const override {
+    return "signer " + name_ + " keeps its key offline and " + key_.string() +
+           " is not on this host now; bring it online and run again, or sign the CSR elsewhere "
+           "(pkiflow show ID --csr) and `pkiflow import` the certificate";
+  }
+
+ private:
+  std::string name_;
+  std::filesystem::path key_;
+};
+
+}  // namespace
+
+std::unique_ptr<Signer> make_offline_key_signer(std::string name, std::filesystem::path key) {
+  return std::make_unique<OfflineKeySigner>(std::move(name), std::move(key));
+}
+
 }  // namespace pkiflow::engine

@@ -28,7 +28,14 @@ class Signer {
   virtual const std::string& name() const = 0;
   virtual Result<Issued> sign(const pki::Csr& csr, const pki::SigningProfile& profile,
                               int validity_days, pki::TimePoint now) = 0;
+  // Why it cannot sign now, or "" when it can: a record then waits in csrGenerated (nothing is
+  // written) and the run says why.
+  virtual std::string unavailable() const { return ""; }
 };
+
+// A local CA whose key is kept offline (removable media, a host not always reachable; the
+// signer's "offline_key": true) and is not on this host now.
+std::unique_ptr<Signer> make_offline_key_signer(std::string name, std::filesystem::path key);
 
 struct LocalCaSettings {
   std::string name;

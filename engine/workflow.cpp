@@ -364,6 +364,8 @@ struct Workflow::Impl {
                      "sign its CSR (pkiflow show " +
                          r.id + " --csr) elsewhere and run `pkiflow import " + r.id +
                          " --certificate … --chain …`"};
+    if (auto why = signer->unavailable(); !why.empty())
+      co_return Step{r, "waiting in csrGenerated: " + why};
     const std::string subject = "record " + r.id + " (" + r.name + ")";
     auto csr = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end()));
     if (!csr) co_return Step{csr.error().about(subject + ": stored CSR"), ""};

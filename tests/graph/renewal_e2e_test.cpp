@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -206,6 +207,34 @@ BOOST_AUTO_TEST_CASE(a_run_logs_json_lines_without_secrets_and_counts_its_graph_
   const auto metrics = parse_prometheus(read_file(prom));
   BOOST_TEST(value_of(metrics, "pkiflow_graph_requests_total", {{"code", "200"}}) > 0);
   BOOST_TEST(value_of(metrics, "pkiflow_graph_requests_total", {{"code", "201"}}) >= 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_whose_signer_keeps_its_key_offline_waits_in_csr_generated) {
+  LiveEmulator live(emulator_options(), 24);
+  Lab lab({live.base(), "", "secret", kSecret});
+  lab.configure([](json& c) { c["signers"]["lab-root"]["offline_key"] = true; });
+  const auto key = lab.dir() / "root.key";
+  const auto away = lab.dir() / "root.key.away";
+  std::filesystem::rename(key, away);  // the USB stick is in the safe
+  auto checked = lab.cli("config check");
+  BOOST_TEST(checked.exit_code == 0, checked.out << checked.err);
+  const std::string cba = lab.request_kind("cba-ca", "user-ca", "CN=User CA,O=Lab");
+  auto ran = lab.cli("run", "--json");
+  BOOST_TEST_REQUIRE(ran.exit_code == 0, ran.out << ran.err);
+  const auto rec = json::parse(ran.out)["records"][0];
+  BOOST_TEST(rec["to"] == "csrGenerated");
+  BOOST_TEST(rec["result"] == "progressed");  // planned -> csrGenerated, then it waits
+  BOOST_TEST(rec["note"].get<std::string>().find("keeps its key offline") != std::string::npos,
+             rec.dump());
+  BOOST_TEST(lab.record(cba)["attempts"] == 0);  // waiting is not failing
+  // Without offline_key the same missing file is a configuration error, as before.
+  lab.configure([](json& c) { c["signers"]["lab-root"].erase("offline_key"); });
+  BOOST_TEST(lab.cli("config check").exit_code == 2);
+  lab.configure([](json& c) { c["signers"]["lab-root"]["offline_key"] = true; });
+  std::filesystem::rename(away, key);  // back online
+  auto again = lab.cli("run", "--json");
+  BOOST_TEST_REQUIRE(again.exit_code == 0, again.out << again.err);
+  BOOST_TEST(lab.record(cba)["state"] == "active");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
