@@ -130,4 +130,68 @@ BOOST_AUTO_TEST_CASE(hand_uploaded_objects_are_discovered_adopted_and_renewed) {
   BOOST_TEST(thumbs.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_hand_made_tls_inspection_ca_is_adopted_and_replaced_at_renewal) {
+  auto opt = emulator_options();
+  opt.gsa_managed_ca = true;
+  LiveEmulator live(opt, 52);
+  Lab lab({live.base(), "", "secret", kSecret});
+  lab.configure([](json& c) { c["renewal"] = {{"renew_before", "365d"}}; });
+  auto& emu = live.emu();
+  const std::string gsa_path = "/networkAccess/tls/externalCertificateAuthorityCertificates";
+  // By hand, as the portal does it: create, sign the service's CSR with the lab's root, upload.
+  const auto created = admin_call(
+      emu, "POST", gsa_path,
+      json{
+          {"@odata.type", "#microsoft.graph.networkaccess.externalCertificateAuthorityCertificate"},
+          {"name", "HandTls"},
+          {"commonName", "Hand TLS Inspection"},
+          {"organizationName", "Lab"}}
+          .dump(),
+      201);
+  const std::string id = created["id"];
+  pkiflow::test::write_file(lab.dir() / "hand.csr",
+                            created["certificateSigningRequest"].get<std::string>());
+  auto signed_ =
+      run_cli("ca sign --csr " + quote(lab.dir() / "hand.csr") + " --ca-cert " +
+              quote(lab.dir() / "root.pem") + " --ca-key " + quote(lab.dir() / "root.key") +
+              " --profile tls-inspection-ca --days 200 --out " + quote(lab.dir() / "hand.pem"));
+  BOOST_TEST_REQUIRE(signed_.exit_code == 0, signed_.err);
+  admin_call(emu, "PATCH", gsa_path + "/" + id,
+             json{{"certificate", pkiflow::test::read_file(lab.dir() / "hand.pem")},
+                  {"chain", pkiflow::test::read_file(lab.dir() / "root.pem")}}
+                 .dump(),
+             204);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // enrolling -> active
+
+  auto found = lab.cli("discover", "--json");
+  BOOST_TEST_REQUIRE(found.exit_code == 0, found.out << found.err);
+  std::string managed_id;
+  const auto listed = json::parse(found.out);
+  for (const auto& o : listed["objects"])
+    if (o["note"].get<std::string>().find("Microsoft-managed") != std::string::npos)
+      managed_id = o["remote_id"];
+  BOOST_TEST_REQUIRE(!managed_id.empty(), found.out);
+  auto refused = lab.cli("adopt", "--tenant lab --remote-id " + managed_id + " --json");
+  BOOST_TEST(refused.exit_code == 2);
+  BOOST_TEST(refused.out.find("Microsoft-managed") != std::string::npos, refused.out);
+
+  auto adopted =
+      lab.cli("adopt", "--tenant lab --remote-id " + id + " --name tls --signer lab-root --json");
+  BOOST_TEST_REQUIRE(adopted.exit_code == 0, adopted.out << adopted.err);
+  const std::string rec = json::parse(adopted.out)["id"];
+  auto verified = lab.cli("verify", rec + " --json");
+  BOOST_TEST(verified.exit_code == 0, verified.out << verified.err);
+
+  // 200 days left under "renew_before": "365d": one plain run makes a successor (the service's
+  // new key), switches it on, and deletes the adopted object: the tenant enables one at a time.
+  auto ran = lab.cli("run", "--json");
+  BOOST_TEST_REQUIRE(ran.exit_code == 0, ran.out << ran.err);
+  const std::string successor = json::parse(ran.out)["renewals"][0]["successor"];
+  BOOST_TEST(lab.record(successor)["state"] == "active");
+  BOOST_TEST(lab.record(rec)["state"] == "retired");
+  for (const auto& o : emu.tls_objects())
+    BOOST_TEST(o.name != "HandTls", "the adopted object is still in the tenant");
+  BOOST_TEST(emu.tls_object_count() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -557,6 +557,18 @@ Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
         res.headers.emplace_back("Retry-After", m.opt.faults.retry_after);
       } else if (fault == "drop") {
         res.drop_connection = true;
+      } else if (path == kGsaManagedPath && req.method == "GET" && m.opt.gsa_managed_ca) {
+        const json managed{
+            {"@odata.type",
+             "#microsoft.graph.networkaccess.managedCertificateAuthorityCertificate"},
+            {"id", "00000000-0000-4000-8000-0000000000ca"},
+            {"name", "MicrosoftCA"},
+            {"commonName", "Microsoft Global Secure Access Managed CA"},
+            {"organizationName", "Microsoft Corporation"},
+            {"status", "active"}};
+        res = {200,
+               {{"Content-Type", "application/json"}},
+               json{{"value", json::array({managed})}}.dump()};
       } else if (auto rest = under(path, kGsaPath)) {
         res = m.gsa(req, rid, *rest, query);
       } else if (auto cba = under(path, kCbaPath)) {

@@ -77,6 +77,9 @@ struct Options {
   bool gsa_404_when_empty = false;  // "Tenant TLS Tenant Settings does not exist" on an empty list
   std::size_t gsa_page_size = 100;  // GSA lists are paged with @odata.nextLink
   bool rsa_service_keys = true;     // RSA-2048 service keys, else P-256 (faster, for tests)
+  // The tenant has a Microsoft-managed TLS-inspection CA (preview): listed, read-only. Without
+  // it the collection answers 404, as a tenant without the preview does.
+  bool gsa_managed_ca = false;
   std::string client_certificate_pem;  // registered for client assertions (PS256/RS256)
   Faults faults;
   std::string state_file;  // when set: loaded at start, rewritten (0600) after every change

@@ -23,6 +23,9 @@ namespace detail {
 using json = nlohmann::ordered_json;
 inline constexpr const char* kGsaPath =
     "/beta/networkAccess/tls/externalCertificateAuthorityCertificates";
+// The Microsoft-managed CA (preview, graph-api.md 0): read-only here.
+inline constexpr const char* kGsaManagedPath =
+    "/beta/networkAccess/tls/managedCertificateAuthorityCertificates";
 inline constexpr const char* kCbaPath =
     "/beta/directory/publicKeyInfrastructure/certificateBasedAuthConfigurations";
 inline constexpr const char* kDeletedPath = "/beta/directory/deletedItems";

@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   app.add_flag("--staged-flow", opt.staged_flow,
                "GSA as the service works today: an upload is staged (disabled) until PATCH "
                "{\"status\":\"enabled\"}, then enrolling -> active; the old one -> disabled");
+  app.add_flag("--gsa-managed-ca", opt.gsa_managed_ca,
+               "the tenant has a Microsoft-managed TLS-inspection CA (listed, read-only)");
   app.add_flag("--ignore-filter", opt.ignore_filter,
                "answer GSA lists whole, ignoring $filter (as a proxy or an SDK may)");
   app.add_option("--foreign", opt.foreign,
