@@ -620,9 +620,10 @@ struct Workflow::Impl {
     out.verified = true;
     out.drift = to_string(c.finding.condition);
     out.note = c.note;
-    out.result = c.changed_remote ? Outcome::progressed
-                 : opt.dry_run    ? Outcome::dry_run
-                                  : Outcome::unchanged;
+    // A plan did read the object: its check is real, only nothing was stored.
+    out.result = c.changed_remote                   ? Outcome::progressed
+                 : opt.dry_run && !opt.reads_tenant ? Outcome::dry_run
+                                                    : Outcome::unchanged;
     co_return out;
   }
 

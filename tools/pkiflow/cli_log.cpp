@@ -85,9 +85,10 @@ void RunLogger::event(const engine::RunEvent& e) {
                  : e.record_id + " " + e.name + " " + state::to_string(*e.from) + " -> " +
                        state::to_string(*e.to));
       return;
-    case K::renewal:
-      line("info", "renewal", &e,
-           format_ == Format::json ? e.message : e.record_id + " " + e.name + ": " + e.message);
+    case K::renewal:  // the report lists renewals too: text repeats them only under -v
+      if (format_ == Format::json || verbose_)
+        line("info", "renewal", &e,
+             format_ == Format::json ? e.message : e.record_id + " " + e.name + ": " + e.message);
       return;
     case K::settled:
       ++done_;
