@@ -143,7 +143,8 @@ Status check_new_record(state::StateStore& store, const NewRecord& n) {
   return Ok{};
 }
 
-Result<Record> Lifecycle::plan(const NewRecord& n, const std::string& reason) {
+Result<Record> Lifecycle::insert(const NewRecord& n, RecordState state, const std::string& reason,
+                                 const std::function<void(Record&)>& fill) {
   Record r;
   r.id = n.id;
   r.kind = n.kind;
@@ -151,44 +152,36 @@ Result<Record> Lifecycle::plan(const NewRecord& n, const std::string& reason) {
   r.tenant = n.tenant;
   r.profile_json = n.profile_json;
   r.renews = n.renews;
-  r.state = RecordState::planned;
+  r.state = state;
   r.created_at = r.updated_at = clock_.now();
+  if (fill) fill(r);
   state::HistoryEntry h;
   h.record_id = r.id;
-  h.to = RecordState::planned;
+  h.to = state;
   h.at = r.created_at;
   h.reason = reason;
   h.actor = actor_;
   return store_.create(r, h);
 }
 
+Result<Record> Lifecycle::plan(const NewRecord& n, const std::string& reason) {
+  return insert(n, RecordState::planned, reason);
+}
+
 Result<Record> Lifecycle::adopted(const NewRecord& n, const SignedArtifacts& a,
                                   const std::string& remote_id, const std::string& remote_status,
                                   const std::string& reason) {
   if (auto st = check_new_record(store_, n); !st) return st.error();
-  Record r;
-  r.id = n.id;
-  r.kind = n.kind;
-  r.name = n.name;
-  r.tenant = n.tenant;
-  r.profile_json = n.profile_json;
-  r.state = RecordState::active;
-  r.remote_id = remote_id;
-  r.remote_status = remote_status;
-  r.certificate_pem = a.certificate_pem;
-  r.chain_pem = a.chain_pem;
-  r.not_before = a.not_before;
-  r.not_after = a.not_after;
-  r.thumbprint_sha1 = a.thumbprint_sha1;
-  r.thumbprint_sha256 = a.thumbprint_sha256;
-  r.created_at = r.updated_at = clock_.now();
-  state::HistoryEntry h;
-  h.record_id = r.id;
-  h.to = RecordState::active;
-  h.at = r.created_at;
-  h.reason = reason;
-  h.actor = actor_;
-  return store_.create(r, h);
+  return insert(n, RecordState::active, reason, [&](Record& r) {
+    r.remote_id = remote_id;
+    r.remote_status = remote_status;
+    r.certificate_pem = a.certificate_pem;
+    r.chain_pem = a.chain_pem;
+    r.not_before = a.not_before;
+    r.not_after = a.not_after;
+    r.thumbprint_sha1 = a.thumbprint_sha1;
+    r.thumbprint_sha256 = a.thumbprint_sha256;
+  });
 }
 
 Result<Record> Lifecycle::csr_generated(const std::string& id, const CsrArtifacts& a) {

@@ -117,6 +117,9 @@ class Lifecycle {
 
  private:
   Result<Record> load(const std::string& id);
+  // A new record in `state` with its creation row; `fill` sets what else it starts with.
+  Result<Record> insert(const NewRecord& r, RecordState state, const std::string& reason,
+                        const std::function<void(Record&)>& fill = nullptr);
   // The effect edits the new record (it sees the record as it was); companions are further
   // writes that must commit with this one (a superseded predecessor).
   using Effect = std::function<Status(Record& next, const Record& before)>;

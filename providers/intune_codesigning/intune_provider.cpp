@@ -127,15 +127,13 @@ class IntuneProvider : public providers::Provider {
   }
 
   net::awaitable<Result<Confirmation>> confirm(const Record& r, Journal&) override {
-    auto reply = co_await client_.call(
-        json_request("GET", client_.base() + kCollection + "/" + r.remote_id, "", crid()), false);
-    if (!reply.ok()) co_return reply.to_error("read code-signing certificate " + r.remote_id);
-    auto j = json::parse(reply.response.body, nullptr, false);
-    auto certs = pki::Certificate::decode_all(
-        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
-    if (!j.is_object() || !certs || certs->empty())
-      co_return Error(ErrorKind::parse, "code-signing certificate " + r.remote_id, "unreadable");
-    const auto f = certs->front().facts();
+    auto h = co_await held(r);
+    if (!h) co_return h.error();
+    if (h->gone)
+      co_return Error(ErrorKind::remote, "code-signing certificate " + r.remote_id,
+                      "no longer exists on the service (deleted outside pkiflow?)");
+    const json& j = h->object;
+    const auto f = h->cert->facts();
     const std::string status = str(j, "status");
     if (status != "provisioned") co_return Confirmation{false, status};
     // The service parsed it: what it reports must be this certificate.
@@ -177,21 +175,16 @@ class IntuneProvider : public providers::Provider {
 
   net::awaitable<Result<providers::Observation>> observe(const Record& r) override {
     providers::Observation o;
-    auto reply = co_await client_.call(
-        json_request("GET", client_.base() + kCollection + "/" + r.remote_id, "", crid()), false);
-    if (reply.outcome == graph::Outcome::refused && reply.response.status == 404) {
+    auto h = co_await held(r);
+    if (!h) co_return h.error();
+    if (h->gone) {
       o.gone = true;
       co_return o;
     }
-    if (!reply.ok()) co_return reply.to_error("read code-signing certificate " + r.remote_id);
-    auto j = json::parse(reply.response.body, nullptr, false);
-    auto certs = pki::Certificate::decode_all(
-        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
-    if (!j.is_object() || !certs || certs->empty())
-      co_return Error(ErrorKind::parse, "code-signing certificate " + r.remote_id, "unreadable");
+    const json& j = h->object;
     o.remote_status = str(j, "status");
     o.in_force = o.remote_status == "provisioned";
-    const auto& cert = certs->front();
+    const auto& cert = *h->cert;
     const auto f = cert.facts();
     // Its content while the service still holds it, else subject, issuer and expiry (content is
     // nulled once parsed, graph-api.md 3).
@@ -248,6 +241,30 @@ class IntuneProvider : public providers::Provider {
 
  private:
   std::string crid() { return pki::random_guid(rng_); }
+
+  // The record's object as the service holds it (gone: a 404), with the record's certificate.
+  struct Held {
+    bool gone = false;
+    json object;
+    std::optional<pki::Certificate> cert;
+  };
+  net::awaitable<Result<Held>> held(const Record& r) {
+    Held h;
+    auto reply = co_await client_.call(
+        json_request("GET", client_.base() + kCollection + "/" + r.remote_id, "", crid()), false);
+    if (reply.outcome == graph::Outcome::refused && reply.response.status == 404) {
+      h.gone = true;
+      co_return h;
+    }
+    if (!reply.ok()) co_return reply.to_error("read code-signing certificate " + r.remote_id);
+    h.object = json::parse(reply.response.body, nullptr, false);
+    auto certs = pki::Certificate::decode_all(
+        pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
+    if (!h.object.is_object() || !certs || certs->empty())
+      co_return Error(ErrorKind::parse, "code-signing certificate " + r.remote_id, "unreadable");
+    h.cert = certs->front();
+    co_return h;
+  }
 
   net::awaitable<Result<std::vector<json>>> list() {
     co_return co_await graph::detail::get_all(
