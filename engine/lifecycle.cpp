@@ -81,6 +81,13 @@ Result<Record> Lifecycle::load(const std::string& id) {
   return **r;
 }
 
+Result<Record> Lifecycle::load_active(const std::string& id, const std::string& rule) {
+  auto r = load(id);
+  if (!r || r->state == RecordState::active) return r;
+  return Error(ErrorKind::invalid_input, "record " + id,
+               rule + "; this one is " + state::to_string(r->state));
+}
+
 state::HistoryEntry Lifecycle::entry(const Record& before, RecordState to,
                                      const std::string& reason,
                                      const std::string& details_json) const {
@@ -293,12 +300,8 @@ Result<Record> Lifecycle::transient_failure(const std::string& id, const std::st
 Result<Record> Lifecycle::observed(const std::string& id, const std::string& drift,
                                    const std::string& note, const std::string& done,
                                    bool fields_pending) {
-  auto current = load(id);
+  auto current = load_active(id, "only an active record's object is checked for drift");
   if (!current) return current.error();
-  if (current->state != RecordState::active)
-    return Error(ErrorKind::invalid_input, "record " + id,
-                 std::string("only an active record's object is checked for drift; this one is ") +
-                     state::to_string(current->state));
   Record next = *current;
   if (!fields_pending) next.verified_at = clock_.now();
   next.drift = drift;
@@ -324,12 +327,8 @@ Result<Record> Lifecycle::observed(const std::string& id, const std::string& dri
 Result<Record> Lifecycle::reprovisioned(const std::string& id, const std::string& remote_id,
                                         const std::string& remote_status,
                                         const std::string& reason) {
-  auto current = load(id);
+  auto current = load_active(id, "only an active record is repaired");
   if (!current) return current.error();
-  if (current->state != RecordState::active)
-    return Error(ErrorKind::invalid_input, "record " + id,
-                 std::string("only an active record is repaired; this one is ") +
-                     state::to_string(current->state));
   Record next = *current;
   next.remote_id = remote_id;
   next.remote_status = remote_status;

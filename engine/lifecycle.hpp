@@ -117,6 +117,8 @@ class Lifecycle {
 
  private:
   Result<Record> load(const std::string& id);
+  // The record when it is active, else an error saying `rule` ("only an active record is …").
+  Result<Record> load_active(const std::string& id, const std::string& rule);
   // A new record in `state` with its creation row; `fill` sets what else it starts with.
   Result<Record> insert(const NewRecord& r, RecordState state, const std::string& reason,
                         const std::function<void(Record&)>& fill = nullptr);
