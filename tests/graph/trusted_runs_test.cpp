@@ -328,7 +328,13 @@ BOOST_AUTO_TEST_CASE(a_taken_lease_stops_the_run_on_that_record_and_sigterm_stop
   sql(lab, "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL");
   lab.configure([](json& cfg) { cfg["run"]["poll_interval_ms"] = 5000; });
   pid = spawn_cli({"run", "--config", config}, log);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  // Mid-wait means past start-up: the run holds its lease (a slow, sanitized start on a busy
+  // machine can take longer than any fixed pause), then a moment for its first GET.
+  for (int i = 0; i < 400; ++i) {
+    if (sql(lab, "SELECT count(*) FROM records WHERE lease_owner IS NOT NULL") == "1") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   BOOST_TEST_REQUIRE(wait_exit(pid, std::chrono::milliseconds(0)) == -1, read_file(log));
   const auto sent = std::chrono::steady_clock::now();
   ::kill(pid, SIGTERM);
