@@ -74,7 +74,7 @@ struct Confirmation {
 // the certificate and the configuration): drift in the other direction, which a run corrects
 // with the service's update call.
 struct FieldChange {
-  std::string field;   // the service's property ("certificateRevocationListUrl", "pki.displayName")
+  std::string field;   // the service's property ("certificateRevocationListUrl")
   std::string remote;  // what the service holds ("null" for none)
   std::string wanted;  // what pkiflow would send
 };

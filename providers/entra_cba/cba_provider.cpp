@@ -319,11 +319,10 @@ class CbaProvider : public providers::Provider {
         pki::Bytes(r.certificate_pem.begin(), r.certificate_pem.end()));
     if (!cert || cert->empty())
       co_return Error(ErrorKind::invalid_input, "record " + r.id, "its certificate is unreadable");
+    // The CA's own fields only. The container's displayName is never brought to cba_pki_name
+    // by a run: the container may hold CAs no record manages (an adopted CA may even sit in
+    // someone else's), so renaming it is the operator's `pkiflow cba rename`.
     o.fields = ca_field_changes(ca, derive_ca_fields(cert->front(), s_, display_name(r)));
-    auto pki = co_await get_json(pki_url, "PKI " + r.remote_id.substr(0, slash));
-    if (!pki) co_return pki.error();
-    if (str(*pki, "displayName") != s_.pki_name)
-      o.fields.push_back({"pki.displayName", str(*pki, "displayName"), s_.pki_name});
     co_return o;
   }
 
@@ -335,12 +334,8 @@ class CbaProvider : public providers::Provider {
       co_return Error(ErrorKind::invalid_input, "record " + r.id, "no remote CA id recorded");
     const std::string pki_url =
         client_.base() + kPkiCollection + "/" + r.remote_id.substr(0, slash);
-    json ca_patch, pki_patch;
+    json ca_patch;
     for (const auto& c : changes) {
-      if (c.field == "pki.displayName") {
-        pki_patch["displayName"] = c.wanted;
-        continue;
-      }
       ca_patch[c.field] = c.wanted == "null"    ? json(nullptr)
                           : c.wanted == "true"  ? json(true)
                           : c.wanted == "false" ? json(false)
@@ -356,12 +351,6 @@ class CbaProvider : public providers::Provider {
                        pki_url + "/certificateAuthorities/" + r.remote_id.substr(slash + 1),
                        ca_patch.dump(), crid()),
           "update-ca", journal, "update CA " + r.thumbprint_sha1 + " in PKI " + s_.pki_name);
-      if (!done) co_return done.error();
-    }
-    if (!pki_patch.empty()) {
-      auto done = co_await providers::detail::journaled(
-          client_, json_request("PATCH", pki_url, pki_patch.dump(), crid()), "rename-pki", journal,
-          "rename PKI " + r.remote_id.substr(0, slash) + " to " + s_.pki_name);
       if (!done) co_return done.error();
     }
     co_return Ok{};
