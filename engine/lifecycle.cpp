@@ -45,6 +45,16 @@ bool is_progress(S to) {
   return to == S::csrGenerated || to == S::signed_ || to == S::uploaded || to == S::active;
 }
 
+// The record holds the certificate `a` from now on (signed, or adopted from the tenant).
+void take_certificate(Record& r, const SignedArtifacts& a) {
+  r.certificate_pem = a.certificate_pem;
+  r.chain_pem = a.chain_pem;
+  r.not_before = a.not_before;
+  r.not_after = a.not_after;
+  r.thumbprint_sha1 = a.thumbprint_sha1;
+  r.thumbprint_sha256 = a.thumbprint_sha256;
+}
+
 Status require(bool ok, const Record& r, const std::string& what) {
   if (ok) return Ok{};
   return Error(ErrorKind::invalid_input, "record " + r.id, what);
@@ -182,12 +192,7 @@ Result<Record> Lifecycle::adopted(const NewRecord& n, const SignedArtifacts& a,
   return insert(n, RecordState::active, reason, [&](Record& r) {
     r.remote_id = remote_id;
     r.remote_status = remote_status;
-    r.certificate_pem = a.certificate_pem;
-    r.chain_pem = a.chain_pem;
-    r.not_before = a.not_before;
-    r.not_after = a.not_after;
-    r.thumbprint_sha1 = a.thumbprint_sha1;
-    r.thumbprint_sha256 = a.thumbprint_sha256;
+    take_certificate(r, a);
   });
 }
 
@@ -219,12 +224,7 @@ Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& 
         if (auto st = require(a.not_after > a.not_before, r, "the certificate's validity is empty");
             !st)
           return st;
-        r.certificate_pem = a.certificate_pem;
-        r.chain_pem = a.chain_pem;
-        r.not_before = a.not_before;
-        r.not_after = a.not_after;
-        r.thumbprint_sha1 = a.thumbprint_sha1;
-        r.thumbprint_sha256 = a.thumbprint_sha256;
+        take_certificate(r, a);
         return Ok{};
       });
 }

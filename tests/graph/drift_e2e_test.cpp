@@ -23,40 +23,6 @@ using pkiflow::test::value_of;
 
 namespace {
 
-// An administrator in the portal: Graph calls with a token of their own, straight to the
-// emulator, that pkiflow knows nothing of.
-class Admin {
- public:
-  explicit Admin(emulator::GraphEmulator& emu) : emu_(emu) {
-    emulator::Request r;
-    r.method = "POST";
-    r.target = "/contoso/oauth2/v2.0/token";
-    r.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-    r.body = std::string("grant_type=client_credentials&client_id=") + kClientId +
-             "&client_secret=" + kSecret + "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
-    auto res = emu_.handle(r);
-    BOOST_TEST_REQUIRE(res.status == 200, res.body);
-    token_ = json::parse(res.body)["access_token"];
-  }
-  json call(const std::string& method, const std::string& path, const json& body = nullptr,
-            int expect = 0) {
-    emulator::Request r;
-    r.method = method;
-    r.target = "/beta" + path;
-    r.headers = {{"Authorization", "Bearer " + token_},
-                 {"Content-Type", "application/json"},
-                 {"Prefer", "include-unknown-enum-members"}};
-    if (!body.is_null()) r.body = body.dump();
-    auto res = emu_.handle(r);
-    if (expect) BOOST_TEST_REQUIRE(res.status == expect, method << " " << path << ": " << res.body);
-    return res.body.empty() ? json(nullptr) : json::parse(res.body);
-  }
-
- private:
-  emulator::GraphEmulator& emu_;
-  std::string token_;
-};
-
 constexpr const char* kGsa = "/networkAccess/tls/externalCertificateAuthorityCertificates/";
 constexpr const char* kCodeSigning = "/deviceAppManagement/enterpriseCodeSigningCertificates/";
 constexpr const char* kPkis =

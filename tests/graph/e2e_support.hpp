@@ -201,6 +201,40 @@ inline void run_until_settled(const Lab& lab, int runs) {
   }
 }
 
+// An administrator in the portal: Graph calls with a token of their own, straight to the
+// emulator (in this process), that pkiflow knows nothing of.
+class Admin {
+ public:
+  explicit Admin(emulator::GraphEmulator& emu) : emu_(emu) {
+    emulator::Request r;
+    r.method = "POST";
+    r.target = "/contoso/oauth2/v2.0/token";
+    r.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    r.body = std::string("grant_type=client_credentials&client_id=") + kClientId +
+             "&client_secret=" + kSecret + "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
+    auto res = emu_.handle(r);
+    BOOST_TEST_REQUIRE(res.status == 200, res.body);
+    token_ = json::parse(res.body)["access_token"];
+  }
+  json call(const std::string& method, const std::string& path, const json& body = nullptr,
+            int expect = 0) {
+    emulator::Request r;
+    r.method = method;
+    r.target = "/beta" + path;
+    r.headers = {{"Authorization", "Bearer " + token_},
+                 {"Content-Type", "application/json"},
+                 {"Prefer", "include-unknown-enum-members"}};
+    if (!body.is_null()) r.body = body.dump();
+    auto res = emu_.handle(r);
+    if (expect) BOOST_TEST_REQUIRE(res.status == expect, method << " " << path << ": " << res.body);
+    return res.body.empty() ? json(nullptr) : json::parse(res.body);
+  }
+
+ private:
+  emulator::GraphEmulator& emu_;
+  std::string token_;
+};
+
 // `pkiflow ARGS…` started in the background, its stdout and stderr to `log`.
 inline pid_t spawn_cli(std::vector<std::string> args, const std::string& log) {
   args.insert(args.begin(), PKIFLOW_CLI_PATH);

@@ -54,7 +54,7 @@ struct Run {
   int concurrency = 0, poll_ms = 0, wait_s = -1;
 
   // The Prometheus textfile (0644, atomically): records, expiry and renewal times, the run.
-  void write_metrics(state::StateStore& st, const engine::Config& config,
+  void write_metrics(const std::vector<state::Record>& records, const engine::Config& config,
                      const engine::RunReport& report, std::chrono::steady_clock::time_point start,
                      int code, std::map<std::string, std::uint64_t> requests) const {
     if (metrics_file.empty() || dry_run) return;
@@ -69,7 +69,6 @@ struct Run {
     } else if (auto previous = pki::read_file_bytes(metrics_file, 16 * 1024 * 1024); previous) {
       f.last_success = engine::last_success_in(std::string(previous->begin(), previous->end()));
     }
-    auto records = take(st.list({}));
     write_output(metrics_file, engine::prometheus_text(records, config, report, f), 0644);
   }
 
@@ -117,11 +116,13 @@ struct Run {
     auto report = flow.run(ioc);
     log.finish();
     if (!report) fail(report.error(), kCannotRun);
-    // Drift stays a condition until it is put right, whether or not this run checked again.
+    // The store after the run, read once: for the drift that stays a condition until it is put
+    // right (whether or not this run checked again), and for the metrics file.
+    const std::vector<state::Record> after =
+        dry_run ? std::vector<state::Record>{} : take(st->list({}));
     std::vector<state::Record> drifted;
-    if (!dry_run)
-      for (auto& r : take(st->list({})))
-        if (r.state == state::RecordState::active && !r.drift.empty()) drifted.push_back(r);
+    for (const auto& r : after)
+      if (r.state == state::RecordState::active && !r.drift.empty()) drifted.push_back(r);
     const int code =
         report->interrupted ? kInterrupted
         : report->count(engine::RecordOutcome::Result::failed) > 0 ||
@@ -134,7 +135,7 @@ struct Run {
         : !report->skipped_leased.empty() ? kHeldByAnotherRun
                                           : kOk;
     print(*report, dry, code);
-    write_metrics(*st, config, *report, start, code, session.request_counts());
+    write_metrics(after, config, *report, start, code, session.request_counts());
     if (code == kInterrupted)
       throw Exit(kInterrupted,
                  "stopped by a signal: the steps in flight finished, leases were released; run "
