@@ -19,26 +19,6 @@ using pkiflow::test::run_cli;
 
 namespace {
 
-// Graph calls an administrator makes in the portal, with a token of their own.
-json admin_call(emulator::GraphEmulator& emu, const std::string& method, const std::string& path,
-                const std::string& body, int expect) {
-  emulator::Request t;
-  t.method = "POST";
-  t.target = "/contoso/oauth2/v2.0/token";
-  t.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
-  t.body = std::string("grant_type=client_credentials&client_id=") + kClientId +
-           "&client_secret=" + kSecret + "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
-  const std::string token = json::parse(emu.handle(t).body)["access_token"];
-  emulator::Request r;
-  r.method = method;
-  r.target = "/beta" + path;
-  r.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
-  r.body = body;
-  auto res = emu.handle(r);
-  BOOST_TEST_REQUIRE(res.status == expect, method << " " << path << ": " << res.body);
-  return res.body.empty() ? json(nullptr) : json::parse(res.body);
-}
-
 pki::Certificate self_signed(const Lab& lab, const std::string& file, const std::string& subject,
                              int days) {
   auto made =
@@ -58,18 +38,20 @@ BOOST_AUTO_TEST_CASE(hand_uploaded_objects_are_discovered_adopted_and_renewed) {
   Lab lab({live.base(), "", "secret", kSecret});
   lab.configure([](json& c) { c["renewal"] = {{"renew_before", "30d"}}; });
   auto& emu = live.emu();
+  Admin admin(emu);
   // By hand: a PKI container with a CA that expires in 20 days, and a code-signing certificate.
   const auto hand_ca = self_signed(lab, "hand-ca", "CN=Hand CA,O=Lab", 20);
-  const std::string pki_id = admin_call(emu, "POST", cba::kPkiCollection,
-                                        json{{"displayName", "pkiflow"}}.dump(), 201)["id"];
-  const std::string ca_id = admin_call(
-      emu, "POST", std::string(cba::kPkiCollection) + "/" + pki_id + "/certificateAuthorities",
-      cba::ca_body(cba::derive_ca_fields(hand_ca, cba::CbaSettings{}), true), 201)["id"];
-  const auto hand_apps = self_signed(lab, "hand-apps", "CN=Hand Apps,O=Lab", 365);
-  const std::string apps_id = admin_call(
-      emu, "POST", intune::kCollection,
-      intune::upload_body(intune::derive_fields(hand_apps, std::chrono::system_clock::now())),
+  const std::string pki_id =
+      admin.call("POST", cba::kPkiCollection, {{"displayName", "pkiflow"}}, 201)["id"];
+  const std::string ca_id = admin.call(
+      "POST", std::string(cba::kPkiCollection) + "/" + pki_id + "/certificateAuthorities",
+      json::parse(cba::ca_body(cba::derive_ca_fields(hand_ca, cba::CbaSettings{}), true)),
       201)["id"];
+  const auto hand_apps = self_signed(lab, "hand-apps", "CN=Hand Apps,O=Lab", 365);
+  const std::string apps_id = admin.call("POST", intune::kCollection,
+                                         json::parse(intune::upload_body(intune::derive_fields(
+                                             hand_apps, std::chrono::system_clock::now()))),
+                                         201)["id"];
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // Intune parses, drops content
 
   auto found = lab.cli("discover", "--json");
@@ -133,20 +115,21 @@ BOOST_AUTO_TEST_CASE(hand_uploaded_objects_are_discovered_adopted_and_renewed) {
 BOOST_AUTO_TEST_CASE(a_hand_made_tls_inspection_ca_is_adopted_and_replaced_at_renewal) {
   auto opt = emulator_options();
   opt.gsa_managed_ca = true;
+  opt.foreign = 4;  // someone else's objects, half named like pkiflow's: they must survive
   LiveEmulator live(opt, 52);
   Lab lab({live.base(), "", "secret", kSecret});
   lab.configure([](json& c) { c["renewal"] = {{"renew_before", "365d"}}; });
   auto& emu = live.emu();
+  Admin admin(emu);
   const std::string gsa_path = "/networkAccess/tls/externalCertificateAuthorityCertificates";
   // By hand, as the portal does it: create, sign the service's CSR with the lab's root, upload.
-  const auto created = admin_call(
-      emu, "POST", gsa_path,
+  const auto created = admin.call(
+      "POST", gsa_path,
       json{
           {"@odata.type", "#microsoft.graph.networkaccess.externalCertificateAuthorityCertificate"},
           {"name", "HandTls"},
           {"commonName", "Hand TLS Inspection"},
-          {"organizationName", "Lab"}}
-          .dump(),
+          {"organizationName", "Lab"}},
       201);
   const std::string id = created["id"];
   pkiflow::test::write_file(lab.dir() / "hand.csr",
@@ -156,10 +139,9 @@ BOOST_AUTO_TEST_CASE(a_hand_made_tls_inspection_ca_is_adopted_and_replaced_at_re
               quote(lab.dir() / "root.pem") + " --ca-key " + quote(lab.dir() / "root.key") +
               " --profile tls-inspection-ca --days 200 --out " + quote(lab.dir() / "hand.pem"));
   BOOST_TEST_REQUIRE(signed_.exit_code == 0, signed_.err);
-  admin_call(emu, "PATCH", gsa_path + "/" + id,
-             json{{"certificate", pkiflow::test::read_file(lab.dir() / "hand.pem")},
-                  {"chain", pkiflow::test::read_file(lab.dir() / "root.pem")}}
-                 .dump(),
+  admin.call("PATCH", gsa_path + "/" + id,
+             {{"certificate", pkiflow::test::read_file(lab.dir() / "hand.pem")},
+              {"chain", pkiflow::test::read_file(lab.dir() / "root.pem")}},
              204);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // enrolling -> active
 
@@ -189,9 +171,13 @@ BOOST_AUTO_TEST_CASE(a_hand_made_tls_inspection_ca_is_adopted_and_replaced_at_re
   const std::string successor = json::parse(ran.out)["renewals"][0]["successor"];
   BOOST_TEST(lab.record(successor)["state"] == "active");
   BOOST_TEST(lab.record(rec)["state"] == "retired");
-  for (const auto& o : emu.tls_objects())
+  std::size_t ours = 0, foreign = 0;
+  for (const auto& o : emu.tls_objects()) {
     BOOST_TEST(o.name != "HandTls", "the adopted object is still in the tenant");
-  BOOST_TEST(emu.tls_object_count() == 1u);
+    (o.foreign ? foreign : ours) += 1;
+  }
+  BOOST_TEST(ours == 1u);     // the successor's
+  BOOST_TEST(foreign == 4u);  // every foreign object untouched
 }
 
 BOOST_AUTO_TEST_SUITE_END()
