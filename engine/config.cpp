@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,6 +13,7 @@
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
+#include "engine/signers/command.hpp"
 #include "providers/graph/cloud.hpp"
 
 namespace pkiflow::engine {
@@ -258,25 +260,89 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
   return t;
 }
 
+// A string array field (e.g. "command", "pass_environment"); `what` names one element.
+Status string_list(const nlohmann::json& j, const Fields& f, const char* key,
+                   std::vector<std::string>& out, const char* what) {
+  if (!j.contains(key)) return Ok{};
+  const std::string must = std::string("\"") + key + "\" must be an array of " + what;
+  if (!j[key].is_array()) return f.error(must);
+  for (const auto& v : j[key]) {
+    if (!v.is_string() || v.get<std::string>().empty()) return f.error(must);
+    out.push_back(v.get<std::string>());
+  }
+  return Ok{};
+}
+
+bool env_name(const std::string& n) {
+  if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0]))) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// The fields of a "command" signer (engine/signers/command.hpp).
+Status command_fields(const nlohmann::json& j, const Fields& f, SignerConfig& s) {
+  long long timeout = s.timeout.count();
+  if (auto st = first_error(
+          {string_list(j, f, "command", s.command, "strings (program, arguments)"),
+           f.count("timeout_seconds", timeout, 1, 86'400),
+           string_list(j, f, "pass_environment", s.pass_environment, "environment variable names"),
+           f.path("working_directory", s.working_directory)});
+      !st)
+    return st;
+  s.timeout = std::chrono::seconds(timeout);
+  if (s.command.empty())
+    return f.error(
+        "\"command\" is required for a command signer: the program and its "
+        "arguments, e.g. [\"/usr/local/bin/sign\", \"{csr}\", \"{cert}\"]");
+  if (auto st = signers::check_command(s.command); !st)
+    return f.error("\"command\": " + st.error().message());
+  for (const auto& n : s.pass_environment)
+    if (!env_name(n))
+      return f.error("\"pass_environment\": \"" + n + "\" is not an environment variable name");
+  if (j.contains("environment")) {
+    const char* must = "\"environment\" must be an object of NAME: \"value\" strings";
+    if (!j["environment"].is_object()) return f.error(must);
+    for (auto it = j["environment"].begin(); it != j["environment"].end(); ++it) {
+      if (!env_name(it.key()))
+        return f.error("\"environment\": \"" + it.key() + "\" is not an environment variable name");
+      if (!it.value().is_string()) return f.error(must);
+      s.environment[it.key()] = it.value().get<std::string>();
+    }
+  }
+  return Ok{};
+}
+
 Result<SignerConfig> parse_signer(const std::string& name, const nlohmann::json& j,
                                   const std::filesystem::path& file) {
   Fields f(j, file, "signers." + name);
   SignerConfig s;
   s.name = name;
-  if (auto st = first_error({f.only(keys_of("signers.NAME")), f.text("type", s.type),
-                             f.path("certificate", s.certificate, true), f.path("key", s.key, true),
-                             f.path("chain", s.chain), f.text("passphrase_env", s.passphrase_env),
-                             f.path("passphrase_file", s.passphrase_file)});
+  if (auto st = first_error({f.only(keys_of("signers.NAME")), f.text("type", s.type)}); !st)
+    return st.error();
+  const bool command = s.type == "command";
+  if (s.type != "local-ca" && !command)
+    return f.error("unknown type \"" + s.type +
+                   "\" (local-ca or command; or leave a certificate without "
+                   "a signer to sign it offline and import it)");
+  // Each type's own fields: a local CA's key does not belong to a command and the reverse.
+  const std::set<std::string> local_only{"certificate",     "key",         "passphrase_env",
+                                         "passphrase_file", "offline_key", "crl_urls"};
+  const std::set<std::string> command_only{"command", "timeout_seconds", "environment",
+                                           "pass_environment", "working_directory"};
+  for (const auto& k : command ? local_only : command_only)
+    if (j.contains(k)) return f.error("\"" + k + "\" is not a field of a " + s.type + " signer");
+  if (auto st = f.path("chain", s.chain); !st) return st.error();
+  if (command) {
+    if (auto st = command_fields(j, f, s); !st) return st.error();
+    return s;
+  }
+  if (auto st = first_error({f.path("certificate", s.certificate, true), f.path("key", s.key, true),
+                             f.text("passphrase_env", s.passphrase_env),
+                             f.path("passphrase_file", s.passphrase_file),
+                             f.flag("offline_key", s.offline_key)});
       !st)
     return st.error();
-  if (s.type != "local-ca")
-    return f.error("unknown type \"" + s.type +
-                   "\" (local-ca; or leave a certificate without "
-                   "a signer to sign it offline and import it)");
-  if (j.contains("offline_key")) {
-    if (!j["offline_key"].is_boolean()) return f.error("\"offline_key\" must be true or false");
-    s.offline_key = j["offline_key"].get<bool>();
-  }
   if (j.contains("crl_urls")) {
     if (!j["crl_urls"].is_array()) return f.error("\"crl_urls\" must be an array of URLs");
     for (const auto& u : j["crl_urls"]) {

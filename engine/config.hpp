@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,6 +94,14 @@ struct SignerConfig {
   // The key is kept offline (removable media): a missing key file is no configuration error;
   // records wait in csrGenerated until it is there.
   bool offline_key = false;
+  // "type": "command" (engine/signers/command.hpp): the program and its argv with placeholders,
+  // its time limit, its environment (fixed values, and names copied from pkiflow's own), and
+  // the directory it runs in.
+  std::vector<std::string> command;
+  std::chrono::seconds timeout{120};
+  std::map<std::string, std::string> environment;
+  std::vector<std::string> pass_environment;
+  std::filesystem::path working_directory;
 };
 
 // The bounds of numeric settings: one definition for the configuration file and the command

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/pki/encoded_file.hpp"
+#include "engine/signers/process.hpp"
 
 namespace pkiflow::engine {
 
@@ -32,6 +33,26 @@ class Checker {
          !missing});
   }
 
+  // A command signer's program: runnable as it will be run (its PATH, without a shell).
+  void program(const SignerConfig& s, const std::string& where) {
+    if (s.command.empty()) return;
+    const std::string& name = s.command.front();
+    auto env = s.environment.find("PATH");
+    const std::string found = signers::find_program(
+        name, env != s.environment.end() ? env->second : signers::kCommandPath);
+    if (found.empty())
+      out.push_back(
+          {Error(ErrorKind::io, c_.file.string(),
+                 where + ": " + name +
+                     (name.find('/') != std::string::npos
+                          ? " is not an executable file"
+                          : " is not found on the PATH it runs with (" +
+                                (env != s.environment.end() ? env->second
+                                                            : std::string(signers::kCommandPath)) +
+                                "); give its full path")),
+           false});
+  }
+
   std::vector<ConfigProblem> out;
 
  private:
@@ -54,6 +75,12 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
   }
   for (const auto& s : c.signers) {
     const std::string w = "signers." + s.name;
+    if (s.type == "command") {
+      k.program(s, w + ".command");
+      k.exists(s.working_directory, w + ".working_directory");
+      k.exists(s.chain, w + ".chain");
+      continue;
+    }
     k.exists(s.certificate, w + ".certificate");
     std::error_code ec;
     if (!s.offline_key || std::filesystem::exists(s.key, ec)) k.secret(s.key, w + ".key");

@@ -51,16 +51,31 @@ const std::vector<ConfigKey>& config_keys() {
       {"tenants.NAME.auth", "key_passphrase_file", "path: a file with the key's passphrase (0600)"},
       {"tenants.NAME.auth", "algorithm", "PS256 (default, x5t#S256) or RS256 (x5t)"},
 
-      {"signers.NAME", "type", "local-ca (default): a CA certificate and key file on this host"},
-      {"signers.NAME", "certificate", "path, required: the CA's certificate (PEM)"},
-      {"signers.NAME", "key", "path, required: the CA's private key (0600)"},
-      {"signers.NAME", "chain", "path: the CA's own chain up to the root (PEM)"},
+      {"signers.NAME", "type",
+       "local-ca (default): a CA certificate and key file on this host; command: an external "
+       "program signs (openssl ca, AD CS certreq, step-ca; samples/signers/)"},
+      {"signers.NAME", "certificate", "path, required (local-ca): the CA's certificate (PEM)"},
+      {"signers.NAME", "key", "path, required (local-ca): the CA's private key (0600)"},
+      {"signers.NAME", "chain",
+       "path: the CA's own chain up to the root (PEM); for a command, used when the program "
+       "returns no chain"},
       {"signers.NAME", "passphrase_env", "environment variable with the key's passphrase"},
       {"signers.NAME", "passphrase_file", "path: a file with the key's passphrase (0600)"},
       {"signers.NAME", "crl_urls", "array of URLs: CRL distribution points put in what it signs"},
       {"signers.NAME", "offline_key",
        "true or false (default): the key is kept offline; while its file is absent, records "
        "wait in csrGenerated (not an error)"},
+      {"signers.NAME", "command",
+       "array, required (command): the program and its arguments, each one argv item (no "
+       "shell); placeholders {csr} {cert} {chain} {profile} {days} {subject} {record}"},
+      {"signers.NAME", "timeout_seconds",
+       "integer 1-86400 (default 120): the command is stopped after it, the record retried"},
+      {"signers.NAME", "environment",
+       "object of NAME: \"value\": the command's environment (it gets no other variable but "
+       "PATH)"},
+      {"signers.NAME", "pass_environment",
+       "array of names: variables copied from pkiflow's own environment to the command's"},
+      {"signers.NAME", "working_directory", "path: where the command runs"},
 
       {"keys", "dir", "path: where keys made on this host go (default: keys/ beside the store)"},
       {"keys", "passphrase_env",

@@ -13,6 +13,7 @@
 #include "engine/pki/passphrase.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
+#include "engine/signers/make_signer.hpp"
 #include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/async_semaphore.hpp"
 #include "providers/graph/client_assertion.hpp"
@@ -260,26 +261,7 @@ Result<Signer*> GraphSession::signer(const state::Record& r) {
   if (!s)
     return Error(ErrorKind::invalid_input, "record " + r.id,
                  "its signer \"" + name + "\" is not defined under \"signers\"");
-  std::error_code ec;
-  if (s->offline_key && !std::filesystem::exists(s->key, ec)) {
-    auto offline = make_offline_key_signer(s->name, s->key);
-    auto* raw = offline.get();
-    m.signers[name] = std::move(offline);
-    return raw;
-  }
-  LocalCaSettings ls;
-  ls.name = s->name;
-  ls.certificate = s->certificate;
-  ls.key = s->key;
-  if (!s->chain.empty()) ls.chain = s->chain;
-  ls.crl_urls = s->crl_urls;
-  std::optional<std::filesystem::path> pass_file;
-  if (!s->passphrase_file.empty()) pass_file = s->passphrase_file;
-  auto pass = pki::find_passphrase(
-      pass_file, s->passphrase_env.empty() ? pki::kPassphraseEnv : s->passphrase_env.c_str());
-  if (!pass) return pass.error().about("signers." + name);
-  ls.passphrase = std::move(*pass);
-  auto made = make_local_ca_signer(ls);
+  auto made = signers::make_signer(*s);
   if (!made) return made.error();
   auto* raw = made->get();
   m.signers[name] = std::move(*made);

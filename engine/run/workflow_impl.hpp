@@ -295,6 +295,10 @@ struct Workflow::Impl {
                          " --certificate … --chain …`"};
     if (auto why = signer->unavailable(); !why.empty())
       co_return Step{r, "waiting in csrGenerated: " + why};
+    if (opt.dry_run && signer->acts_outside())
+      co_return Step{r, "dry run: signer " + signer->name() +
+                            " would be asked to sign (it reaches outside pkiflow, so a dry run "
+                            "does not run it)"};
     const std::string subject = "record " + r.id + " (" + r.name + ")";
     auto csr = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end()));
     if (!csr) co_return Step{csr.error().about(subject + ": stored CSR"), ""};
@@ -307,7 +311,7 @@ struct Workflow::Impl {
       SignedArtifacts a;
     };
     Issue o = co_await off_loop<Issue>([&]() -> Issue {
-      auto issued = signer->sign(*csr, rules, days, now);
+      auto issued = signer->sign(SignRequest{*csr, rules, days, now, r.id});
       if (!issued) return {issued.error(), {}};
       if (auto st = validate_for_upload(issued->certificate, issued->chain, *csr, rules,
                                         wiring.trust, now, subject);

@@ -1,10 +1,10 @@
-#include "engine/signer.hpp"
+#include "engine/signers/local_ca.hpp"
 
 #include "engine/pki/key.hpp"
 #include "engine/pki/local_ca.hpp"
 #include "engine/pki/rng.hpp"
 
-namespace pkiflow::engine {
+namespace pkiflow::engine::signers {
 
 namespace {
 
@@ -19,14 +19,13 @@ class LocalCaSigner : public Signer {
 
   const std::string& name() const override { return name_; }
 
-  Result<Issued> sign(const pki::Csr& csr, const pki::SigningProfile& profile, int validity_days,
-                      pki::TimePoint now) override {
+  Result<Issued> sign(const SignRequest& req) override {
     pki::SignOptions opts;
-    opts.not_before = now - std::chrono::minutes(5);  // tolerate clocks slightly behind
-    opts.validity = std::chrono::days(validity_days);
+    opts.not_before = req.now - std::chrono::minutes(5);  // tolerate clocks slightly behind
+    opts.validity = std::chrono::days(req.validity_days);
     opts.crl_urls = crl_urls_;
     auto rng = pki::Rng::system();
-    auto cert = ca_.sign(csr, profile, opts, rng);
+    auto cert = ca_.sign(req.csr, req.profile, opts, rng);
     if (!cert) return cert.error().about("signer " + name_);
     Issued out{std::move(*cert), {}};
     out.chain.push_back(ca_.certificate());
@@ -68,7 +67,7 @@ class OfflineKeySigner final : public Signer {
   OfflineKeySigner(std::string name, std::filesystem::path key)
       : name_(std::move(name)), key_(std::move(key)) {}
   const std::string& name() const override { return name_; }
-  Result<Issued> sign(const pki::Csr&, const pki::SigningProfile&, int, pki::TimePoint) override {
+  Result<Issued> sign(const SignRequest&) override {
     return Error(ErrorKind::unavailable, "signer " + name_, unavailable());
   }
   std::string unavailable() const override {
@@ -88,4 +87,4 @@ std::unique_ptr<Signer> make_offline_key_signer(std::string name, std::filesyste
   return std::make_unique<OfflineKeySigner>(std::move(name), std::move(key));
 }
 
-}  // namespace pkiflow::engine
+}  // namespace pkiflow::engine::signers

@@ -1,0 +1,31 @@
+// The `local-ca` signer: a CA certificate and its key on this host (or kept offline).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/pki/passphrase.hpp"
+#include "engine/signer.hpp"
+
+namespace pkiflow::engine::signers {
+
+struct LocalCaSettings {
+  std::string name;
+  std::filesystem::path certificate;           // the CA certificate
+  std::filesystem::path key;                   // its key (encrypted PKCS#8 preferred)
+  std::optional<std::filesystem::path> chain;  // the CA's own chain up to the root, if any
+  std::optional<pki::Passphrase> passphrase;
+  std::vector<std::string> crl_urls;  // CRL distribution points to embed
+};
+
+// Loads the CA (its key must match its certificate) and its chain.
+Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& settings);
+
+// A local CA whose key is kept offline (removable media, a host not always reachable; the
+// signer's "offline_key": true) and is not on this host now.
+std::unique_ptr<Signer> make_offline_key_signer(std::string name, std::filesystem::path key);
+
+}  // namespace pkiflow::engine::signers

@@ -1,0 +1,30 @@
+#!/bin/sh
+# A pkiflow command signer: `openssl ca` with a CA directory (samples/signers/README.md).
+#
+#   "signers": { "corp-ca": {
+#     "type": "command",
+#     "command": ["/usr/local/lib/pkiflow/openssl-ca.sh", "/srv/ca", "{csr}", "{cert}",
+#                 "{chain}", "{profile}", "{days}"],
+#     "pass_environment": ["PKIFLOW_CA_PASS"] } }
+#
+# CA_DIR holds openssl-ca.cnf, ca.pem (the CA certificate), private/ca.key, chain.pem (ca.pem
+# and every certificate above it up to the root), index.txt and issued/. Serial numbers are
+# random (rand_serial); one signing at a time (flock on CA_DIR/.lock).
+# Exit codes: 0 signed; 64 usage; 65 a profile this CA has no section for; else openssl's.
+set -eu
+if [ $# -ne 6 ]; then
+  echo "usage: $0 CA_DIR CSR CERT CHAIN PROFILE DAYS" >&2
+  exit 64
+fi
+ca_dir=$1 csr=$2 cert=$3 chain=$4 profile=$5 days=$6
+if ! grep -q "^\[ *$profile *\]" "$ca_dir/openssl-ca.cnf"; then
+  echo "openssl-ca.sh: $ca_dir/openssl-ca.cnf has no [ $profile ] section" >&2
+  exit 65
+fi
+# -preserveDN: the subject in the CSR's order (OpenSSL 3.0 ignores "preserve" in the file).
+set -- -batch -config "$ca_dir/openssl-ca.cnf" -extensions "$profile" -days "$days" \
+  -preserveDN -notext -in "$csr" -out "$cert"
+# The CA key's passphrase, if it has one, from the environment (never on a command line).
+if [ -n "${PKIFLOW_CA_PASS:-}" ]; then set -- "$@" -passin env:PKIFLOW_CA_PASS; fi
+CA_DIR=$ca_dir flock "$ca_dir/.lock" openssl ca "$@"
+cp "$ca_dir/chain.pem" "$chain"

@@ -1,0 +1,136 @@
+// Signers other than the local CA key file, through a whole lifecycle against the emulator:
+// a record of each family signed by `openssl ca` through the command signer (the recipe in
+// samples/signers/), a dry run that never runs the command, and a command that answers
+// "pending" keeping its record waiting without a failure.
+#include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
+
+#include <boost/test/unit_test.hpp>
+
+#include "engine/pki/certificate.hpp"
+#include "tests/graph/e2e_support.hpp"
+
+using namespace pkiflow;
+using namespace pkiflow::test::e2e;
+using pkiflow::test::quote;
+using pkiflow::test::read_file;
+using pkiflow::test::run;
+
+namespace {
+
+// An `openssl ca` directory around the lab's own root (its key and certificate), as
+// samples/signers/README.md sets one up, and a command signer "corp" that signs with it.
+void add_openssl_signer(const Lab& lab) {
+  auto r = run("set -e; cd " + quote(lab.dir()) +
+               "; mkdir -p ca/private ca/issued; touch ca/index.txt; cp " +
+               quote(std::string(PKIFLOW_SOURCE_DIR) + "/samples/signers/openssl-ca.cnf") +
+               " ca/; cp root.pem ca/ca.pem; cp root.pem ca/chain.pem; cp root.key "
+               "ca/private/ca.key");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
+  lab.configure([&](json& c) {
+    c["signers"]["corp"] = {
+        {"type", "command"},
+        {"command",
+         {std::string(PKIFLOW_SOURCE_DIR) + "/samples/signers/openssl-ca.sh",
+          (lab.dir() / "ca").string(), "{csr}", "{cert}", "{chain}", "{profile}", "{days}"}},
+        {"timeout_seconds", 60}};
+  });
+}
+
+std::string request(const Lab& lab, const std::string& kind, const std::string& name,
+                    const std::string& signer) {
+  auto r =
+      lab.cli("request", "--kind " + kind + " --name " + name + " --tenant lab --subject 'CN=Lab " +
+                             name + ",O=Lab' --signer " + signer +
+                             (kind == "gsa-tls-ca" ? "" : " --key-alg p256") + " --json");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
+  return json::parse(r.out)[0]["id"];
+}
+
+// How many certificates `openssl ca` has issued from the lab's CA directory.
+std::size_t issued_by_openssl(const Lab& lab) {
+  const std::string index = read_file(lab.dir() / "ca" / "index.txt");
+  return static_cast<std::size_t>(std::count(index.begin(), index.end(), '\n'));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(graph_signers)
+
+BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_openssl_ca_through_the_command_signer) {
+  LiveEmulator live(emulator_options(), 91);
+  Lab lab({live.base(), "", "secret", kSecret});
+  add_openssl_signer(lab);
+  auto check = lab.cli("config check");
+  BOOST_TEST_REQUIRE(check.exit_code == 0, check.out + check.err);
+  const std::vector<std::pair<std::string, std::string>> kinds{
+      {"gsa-tls-ca", "inspect"}, {"cba-ca", "users"}, {"intune-codesigning", "apps"}};
+  std::vector<std::string> ids;
+  for (const auto& [kind, name] : kinds)
+    ids.push_back(request(lab, kind, name, "corp"));
+
+  // A dry run shows the signer would be asked, and runs nothing.
+  auto dry = lab.cli("run", "--dry-run");
+  BOOST_TEST_REQUIRE(dry.exit_code == 0, dry.out + dry.err);
+  BOOST_TEST(issued_by_openssl(lab) == 0u);
+
+  auto r = lab.cli("run");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
+  BOOST_TEST(issued_by_openssl(lab) == 3u);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    BOOST_TEST_CONTEXT(kinds[i].first) {
+      auto rec = lab.record(ids[i]);
+      BOOST_TEST(rec["state"] == "active", rec.dump());
+      const std::string pem = lab.column(ids[i], "certificate");
+      auto all = pki::Certificate::decode_all(pki::Bytes(pem.begin(), pem.end()));
+      BOOST_TEST_REQUIRE((all.ok() && !all->empty()), test::why(all));
+      const auto* cert = &all->front();
+      BOOST_TEST(cert->facts().issuer == "CN=E2E Root,O=Lab");
+      // The serial openssl gave it is in its database: this CA signed it, not the lab's key.
+      BOOST_TEST(read_file(lab.dir() / "ca" / "index.txt").find(cert->facts().serial_hex) !=
+                     std::string::npos,
+                 cert->facts().serial_hex);
+    }
+  }
+  BOOST_TEST(live.emu().code_signing_count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_pending_answer_keeps_the_record_waiting_and_a_later_run_finishes_it) {
+  LiveEmulator live(emulator_options(), 92);
+  Lab lab({live.base(), "", "secret", kSecret});
+  add_openssl_signer(lab);
+  // A CA that holds each request for a manager's approval: pending (exit 75) until approved.
+  test::write_file(lab.dir() / "approve.sh",
+                   "#!/bin/sh\n"
+                   "[ -f \"$APPROVALS/$1\" ] || { echo \"request for record $1 is waiting for "
+                   "approval\" >&2; exit 75; }\n"
+                   "shift; exec \"$@\"\n");
+  ::chmod((lab.dir() / "approve.sh").c_str(), 0755);
+  lab.configure([&](json& c) {
+    auto cmd = c["signers"]["corp"]["command"];
+    json wrapped = {(lab.dir() / "approve.sh").string(), "{record}"};
+    for (const auto& a : cmd)
+      wrapped.push_back(a);
+    c["signers"]["corp"]["command"] = wrapped;
+    c["signers"]["corp"]["environment"] = {{"APPROVALS", (lab.dir() / "approved").string()}};
+  });
+  test::fs::create_directories(lab.dir() / "approved");
+  const std::string id = request(lab, "cba-ca", "users", "corp");
+
+  auto first = lab.cli("run");
+  BOOST_TEST_INFO(first.out + first.err);
+  BOOST_TEST(first.exit_code == 0);  // waiting is no failure: tried again on the next run
+  BOOST_TEST(first.out.find("1 waiting, 0 failed") != std::string::npos);
+  auto rec = lab.record(id);
+  BOOST_TEST(rec["state"] == "csrGenerated");
+  BOOST_TEST(rec.dump().find("pending") != std::string::npos, rec.dump());
+  BOOST_TEST(rec.dump().find("waiting for approval") != std::string::npos, rec.dump());
+  BOOST_TEST(issued_by_openssl(lab) == 0u);
+
+  test::write_file(lab.dir() / "approved" / id, "");
+  auto second = lab.cli("run");
+  BOOST_TEST_REQUIRE(second.exit_code == 0, second.out + second.err);
+  BOOST_TEST(lab.record(id)["state"] == "active");
+  BOOST_TEST(issued_by_openssl(lab) == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
