@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -320,21 +321,31 @@ Result<SignerConfig> parse_signer(const std::string& name, const nlohmann::json&
   s.name = name;
   if (auto st = first_error({f.only(keys_of("signers.NAME")), f.text("type", s.type)}); !st)
     return st.error();
-  const bool command = s.type == "command";
-  if (s.type != "local-ca" && !command)
-    return f.error("unknown type \"" + s.type +
-                   "\" (local-ca or command; or leave a certificate without "
-                   "a signer to sign it offline and import it)");
   // Each type's own fields: a local CA's key does not belong to a command and the reverse.
-  const std::set<std::string> local_only{"certificate",     "key",         "passphrase_env",
-                                         "passphrase_file", "offline_key", "crl_urls"};
-  const std::set<std::string> command_only{"command", "timeout_seconds", "environment",
-                                           "pass_environment", "working_directory"};
-  for (const auto& k : command ? local_only : command_only)
-    if (j.contains(k)) return f.error("\"" + k + "\" is not a field of a " + s.type + " signer");
+  static const std::map<std::string, std::set<std::string>> fields_of{
+      {"local-ca",
+       {"type", "certificate", "key", "chain", "passphrase_env", "passphrase_file", "offline_key",
+        "crl_urls"}},
+      {"command",
+       {"type", "command", "timeout_seconds", "environment", "pass_environment",
+        "working_directory", "chain"}},
+      {"offline", {"type", "certificate", "chain"}}};
+  const auto own = fields_of.find(s.type);
+  if (own == fields_of.end())
+    return f.error("unknown type \"" + s.type +
+                   "\" (local-ca, command or offline; or leave a certificate without "
+                   "a signer to sign it elsewhere and import it)");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!own->second.count(it.key()))
+      return f.error("\"" + it.key() + "\" is not a field of a " + s.type + " signer");
   if (auto st = f.path("chain", s.chain); !st) return st.error();
-  if (command) {
+  if (s.type == "command") {
     if (auto st = command_fields(j, f, s); !st) return st.error();
+    return s;
+  }
+  if (s.type == "offline") {
+    // The offline CA's certificate, when given: a bundle must come back signed by it.
+    if (auto st = f.path("certificate", s.certificate); !st) return st.error();
     return s;
   }
   if (auto st = first_error({f.path("certificate", s.certificate, true), f.path("key", s.key, true),
@@ -425,6 +436,13 @@ const pki::SigningProfile& profile_for(state::RecordKind kind) {
       return *pki::find_profile("code-signing");
   }
   return *pki::find_profile("tls-inspection-ca");
+}
+
+int validity_days_of(const state::Record& r, const pki::SigningProfile& profile) {
+  auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
+  if (p.is_object() && p.contains("validity_days") && p["validity_days"].is_number_integer())
+    return p["validity_days"].get<int>();
+  return profile.default_days;
 }
 
 int CertificateSpec::days() const {

@@ -22,6 +22,8 @@ namespace pkiflow::engine {
 // The endpoint profile a record's certificate must pass (tls-inspection-ca, cba-ca,
 // code-signing).
 const pki::SigningProfile& profile_for(state::RecordKind kind);
+// The validity a record asks for: its profile's "validity_days", else `profile`'s default.
+int validity_days_of(const state::Record& r, const pki::SigningProfile& profile);
 
 struct CertificateSpec {
   state::RecordKind kind = state::RecordKind::gsa_tls_ca;

@@ -75,6 +75,11 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
   }
   for (const auto& s : c.signers) {
     const std::string w = "signers." + s.name;
+    if (s.type == "offline") {
+      k.exists(s.certificate, w + ".certificate");
+      k.exists(s.chain, w + ".chain");
+      continue;
+    }
     if (s.type == "command") {
       k.program(s, w + ".command");
       k.exists(s.working_directory, w + ".working_directory");

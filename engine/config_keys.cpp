@@ -53,8 +53,11 @@ const std::vector<ConfigKey>& config_keys() {
 
       {"signers.NAME", "type",
        "local-ca (default): a CA certificate and key file on this host; command: an external "
-       "program signs (openssl ca, AD CS certreq, step-ca; samples/signers/)"},
-      {"signers.NAME", "certificate", "path, required (local-ca): the CA's certificate (PEM)"},
+       "program signs (openssl ca, AD CS certreq, step-ca; samples/signers/); offline: a CA on "
+       "an air-gapped host, reached through bundles (pkiflow bundle export / sign / import)"},
+      {"signers.NAME", "certificate",
+       "path, required (local-ca): the CA's certificate (PEM); offline: the CA every bundle must "
+       "come back signed by"},
       {"signers.NAME", "key", "path, required (local-ca): the CA's private key (0600)"},
       {"signers.NAME", "chain",
        "path: the CA's own chain up to the root (PEM); for a command, used when the program "

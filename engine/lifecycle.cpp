@@ -229,6 +229,53 @@ Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& 
       });
 }
 
+Result<std::vector<Record>> Lifecycle::exported(const std::vector<std::string>& ids,
+                                                const std::string& bundle_id,
+                                                const std::string& where) {
+  std::vector<state::RecordWrite> writes;
+  for (const auto& id : ids) {
+    auto current = load(id);
+    if (!current) return current.error();
+    if (auto st = require(current->state == RecordState::csrGenerated, *current,
+                          "is " + std::string(state::to_string(current->state)) +
+                              "; only a record in csrGenerated waits for a signature");
+        !st)
+      return st.error();
+    Record next = *current;
+    next.bundle_id = bundle_id;
+    next.bundle_exported_at = next.updated_at = clock_.now();
+    writes.push_back(
+        {next, entry(*current, current->state,
+                     "CSR sent out for offline signing in bundle " + bundle_id + " (" + where + ")",
+                     "{}")});
+  }
+  return store_.apply(writes);
+}
+
+Result<std::vector<Record>> Lifecycle::signed_all(
+    const std::vector<std::pair<std::string, SignedArtifacts>>& certificates,
+    const std::string& reason) {
+  std::vector<state::RecordWrite> writes;
+  for (const auto& [id, a] : certificates) {
+    auto current = load(id);
+    if (!current) return current.error();
+    if (current->state != RecordState::csrGenerated) return illegal(*current, RecordState::signed_);
+    if (auto st =
+            require(a.not_after > a.not_before, *current, "the certificate's validity is empty");
+        !st)
+      return st.error();
+    Record next = *current;
+    next.state = RecordState::signed_;
+    next.updated_at = clock_.now();
+    next.attempts = 0;
+    next.next_attempt_at.reset();
+    next.last_error.clear();
+    take_certificate(next, a);
+    writes.push_back({next, entry(*current, RecordState::signed_, reason, "{}")});
+  }
+  return store_.apply(writes);
+}
+
 Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& remote_status,
                                    const std::string& remote_id) {
   return move(id, RecordState::uploaded, "uploaded", "{}", [&](Record& r, const Record&) -> Status {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/clock.hpp"
@@ -77,6 +78,15 @@ class Lifecycle {
   // From csrGenerated; or from planned for an imported certificate (not for a GSA record,
   // whose key the service makes).
   Result<Record> signed_(const std::string& id, const SignedArtifacts& a);
+  // `pkiflow bundle export`: the records' CSRs went out in bundle `bundle_id` (written to
+  // `where`); no state changes, a history row each, all in one transaction.
+  Result<std::vector<Record>> exported(const std::vector<std::string>& ids,
+                                       const std::string& bundle_id, const std::string& where);
+  // `pkiflow bundle import`: csrGenerated -> signed for every record of a bundle, in one
+  // transaction: all of them or none.
+  Result<std::vector<Record>> signed_all(
+      const std::vector<std::pair<std::string, SignedArtifacts>>& certificates,
+      const std::string& reason);
   // `remote_id` when the upload created the remote object (CBA, Intune); "" keeps the one known.
   Result<Record> uploaded(const std::string& id, const std::string& remote_status,
                           const std::string& remote_id = "");

@@ -63,6 +63,9 @@ struct Record {
   std::optional<TimePoint> verified_at;
   std::string drift;
   std::string drift_note;
+  // Air-gap bundles (engine/bundle): the bundle the CSR was last sent out in, and when.
+  std::string bundle_id;
+  std::optional<TimePoint> bundle_exported_at;
   std::int64_t version = 0;  // optimistic concurrency: bumped by every write
 };
 

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "engine/bundle/records.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
@@ -125,13 +126,6 @@ inline std::string concat_pem(const std::vector<pki::Certificate>& chain) {
   for (const auto& c : chain)
     out += c.pem();
   return out;
-}
-
-inline int validity_days_of(const Record& r, const pki::SigningProfile& profile) {
-  auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
-  if (p.is_object() && p.contains("validity_days") && p["validity_days"].is_number_integer())
-    return p["validity_days"].get<int>();
-  return profile.default_days;
 }
 
 inline bool past(RecordState now,
@@ -287,6 +281,9 @@ struct Workflow::Impl {
     Result<Signer*> found = wiring.signer ? wiring.signer(r) : Result<Signer*>(nullptr);
     if (!found) co_return Step{found.error(), ""};
     Signer* signer = *found;
+    if (auto note = bundle::bundle_wait_note(r);
+        !note.empty() && (!signer || !signer->unavailable().empty()))
+      co_return Step{r, note};
     if (!signer)
       co_return Step{r,
                      "waiting for a signed certificate: no signer is configured for this record; "
@@ -313,8 +310,11 @@ struct Workflow::Impl {
     Issue o = co_await off_loop<Issue>([&]() -> Issue {
       auto issued = signer->sign(SignRequest{*csr, rules, days, now, r.id});
       if (!issued) return {issued.error(), {}};
+      // What another program signed is judged when it returned: its CA took its own time for
+      // notBefore, after `now` (openssl ca does not backdate).
+      const auto at = signer->acts_outside() ? clock.now() : now;
       if (auto st = validate_for_upload(issued->certificate, issued->chain, *csr, rules,
-                                        wiring.trust, now, subject);
+                                        wiring.trust, at, subject);
           !st)
         return {st.error(), {}};
       const auto facts = issued->certificate.facts();

@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "engine/signers/process.hpp"
@@ -28,26 +27,39 @@ const std::vector<std::string>& known_placeholders() {
   return names;
 }
 
-const std::regex& placeholder_pattern() {
-  static const std::regex re(R"(\{([a-z_]+)\})");
-  return re;
+// The placeholders in an argv item: each "{name}" with a name of lower-case letters and '_',
+// as (position, length, name).
+struct Placeholder {
+  std::size_t pos, len;
+  std::string name;
+};
+std::vector<Placeholder> placeholders_in(const std::string& item) {
+  std::vector<Placeholder> out;
+  for (std::size_t open = item.find('{'); open != std::string::npos;
+       open = item.find('{', open + 1)) {
+    std::size_t end = open + 1;
+    while (end < item.size() && ((item[end] >= 'a' && item[end] <= 'z') || item[end] == '_'))
+      ++end;
+    if (end > open + 1 && end < item.size() && item[end] == '}')
+      out.push_back({open, end + 1 - open, item.substr(open + 1, end - open - 1)});
+  }
+  return out;
 }
 
 bool uses(const std::vector<std::string>& argv, const std::string& name) {
-  const std::string token = "{" + name + "}";
   for (const auto& a : argv)
-    if (a.find(token) != std::string::npos) return true;
+    for (const auto& p : placeholders_in(a))
+      if (p.name == name) return true;
   return false;
 }
 
 std::string substitute(const std::string& item, const std::map<std::string, std::string>& values) {
   std::string out;
   std::size_t last = 0;
-  for (auto it = std::sregex_iterator(item.begin(), item.end(), placeholder_pattern());
-       it != std::sregex_iterator(); ++it) {
-    out += item.substr(last, static_cast<std::size_t>(it->position()) - last);
-    out += values.at((*it)[1].str());
-    last = static_cast<std::size_t>(it->position() + it->length());
+  for (const auto& p : placeholders_in(item)) {
+    out += item.substr(last, p.pos - last);
+    out += values.at(p.name);
+    last = p.pos + p.len;
   }
   return out + item.substr(last);
 }
@@ -191,9 +203,8 @@ Status check_command(const std::vector<std::string>& command) {
   if (command.empty() || command.front().empty())
     return Error(ErrorKind::invalid_input, "command", "must name a program to run");
   for (const auto& item : command)
-    for (auto it = std::sregex_iterator(item.begin(), item.end(), placeholder_pattern());
-         it != std::sregex_iterator(); ++it) {
-      const std::string name = (*it)[1].str();
+    for (const auto& p : placeholders_in(item)) {
+      const std::string& name = p.name;
       bool known = false;
       for (const auto& k : known_placeholders())
         known = known || k == name;

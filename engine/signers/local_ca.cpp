@@ -87,4 +87,28 @@ std::unique_ptr<Signer> make_offline_key_signer(std::string name, std::filesyste
   return std::make_unique<OfflineKeySigner>(std::move(name), std::move(key));
 }
 
+namespace {
+
+class OfflineBundleSigner final : public Signer {
+ public:
+  explicit OfflineBundleSigner(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const override { return name_; }
+  Result<Issued> sign(const SignRequest&) override {
+    return Error(ErrorKind::unavailable, "signer " + name_, unavailable());
+  }
+  std::string unavailable() const override {
+    return "waiting for an offline signature: signer " + name_ +
+           " is a CA on an air-gapped host; `pkiflow bundle export DIR` takes the CSR there";
+  }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace
+
+std::unique_ptr<Signer> make_offline_bundle_signer(std::string name) {
+  return std::make_unique<OfflineBundleSigner>(std::move(name));
+}
+
 }  // namespace pkiflow::engine::signers

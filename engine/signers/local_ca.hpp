@@ -28,4 +28,8 @@ Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& sett
 // signer's "offline_key": true) and is not on this host now.
 std::unique_ptr<Signer> make_offline_key_signer(std::string name, std::filesystem::path key);
 
+// A CA on an air-gapped host ("type": "offline"): it never signs here; its records wait for
+// `pkiflow bundle export`, `pkiflow sign --bundle` there, and `pkiflow bundle import`.
+std::unique_ptr<Signer> make_offline_bundle_signer(std::string name);
+
 }  // namespace pkiflow::engine::signers

@@ -20,6 +20,7 @@ Result<std::unique_ptr<Signer>> make_signer(const SignerConfig& s) {
     cs.timeout = s.timeout;
     return make_command_signer(std::move(cs));
   }
+  if (s.type == "offline") return make_offline_bundle_signer(s.name);
   std::error_code ec;
   if (s.offline_key && !std::filesystem::exists(s.key, ec))
     return make_offline_key_signer(s.name, s.key);

@@ -77,6 +77,11 @@ ALTER TABLE records ADD COLUMN verified_at INTEGER;
 ALTER TABLE records ADD COLUMN drift TEXT NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN drift_note TEXT NOT NULL DEFAULT '';
 )sql",
+      // 4: air-gap bundles: the bundle a record's CSR was last sent out in, and when.
+      R"sql(
+ALTER TABLE records ADD COLUMN bundle_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN bundle_exported_at INTEGER;
+)sql",
   };
   return all;
 }

@@ -9,7 +9,7 @@
 namespace pkiflow::state::sql {
 
 inline constexpr int kOldestSupportedVersion = 1;
-inline constexpr int kCurrentVersion = 3;
+inline constexpr int kCurrentVersion = 4;
 // PRAGMA application_id of a pkiflow SQLite database ("pkif").
 inline constexpr int kApplicationId = 0x706b6966;
 

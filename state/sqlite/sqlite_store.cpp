@@ -33,7 +33,7 @@ std::optional<TimePoint> time_of(const std::optional<std::int64_t>& ms) {
   return from_millis(*ms);
 }
 
-// Reads the 28 record columns of kRecordColumns starting at `c`.
+// Reads the 30 record columns of kRecordColumns starting at `c`.
 Record read_record(const Stmt& st) {
   Record r;
   int c = 0;
@@ -65,6 +65,8 @@ Record read_record(const Stmt& st) {
   r.verified_at = time_of(st.optional_integer(c++));
   r.drift = st.text(c++);
   r.drift_note = st.text(c++);
+  r.bundle_id = st.text(c++);
+  r.bundle_exported_at = time_of(st.optional_integer(c++));
   r.version = st.integer(c++);
   return r;
 }
@@ -101,6 +103,8 @@ int bind_fields(Stmt& st, const Record& r, int p) {
   st.bind(p++, millis(r.verified_at));
   st.bind(p++, std::string_view(r.drift));
   st.bind(p++, std::string_view(r.drift_note));
+  st.bind(p++, std::string_view(r.bundle_id));
+  st.bind(p++, millis(r.bundle_exported_at));
   return p;
 }
 
@@ -268,8 +272,9 @@ Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& his
       return Error(ErrorKind::invalid_input, "record " + record.renews,
                    "is already being renewed by " + other.text(0));
   }
-  Stmt st(db.handle(), std::string("INSERT INTO records (") + sql::kRecordColumns +
-                           ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  Stmt st(db.handle(),
+          std::string("INSERT INTO records (") + sql::kRecordColumns +
+              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, std::string_view(record.id));
   int next = bind_fields(st, record, 2);
   st.bind(next, std::int64_t{1});
@@ -326,8 +331,8 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
       "certificate=?12, chain=?13, not_before=?14, not_after=?15, "
       "thumbprint_sha1=?16, thumbprint_sha256=?17, renews=?18, superseded_by=?19, "
       "attempts=?20, next_attempt_at=?21, last_error=?22, created_at=?23, "
-      "updated_at=?24, verified_at=?25, drift=?26, drift_note=?27, version=version+1 "
-      "WHERE id=?1 AND version=?28";
+      "updated_at=?24, verified_at=?25, drift=?26, drift_note=?27, bundle_id=?28, "
+      "bundle_exported_at=?29, version=version+1 WHERE id=?1 AND version=?30";
   // Prepared once per batch, run once per write.
   Stmt st(db.handle(), set);
   Stmt hist(db.handle(), kInsertHistory);

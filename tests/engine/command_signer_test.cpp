@@ -380,24 +380,25 @@ BOOST_AUTO_TEST_CASE(a_command_signer_configuration_is_checked_field_by_field) {
     const char* signer;
     const char* says;
   };
-  for (auto c : {Case{R"({"type": "command", "command": ["/bin/true", "{cdr}"]})",
-                      "unknown placeholder {cdr}"},
-                 Case{R"({"type": "command", "command": ["/bin/true", "{cert}"]})",
-                      "put {csr} (the CSR file) in one of its items"},
-                 Case{R"({"type": "command"})", "\"command\" is required for a command signer"},
-                 Case{R"({"type": "command", "command": "/bin/true {csr}"})",
-                      "\"command\" must be an array of strings"},
-                 Case{R"({"type": "command", "command": ["/bin/true", "{csr}"], "key": "ca.key"})",
-                      "\"key\" is not a field of a command signer"},
-                 Case{R"({"certificate": "ca.pem", "key": "ca.key", "command": ["x", "{csr}"]})",
-                      "\"command\" is not a field of a local-ca signer"},
-                 Case{R"({"type": "command", "command": ["/bin/true", "{csr}"],
+  for (auto c :
+       {Case{R"({"type": "command", "command": ["/bin/true", "{cdr}"]})",
+             "unknown placeholder {cdr}"},
+        Case{R"({"type": "command", "command": ["/bin/true", "{cert}"]})",
+             "put {csr} (the CSR file) in one of its items"},
+        Case{R"({"type": "command"})", "\"command\" is required for a command signer"},
+        Case{R"({"type": "command", "command": "/bin/true {csr}"})",
+             "\"command\" must be an array of strings"},
+        Case{R"({"type": "command", "command": ["/bin/true", "{csr}"], "key": "ca.key"})",
+             "\"key\" is not a field of a command signer"},
+        Case{R"({"certificate": "ca.pem", "key": "ca.key", "command": ["x", "{csr}"]})",
+             "\"command\" is not a field of a local-ca signer"},
+        Case{R"({"type": "command", "command": ["/bin/true", "{csr}"],
                           "timeout_seconds": 0})",
-                      "\"timeout_seconds\" must be an integer from 1 to 86400"},
-                 Case{R"({"type": "command", "command": ["/bin/true", "{csr}"],
+             "\"timeout_seconds\" must be an integer from 1 to 86400"},
+        Case{R"({"type": "command", "command": ["/bin/true", "{csr}"],
                           "pass_environment": ["NOT A NAME"]})",
-                      "\"NOT A NAME\" is not an environment variable name"},
-                 Case{R"({"type": "hsm"})", "unknown type \"hsm\" (local-ca or command"}}) {
+             "\"NOT A NAME\" is not an environment variable name"},
+        Case{R"({"type": "hsm"})", "unknown type \"hsm\" (local-ca, command or offline"}}) {
     BOOST_TEST_CONTEXT(c.signer) {
       auto r = parse(c.signer);
       BOOST_TEST_REQUIRE(!r.ok());

@@ -258,6 +258,16 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
          0);
   c.call("cba upload", "--url https://pki.lab.test/b.p7b", 2);  // no --sha256
 
+  // Air-gap bundles (tests/graph/bundle_e2e_test.cpp runs them whole).
+  auto exported = c.call("bundle export", quote(d / "bundle-out"), 0);
+  BOOST_TEST(exported.contains("bundle_id"));
+  BOOST_TEST(exported["records"].is_array());
+  c.call("bundle import", quote(d / "no-bundle"), 2);
+  c.call("sign",
+         "--bundle " + quote(d / "no-bundle") + " --ca-cert " + quote(d / "root.pem") +
+             " --ca-key " + quote(d / "root.key") + " --yes",
+         2, false);
+
   // Every verb refuses an unknown option with an error document, and every verb was run.
   for (const auto& v : verbs) {
     const std::string verb = v["verb"];

@@ -74,6 +74,8 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_with_every_field) {
   r.verified_at = t0() + std::chrono::hours(1);
   r.drift = "gone";
   r.drift_note = "its remote object 0b1c no longer exists";
+  r.bundle_id = "B0000000000000AA";
+  r.bundle_exported_at = t0() + std::chrono::hours(2);
   BOOST_REQUIRE(store->create(r, created(r.id)).ok());
   auto back = store->get(r.id);
   BOOST_REQUIRE(back.ok() && back->has_value());
@@ -88,6 +90,8 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_with_every_field) {
   BOOST_TEST((b.verified_at == r.verified_at));
   BOOST_TEST(b.drift == "gone");
   BOOST_TEST(b.drift_note == r.drift_note);
+  BOOST_TEST(b.bundle_id == r.bundle_id);
+  BOOST_TEST((b.bundle_exported_at == r.bundle_exported_at));
   BOOST_TEST(b.version == 1);
   BOOST_TEST(!store->get("NOPE").value().has_value());
   BOOST_TEST(store->integrity_ok().value());
@@ -252,6 +256,9 @@ BOOST_AUTO_TEST_CASE(every_older_database_migrates_forward_with_its_data) {
       // Version 3's drift columns: never checked, nothing found.
       BOOST_TEST(!r->verified_at.has_value());
       BOOST_TEST(r->drift.empty());
+      // Version 4's bundle columns: never sent out.
+      BOOST_TEST(r->bundle_id.empty());
+      BOOST_TEST(!r->bundle_exported_at.has_value());
       // The lease columns of version 2 work on the migrated record.
       auto claimed = (*store)->claim_due("run", t0(), t0() + std::chrono::minutes(1),
                                          {RecordState::active}, 5);

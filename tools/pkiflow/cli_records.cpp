@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "engine/bundle/records.hpp"
 #include "engine/config.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
@@ -89,6 +90,10 @@ std::string record_json_text(const state::Record& r,
   out += std::to_string(r.attempts);
   time("next_attempt_at", r.next_attempt_at);
   str("last_error", r.last_error);
+  if (!r.bundle_id.empty()) {
+    str("bundle_id", r.bundle_id);
+    time("bundle_exported_at", r.bundle_exported_at);
+  }
   key("profile");
   out += nlohmann::json::accept(r.profile_json) ? r.profile_json : std::string("null");
   time("created_at", r.created_at);
@@ -247,13 +252,22 @@ struct Status {
     std::vector<std::vector<std::string>> rows{{"ID", "KIND", "NAME", "TENANT", "STATE",
                                                 "NOT AFTER", "RENEW AT", "DRIFT", "ATTEMPTS",
                                                 "NEXT ATTEMPT", "LAST ERROR"}};
+    // Why a record in csrGenerated waits: in a bundle, or for one.
+    auto note = [&config](const state::Record& r) -> std::string {
+      if (!r.last_error.empty()) return r.last_error;
+      if (!r.drift_note.empty()) return r.drift_note;
+      if (auto b = engine::bundle::bundle_wait_note(r); !b.empty()) return b;
+      if (engine::bundle::waits_for_offline_signature(r, config))
+        return "waiting for an offline signature (pkiflow bundle export DIR)";
+      return "";
+    };
     for (const auto& r : records) {
       const auto renew = renewal(r);
-      rows.push_back(
-          {r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
-           time_or_dash(r.not_after), renew ? pki::format_rfc3339(renew->at) : std::string("-"),
-           r.drift.empty() ? std::string("-") : r.drift, std::to_string(r.attempts),
-           time_or_dash(r.next_attempt_at), !r.last_error.empty() ? r.last_error : r.drift_note});
+      rows.push_back({r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
+                      time_or_dash(r.not_after),
+                      renew ? pki::format_rfc3339(renew->at) : std::string("-"),
+                      r.drift.empty() ? std::string("-") : r.drift, std::to_string(r.attempts),
+                      time_or_dash(r.next_attempt_at), note(r)});
     }
     print_table(rows);
   }

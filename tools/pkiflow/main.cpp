@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   add_run_commands(app);
   add_config_commands(app);
   add_tenant_commands(app);
+  add_bundle_commands(app);
   add_help_command(app);
   set_json_output(wants_json(argc, argv));
   try {
