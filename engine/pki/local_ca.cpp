@@ -34,8 +34,7 @@ Botan::BigInt random_serial(Botan::RandomNumberGenerator& rng) {
 Result<Botan::Extensions> profile_extensions(const SigningProfile& p,
                                              const Botan::Public_Key& subject_key,
                                              const std::vector<uint8_t>& authority_key_id,
-                                             const SignOptions& opts,
-                                             const Botan::AlternativeName* san) {
+                                             const SignOptions& opts) {
   Botan::Extensions ext;
   size_t limit = p.path_len ? *p.path_len : CE::NO_CERT_PATH_LIMIT;
   ext.add(std::make_unique<CE::Basic_Constraints>(p.is_ca, p.is_ca ? limit : 0), true);
@@ -62,7 +61,6 @@ Result<Botan::Extensions> profile_extensions(const SigningProfile& p,
     }
     ext.add(std::make_unique<CE::CRL_Distribution_Points>(points), false);
   }
-  if (san && san->has_items()) ext.add(std::make_unique<CE::Subject_Alternative_Name>(*san), false);
   return ext;
 }
 
@@ -118,8 +116,8 @@ Result<Certificate> LocalCa::sign(const Csr& csr, const SigningProfile& profile,
   auto subject_key = req.subject_public_key();
   auto aki = ca_cert.subject_key_id();
   if (aki.empty()) aki = key_identifier(*ca_cert.subject_public_key());
-  const auto& san = req.subject_alt_name();
-  auto ext = profile_extensions(profile, *subject_key, aki, opts, &san);
+  // Nothing from the request but its subject and key: not even its subjectAltName.
+  auto ext = profile_extensions(profile, *subject_key, aki, opts);
   if (!ext) return ext.error();
   try {
     auto scheme = signature_scheme_for(botan(key_));
@@ -143,7 +141,7 @@ Result<Certificate> LocalCa::self_signed(const std::string& subject, const Priva
   if (!dn) return dn.error();
   const auto& k = botan(key);
   if (auto st = check_key_size(profile, key.public_key()); !st) return st.error().about("key");
-  auto ext = profile_extensions(profile, k, key_identifier(k), opts, nullptr);
+  auto ext = profile_extensions(profile, k, key_identifier(k), opts);
   if (!ext) return ext.error();
   try {
     auto scheme = signature_scheme_for(k);

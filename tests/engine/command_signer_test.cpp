@@ -36,15 +36,13 @@ struct OpensslCa {
   TempDir dir;
   test::fs::path ca = dir / "ca";
   OpensslCa() {
-    auto r = run("set -e; cd " + quote(dir.path()) +
-                 "; mkdir -p ca/private ca/issued; touch ca/index.txt; cp " +
-                 quote(std::string(PKIFLOW_SOURCE_DIR) + "/samples/signers/openssl-ca.cnf") +
-                 " ca/; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout "
-                 "ca/private/ca.key -out ca/ca.pem -subj '/O=Lab/CN=Recipe Root' -days 3650 "
+    auto r = run("cd " + quote(dir.path()) +
+                 " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout "
+                 "root.key -out root.pem -subj '/O=Lab/CN=Recipe Root' -days 3650 "
                  "-passout pass:ca-pass -addext 'basicConstraints=critical,CA:TRUE' -addext "
-                 "'keyUsage=critical,keyCertSign,cRLSign,digitalSignature' 2>&1; cp ca/ca.pem "
-                 "ca/chain.pem");
+                 "'keyUsage=critical,keyCertSign,cRLSign,digitalSignature' 2>&1");
     BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
+    test::make_openssl_ca_dir(ca, dir / "root.pem", dir / "root.key");
   }
   signers::CommandSettings settings(const std::string& name = "corp-ca") const {
     signers::CommandSettings s;

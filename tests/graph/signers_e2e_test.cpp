@@ -20,12 +20,7 @@ namespace {
 // An `openssl ca` directory around the lab's own root (its key and certificate), as
 // samples/signers/README.md sets one up, and a command signer "corp" that signs with it.
 void add_openssl_signer(const Lab& lab) {
-  auto r = run("set -e; cd " + quote(lab.dir()) +
-               "; mkdir -p ca/private ca/issued; touch ca/index.txt; cp " +
-               quote(std::string(PKIFLOW_SOURCE_DIR) + "/samples/signers/openssl-ca.cnf") +
-               " ca/; cp root.pem ca/ca.pem; cp root.pem ca/chain.pem; cp root.key "
-               "ca/private/ca.key");
-  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
+  test::make_openssl_ca_dir(lab.dir() / "ca", lab.dir() / "root.pem", lab.dir() / "root.key");
   lab.configure([&](json& c) {
     c["signers"]["corp"] = {
         {"type", "command"},

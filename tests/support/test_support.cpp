@@ -70,4 +70,14 @@ const fs::path& openssl_fixtures() {
   return dir.path();
 }
 
+void make_openssl_ca_dir(const fs::path& dir, const fs::path& ca_pem, const fs::path& ca_key) {
+  auto r = run("set -e; mkdir -p " + quote(dir / "private") + " " + quote(dir / "issued") +
+               "; touch " + quote(dir / "index.txt") + "; cp " +
+               quote(fs::path(PKIFLOW_SOURCE_DIR) / "samples" / "signers" / "openssl-ca.cnf") +
+               " " + quote(dir) + "; cp " + quote(ca_pem) + " " + quote(dir / "ca.pem") + "; cp " +
+               quote(ca_pem) + " " + quote(dir / "chain.pem") + "; cp " + quote(ca_key) + " " +
+               quote(dir / "private" / "ca.key"));
+  if (r.exit_code != 0) throw std::runtime_error("make_openssl_ca_dir: " + r.out + r.err);
+}
+
 }  // namespace pkiflow::test

@@ -46,6 +46,10 @@ std::string quote(const fs::path& p);
 void write_file(const fs::path& p, const std::string& content);
 std::string read_file(const fs::path& p);
 
+// An `openssl ca` directory for samples/signers/openssl-ca.sh: the sample configuration, the
+// CA's certificate (also its chain) and key copied in, an empty database.
+void make_openssl_ca_dir(const fs::path& dir, const fs::path& ca_pem, const fs::path& ca_key);
+
 // The openssl fixtures, generated on first use into a directory that lives for the process.
 const fs::path& openssl_fixtures();
 
