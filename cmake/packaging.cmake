@@ -20,6 +20,13 @@ install(FILES samples/systemd/pkiflow.service samples/systemd/pkiflow.timer
 install(FILES samples/pkiflow.json samples/pkiflow-alerts.yml samples/pkiflow.cron DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
         COMPONENT runtime)
 install(FILES README.md packaging/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+# The command signers' recipes (samples/signers/README.md): the scripts where a configuration's
+# "command" can name them, their contract and openssl ca set-up beside the other examples.
+install(PROGRAMS samples/signers/openssl-ca.sh samples/signers/step-ca.sh
+                 samples/signers/adcs-certreq.sh
+        DESTINATION lib/pkiflow/signers COMPONENT runtime)
+install(FILES samples/signers/README.md samples/signers/openssl-ca.cnf
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/signers COMPONENT runtime)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME pkiflow)

@@ -4,7 +4,7 @@
 #
 #   "signers": { "adcs": {
 #     "type": "command",
-#     "command": ["/usr/local/lib/pkiflow/adcs-certreq.sh", "{csr}", "{cert}", "{profile}",
+#     "command": ["/usr/lib/pkiflow/signers/adcs-certreq.sh", "{csr}", "{cert}", "{profile}",
 #                 "{record}"],
 #     "chain": "/etc/pkiflow/corp-issuing-chain.pem",
 #     "timeout_seconds": 300,

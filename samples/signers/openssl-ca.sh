@@ -3,7 +3,7 @@
 #
 #   "signers": { "corp-ca": {
 #     "type": "command",
-#     "command": ["/usr/local/lib/pkiflow/openssl-ca.sh", "/srv/ca", "{csr}", "{cert}",
+#     "command": ["/usr/lib/pkiflow/signers/openssl-ca.sh", "/srv/ca", "{csr}", "{cert}",
 #                 "{chain}", "{profile}", "{days}"],
 #     "pass_environment": ["PKIFLOW_CA_PASS"] } }
 #

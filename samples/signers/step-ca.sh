@@ -3,7 +3,7 @@
 #
 #   "signers": { "step": {
 #     "type": "command",
-#     "command": ["/usr/local/lib/pkiflow/step-ca.sh", "{csr}", "{cert}", "{chain}",
+#     "command": ["/usr/lib/pkiflow/signers/step-ca.sh", "{csr}", "{cert}", "{chain}",
 #                 "{profile}", "{days}"],
 #     "environment": {"STEP_CA_URL": "https://ca.example.com", "STEP_ROOT": "/etc/step/root.pem",
 #                     "STEPPATH": "/var/lib/pkiflow/step",

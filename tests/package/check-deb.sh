@@ -59,8 +59,15 @@ src=$(sed -n 's/^pkiflow_SOURCE_DIR:STATIC=//p' "$build/CMakeCache.txt")
 for u in pkiflow.service pkiflow.timer; do
   cmp -s "$root/usr/lib/systemd/system/$u" "$src/samples/systemd/$u" || fail "$u is not samples/systemd/$u"
 done
-for f in pkiflow.json pkiflow-alerts.yml pkiflow.cron; do
+for f in pkiflow.json pkiflow-alerts.yml pkiflow.cron signers/README.md signers/openssl-ca.cnf; do
   cmp -s "$root/usr/share/doc/pkiflow/examples/$f" "$src/samples/$f" || fail "examples/$f is not samples/$f"
+done
+# The signer recipes, runnable where a "command" names them.
+for s in openssl-ca.sh step-ca.sh adcs-certreq.sh; do
+  p="$root/usr/lib/pkiflow/signers/$s"
+  [ -e "$p" ] || fail "the package lacks /usr/lib/pkiflow/signers/$s"
+  [ -x "$p" ] || fail "$p is not executable"
+  cmp -s "$p" "$src/samples/signers/$s" || fail "$s is not samples/signers/$s"
 done
 "$src/tests/samples-check.sh" "$src" "$bin" >/dev/null || fail "the samples' checks fail with the package's binary"
 grep -q '^User=pkiflow$' "$root/usr/lib/systemd/system/pkiflow.service" || fail "the service is not run as pkiflow"

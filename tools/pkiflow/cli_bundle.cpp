@@ -81,8 +81,7 @@ struct Import {
     auto config = store.load();
     auto st = store.open(config);
     engine::SystemClock clock;
-    auto report =
-        take(bundle::import_bundle(*st, config, trust_of(config), clock, dir, actor()), kBadInput);
+    auto report = take(bundle::import_bundle(*st, config, trust_of(config), clock, dir, actor()));
     if (json) {
       nlohmann::ordered_json j{{"bundle_id", report.bundle_id},
                                {"ca", report.ca_subject},
