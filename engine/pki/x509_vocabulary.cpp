@@ -174,7 +174,7 @@ std::string printable_text_problem(std::string_view text, std::size_t max_chars)
         (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
     if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return "is not valid UTF-8";
     if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
-      char code[8];
+      char code[16];
       std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(cp));
       return std::string("holds a control character (") + code + ") at character " +
              std::to_string(chars + 1);
