@@ -445,6 +445,13 @@ int validity_days_of(const state::Record& r, const pki::SigningProfile& profile)
   return profile.default_days;
 }
 
+std::string signer_of(const state::Record& r) {
+  auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
+  if (p.is_object() && p.contains("signer") && p["signer"].is_string())
+    return p["signer"].get<std::string>();
+  return "";
+}
+
 int CertificateSpec::days() const {
   return validity_days > 0 ? validity_days : profile_for(kind).default_days;
 }

@@ -24,6 +24,8 @@ namespace pkiflow::engine {
 const pki::SigningProfile& profile_for(state::RecordKind kind);
 // The validity a record asks for: its profile's "validity_days", else `profile`'s default.
 int validity_days_of(const state::Record& r, const pki::SigningProfile& profile);
+// The signer a record names in its profile ("" when none: it is signed elsewhere).
+std::string signer_of(const state::Record& r);
 
 struct CertificateSpec {
   state::RecordKind kind = state::RecordKind::gsa_tls_ca;

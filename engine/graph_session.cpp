@@ -252,10 +252,8 @@ Result<providers::Provider*> GraphSession::provider(const state::Record& r) {
 
 Result<Signer*> GraphSession::signer(const state::Record& r) {
   auto& m = *impl_;
-  auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
-  if (!p.is_object() || !p.contains("signer") || !p["signer"].is_string())
-    return static_cast<Signer*>(nullptr);
-  const std::string name = p["signer"];
+  const std::string name = signer_of(r);
+  if (name.empty()) return static_cast<Signer*>(nullptr);
   if (auto it = m.signers.find(name); it != m.signers.end()) return it->second.get();
   const SignerConfig* s = m.config.signer(name);
   if (!s)

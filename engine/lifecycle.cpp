@@ -112,14 +112,8 @@ state::HistoryEntry Lifecycle::entry(const Record& before, RecordState to,
   return h;
 }
 
-Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std::string& reason,
-                               const std::string& details_json, const Effect& effect,
-                               const Companions& companions) {
-  auto current = load(id);
-  if (!current) return current.error();
-  if (current->state == to) return current;  // already done: a rerun changes nothing
-  if (!is_legal(current->state, to)) return illegal(*current, to);
-  Record next = *current;
+Record Lifecycle::advanced(const Record& current, RecordState to) const {
+  Record next = current;
   next.state = to;
   next.updated_at = clock_.now();
   if (is_progress(to)) {
@@ -128,6 +122,17 @@ Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std:
     next.next_attempt_at.reset();
     next.last_error.clear();
   }
+  return next;
+}
+
+Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std::string& reason,
+                               const std::string& details_json, const Effect& effect,
+                               const Companions& companions) {
+  auto current = load(id);
+  if (!current) return current.error();
+  if (current->state == to) return current;  // already done: a rerun changes nothing
+  if (!is_legal(current->state, to)) return illegal(*current, to);
+  Record next = advanced(*current, to);
   if (auto st = effect(next, *current); !st) return st.error();
   std::vector<state::RecordWrite> writes{{next, entry(*current, to, reason, details_json)}};
   if (companions) {
@@ -264,12 +269,7 @@ Result<std::vector<Record>> Lifecycle::signed_all(
             require(a.not_after > a.not_before, *current, "the certificate's validity is empty");
         !st)
       return st.error();
-    Record next = *current;
-    next.state = RecordState::signed_;
-    next.updated_at = clock_.now();
-    next.attempts = 0;
-    next.next_attempt_at.reset();
-    next.last_error.clear();
+    Record next = advanced(*current, RecordState::signed_);
     take_certificate(next, a);
     writes.push_back({next, entry(*current, RecordState::signed_, reason, "{}")});
   }

@@ -132,6 +132,9 @@ class Lifecycle {
   // A new record in `state` with its creation row; `fill` sets what else it starts with.
   Result<Record> insert(const NewRecord& r, RecordState state, const std::string& reason,
                         const std::function<void(Record&)>& fill = nullptr);
+  // `current` moved to `to` (legal, checked by the caller): state, time, and the end of a run of
+  // transient failures when `to` is progress.
+  Record advanced(const Record& current, RecordState to) const;
   // The effect edits the new record (it sees the record as it was); companions are further
   // writes that must commit with this one (a superseded predecessor).
   using Effect = std::function<Status(Record& next, const Record& before)>;

@@ -1,7 +1,5 @@
 #include "engine/bundle/records.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "engine/lifecycle.hpp"
 #include "engine/pki/detached_signature.hpp"
 #include "engine/pki/time_format.hpp"
@@ -11,13 +9,6 @@
 namespace pkiflow::engine::bundle {
 
 namespace {
-
-std::string signer_of(const state::Record& r) {
-  auto p = nlohmann::json::parse(r.profile_json, nullptr, false);
-  if (p.is_object() && p.contains("signer") && p["signer"].is_string())
-    return p["signer"].get<std::string>();
-  return "";
-}
 
 Error refused(const std::string& record, const std::string& why) {
   return Error(ErrorKind::invalid_input, "record " + record, why + "; nothing was imported");
