@@ -1,5 +1,7 @@
 #include "engine/config.hpp"
 
+#include "engine/pki/pkcs11_uri.hpp"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -348,10 +350,19 @@ Result<SignerConfig> parse_signer(const std::string& name, const nlohmann::json&
     if (auto st = f.path("certificate", s.certificate); !st) return st.error();
     return s;
   }
-  if (auto st = first_error({f.path("certificate", s.certificate, true), f.path("key", s.key, true),
-                             f.text("passphrase_env", s.passphrase_env),
-                             f.path("passphrase_file", s.passphrase_file),
-                             f.flag("offline_key", s.offline_key)});
+  std::string key_text;
+  if (auto st = f.text("key", key_text, true); !st) return st.error();
+  if (pki::is_pkcs11_uri(key_text)) {
+    // A key in an HSM: the URI is checked now, the token is reached when the signer is made.
+    if (auto uri = pki::parse_pkcs11_uri(key_text); !uri)
+      return f.error("\"key\": " + uri.error().message());
+    s.key = key_text;
+  } else if (auto st = f.path("key", s.key, true); !st) {
+    return st.error();
+  }
+  if (auto st = first_error(
+          {f.path("certificate", s.certificate, true), f.text("passphrase_env", s.passphrase_env),
+           f.path("passphrase_file", s.passphrase_file), f.flag("offline_key", s.offline_key)});
       !st)
     return st.error();
   if (j.contains("crl_urls")) {

@@ -90,13 +90,13 @@ struct SignerConfig {
   std::string name;
   std::string type = "local-ca";
   std::filesystem::path certificate;
-  std::filesystem::path key;
+  std::filesystem::path key;    // a key file, or a "pkcs11:" URI (RFC 7512) for a key in an HSM
   std::filesystem::path chain;  // optional: the CA's own chain up to the root
   std::string passphrase_env;
   std::filesystem::path passphrase_file;
   std::vector<std::string> crl_urls;
-  // The key is kept offline (removable media): a missing key file is no configuration error;
-  // records wait in csrGenerated until it is there.
+  // The key is kept offline (removable media, a token that is plugged in to sign): a missing key
+  // file or token is no configuration error; records wait in csrGenerated until it is there.
   bool offline_key = false;
   // "type": "command" (engine/signers/command.hpp): the program and its argv with placeholders,
   // its time limit, its environment (fixed values, and names copied from pkiflow's own), and

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/pki/encoded_file.hpp"
+#include "engine/pki/pkcs11_uri.hpp"
 #include "engine/signers/process.hpp"
 
 namespace pkiflow::engine {
@@ -88,7 +89,15 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
     }
     k.exists(s.certificate, w + ".certificate");
     std::error_code ec;
-    if (!s.offline_key || std::filesystem::exists(s.key, ec)) k.secret(s.key, w + ".key");
+    if (pki::is_pkcs11_uri(s.key.string())) {
+      // The token itself is reached when a run makes the signer; here its module and PIN file.
+      if (auto uri = pki::parse_pkcs11_uri(s.key.string())) {
+        k.exists(uri->module_path, w + ".key (module-path)");
+        if (!uri->pin_file.empty()) k.secret(uri->pin_file, w + ".key (pin-source)");
+      }
+    } else if (!s.offline_key || std::filesystem::exists(s.key, ec)) {
+      k.secret(s.key, w + ".key");
+    }
     k.exists(s.chain, w + ".chain");
     k.secret(s.passphrase_file, w + ".passphrase_file");
   }

@@ -58,7 +58,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"signers.NAME", "certificate",
        "path, required (local-ca): the CA's certificate (PEM); offline: the CA every bundle must "
        "come back signed by"},
-      {"signers.NAME", "key", "path, required (local-ca): the CA's private key (0600)"},
+      {"signers.NAME", "key",
+       "path, required (local-ca): the CA's private key (0600); or a PKCS#11 URI for a key in "
+       "an HSM, pkcs11:token=T;object=K?module-path=M&pin-source=file:/path (or env:NAME)"},
       {"signers.NAME", "chain",
        "path: the CA's own chain up to the root (PEM); for a command, used when the program "
        "returns no chain"},

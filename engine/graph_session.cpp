@@ -123,6 +123,9 @@ struct GraphSession::Impl {
   std::map<std::string, std::unique_ptr<graph::GraphClient>> clients;   // by tenant name
   std::map<std::string, std::unique_ptr<providers::Provider>> providers_;
   std::map<std::string, std::unique_ptr<Signer>> signers;
+  // A signer that could not be made is not tried again in this session: a token asked for its
+  // PIN once per record would count one failed try per record and lock.
+  std::map<std::string, Error> signer_failures;
   pki::Rng rng = pki::Rng::system();
 
   Impl(net::any_io_executor e, const Config& c, const Clock& k, Options o)
@@ -255,12 +258,16 @@ Result<Signer*> GraphSession::signer(const state::Record& r) {
   const std::string name = signer_of(r);
   if (name.empty()) return static_cast<Signer*>(nullptr);
   if (auto it = m.signers.find(name); it != m.signers.end()) return it->second.get();
+  if (auto it = m.signer_failures.find(name); it != m.signer_failures.end()) return it->second;
   const SignerConfig* s = m.config.signer(name);
   if (!s)
     return Error(ErrorKind::invalid_input, "record " + r.id,
                  "its signer \"" + name + "\" is not defined under \"signers\"");
   auto made = signers::make_signer(*s);
-  if (!made) return made.error();
+  if (!made) {
+    m.signer_failures.emplace(name, made.error());
+    return made.error();
+  }
   auto* raw = made->get();
   m.signers[name] = std::move(*made);
   return raw;

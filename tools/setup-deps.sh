@@ -10,21 +10,29 @@
 # (end of life upstream, ~6x slower at path validation). We fetch the trixie source
 # package of botan3 from the mirror this machine already uses, check it against the
 # .dsc checksums, and build a minimized static library.
+#
+# Debian's botan3 source leaves out Botan's PKCS#11 module (Files-Excluded: the OASIS headers'
+# licence is unclear to Debian), so pkiflow speaks PKCS#11 itself (engine/pki/pkcs11/) with
+# p11-kit's freely licensed pkcs11.h (libp11-kit-dev) and plugs the token key into Botan's
+# signature interface.
 set -euo pipefail
 
 BOTAN_VERSION="3.7.1"
 BOTAN_MIN="3.7.0"
 CACHE_DIR="${PKIFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pkiflow}"
-BOTAN_PREFIX="$CACHE_DIR/botan-$BOTAN_VERSION"
 BOTAN_MODULES="x509,certstor_flatfile,certstor_system,rsa,ecdsa,ed25519,ecdh,x25519,\
 sha2_32,sha2_64,sha1,pbes2,pbkdf2,cbc,aes,gcm,hmac,system_rng,auto_rng,hmac_drbg,pem,\
 base64,hex,emsa_pkcs1,emsa_pssr,argon2,scrypt,pubkey,pcurves_secp256r1,pcurves_secp384r1,\
 pcurves_secp521r1,aes_ni,sha2_32_x86,sha2_64_bmi2,sha1_x86,ghash_cpu"
+BOTAN_PREFIX="$CACHE_DIR/botan-$BOTAN_VERSION"
 
 PACKAGES=(g++ make cmake ninja-build pkg-config python3 xz-utils ca-certificates
   debian-archive-keyring openssl libssl-dev libboost-dev libboost-test-dev
-  nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 clang-format ccache
+  nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 libp11-kit-dev clang-format ccache
   systemd man-db tzdata)  # systemd-analyze and man check the package; tzdata: renewal windows
+# Only the tests use these: a software HSM for the PKCS#11 CA keys, and OpenSC's pkcs11-tool to
+# look at the token with a tool pkiflow did not write.
+TEST_PACKAGES=(softhsm2 opensc)
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 die() { printf 'setup-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -36,8 +44,9 @@ as_root() {
 }
 
 install_packages() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do
+  local missing=() wanted=("${PACKAGES[@]}")
+  if [ "${PKIFLOW_TEST_DEPS:-}" = 1 ]; then wanted+=("${TEST_PACKAGES[@]}"); fi
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then log "all Debian packages present"; return; fi

@@ -23,6 +23,9 @@ struct Rng::Impl {
 
 struct PrivateKey::Impl {
   std::unique_ptr<Botan::Private_Key> key;
+  // A key in a PKCS#11 token: its URI, and its public half (what key only delegates to).
+  std::string token_uri;
+  std::unique_ptr<Botan::Public_Key> token_public;
 };
 
 struct Certificate::Impl {

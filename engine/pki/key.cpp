@@ -1,5 +1,7 @@
 #include "engine/pki/key.hpp"
 
+#include <stdexcept>
+
 #include <botan/asn1_obj.h>
 #include <botan/ber_dec.h>
 #include <botan/ec_group.h>
@@ -164,6 +166,8 @@ Result<PrivateKey> PrivateKey::load(const std::filesystem::path& path,
 
 std::string PrivateKey::to_pem(const Passphrase* passphrase, Rng& rng,
                                std::size_t iterations) const {
+  if (!impl_->token_uri.empty())
+    throw std::logic_error("a key in a PKCS#11 token has no PEM form (" + impl_->token_uri + ")");
   if (!passphrase) return Botan::PKCS8::PEM_encode(*impl_->key);
   return Botan::PKCS8::PEM_encode_encrypted_pbkdf_iter(
       *impl_->key, botan(rng), passphrase->reveal(), iterations, "AES-256/CBC", "SHA-256");
@@ -171,6 +175,10 @@ std::string PrivateKey::to_pem(const Passphrase* passphrase, Rng& rng,
 
 Status PrivateKey::save(const std::filesystem::path& path, const Passphrase* passphrase, Rng& rng,
                         std::size_t iterations) const {
+  if (!impl_->token_uri.empty())
+    return Error(ErrorKind::unsupported, path.string(),
+                 "the key lives in the PKCS#11 token " + impl_->token_uri +
+                     " and never leaves it; nothing to write");
   std::string pem = to_pem(passphrase, rng, iterations);
   auto st = write_file_atomic(path, pem, 0600);
   Botan::secure_scrub_memory(pem.data(), pem.size());
@@ -178,7 +186,18 @@ Status PrivateKey::save(const std::filesystem::path& path, const Passphrase* pas
 }
 
 PublicKeyInfo PrivateKey::public_key() const {
-  return describe_public_key(*impl_->key);
+  return describe_public_key(impl_->token_public ? *impl_->token_public : *impl_->key);
+}
+
+const std::string& PrivateKey::token_uri() const {
+  return impl_->token_uri;
+}
+
+Result<PrivateKey> PrivateKey::open(const std::string& reference, const Passphrase* passphrase) {
+  if (!is_pkcs11_uri(reference)) return load(reference, passphrase);
+  auto uri = parse_pkcs11_uri(reference);
+  if (!uri) return uri.error();
+  return open_token(*uri);
 }
 
 PublicKeyInfo describe_public_key(const Botan::Public_Key& key) {

@@ -44,11 +44,16 @@ class LocalCaSigner : public Signer {
 }  // namespace
 
 Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& s) {
+  auto key = pki::PrivateKey::open(s.key, s.passphrase ? &*s.passphrase : nullptr);
+  if (!key) return key.error().about("signer " + s.name);
+  return make_local_ca_signer(s, std::move(*key));
+}
+
+Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& s,
+                                                     pki::PrivateKey key) {
   auto cert = pki::Certificate::load(s.certificate);
   if (!cert) return cert.error();
-  auto key = pki::PrivateKey::load(s.key, s.passphrase ? &*s.passphrase : nullptr);
-  if (!key) return key.error();
-  auto ca = pki::LocalCa::create(*cert, std::move(*key));
+  auto ca = pki::LocalCa::create(*cert, std::move(key));
   if (!ca) return ca.error().about("signer " + s.name + " (" + s.certificate.string() + ")");
   std::vector<pki::Certificate> chain;
   if (s.chain) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/pki/key.hpp"
 #include "engine/pki/passphrase.hpp"
 #include "engine/signer.hpp"
 
@@ -14,8 +15,8 @@ namespace pkiflow::engine::signers {
 
 struct LocalCaSettings {
   std::string name;
-  std::filesystem::path certificate;           // the CA certificate
-  std::filesystem::path key;                   // its key (encrypted PKCS#8 preferred)
+  std::filesystem::path certificate;  // the CA certificate
+  std::string key;  // its key: a file (encrypted PKCS#8 preferred) or a pkcs11: URI (an HSM)
   std::optional<std::filesystem::path> chain;  // the CA's own chain up to the root, if any
   std::optional<pki::Passphrase> passphrase;
   std::vector<std::string> crl_urls;  // CRL distribution points to embed
@@ -23,6 +24,9 @@ struct LocalCaSettings {
 
 // Loads the CA (its key must match its certificate) and its chain.
 Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& settings);
+// The same with the CA key already open (settings.key is then only named in messages).
+Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& settings,
+                                                     pki::PrivateKey key);
 
 // A local CA whose key is kept offline (removable media, a host not always reachable; the
 // signer's "offline_key": true) and is not on this host now.

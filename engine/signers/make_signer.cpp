@@ -22,14 +22,22 @@ Result<std::unique_ptr<Signer>> make_signer(const SignerConfig& s) {
   }
   if (s.type == "offline") return make_offline_bundle_signer(s.name);
   std::error_code ec;
-  if (s.offline_key && !std::filesystem::exists(s.key, ec))
+  const bool in_token = pki::is_pkcs11_uri(s.key.string());
+  if (s.offline_key && !in_token && !std::filesystem::exists(s.key, ec))
     return make_offline_key_signer(s.name, s.key);
   LocalCaSettings ls;
   ls.name = s.name;
   ls.certificate = s.certificate;
-  ls.key = s.key;
+  ls.key = s.key.string();
   if (!s.chain.empty()) ls.chain = s.chain;
   ls.crl_urls = s.crl_urls;
+  if (in_token) {
+    // A token kept offline (plugged in to sign) that is not there now: records wait.
+    auto signer = make_local_ca_signer(ls);
+    if (!signer && s.offline_key && signer.error().kind() == ErrorKind::unavailable)
+      return make_offline_key_signer(s.name, s.key);
+    return signer;
+  }
   std::optional<std::filesystem::path> pass_file;
   if (!s.passphrase_file.empty()) pass_file = s.passphrase_file;
   auto pass = pki::find_passphrase(

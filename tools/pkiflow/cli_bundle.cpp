@@ -114,7 +114,7 @@ struct SignBundle {
     auto outbound = take(bundle::read_bundle(dir));
     auto cert = take(pki::Certificate::load(ca_cert));
     auto passphrase = pass.get();
-    auto key = take(pki::PrivateKey::load(ca_key, passphrase ? &*passphrase : nullptr));
+    auto key = take(pki::PrivateKey::open(ca_key, passphrase ? &*passphrase : nullptr));
     engine::signers::LocalCaSettings ls;
     ls.name = "offline CA";
     ls.certificate = ca_cert;
@@ -122,7 +122,7 @@ struct SignBundle {
     if (!ca_chain.empty()) ls.chain = ca_chain;
     ls.passphrase = passphrase;
     ls.crl_urls = crl_urls;
-    auto signer = take(engine::signers::make_local_ca_signer(ls));
+    auto signer = take(engine::signers::make_local_ca_signer(ls, key));
     // What is about to be signed, before anything is.
     std::ostream& out = json ? std::cerr : std::cout;
     out << "bundle " << outbound.manifest.bundle_id << " (created "

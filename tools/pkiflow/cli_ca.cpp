@@ -18,16 +18,31 @@ struct NewRoot {
   std::string subject, key_out, cert_out, key_in, alg = "p384";
   std::vector<std::string> crl_urls;
   int days = 0;
-  bool no_encrypt = false, force = false, json = false;
+  bool no_encrypt = false, force = false, json = false, reuse_key = false;
   PassphraseOption pass;
 
   void run() const {
-    auto passphrase = pass.get();
     auto rng = pki::Rng::system();
     std::optional<pki::PrivateKey> key;
-    if (!key_in.empty()) {
+    const bool in_token = pki::is_pkcs11_uri(key_in);
+    if (reuse_key && !in_token)
+      fail(kBadInput, "--reuse-key is for a key in a PKCS#11 token (--key pkcs11:...)");
+    std::optional<pki::Passphrase> passphrase;
+    if (in_token) {
+      // The root's key is made inside the token and never leaves it (or, with --reuse-key, a key
+      // already there is used). Nothing to encrypt or write but the certificate.
+      if (!key_out.empty()) fail(kBadInput, "--key-out and a pkcs11: --key exclude each other");
+      check_new_file(cert_out, force);
+      auto uri = take(pki::parse_pkcs11_uri(key_in));
+      key =
+          reuse_key
+              ? take(pki::PrivateKey::open_token(uri))
+              : take(pki::PrivateKey::generate_in_token(uri, take(pki::parse_key_algorithm(alg))));
+    } else if (!key_in.empty()) {
+      passphrase = pass.get();
       key = take(pki::PrivateKey::load(key_in, passphrase ? &*passphrase : nullptr));
     } else {
+      passphrase = pass.get();
       if (key_out.empty()) fail(kBadInput, "--key-out is required (or --key for an existing key)");
       if (!passphrase && !no_encrypt)
         fail(kBadInput,
@@ -49,11 +64,20 @@ struct NewRoot {
       auto j = to_json(cert.facts(), cert);
       j["cert_file"] = cert_out;
       if (key_in.empty()) j["key_file"] = key_out;
+      if (in_token) {
+        j["key_uri"] = key->token_uri();
+        j["key_generated"] = !reuse_key;
+      }
       print_json(j);
     } else {
       auto f = cert.facts();
       std::cout << "wrote root CA " << f.subject << " to " << cert_out << " (thumbprint "
                 << f.sha1_thumbprint << ")\n";
+      if (in_token)
+        std::cout << (reuse_key ? "its key is in the token: "
+                                : "its key was made in the token "
+                                  "and cannot leave it: ")
+                  << key->token_uri() << "\n";
     }
   }
 };
@@ -74,7 +98,7 @@ struct Sign {
     auto passphrase = pass.get();
     auto ca = take(pki::LocalCa::create(
         take(pki::Certificate::load(ca_cert)),
-        take(pki::PrivateKey::load(ca_key, passphrase ? &*passphrase : nullptr))));
+        take(pki::PrivateKey::open(ca_key, passphrase ? &*passphrase : nullptr))));
     check_new_file(out, force);
     auto rng = pki::Rng::system();
     pki::SignOptions opts{std::chrono::system_clock::now(), days_option(days), crl_urls};
@@ -104,7 +128,12 @@ void add_ca_commands(CLI::App& app) {
   root->add_option("--subject", r->subject, "subject, e.g. \"CN=Contoso Root CA,O=Contoso,C=US\"")
       ->required();
   root->add_option("--key-out", r->key_out, "file for the new CA key (encrypted PKCS#8, 0600)");
-  root->add_option("--key", r->key_in, "use this existing key instead of generating one");
+  root->add_option("--key", r->key_in,
+                   "use this existing key file instead of generating one; or a PKCS#11 URI "
+                   "(pkcs11:token=T;object=K?module-path=M&pin-source=file:P) to generate the "
+                   "key inside that token");
+  root->add_flag("--reuse-key", r->reuse_key,
+                 "with a pkcs11: --key, use the key already in the token instead of making one");
   root->add_option("--cert-out", r->cert_out, "file for the root certificate (PEM)")->required();
   root->add_option("--alg", r->alg, "key algorithm for a new key")->capture_default_str();
   root->add_option("--days", r->days, "validity in days (default 3650)")
@@ -123,7 +152,8 @@ void add_ca_commands(CLI::App& app) {
   auto* sign = ca->add_subcommand("sign", "sign a CSR with a CA key under a profile");
   sign->add_option("--csr", s->csr, "the request (PEM or DER)")->required();
   sign->add_option("--ca-cert", s->ca_cert, "the CA certificate")->required();
-  sign->add_option("--ca-key", s->ca_key, "the CA private key")->required();
+  sign->add_option("--ca-key", s->ca_key, "the CA private key: a file, or a pkcs11: URI (an HSM)")
+      ->required();
   sign->add_option("--profile", s->profile, "tls-inspection-ca, cba-ca, code-signing or root-ca")
       ->required();
   sign->add_option("--days", s->days, "validity in days (default: the profile's)")
