@@ -27,6 +27,7 @@
 #include <botan/pubkey.h>
 #include <botan/rsa.h>
 #include <botan/x509_key.h>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -424,7 +425,9 @@ class TokenSignature final : public Botan::PK_Ops::Signature {
     const auto digest = hash_->final_stdvec();
     input.insert(input.end(), digest.begin(), digest.end());
     CK_MECHANISM mech{rsa_ ? CKM_RSA_PKCS : CKM_ECDSA, nullptr, 0};
-    std::vector<uint8_t> out(length_);
+    // Room for any signature (RSA up to 8192 bits): a buffer too small would leave the
+    // operation active on the session (PKCS#11 2.40, 5.2).
+    std::vector<uint8_t> out(std::max<std::size_t>(length_, 1024));
     CK_ULONG n = out.size();
     auto& s = *session_;
     std::lock_guard lock(s.mu);
@@ -437,6 +440,7 @@ class TokenSignature final : public Botan::PK_Ops::Signature {
     if (n != length_)
       throw TokenError("token '" + s.token + "' returned a signature of " + std::to_string(n) +
                        " bytes, expected " + std::to_string(length_));
+    out.resize(n);
     return out;
   }
 
@@ -570,6 +574,10 @@ Result<std::unique_ptr<Botan::Public_Key>> public_half(Session& s, CK_OBJECT_HAN
     if (!params || !point)
       return Error(ErrorKind::invalid_input, where,
                    "its public key object has no CKA_EC_PARAMS or CKA_EC_POINT");
+    if (attribute(s, priv, CKA_EC_PARAMS) != params)
+      return Error(ErrorKind::invalid_input, where,
+                   "the public key object beside it (same CKA_ID) is on another curve: the two "
+                   "do not belong together");
     const Botan::AlgorithmIdentifier alg(Botan::OID{1, 2, 840, 10045, 2, 1}, *params);
     const Botan::EC_Group group{std::span<const uint8_t>(*params)};
     const auto curve = group.get_curve_oid();

@@ -111,6 +111,9 @@ struct Step {
   Result<Record> record;
   std::string waiting;      // non-empty: not an error, nothing more to do in this run
   bool lease_lost = false;  // another run took the record while this step waited
+  // The error is this host's or its configuration's (a signer that cannot be made), not the
+  // record's: the record is left as it is and the run reports it.
+  bool host_problem = false;
 };
 
 // What a drift check of one active record found and did.
@@ -279,7 +282,10 @@ struct Workflow::Impl {
 
   net::awaitable<Step> sign(const Record& r, providers::Provider& p) {
     Result<Signer*> found = wiring.signer ? wiring.signer(r) : Result<Signer*>(nullptr);
-    if (!found) co_return Step{found.error(), ""};
+    // A CA key that cannot be opened (a wrong PIN, a key file that is not its certificate's, a
+    // label the token does not hold) fails no record; a token not present makes them wait.
+    if (!found)
+      co_return Step{found.error(), "", false, found.error().kind() != ErrorKind::unavailable};
     Signer* signer = *found;
     if (auto note = bundle::bundle_wait_note(r);
         !note.empty() && (!signer || !signer->unavailable().empty()))
@@ -510,7 +516,7 @@ struct Workflow::Impl {
           co_return out;
       }
       if (!s.record) {
-        co_return settle_error(out, r, s.record.error());
+        co_return settle_error(out, r, s.record.error(), s.host_problem);
       }
       if (!s.waiting.empty()) {
         out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
@@ -560,7 +566,8 @@ struct Workflow::Impl {
     co_return out;
   }
 
-  RecordOutcome settle_error(RecordOutcome out, const Record& r, const Error& e) {
+  RecordOutcome settle_error(RecordOutcome out, const Record& r, const Error& e,
+                             bool host_problem = false) {
     out.note = e.what();
     if (e.kind() == ErrorKind::not_sent) {
       out.result = Outcome::dry_run;
@@ -572,7 +579,7 @@ struct Workflow::Impl {
     }
     // Problems of this host or its configuration (sign-in, key passphrases, files) are not the
     // record's: it is left as it is, and the run reports it failed.
-    if (e.kind() == ErrorKind::auth || e.kind() == ErrorKind::passphrase ||
+    if (host_problem || e.kind() == ErrorKind::auth || e.kind() == ErrorKind::passphrase ||
         e.kind() == ErrorKind::io) {
       out.result = Outcome::failed;
       return out;

@@ -1,6 +1,7 @@
 // The signer contract (issue 13, part 4), one suite every signer passes: the local CA key file,
-// the command signer (openssl ca, samples/signers/), and the offline bundle (a signer that says
-// "pending", and the bundle's round trip that signs for it). Each one signs under every profile
+// the same CA with its key in a PKCS#11 token (SoftHSM2), the command signer (openssl ca,
+// samples/signers/), and the offline bundle (a signer that says "pending", and the bundle's
+// round trip that signs for it). Each one signs under every profile
 // a certificate that validates for upload, never copies an extension from the request, and
 // never signs beyond its CA's validity; a CSR whose self-signature is bad reaches none of them.
 #include <boost/test/unit_test.hpp>
@@ -15,6 +16,7 @@
 #include "engine/signers/command.hpp"
 #include "engine/signers/local_ca.hpp"
 #include "engine/workflow.hpp"
+#include "tests/support/softhsm.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace pkiflow;
@@ -67,10 +69,42 @@ std::vector<SignerUnderTest> signers_under_test() {
          signers::LocalCaSettings s;
          s.name = "file";
          s.certificate = ca.dir / "ca.pem";
-         s.key = ca.dir / "ca.key";
+         s.key = (ca.dir / "ca.key").string();
          std::shared_ptr<Signer> signer = std::move(*signers::make_local_ca_signer(s));
          return [signer](const pki::Csr& csr, const std::string& p, int d) {
            return sign_with(*signer, csr, p, d);
+         };
+       }},
+      {"local-ca, key in a PKCS#11 token",
+       [](const TestCa& ca) -> SignFn {
+         // The CA's key imported into a SoftHSM2 token by OpenSC's tool, as an admin moves an
+         // existing CA key into an HSM; pkiflow then reaches it only through its URI.
+         auto dir = std::make_shared<TempDir>();
+         auto hsm = std::make_shared<test::SoftHsm>(dir->path());
+         auto pub = run("openssl pkey -in " + quote(ca.dir / "ca.key") +
+                        " -pubout -outform DER -out " + quote(*dir / "ca.pub.der"));
+         BOOST_TEST_REQUIRE(pub.exit_code == 0, pub.err);
+         for (const std::string& object :
+              {"--write-object " + quote(ca.dir / "ca.key") + " --type privkey",
+               "--write-object " + quote(*dir / "ca.pub.der") + " --type pubkey"}) {
+           auto r = hsm->tool(object + " --label ca --id 01");
+           BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+         }
+         signers::LocalCaSettings s;
+         s.name = "hsm";
+         s.certificate = ca.dir / "ca.pem";
+         s.key = hsm->uri("ca");
+         auto made = signers::make_local_ca_signer(s);
+         BOOST_TEST_REQUIRE(made.ok(), test::why(made));
+         // Held in this order so the signer (its token session) goes first, the token after.
+         struct Held {
+           std::shared_ptr<TempDir> dir;
+           std::shared_ptr<test::SoftHsm> hsm;
+           std::unique_ptr<Signer> signer;
+         };
+         auto held = std::make_shared<Held>(Held{dir, hsm, std::move(*made)});
+         return [held](const pki::Csr& csr, const std::string& p, int d) {
+           return sign_with(*held->signer, csr, p, d);
          };
        }},
       {"command (openssl ca)",
@@ -113,7 +147,7 @@ std::vector<SignerUnderTest> signers_under_test() {
            signers::LocalCaSettings s;
            s.name = "offline";
            s.certificate = ca.dir / "ca.pem";
-           s.key = ca.dir / "ca.key";
+           s.key = (ca.dir / "ca.key").string();
            auto signer = signers::make_local_ca_signer(s);
            if (!signer) return signer.error();
            auto sm =

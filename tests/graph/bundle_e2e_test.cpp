@@ -1,12 +1,14 @@
 // Air-gap bundles end to end against the emulator: records of all three families wait for an
 // offline CA, go out in a bundle, are signed by `pkiflow sign --bundle` (no configuration, no
 // store), come back in with `pkiflow bundle import` and go live; and every way a bundle can come
-// back wrong is refused with its reason and changes nothing.
+// back wrong is refused with its reason and changes nothing; the offline CA's key may be in an
+// HSM (PKCS#11).
 #include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
 
 #include <boost/test/unit_test.hpp>
 
 #include "tests/graph/e2e_support.hpp"
+#include "tests/support/softhsm.hpp"
 
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
@@ -138,6 +140,34 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_goes_out_comes_back_signed_and_goes
   BOOST_TEST(twice.exit_code == 2);
   BOOST_TEST(twice.err.find("bundle " + bundle_id + " was imported already") != std::string::npos,
              twice.err);
+}
+
+BOOST_AUTO_TEST_CASE(the_offline_host_signs_the_bundle_with_the_ca_key_in_an_hsm) {
+  OfflineLab o;
+  // The offline CA's key moved into a token (SoftHSM2 here) with OpenSC's tool, as an admin
+  // moves an existing CA key into an HSM; `sign --bundle` reaches it only by its URI.
+  test::SoftHsm hsm(o.lab.dir() / "hsm", "offline-ca");
+  auto pub = run("openssl pkey -in " + quote(o.lab.dir() / "root.key") +
+                 " -pubout -outform DER -out " + quote(o.lab.dir() / "root.pub.der"));
+  BOOST_TEST_REQUIRE(pub.exit_code == 0, pub.err);
+  for (const std::string& object :
+       {"--write-object " + quote(o.lab.dir() / "root.key") + " --type privkey",
+        "--write-object " + quote(o.lab.dir() / "root.pub.der") + " --type pubkey"}) {
+    auto r = hsm.tool(object + " --label root --id 01");
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+  }
+  auto ex = o.export_to("out");
+  BOOST_TEST_REQUIRE(ex.exit_code == 0, ex.out + ex.err);
+  auto s = run_cli("sign --bundle " + quote(o.dir("out")) + " --ca-cert " +
+                   quote(o.lab.dir() / "root.pem") + " --ca-key " + quote(hsm.uri("root")) +
+                   " --yes --json");
+  BOOST_TEST_REQUIRE(s.exit_code == 0, s.out + s.err);
+  auto im = o.import("out");  // the manifest's signature, made in the token, checks out
+  BOOST_TEST_REQUIRE(im.exit_code == 0, im.out + im.err);
+  auto r = o.lab.cli("run");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
+  for (const auto& id : o.ids)
+    BOOST_TEST(o.lab.record(id)["state"] == "active", id);
 }
 
 BOOST_AUTO_TEST_CASE(every_bundle_that_comes_back_wrong_is_refused_and_changes_nothing) {

@@ -1,13 +1,15 @@
 // Signers other than the local CA key file, through a whole lifecycle against the emulator:
 // a record of each family signed by `openssl ca` through the command signer (the recipe in
-// samples/signers/), a dry run that never runs the command, and a command that answers
-// "pending" keeping its record waiting without a failure.
+// samples/signers/), a dry run that never runs the command, a command that answers "pending"
+// keeping its record waiting without a failure, and a record of each family signed by a CA
+// whose key was made in a PKCS#11 token (SoftHSM2), with a wrong PIN tried once per run.
 #include <utility>  // before Asio (Boost 1.74 + g++ 12, DESIGN.md)
 
 #include <boost/test/unit_test.hpp>
 
 #include "engine/pki/certificate.hpp"
 #include "tests/graph/e2e_support.hpp"
+#include "tests/support/softhsm.hpp"
 
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
@@ -126,6 +128,94 @@ BOOST_AUTO_TEST_CASE(a_pending_answer_keeps_the_record_waiting_and_a_later_run_f
   BOOST_TEST_REQUIRE(second.exit_code == 0, second.out + second.err);
   BOOST_TEST(lab.record(id)["state"] == "active");
   BOOST_TEST(issued_by_openssl(lab) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkcs11_token) {
+  LiveEmulator live(emulator_options(), 93);
+  Lab lab({live.base(), "", "secret", kSecret});
+  test::SoftHsm hsm(lab.dir() / "hsm", "lab-hsm");
+  // OpenSC's pkcs11-spy between pkiflow and the token logs every call: the PIN tries counted by
+  // a tool pkiflow did not write.
+  const std::string spy = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so";
+  ::setenv("PKCS11SPY", test::SoftHsm::kModule, 1);
+  ::setenv("PKCS11SPY_OUTPUT", (lab.dir() / "spy.log").c_str(), 1);
+  std::string uri = hsm.uri("root");
+  uri.replace(uri.find(test::SoftHsm::kModule), std::string(test::SoftHsm::kModule).size(), spy);
+
+  // The root's key is made in the token; nothing but the certificate is written.
+  auto root = test::run_cli("ca new-root --subject 'CN=HSM Root,O=Lab' --alg p384 --cert-out " +
+                            quote(lab.dir() / "hsm-root.pem") + " --key " + quote(uri) + " --json");
+  BOOST_TEST_REQUIRE(root.exit_code == 0, root.out + root.err);
+  auto made = json::parse(root.out);
+  BOOST_TEST(made["key_uri"] == uri);
+  BOOST_TEST(made["key_generated"] == true);
+  BOOST_TEST(hsm.tool("--list-objects --type privkey").out.find("never extractable") !=
+             std::string::npos);
+  test::write_file(lab.dir() / "anchors.pem",
+                   read_file(lab.dir() / "root.pem") + read_file(lab.dir() / "hsm-root.pem"));
+  lab.configure([&](json& c) {
+    c["signers"]["hsm"] = {{"certificate", "hsm-root.pem"}, {"key", uri}};
+    c["trust_anchors"] = "anchors.pem";
+  });
+  auto check = lab.cli("config check");
+  BOOST_TEST_REQUIRE(check.exit_code == 0, check.out + check.err);
+
+  const std::vector<std::pair<std::string, std::string>> kinds{
+      {"gsa-tls-ca", "inspect"}, {"cba-ca", "users"}, {"intune-codesigning", "apps"}};
+  std::vector<std::string> ids;
+  for (const auto& [kind, name] : kinds)
+    ids.push_back(request(lab, kind, name, "hsm"));
+  auto r = lab.cli("run");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    BOOST_TEST_CONTEXT(kinds[i].first) {
+      BOOST_TEST(lab.record(ids[i])["state"] == "active");
+      const std::string pem = lab.column(ids[i], "certificate");
+      test::write_file(lab.dir() / "issued.pem", pem);
+      auto all = pki::Certificate::decode_all(pki::Bytes(pem.begin(), pem.end()));
+      BOOST_TEST_REQUIRE((all.ok() && !all->empty()), test::why(all));
+      BOOST_TEST(all->front().facts().issuer == "CN=HSM Root,O=Lab");
+      BOOST_TEST(all->front().facts().signature_algorithm == "ECDSA/SHA-384");
+      auto v = run("openssl verify -CAfile " + quote(lab.dir() / "hsm-root.pem") + " " +
+                   quote(lab.dir() / "issued.pem"));
+      BOOST_TEST(v.exit_code == 0, v.out + v.err);
+    }
+  }
+  const std::string log = read_file(lab.dir() / "spy.log");
+  BOOST_TEST(log.find("C_Sign") != std::string::npos);  // signed in the token, through the spy
+
+  // A wrong PIN: the run says so for each record and fails; the records are left as they are
+  // (the key, not the record, is at fault), and the token sees one try per run, not one per
+  // record (a token that locks after a few would lock in one night).
+  test::write_file(hsm.pin_file(), "000000\n");
+  ::chmod(hsm.pin_file().c_str(), 0600);
+  const std::string a = request(lab, "cba-ca", "second", "hsm");
+  const std::string b = request(lab, "cba-ca", "third", "hsm");
+  test::write_file(lab.dir() / "spy.log", "");
+  auto wrong = lab.cli("run");
+  BOOST_TEST_INFO(wrong.out + wrong.err);
+  BOOST_TEST(wrong.exit_code != 0);
+  BOOST_TEST(wrong.out.find("is wrong") != std::string::npos);
+  BOOST_TEST((wrong.out + wrong.err).find("000000") == std::string::npos);
+  for (const auto& id : {a, b}) {
+    auto rec = lab.record(id);
+    BOOST_TEST(rec["state"] == "csrGenerated", rec.dump());
+    BOOST_TEST(rec["attempts"] == 0, rec.dump());
+  }
+  const std::string tries = read_file(lab.dir() / "spy.log");
+  std::size_t logins = 0;
+  for (auto at = tries.find("C_Login"); at != std::string::npos; at = tries.find("C_Login", at + 1))
+    ++logins;
+  BOOST_TEST(logins == 1u, tries);
+  // The right PIN again: the next run finishes both.
+  test::write_file(hsm.pin_file(), std::string(test::SoftHsm::kPin) + "\n");
+  ::chmod(hsm.pin_file().c_str(), 0600);
+  auto fixed = lab.cli("run");
+  BOOST_TEST_REQUIRE(fixed.exit_code == 0, fixed.out + fixed.err);
+  BOOST_TEST(lab.record(a)["state"] == "active");
+  BOOST_TEST(lab.record(b)["state"] == "active");
+  ::unsetenv("PKCS11SPY");
+  ::unsetenv("PKCS11SPY_OUTPUT");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
