@@ -79,6 +79,13 @@ Status check_key_size(const SigningProfile& p, const PublicKeyInfo& key) {
   return Ok{};
 }
 
+// A CA key in a token that went away (unplugged, its session gone) says IoError: try later.
+Error signing_failed(const Botan::Exception& e) {
+  return Error(
+      e.error_type() == Botan::ErrorType::IoError ? ErrorKind::unavailable : ErrorKind::crypto,
+      "signing", e.what());
+}
+
 std::chrono::days validity_of(const SigningProfile& p, const SignOptions& opts) {
   return opts.validity.count() > 0 ? opts.validity : std::chrono::days(p.default_days);
 }
@@ -128,7 +135,7 @@ Result<Certificate> LocalCa::sign(const Csr& csr, const SigningProfile& profile,
         ca_cert.subject_dn(), req.subject_dn(), *ext);
     return wrap(std::move(cert));
   } catch (const Botan::Exception& e) {
-    return Error(ErrorKind::crypto, "signing", e.what());
+    return signing_failed(e);
   }
 }
 
@@ -155,7 +162,7 @@ Result<Certificate> LocalCa::self_signed(const std::string& subject, const Priva
         Botan::X509_Time(opts.not_before + validity_of(profile, opts)), name, name, *ext);
     return wrap(std::move(cert));
   } catch (const Botan::Exception& e) {
-    return Error(ErrorKind::crypto, "signing", e.what());
+    return signing_failed(e);
   }
 }
 

@@ -87,10 +87,17 @@ bool token_gone(CK_RV rv) {
          rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_DEVICE_ERROR;
 }
 
-// A failed token call inside Botan's signing interface (which reports by exception).
+// A failed token call inside Botan's signing interface (which reports by exception). A token
+// that went away reports IoError, which the local CA turns into "unavailable": try again later.
 class TokenError final : public Botan::Exception {
  public:
-  explicit TokenError(const std::string& msg) : Botan::Exception(msg) {}
+  TokenError(const std::string& msg, CK_RV rv) : Botan::Exception(msg), gone_(token_gone(rv)) {}
+  Botan::ErrorType error_type() const noexcept override {
+    return gone_ ? Botan::ErrorType::IoError : Botan::ErrorType::Pkcs11Error;
+  }
+
+ private:
+  bool gone_;
 };
 
 // One module per path in the process: C_Initialize once, C_Finalize when its last key goes.
@@ -433,13 +440,15 @@ class TokenSignature final : public Botan::PK_Ops::Signature {
     std::lock_guard lock(s.mu);
     if (CK_RV rv = s.fn().C_SignInit(s.handle, &mech, key_); rv != CKR_OK)
       throw TokenError("token '" + s.token + "': C_SignInit (" +
-                       (rsa_ ? "CKM_RSA_PKCS" : "CKM_ECDSA") + ") failed: " + rv_name(rv));
+                           (rsa_ ? "CKM_RSA_PKCS" : "CKM_ECDSA") + ") failed: " + rv_name(rv),
+                       rv);
     if (CK_RV rv = s.fn().C_Sign(s.handle, input.data(), input.size(), out.data(), &n);
         rv != CKR_OK)
-      throw TokenError("token '" + s.token + "': C_Sign failed: " + rv_name(rv));
+      throw TokenError("token '" + s.token + "': C_Sign failed: " + rv_name(rv), rv);
     if (n != length_)
       throw TokenError("token '" + s.token + "' returned a signature of " + std::to_string(n) +
-                       " bytes, expected " + std::to_string(length_));
+                           " bytes, expected " + std::to_string(length_),
+                       CKR_GENERAL_ERROR);
     out.resize(n);
     return out;
   }

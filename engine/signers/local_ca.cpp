@@ -11,13 +11,17 @@ namespace {
 class LocalCaSigner : public Signer {
  public:
   LocalCaSigner(std::string name, pki::LocalCa ca, std::vector<pki::Certificate> chain,
-                std::vector<std::string> crl_urls)
+                std::vector<std::string> crl_urls, bool in_token)
       : name_(std::move(name)),
         ca_(std::move(ca)),
         chain_(std::move(chain)),
-        crl_urls_(std::move(crl_urls)) {}
+        crl_urls_(std::move(crl_urls)),
+        in_token_(in_token) {}
 
   const std::string& name() const override { return name_; }
+  // A key in an HSM signs outside this process (and an HSM may log every signature): a dry run
+  // does not sign with it.
+  bool acts_outside() const override { return in_token_; }
 
   Result<Issued> sign(const SignRequest& req) override {
     pki::SignOptions opts;
@@ -39,6 +43,7 @@ class LocalCaSigner : public Signer {
   pki::LocalCa ca_;
   std::vector<pki::Certificate> chain_;
   std::vector<std::string> crl_urls_;
+  bool in_token_;
 };
 
 }  // namespace
@@ -53,6 +58,7 @@ Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& s,
                                                      pki::PrivateKey key) {
   auto cert = pki::Certificate::load(s.certificate);
   if (!cert) return cert.error();
+  const bool in_token = !key.token_uri().empty();
   auto ca = pki::LocalCa::create(*cert, std::move(key));
   if (!ca) return ca.error().about("signer " + s.name + " (" + s.certificate.string() + ")");
   std::vector<pki::Certificate> chain;
@@ -61,8 +67,8 @@ Result<std::unique_ptr<Signer>> make_local_ca_signer(const LocalCaSettings& s,
     if (!all) return all.error();
     chain = std::move(*all);
   }
-  return std::unique_ptr<Signer>(
-      std::make_unique<LocalCaSigner>(s.name, std::move(*ca), std::move(chain), s.crl_urls));
+  return std::unique_ptr<Signer>(std::make_unique<LocalCaSigner>(
+      s.name, std::move(*ca), std::move(chain), s.crl_urls, in_token));
 }
 
 namespace {

@@ -165,6 +165,17 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkc
   std::vector<std::string> ids;
   for (const auto& [kind, name] : kinds)
     ids.push_back(request(lab, kind, name, "hsm"));
+  // A dry run opens the key (its one test signature) but signs no certificate in the token.
+  test::write_file(lab.dir() / "spy.log", "");
+  auto dry = lab.cli("run", "--dry-run");
+  BOOST_TEST_REQUIRE(dry.exit_code == 0, dry.out + dry.err);
+  BOOST_TEST(dry.out.find("would be asked to sign") != std::string::npos, dry.out);
+  const std::string dry_log = read_file(lab.dir() / "spy.log");
+  std::size_t dry_signs = 0;
+  for (auto at = dry_log.find("C_Sign\n"); at != std::string::npos;
+       at = dry_log.find("C_Sign\n", at + 1))
+    ++dry_signs;
+  BOOST_TEST(dry_signs == 1u, dry_log);
   auto r = lab.cli("run");
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
   for (std::size_t i = 0; i < ids.size(); ++i) {
