@@ -139,6 +139,10 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkc
   const std::string spy = "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so";
   ::setenv("PKCS11SPY", test::SoftHsm::kModule, 1);
   ::setenv("PKCS11SPY_OUTPUT", (lab.dir() / "spy.log").c_str(), 1);
+  // The spy keeps 16 bytes it never frees: the sanitizer build's leak check is told it is not
+  // pkiflow's (the processes started from here only; this one's checker has read its options).
+  test::write_file(lab.dir() / "lsan.supp", "leak:pkcs11-spy.so\n");
+  ::setenv("LSAN_OPTIONS", ("suppressions=" + (lab.dir() / "lsan.supp").string()).c_str(), 1);
   std::string uri = hsm.uri("root");
   uri.replace(uri.find(test::SoftHsm::kModule), std::string(test::SoftHsm::kModule).size(), spy);
 
@@ -227,6 +231,7 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkc
   BOOST_TEST(lab.record(b)["state"] == "active");
   ::unsetenv("PKCS11SPY");
   ::unsetenv("PKCS11SPY_OUTPUT");
+  ::unsetenv("LSAN_OPTIONS");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
