@@ -81,15 +81,7 @@ std::vector<SignerUnderTest> signers_under_test() {
          // existing CA key into an HSM; pkiflow then reaches it only through its URI.
          auto dir = std::make_shared<TempDir>();
          auto hsm = std::make_shared<test::SoftHsm>(dir->path());
-         auto pub = run("openssl pkey -in " + quote(ca.dir / "ca.key") +
-                        " -pubout -outform DER -out " + quote(*dir / "ca.pub.der"));
-         BOOST_TEST_REQUIRE(pub.exit_code == 0, pub.err);
-         for (const std::string& object :
-              {"--write-object " + quote(ca.dir / "ca.key") + " --type privkey",
-               "--write-object " + quote(*dir / "ca.pub.der") + " --type pubkey"}) {
-           auto r = hsm->tool(object + " --label ca --id 01");
-           BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
-         }
+         hsm->import_key(ca.dir / "ca.key", "ca");
          signers::LocalCaSettings s;
          s.name = "hsm";
          s.certificate = ca.dir / "ca.pem";

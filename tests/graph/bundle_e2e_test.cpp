@@ -147,15 +147,7 @@ BOOST_AUTO_TEST_CASE(the_offline_host_signs_the_bundle_with_the_ca_key_in_an_hsm
   // The offline CA's key moved into a token (SoftHSM2 here) with OpenSC's tool, as an admin
   // moves an existing CA key into an HSM; `sign --bundle` reaches it only by its URI.
   test::SoftHsm hsm(o.lab.dir() / "hsm", "offline-ca");
-  auto pub = run("openssl pkey -in " + quote(o.lab.dir() / "root.key") +
-                 " -pubout -outform DER -out " + quote(o.lab.dir() / "root.pub.der"));
-  BOOST_TEST_REQUIRE(pub.exit_code == 0, pub.err);
-  for (const std::string& object :
-       {"--write-object " + quote(o.lab.dir() / "root.key") + " --type privkey",
-        "--write-object " + quote(o.lab.dir() / "root.pub.der") + " --type pubkey"}) {
-    auto r = hsm.tool(object + " --label root --id 01");
-    BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
-  }
+  hsm.import_key(o.lab.dir() / "root.key", "root");
   auto ex = o.export_to("out");
   BOOST_TEST_REQUIRE(ex.exit_code == 0, ex.out + ex.err);
   auto s = run_cli("sign --bundle " + quote(o.dir("out")) + " --ca-cert " +

@@ -43,6 +43,24 @@ std::string request(const Lab& lab, const std::string& kind, const std::string& 
   return json::parse(r.out)[0]["id"];
 }
 
+const std::vector<std::pair<std::string, std::string>> kFamilies{
+    {"gsa-tls-ca", "inspect"}, {"cba-ca", "users"}, {"intune-codesigning", "apps"}};
+
+// A record of each family (kFamilies' order) signed by `signer`.
+std::vector<std::string> request_each_family(const Lab& lab, const std::string& signer) {
+  std::vector<std::string> ids;
+  for (const auto& [kind, name] : kFamilies)
+    ids.push_back(request(lab, kind, name, signer));
+  return ids;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 // How many certificates `openssl ca` has issued from the lab's CA directory.
 std::size_t issued_by_openssl(const Lab& lab) {
   const std::string index = read_file(lab.dir() / "ca" / "index.txt");
@@ -59,11 +77,7 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_openssl_ca_through_the
   add_openssl_signer(lab);
   auto check = lab.cli("config check");
   BOOST_TEST_REQUIRE(check.exit_code == 0, check.out + check.err);
-  const std::vector<std::pair<std::string, std::string>> kinds{
-      {"gsa-tls-ca", "inspect"}, {"cba-ca", "users"}, {"intune-codesigning", "apps"}};
-  std::vector<std::string> ids;
-  for (const auto& [kind, name] : kinds)
-    ids.push_back(request(lab, kind, name, "corp"));
+  const auto ids = request_each_family(lab, "corp");
 
   // A dry run shows the signer would be asked, and runs nothing.
   auto dry = lab.cli("run", "--dry-run");
@@ -74,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_openssl_ca_through_the
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
   BOOST_TEST(issued_by_openssl(lab) == 3u);
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    BOOST_TEST_CONTEXT(kinds[i].first) {
+    BOOST_TEST_CONTEXT(kFamilies[i].first) {
       auto rec = lab.record(ids[i]);
       BOOST_TEST(rec["state"] == "active", rec.dump());
       const std::string pem = lab.column(ids[i], "certificate");
@@ -164,26 +178,18 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkc
   auto check = lab.cli("config check");
   BOOST_TEST_REQUIRE(check.exit_code == 0, check.out + check.err);
 
-  const std::vector<std::pair<std::string, std::string>> kinds{
-      {"gsa-tls-ca", "inspect"}, {"cba-ca", "users"}, {"intune-codesigning", "apps"}};
-  std::vector<std::string> ids;
-  for (const auto& [kind, name] : kinds)
-    ids.push_back(request(lab, kind, name, "hsm"));
+  const auto ids = request_each_family(lab, "hsm");
   // A dry run opens the key (its one test signature) but signs no certificate in the token.
   test::write_file(lab.dir() / "spy.log", "");
   auto dry = lab.cli("run", "--dry-run");
   BOOST_TEST_REQUIRE(dry.exit_code == 0, dry.out + dry.err);
   BOOST_TEST(dry.out.find("would be asked to sign") != std::string::npos, dry.out);
   const std::string dry_log = read_file(lab.dir() / "spy.log");
-  std::size_t dry_signs = 0;
-  for (auto at = dry_log.find("C_Sign\n"); at != std::string::npos;
-       at = dry_log.find("C_Sign\n", at + 1))
-    ++dry_signs;
-  BOOST_TEST(dry_signs == 1u, dry_log);
+  BOOST_TEST(occurrences(dry_log, "C_Sign\n") == 1u, dry_log);
   auto r = lab.cli("run");
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.out + r.err);
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    BOOST_TEST_CONTEXT(kinds[i].first) {
+    BOOST_TEST_CONTEXT(kFamilies[i].first) {
       BOOST_TEST(lab.record(ids[i])["state"] == "active");
       const std::string pem = lab.column(ids[i], "certificate");
       test::write_file(lab.dir() / "issued.pem", pem);
@@ -218,10 +224,7 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkc
     BOOST_TEST(rec["attempts"] == 0, rec.dump());
   }
   const std::string tries = read_file(lab.dir() / "spy.log");
-  std::size_t logins = 0;
-  for (auto at = tries.find("C_Login"); at != std::string::npos; at = tries.find("C_Login", at + 1))
-    ++logins;
-  BOOST_TEST(logins == 1u, tries);
+  BOOST_TEST(occurrences(tries, "C_Login") == 1u, tries);
   // The right PIN again: the next run finishes both.
   test::write_file(hsm.pin_file(), std::string(test::SoftHsm::kPin) + "\n");
   ::chmod(hsm.pin_file().c_str(), 0600);

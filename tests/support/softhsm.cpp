@@ -33,4 +33,15 @@ CommandResult SoftHsm::tool(const std::string& args) const {
              " --login --pin " + kPin + " " + args);
 }
 
+void SoftHsm::import_key(const fs::path& key_file, const std::string& label) const {
+  const fs::path pub = key_file.string() + ".pub.der";
+  auto r = run("openssl pkey -in " + quote(key_file) + " -pubout -outform DER -out " + quote(pub));
+  if (r.exit_code != 0) throw std::runtime_error("openssl pkey -pubout failed: " + r.err);
+  for (const std::string& object : {"--write-object " + quote(key_file) + " --type privkey",
+                                    "--write-object " + quote(pub) + " --type pubkey"}) {
+    r = tool(object + " --label " + quote(label) + " --id 01");
+    if (r.exit_code != 0) throw std::runtime_error("pkcs11-tool " + object + " failed: " + r.err);
+  }
+}
+
 }  // namespace pkiflow::test

@@ -24,6 +24,9 @@ class SoftHsm {
   std::string uri(const std::string& object) const;
   // pkcs11-tool on this token, logged in with the user PIN: `args` as a shell string.
   CommandResult tool(const std::string& args) const;
+  // Moves an existing key file (unencrypted PEM) into the token as `label` (CKA_ID 01), its
+  // public half beside it, with pkcs11-tool: as an admin moves a CA key into an HSM.
+  void import_key(const fs::path& key_file, const std::string& label) const;
 
  private:
   std::string label_;
