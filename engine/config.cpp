@@ -1,7 +1,5 @@
 #include "engine/config.hpp"
 
-#include "engine/pki/pkcs11_uri.hpp"
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include "engine/config_keys.hpp"
 #include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
+#include "engine/pki/pkcs11_uri.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
 #include "engine/signers/command.hpp"
 #include "providers/graph/cloud.hpp"
