@@ -125,20 +125,25 @@ class Module {
       return Error(ErrorKind::io, path,
                    std::string("cannot load the PKCS#11 module: ") + (why ? why : "unknown"));
     }
+    // A library that is no usable module is unloaded again (it was never initialised).
+    auto refuse = [handle](Error e) {
+      ::dlclose(handle);
+      return e;
+    };
     void* sym = ::dlsym(handle, "C_GetFunctionList");
     if (!sym)
-      return Error(ErrorKind::invalid_input, path,
-                   "is not a PKCS#11 module (no C_GetFunctionList)");
+      return refuse(
+          Error(ErrorKind::invalid_input, path, "is not a PKCS#11 module (no C_GetFunctionList)"));
     CK_C_GetFunctionList get_list = nullptr;
     std::memcpy(&get_list, &sym, sizeof get_list);
     CK_FUNCTION_LIST_PTR fn = nullptr;
     if (CK_RV rv = get_list(&fn); rv != CKR_OK || !fn)
-      return Error(ErrorKind::crypto, path, "C_GetFunctionList failed: " + rv_name(rv));
+      return refuse(Error(ErrorKind::crypto, path, "C_GetFunctionList failed: " + rv_name(rv)));
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
     const CK_RV rv = fn->C_Initialize(&args);
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
-      return Error(ErrorKind::crypto, path, "C_Initialize failed: " + rv_name(rv));
+      return refuse(Error(ErrorKind::crypto, path, "C_Initialize failed: " + rv_name(rv)));
     auto m = std::shared_ptr<Module>(new Module(path, fn, rv == CKR_OK));
     loaded[path] = m;
     return m;

@@ -157,8 +157,7 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkc
   // pkiflow's (the processes started from here only; this one's checker has read its options).
   test::write_file(lab.dir() / "lsan.supp", "leak:pkcs11-spy.so\n");
   ::setenv("LSAN_OPTIONS", ("suppressions=" + (lab.dir() / "lsan.supp").string()).c_str(), 1);
-  std::string uri = hsm.uri("root");
-  uri.replace(uri.find(test::SoftHsm::kModule), std::string(test::SoftHsm::kModule).size(), spy);
+  const std::string uri = hsm.uri("root", spy);
 
   // The root's key is made in the token; nothing but the certificate is written.
   auto root = test::run_cli("ca new-root --subject 'CN=HSM Root,O=Lab' --alg p384 --cert-out " +

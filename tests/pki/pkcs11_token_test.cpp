@@ -196,21 +196,18 @@ BOOST_AUTO_TEST_CASE(each_refusal_names_what_is_wrong) {
   no_pin.resize(no_pin.find("&pin-source"));
   refused(no_pin, ErrorKind::passphrase, "pin-source=file:");
   // The module: missing, writable by others, not a module.
-  std::string module = hsm.uri("root");
-  module.replace(module.find(SoftHsm::kModule), std::string(SoftHsm::kModule).size(),
-                 (dir / "missing.so").string());
-  refused(module, ErrorKind::io, "module not found");
+  refused(hsm.uri("root", (dir / "missing.so").string()), ErrorKind::io, "module not found");
   test::fs::copy_file(SoftHsm::kModule, dir / "open.so");
   ::chmod((dir / "open.so").c_str(), 0666);
-  std::string open = hsm.uri("root");
-  open.replace(open.find(SoftHsm::kModule), std::string(SoftHsm::kModule).size(),
-               (dir / "open.so").string());
-  refused(open, ErrorKind::invalid_input, "writable by group or others");
+  refused(hsm.uri("root", (dir / "open.so").string()), ErrorKind::invalid_input,
+          "writable by group or others");
   write_file(dir / "text.so", "not a library\n");
-  std::string text = hsm.uri("root");
-  text.replace(text.find(SoftHsm::kModule), std::string(SoftHsm::kModule).size(),
-               (dir / "text.so").string());
-  refused(text, ErrorKind::io, "cannot load the PKCS#11 module");
+  refused(hsm.uri("root", (dir / "text.so").string()), ErrorKind::io,
+          "cannot load the PKCS#11 module");
+  // A library that is no PKCS#11 module (zlib).
+  test::fs::copy_file("/usr/lib/x86_64-linux-gnu/libz.so.1", dir / "zlib.so");
+  refused(hsm.uri("root", (dir / "zlib.so").string()), ErrorKind::invalid_input,
+          "is not a PKCS#11 module (no C_GetFunctionList)");
   // A URI that puts the PIN in plain sight never reaches the token.
   refused(hsm.uri("root") + "&pin-value=246810", ErrorKind::invalid_input, "pin-value");
   // A label in use is never replaced or shadowed by a new key.

@@ -24,7 +24,11 @@ SoftHsm::SoftHsm(const fs::path& dir, const std::string& label)
 }
 
 std::string SoftHsm::uri(const std::string& object) const {
-  return "pkcs11:token=" + label_ + ";object=" + object + "?module-path=" + kModule +
+  return uri(object, kModule);
+}
+
+std::string SoftHsm::uri(const std::string& object, const std::string& module) const {
+  return "pkcs11:token=" + label_ + ";object=" + object + "?module-path=" + module +
          "&pin-source=file:" + pin_file_.string();
 }
 

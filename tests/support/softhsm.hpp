@@ -22,6 +22,8 @@ class SoftHsm {
   const fs::path& pin_file() const { return pin_file_; }
   // "pkcs11:token=LABEL;object=OBJECT?module-path=…&pin-source=file:…"
   std::string uri(const std::string& object) const;
+  // The same through another module (pkcs11-spy in front of SoftHSM2, or a broken one).
+  std::string uri(const std::string& object, const std::string& module) const;
   // pkcs11-tool on this token, logged in with the user PIN: `args` as a shell string.
   CommandResult tool(const std::string& args) const;
   // Moves an existing key file (unencrypted PEM) into the token as `label` (CKA_ID 01), its
