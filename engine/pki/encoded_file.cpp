@@ -6,6 +6,7 @@
 
 #include <botan/base64.h>
 #include <botan/exceptn.h>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -182,6 +183,22 @@ Status write_file_atomic(const std::filesystem::path& path, const std::string& c
     ::close(dfd);
   }
   return Ok{};
+}
+
+std::string percent_encode(std::string_view value, std::string_view also_plain) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        also_plain.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 Status check_private_file(const std::filesystem::path& path, const std::string& what) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/pki/result.hpp"
@@ -39,6 +40,9 @@ Result<std::vector<EncodedObject>> read_objects(const std::filesystem::path& pat
 // PEM encoding with 64-column lines.
 std::string pem_encode(const Bytes& der, const std::string& label);
 std::string base64_encode(const Bytes& data);
+// RFC 3986 percent-encoding: unreserved characters and those in `also_plain` stay as they are,
+// every other byte becomes %XX (upper-case hex).
+std::string percent_encode(std::string_view value, std::string_view also_plain = "");
 
 // Writes a file atomically (temp file + rename) with the given mode, created with that mode
 // from the start so a private key is never readable by others, not even for a moment.

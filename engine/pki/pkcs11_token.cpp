@@ -34,6 +34,7 @@
 #include <mutex>
 
 #include "engine/pki/botan_access.hpp"
+#include "engine/pki/encoded_file.hpp"
 #include "engine/pki/key.hpp"
 
 namespace pkiflow::pki {
@@ -270,14 +271,8 @@ Result<FoundToken> find_token(const Module& m, const Pkcs11Uri& uri) {
 
 Result<std::optional<Passphrase>> read_pin(const Pkcs11Uri& uri) {
   if (!uri.pin_file.empty()) {
-    struct stat st {};
-    if (::stat(uri.pin_file.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-      char mode[8];
-      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return Error(
-          ErrorKind::invalid_input, uri.pin_file,
-          std::string("the PIN file is open to group or others (mode ") + mode + "); chmod 600 it");
-    }
+    if (auto st = check_private_file(uri.pin_file, "the PIN file (pin-source)"); !st)
+      return st.error();
     auto pin = find_passphrase(std::filesystem::path(uri.pin_file), "");
     if (!pin) return Error(ErrorKind::passphrase, uri.pin_file, pin.error().message());
     return pin;

@@ -1,5 +1,7 @@
 #include "engine/pki/pkcs11_uri.hpp"
 
+#include "engine/pki/encoded_file.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -36,25 +38,10 @@ Result<std::string> decode(std::string_view v, const std::string& name) {
   return out;
 }
 
-// RFC 7512 2.3: unreserved characters and a few others stay as they are; the rest is %XX.
-std::string encode(std::string_view v, bool query) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : v) {
-    const bool plain = std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
-                       c == ':' || c == '[' || c == ']' || c == '@' || c == '!' || c == '$' ||
-                       c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' ||
-                       c == '=' || (query && (c == '/' || c == '?' || c == '|'));
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+// RFC 7512 2.3: beside the unreserved characters, these stay as they are in a path or query
+// attribute's value; the rest is %XX.
+constexpr std::string_view kPathPlain = ":[]@!$'()*+,=";
+constexpr std::string_view kQueryPlain = ":[]@!$'()*+,=/?|";
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -167,28 +154,25 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view text) {
 }
 
 std::string Pkcs11Uri::to_string() const {
-  std::string path;
-  auto add = [&path](const char* name, const std::string& v) {
+  std::string path, query;
+  auto add = [](std::string& to, char sep, std::string_view plain, const char* name,
+                const std::string& v) {
     if (v.empty()) return;
-    path += (path.empty() ? "" : ";") + std::string(name) + "=" + encode(v, false);
+    if (!to.empty()) to += sep;
+    to += std::string(name) + "=" + percent_encode(v, plain);
   };
-  add("token", token);
-  add("manufacturer", manufacturer);
-  add("serial", serial);
-  add("model", model);
-  if (slot_id) add("slot-id", std::to_string(*slot_id));
-  add("object", object);
-  add("id", std::string(id.begin(), id.end()));
-  add("type", type);
-  std::string query;
-  auto addq = [&query](const char* name, const std::string& v) {
-    if (v.empty()) return;
-    query += (query.empty() ? "" : "&") + std::string(name) + "=" + encode(v, true);
-  };
-  addq("module-path", module_path);
-  addq("module-name", module_name);
-  if (!pin_file.empty()) addq("pin-source", "file:" + pin_file);
-  if (!pin_env.empty()) addq("pin-source", "env:" + pin_env);
+  add(path, ';', kPathPlain, "token", token);
+  add(path, ';', kPathPlain, "manufacturer", manufacturer);
+  add(path, ';', kPathPlain, "serial", serial);
+  add(path, ';', kPathPlain, "model", model);
+  if (slot_id) add(path, ';', kPathPlain, "slot-id", std::to_string(*slot_id));
+  add(path, ';', kPathPlain, "object", object);
+  add(path, ';', kPathPlain, "id", std::string(id.begin(), id.end()));
+  add(path, ';', kPathPlain, "type", type);
+  add(query, '&', kQueryPlain, "module-path", module_path);
+  add(query, '&', kQueryPlain, "module-name", module_name);
+  if (!pin_file.empty()) add(query, '&', kQueryPlain, "pin-source", "file:" + pin_file);
+  if (!pin_env.empty()) add(query, '&', kQueryPlain, "pin-source", "env:" + pin_env);
   return "pkcs11:" + path + (query.empty() ? "" : "?" + query);
 }
 

@@ -22,20 +22,15 @@ std::string base64url(std::string_view data) {
 }
 
 std::string percent_encode(std::string_view value, SpaceAs space) {
-  static const char* kHex = "0123456789ABCDEF";
+  if (space == SpaceAs::percent) return pki::percent_encode(value);
+  // Form bodies: a space is '+', so a '+' of the value itself must be encoded (it is).
   std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ' && space == SpaceAs::plus) {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+  std::size_t from = 0;
+  for (auto sp = value.find(' '); sp != std::string_view::npos; sp = value.find(' ', from)) {
+    out += pki::percent_encode(value.substr(from, sp - from)) + "+";
+    from = sp + 1;
   }
-  return out;
+  return out + pki::percent_encode(value.substr(from));
 }
 
 std::string new_client_request_id(pki::Rng& rng) {

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "engine/pki/encoded_file.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
@@ -71,18 +72,7 @@ inline std::string url_decode(const std::string& s) {
 
 // Percent-encodes everything but unreserved characters (for @odata.nextLink).
 inline std::string url_encode(const std::string& s) {
-  static constexpr const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  return pki::percent_encode(s);
 }
 
 // The value of `key` in a query string ("" when absent).
