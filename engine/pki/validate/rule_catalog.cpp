@@ -15,6 +15,24 @@ const std::vector<RuleInfo>& rule_catalog() {
        "every issuer is a CA allowed to sign certificates (CA:TRUE, keyCertSign)",
        "RFC 5280 6.1.4 (k), (n)"},
       {"path.length", "no pathLenConstraint on the path is exceeded", "RFC 5280 6.1.4 (l), (m)"},
+      {"path.name-constraints",
+       "every name of every certificate (subject, subjectAltName, email in the subject) is "
+       "within the permitted and outside the excluded subtrees of the CAs above it, in every "
+       "name form",
+       "RFC 5280 6.1.3 (b), (c), 6.1.4 (g), 4.2.1.10"},
+      {"path.policy",
+       "certificate policies: a valid policy graph (RFC 9618) down to the certificate, "
+       "acceptable to --policy when an explicit policy is required; no anyPolicy mapping",
+       "RFC 5280 6.1.3 (d)-(f), 6.1.4 (a), (b), (h)-(j), 6.1.5 (g); RFC 9618"},
+      {"path.critical-extension",
+       "no certificate has a critical extension pkiflow does not process",
+       "RFC 5280 6.1.4 (o), 6.1.5 (f)"},
+      {"path.depth", "at most --max-depth intermediate CAs between the certificate and the anchor",
+       "caller's restriction"},
+      {"path.purpose",
+       "the certificate's extendedKeyUsage allows --purpose / --eku, and no CA on the path "
+       "excludes it",
+       "RFC 5280 4.2.1.12"},
       {"path.rfc5280",
        "the other RFC 5280 checks Botan applies (critical extensions, name "
        "constraints, encoding)",

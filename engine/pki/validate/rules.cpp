@@ -135,9 +135,22 @@ Pool make_pool(const ValidationRequest& req) {
   return pool;
 }
 
+namespace {
+
+std::string policy_list(const std::vector<std::string>& oids) {
+  std::string out;
+  for (const auto& o : oids)
+    out += (out.empty() ? "" : ", ") + (o == kAnyPolicy ? std::string("anyPolicy") : o);
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
 void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial) {
-  static const char* kPathRules[] = {"path.signature",    "path.validity", "path.name-chaining",
-                                     "path.issuer-is-ca", "path.length",   "path.rfc5280"};
+  static const char* kPathRules[] = {
+      "path.signature", "path.validity",         "path.name-chaining", "path.issuer-is-ca",
+      "path.length",    "path.name-constraints", "path.policy",        "path.critical-extension",
+      "path.rfc5280"};
   auto& rep = ctx.report;
   if (!ctx.path) {
     std::string reason;
@@ -175,6 +188,10 @@ void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial)
       flagged.insert(rule_for(c));
     }
   }
+  for (const auto& f : ctx.path->findings) {
+    rep.add(f.rule, Outcome::fail, f.reason, f.position);
+    flagged.insert(f.rule);
+  }
   const std::size_t n = nodes.size();
   const std::string count = std::to_string(n) + " certificate" + (n == 1 ? "" : "s");
   auto pass = [&](const char* rule, std::string reason) {
@@ -185,6 +202,19 @@ void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial)
   pass("path.name-chaining", "issuer and subject names chain");
   pass("path.issuer-is-ca", "every issuer is a CA with keyCertSign");
   pass("path.length", "no pathLenConstraint is exceeded");
+  pass("path.name-constraints", "every name is within the CAs' name constraints");
+  pass("path.critical-extension", "pkiflow processes every critical extension on the path");
+  const auto& pol = ctx.path->policies;
+  if (pol.processed)
+    pass("path.policy", "valid policies: " + policy_list(pol.authority) +
+                            "; acceptable to the caller: " + policy_list(pol.user) +
+                            (pol.explicit_required ? " (an explicit policy is required)" : ""));
+  const auto& opt = ctx.req.options;
+  if (opt.max_intermediates)
+    pass("path.depth", std::to_string(n >= 2 ? n - 2 : 0) + " intermediate(s), at most " +
+                           std::to_string(*opt.max_intermediates) + " allowed");
+  if (!opt.required_eku.empty())
+    pass("path.purpose", "the certificate and its CAs allow " + policy_list(opt.required_eku));
   pass("path.rfc5280", "no other RFC 5280 problem found by Botan");
 }
 
@@ -199,59 +229,38 @@ void revocation_rules(const RuleContext& ctx) {
     rep.add("revocation.crl", Outcome::unchecked, "the certificate is itself a trust anchor", 0);
     return;
   }
-  std::vector<Botan::X509_Certificate> path;
-  for (auto n : nodes)
-    path.push_back(ctx.pool.entries[n].cert);
-  std::vector<std::optional<Botan::X509_CRL>> crls(path.size());
-  for (std::size_t i = 0; i + 1 < path.size(); ++i) {
-    for (const auto& crl : ctx.req.crls) {
-      const auto& c = botan(crl);
-      if (!(c.issuer_dn() == path[i + 1].subject_dn())) continue;
-      if (!crls[i] || crls[i]->this_update() < c.this_update()) crls[i] = c;
-    }
-  }
-  Botan::CertificatePathStatusCodes status;
-  try {
-    status = Botan::PKIX::check_crl(path, crls, ctx.req.at);
-  } catch (const Botan::Exception& e) {
-    rep.add("revocation.crl", Outcome::fail, std::string("cannot check the CRLs: ") + e.what());
-    return;
-  }
-  status.resize(path.size());
-  for (std::size_t i = 0; i + 1 < path.size(); ++i) {
-    if (!crls[i]) {
+  const auto check = ctx.req.options.crl_check;
+  const auto& results = ctx.path->revocation;
+  for (std::size_t i = 0; i + 1 < nodes.size(); ++i) {
+    const auto& cert = at(ctx, i);
+    const auto& issuer = at(ctx, i + 1);
+    if (i >= results.size()) {
       rep.add("revocation.crl", Outcome::unchecked,
-              "no CRL from " + q(path[i + 1]) + " given; " + q(path[i]) + " not checked", i);
+              "no CRL given; " + q(cert) + " not checked (--crl-check none)", i);
       continue;
     }
-    auto& s = status[i];
-    // Botan compares the certificate's CRL DP with the CRL's issuingDistributionPoint even when
-    // the CRL has none (most CRLs); that is not a mismatch.
-    if (crls[i]->issuing_distribution_points().empty()) s.erase(Code::NO_MATCHING_CRLDP);
-    bool bad = false;
-    for (Code c : s) {
-      if (c < Code::FIRST_WARNING_STATUS) continue;
-      bad = true;
-      std::string reason;
-      if (c == Code::CERT_IS_REVOKED)
-        reason = q(path[i]) + " is revoked (CRL of " + q(path[i + 1]) + ", " +
-                 date(crls[i]->this_update()) + ")";
-      else if (c == Code::CRL_HAS_EXPIRED)
-        reason = "the CRL from " + q(path[i + 1]) + " expired on " + date(crls[i]->next_update()) +
-                 "; revocation of " + q(path[i]) + " is unknown";
-      else if (c == Code::CRL_BAD_SIGNATURE)
-        reason = "the CRL naming " + q(path[i + 1]) + " as issuer does not verify with its key";
-      else
-        reason =
-            std::string(Botan::Path_Validation_Result::status_string(c)) + " (" + q(path[i]) + ")";
-      rep.add("revocation.crl", c >= Code::FIRST_ERROR_STATUS ? Outcome::fail : Outcome::warn,
-              reason, i);
+    const auto& r = results[i];
+    const bool required = check == CrlCheck::all || (check == CrlCheck::leaf && i == 0);
+    switch (r.status) {
+      case Revocation::good:
+        rep.add("revocation.crl", Outcome::pass, q(cert) + " is not revoked", i);
+        break;
+      case Revocation::revoked:
+        rep.add("revocation.crl", Outcome::fail, q(cert) + " is " + r.reason, i);
+        break;
+      case Revocation::undetermined: {
+        std::string reason = "the revocation status of " + q(cert) + " is unknown: " + r.reason;
+        if (required)
+          rep.add("revocation.crl", Outcome::fail,
+                  reason + " (--crl-check " + to_string(check) + " requires it)", i);
+        else if (r.crl_named_issuer)
+          rep.add("revocation.crl", Outcome::fail, reason, i);
+        else
+          rep.add("revocation.crl", Outcome::unchecked,
+                  "no CRL from " + q(issuer) + " given; " + q(cert) + " not checked", i);
+        break;
+      }
     }
-    if (!bad)
-      rep.add("revocation.crl", Outcome::pass,
-              q(path[i]) + " is not revoked (CRL of " + q(path[i + 1]) + ", " +
-                  date(crls[i]->this_update()) + ")",
-              i);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <botan/x509path.h>
 
 #include "engine/pki/botan_access.hpp"
+#include "engine/pki/validate/detail/crl_processing.hpp"
 #include "engine/pki/validate/detail/path_builder.hpp"
 #include "engine/pki/validate/detail/path_checker.hpp"
 #include "engine/pki/validate/detail/rules.hpp"
@@ -25,7 +26,32 @@ void accept_intermediate_anchor(const Botan::X509_Certificate& anchor, std::set<
   status.erase(Code::CHAIN_NAME_MISMATCH);
 }
 
+bool signature_failed(const Botan::CertificatePathStatusCodes& status) {
+  for (const auto& s : status)
+    for (auto c : s)
+      if (static_cast<uint32_t>(c) >= 5000) return true;
+  return false;
+}
+
 }  // namespace
+
+const char* to_string(CrlCheck c) {
+  switch (c) {
+    case CrlCheck::none:
+      return "none";
+    case CrlCheck::leaf:
+      return "leaf";
+    case CrlCheck::all:
+      return "all";
+  }
+  return "none";
+}
+
+std::optional<CrlCheck> parse_crl_check(const std::string& s) {
+  for (auto c : {CrlCheck::none, CrlCheck::leaf, CrlCheck::all})
+    if (s == to_string(c)) return c;
+  return std::nullopt;
+}
 
 struct Validator::Impl {
   ValidatorLimits limits;
@@ -35,17 +61,83 @@ struct Validator::Impl {
   // Botan's check_chain order and codes, with issuer keys and verified signatures kept.
   detail::PathChecker checker{restrictions};
 
-  detail::PathCheck check(const detail::Pool& pool, const std::vector<std::size_t>& nodes,
-                          std::chrono::system_clock::time_point at) {
+  // What one validate() call shares between its candidate paths.
+  struct Request {
+    const detail::Pool& pool;
+    std::chrono::system_clock::time_point at;
+    const ValidationOptions& options;
+    std::vector<detail::CrlEntry> crls;
+    std::vector<const Botan::X509_Certificate*> certs;  // every certificate at hand
+    bool revocation = false;                            // CRLs given or required
+  };
+
+  // A CRL signer that is not on the path being checked must have a valid path of its own to the
+  // same trust anchor (RFC 5280 6.3.3 (f)); checked one level deep (the signer's own CRLs must
+  // then be signed by its path).
+  bool signer_valid(const Request& r, const Botan::X509_Certificate& signer, std::size_t anchor,
+                    int depth) {
+    if (depth >= 2) return false;
+    std::size_t target = r.pool.entries.size();
+    for (std::size_t k = 0; k < r.pool.entries.size(); ++k)
+      if (r.pool.entries[k].cert == signer) target = k;
+    if (target == r.pool.entries.size()) return false;
+    if (target == anchor) return true;
+    detail::PathLimits pl{limits.max_pool, limits.max_depth, limits.max_candidates,
+                          limits.max_steps};
+    detail::PathBuilder builder(r.pool.entries, target, r.at, pl);
+    ValidationOptions sub;
+    sub.crl_check = r.options.crl_check == CrlCheck::none ? CrlCheck::none : CrlCheck::all;
+    Request inner{r.pool, r.at, sub, {}, {}, r.revocation};
+    inner.crls = r.crls;
+    inner.certs = r.certs;
+    bool ok = false;
+    builder.search([&](const std::vector<std::size_t>& nodes) {
+      if (nodes.back() != anchor) return false;
+      ok = check(inner, nodes, depth + 1).errors == 0;
+      return ok;
+    });
+    return ok;
+  }
+
+  void revocation(const Request& r, const std::vector<Botan::X509_Certificate>& path,
+                  detail::PathCheck& pc, int depth) {
+    if (!r.revocation || path.size() < 2) return;
+    const detail::CrlProcessor crls(r.crls, r.certs, r.at);
+    const std::size_t anchor = pc.nodes.back();
+    const detail::SignerCheck signer_ok = [&](const Botan::X509_Certificate& signer) {
+      return signer_valid(r, signer, anchor, depth);
+    };
+    for (std::size_t p = 0; p + 1 < path.size(); ++p) {
+      pc.revocation.push_back(crls.status(path, p, signer_ok));
+      const auto& rr = pc.revocation.back();
+      const bool required =
+          r.options.crl_check == CrlCheck::all || (r.options.crl_check == CrlCheck::leaf && p == 0);
+      // A CRL of the issuer that was given but cannot be used (stale, badly signed, another
+      // scope) fails as well: the caller meant to check this certificate.
+      if (rr.status == detail::Revocation::revoked ||
+          (rr.status == detail::Revocation::undetermined && (required || rr.crl_named_issuer)))
+        ++pc.errors;
+    }
+  }
+
+  detail::PathCheck check(const Request& r, const std::vector<std::size_t>& nodes, int depth = 0) {
     detail::PathCheck pc;
     pc.nodes = nodes;
     std::vector<Botan::X509_Certificate> path;
     path.reserve(nodes.size());
     for (auto n : nodes)
-      path.push_back(pool.entries[n].cert);
+      path.push_back(r.pool.entries[n].cert);
     try {
-      pc.status = checker.check(path, at);
+      pc.status = checker.check(path, r.at);
       accept_intermediate_anchor(path.back(), pc.status.back());
+      // pkiflow processes these itself (path_processing.cpp), over every name form and with
+      // the policy extensions Botan does not know.
+      for (auto& s : pc.status) {
+        s.erase(Code::UNKNOWN_CRITICAL_EXTENSION);
+        s.erase(Code::NAME_CONSTRAINT_ERROR);
+      }
+      if (!signature_failed(pc.status))
+        pc.findings = detail::process_path(path, r.options, &pc.policies);
     } catch (const Botan::Exception& e) {
       pc.exception = e.what();
       pc.status.assign(nodes.size(), {});
@@ -55,6 +147,9 @@ struct Validator::Impl {
     for (const auto& s : pc.status)
       for (auto c : s)
         if (c >= Code::FIRST_ERROR_STATUS) ++pc.errors;
+    pc.errors += pc.findings.size();
+    // Revocation only for a path that holds otherwise: it is the costly part.
+    if (pc.errors == 0) revocation(r, path, pc, depth);
     return pc;
   }
 };
@@ -72,10 +167,20 @@ ChainReport Validator::validate(const ValidationRequest& req) {
   detail::PathLimits limits{impl_->limits.max_pool, impl_->limits.max_depth,
                             impl_->limits.max_candidates, impl_->limits.max_steps};
   detail::PathBuilder builder(pool.entries, 0, req.at, limits);
+  Impl::Request request{pool, req.at, req.options, {}, {}, false};
+  request.revocation = !req.crls.empty() || req.options.crl_check != CrlCheck::none;
+  if (request.revocation) {
+    std::vector<Botan::X509_CRL> crls;
+    for (const auto& c : req.crls)
+      crls.push_back(botan(c));
+    request.crls = detail::prepare_crls(crls);
+    for (const auto& e : pool.entries)
+      request.certs.push_back(&e.cert);
+  }
   std::optional<detail::PathCheck> best;
   bool valid = false;
   builder.search([&](const std::vector<std::size_t>& nodes) {
-    detail::PathCheck pc = impl_->check(pool, nodes, req.at);
+    detail::PathCheck pc = impl_->check(request, nodes);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       const auto& s = pc.status[i];
       if (i + 1 < nodes.size() && s.count(Code::SIGNATURE_ERROR))
@@ -87,6 +192,13 @@ ChainReport Validator::validate(const ValidationRequest& req) {
     if (valid || !best || pc.errors < best->errors) best = std::move(pc);
     return valid;
   });
+  // The report shows revocation for the path it shows, even one that failed before it.
+  if (best && best->exception.empty() && best->revocation.empty() && best->errors > 0) {
+    std::vector<Botan::X509_Certificate> path;
+    for (auto n : best->nodes)
+      path.push_back(pool.entries[n].cert);
+    impl_->revocation(request, path, *best, 0);
+  }
   report.candidates_checked = builder.candidates();
   if (!builder.limit_hit().empty()) report.limits_hit.push_back(builder.limit_hit());
   std::vector<std::size_t> shown = best ? best->nodes : builder.longest_partial();

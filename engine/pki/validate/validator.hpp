@@ -30,6 +30,31 @@ class TrustStore {
   std::vector<Certificate> anchors_;
 };
 
+// Which certificates below the trust anchor must be covered by a valid, in-scope CRL.
+enum class CrlCheck {
+  none,  // CRLs given are checked; a certificate no CRL covers is reported unchecked
+  leaf,  // the certificate under validation must be covered, else the chain is invalid
+  all,   // every certificate below the anchor must be covered (PKITS runs this way)
+};
+const char* to_string(CrlCheck c);
+std::optional<CrlCheck> parse_crl_check(const std::string& s);
+
+inline constexpr const char* kAnyPolicy = "2.5.29.32.0";
+
+// The RFC 5280 section 6.1.1 inputs and pkiflow's own path restrictions.
+struct ValidationOptions {
+  CrlCheck crl_check = CrlCheck::none;
+  // The leaf must carry one of these extended key usages (dotted OIDs; empty = no demand); an
+  // intermediate whose extendedKeyUsage excludes them all restricts the path.
+  std::vector<std::string> required_eku{};
+  std::optional<std::size_t> max_intermediates{};           // CAs between the leaf and the anchor
+  std::vector<std::string> initial_policy_set{kAnyPolicy};  // (c) user-initial-policy-set
+  bool require_explicit_policy = false;                     // (e) initial-explicit-policy
+  bool inhibit_policy_mapping = false;                      // (f) initial-policy-mapping-inhibit
+  bool inhibit_any_policy = false;                          // (g) initial-any-policy-inhibit
+  bool lenient = false;  // section 4 profile-only rules become warnings (never path rules)
+};
+
 struct ValidationRequest {
   Certificate cert;
   std::vector<Certificate> chain;  // the bundle that would be uploaded, any order
@@ -39,6 +64,7 @@ struct ValidationRequest {
   std::vector<Crl> crls;
   std::chrono::system_clock::time_point at;
   int min_remaining_days = 30;  // hygiene.remaining-validity warns below this
+  ValidationOptions options{};
 };
 
 struct ValidatorLimits {

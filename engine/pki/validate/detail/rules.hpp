@@ -8,7 +8,9 @@
 
 #include <botan/x509path.h>
 
+#include "engine/pki/validate/detail/crl_processing.hpp"
 #include "engine/pki/validate/detail/path_builder.hpp"
+#include "engine/pki/validate/detail/path_processing.hpp"
 #include "engine/pki/validate/validator.hpp"
 
 namespace pkiflow::pki::detail {
@@ -29,7 +31,10 @@ struct PathCheck {
   std::vector<std::size_t> nodes;
   Botan::CertificatePathStatusCodes status;
   std::size_t errors = 0;
-  std::string exception;  // Botan threw while checking (e.g. an unsupported key type)
+  std::string exception;          // Botan threw while checking (e.g. an unsupported key type)
+  std::vector<Finding> findings;  // pkiflow's own RFC 5280 processing (path_processing.hpp)
+  PolicyResult policies;
+  std::vector<RevocationResult> revocation;  // per certificate below the anchor, when checked
 };
 
 struct RuleContext {
