@@ -20,6 +20,7 @@ struct Validate {
   std::string cert, chain, trust, csr, profile, at, batch;
   std::vector<std::string> crls;
   int min_remaining_days = 30;
+  pki::OptionText options;
   unsigned jobs = 0;
   bool json = false, list_rules = false;
 
@@ -51,8 +52,15 @@ struct Validate {
     for (const auto& f : crls)
       for (auto& c : take(pki::Crl::load_all(f)))
         crl_list.push_back(std::move(c));
-    pki::ValidationRequest req{certificate, bundle,   anchors, request,
-                               prof,        crl_list, time,    min_remaining_days};
+    pki::ValidationRequest req{certificate,
+                               bundle,
+                               anchors,
+                               request,
+                               prof,
+                               crl_list,
+                               time,
+                               min_remaining_days,
+                               take(pki::make_options(options, false))};
     pki::Validator validator;
     auto report = validator.validate(req);
     if (json) {
@@ -69,6 +77,7 @@ struct Validate {
     pki::BatchOptions opts;
     opts.jobs = jobs;
     opts.default_at = when();
+    opts.defaults = take(pki::make_options(options, false));
     int worst = kOk;
     std::size_t n = 0, valid = 0, invalid = 0, unusable = 0;
     auto st = pki::validate_manifest(
@@ -134,6 +143,26 @@ void add_validate_command(CLI::App& app) {
                   "the target endpoint's rules: tls-inspection-ca, cba-ca, code-signing, root-ca");
   cmd->add_option("--crl", v->crls, "a CRL to check revocation against (repeatable)");
   cmd->add_option("--at", v->at, "validation time, RFC 3339 (default: now)");
+  cmd->add_option("--crl-check", v->options.crl_check,
+                  "none: check the CRLs given; leaf: the certificate must be covered by a valid "
+                  "CRL; all: every certificate below the anchor must be")
+      ->capture_default_str();
+  cmd->add_option("--purpose", v->options.purpose,
+                  "the certificate's purpose: serverAuth, clientAuth, codeSigning or any");
+  cmd->add_option("--eku", v->options.eku,
+                  "an extended key usage (OID) the certificate must allow (repeatable)");
+  cmd->add_option("--max-depth", v->options.max_depth,
+                  "at most this many intermediate CAs between the certificate and the anchor");
+  cmd->add_option("--policy", v->options.policies,
+                  "acceptable certificate policy OIDs, comma-separated (default anyPolicy)");
+  cmd->add_flag("--require-explicit-policy", v->options.require_explicit_policy,
+                "the path must be valid for a policy in --policy");
+  cmd->add_flag("--inhibit-policy-mapping", v->options.inhibit_policy_mapping,
+                "no policy mapping on the path");
+  cmd->add_flag("--inhibit-any-policy", v->options.inhibit_any_policy,
+                "anyPolicy in a certificate does not stand for other policies");
+  cmd->add_flag("--lenient", v->options.lenient,
+                "RFC 5280 section 4 profile rules warn instead of fail (legacy PKIs)");
   cmd->add_option("--min-remaining-days", v->min_remaining_days,
                   "warn when the certificate expires within this many days")
       ->capture_default_str();

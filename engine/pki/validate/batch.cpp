@@ -1,5 +1,6 @@
 #include "engine/pki/validate/batch.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -65,7 +66,8 @@ Result<ValidationRequest> parse_line(const nlohmann::json& j, const std::filesys
       *trust_where == "system" ? "system" : resolve(base, *trust_where).string();
   auto trust = cache.trust(trust_key);
   if (!trust) return trust.error();
-  ValidationRequest req{certs->front(), {}, *trust, std::nullopt, nullptr, {}, opts.default_at, 30};
+  ValidationRequest req{certs->front(),  {}, *trust,       std::nullopt, nullptr, {},
+                        opts.default_at, 30, opts.defaults};
   if (auto chain = str("chain")) {
     auto c = cache.certs(resolve(base, *chain));
     if (!c) return c.error();
@@ -98,6 +100,53 @@ Result<ValidationRequest> parse_line(const nlohmann::json& j, const std::filesys
     auto t = parse_rfc3339(*at);
     if (!t) return t.error().about("at");
     req.at = *t;
+  }
+  static const char* kOptionKeys[] = {"crl_check",
+                                      "purpose",
+                                      "eku",
+                                      "max_depth",
+                                      "policy",
+                                      "require_explicit_policy",
+                                      "inhibit_policy_mapping",
+                                      "inhibit_any_policy",
+                                      "lenient"};
+  if (std::any_of(std::begin(kOptionKeys), std::end(kOptionKeys),
+                  [&](const char* k) { return j.contains(k); })) {
+    OptionText t;
+    t.crl_check = str("crl_check").value_or("none");
+    t.purpose = str("purpose").value_or("");
+    auto strings = [&](const char* key) {
+      std::vector<std::string> out;
+      if (!j.contains(key)) return out;
+      if (!j[key].is_array())
+        throw std::invalid_argument(std::string("\"") + key + "\" must be an array of strings");
+      for (const auto& x : j[key]) {
+        if (!x.is_string())
+          throw std::invalid_argument(std::string("\"") + key + "\" must be an array of strings");
+        out.push_back(x.get<std::string>());
+      }
+      return out;
+    };
+    auto flag = [&](const char* key) {
+      if (!j.contains(key)) return false;
+      if (!j[key].is_boolean())
+        throw std::invalid_argument(std::string("\"") + key + "\" must be true or false");
+      return j[key].get<bool>();
+    };
+    t.eku = strings("eku");
+    t.policies = strings("policy");
+    if (j.contains("max_depth")) {
+      if (!j["max_depth"].is_number_integer())
+        return Error(ErrorKind::invalid_input, "max_depth", "must be an integer");
+      t.max_depth = j["max_depth"].get<long long>();
+    }
+    t.require_explicit_policy = flag("require_explicit_policy");
+    t.inhibit_policy_mapping = flag("inhibit_policy_mapping");
+    t.inhibit_any_policy = flag("inhibit_any_policy");
+    t.lenient = flag("lenient");
+    auto o = make_options(t, true);
+    if (!o) return o.error();
+    req.options = *o;
   }
   if (j.contains("min_remaining_days")) {
     if (!j["min_remaining_days"].is_number_integer())

@@ -18,6 +18,7 @@ struct BatchOptions {
   unsigned jobs = 0;  // 0 = one per core
   ValidatorLimits limits;
   std::chrono::system_clock::time_point default_at;  // for lines without "at"
+  ValidationOptions defaults;                        // for lines that set none of their own
 };
 
 struct BatchOutcome {
@@ -32,7 +33,9 @@ std::vector<ChainReport> validate_all(const std::vector<ValidationRequest>& requ
                                       const ValidatorLimits& limits, unsigned jobs);
 
 // Reads the manifest (one JSON object per line: "cert", "trust", optional "id", "chain", "csr",
-// "profile", "crl" (array), "at", "min_remaining_days"; relative paths are taken from
+// "profile", "crl" (array), "at", "min_remaining_days", and the validation options "crl_check",
+// "purpose", "eku" (array), "max_depth", "policy" (array), "require_explicit_policy",
+// "inhibit_policy_mapping", "inhibit_any_policy", "lenient"; relative paths are taken from
 // `base_dir`), validates every line and calls `sink` once per line, in manifest order.
 Status validate_manifest(std::istream& manifest, const std::filesystem::path& base_dir,
                          const BatchOptions& options,

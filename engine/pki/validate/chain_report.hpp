@@ -34,6 +34,14 @@ struct PathEntry {
 
 enum class Verdict { valid, invalid };
 
+// RFC 5280 6.1.6 outputs about certificate policies, for the path reported.
+struct PolicySets {
+  std::vector<std::string>
+      authority;                  // authority-constrained: what the CAs allow ("2.5.29.32.0" = any)
+  std::vector<std::string> user;  // user-constrained: that, within --policy
+  bool explicit_required = false;  // an explicit policy was required (explicit_policy 0)
+};
+
 struct ChainReport {
   std::vector<PathEntry> path;  // the chosen (or best failing) candidate path
   std::vector<RuleResult> results;
@@ -41,6 +49,9 @@ struct ChainReport {
   std::chrono::system_clock::time_point at;
   std::size_t candidates_checked = 0;
   std::vector<std::string> limits_hit;  // path-building caps that stopped the search
+  std::optional<PolicySets> policies;   // when the path got through policy processing
+  std::string crl_check = "none";       // --crl-check in effect
+  std::vector<std::string> relaxed;     // profile-only rules --lenient turned into warnings
 
   void add(std::string rule, Outcome outcome, std::string reason,
            std::optional<std::size_t> cert = std::nullopt);

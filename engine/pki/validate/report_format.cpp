@@ -50,6 +50,12 @@ std::string report_text(const ChainReport& r, bool color) {
     out += "  [" + std::to_string(i) + "] " + r.path[i].subject + "  (" + r.path[i].source + ")\n";
   for (const auto& l : r.limits_hit)
     out += "limit hit: " + l + "\n";
+  if (!r.relaxed.empty()) {
+    out += "relaxed by --lenient:";
+    for (const auto& x : r.relaxed)
+      out += " " + x;
+    out += "\n";
+  }
   out += "rules:\n";
   for (const auto& res : r.results) {
     std::string rule = res.rule;
@@ -75,6 +81,14 @@ std::string report_json(const ChainReport& r, int indent) {
   j["path"] = path;
   j["candidates_checked"] = r.candidates_checked;
   j["limits_hit"] = r.limits_hit;
+  j["crl_check"] = r.crl_check;
+  if (r.policies)
+    j["policies"] = {{"authority_constrained", r.policies->authority},
+                     {"user_constrained", r.policies->user},
+                     {"explicit_required", r.policies->explicit_required}};
+  else
+    j["policies"] = nullptr;
+  j["relaxed"] = r.relaxed;
   auto results = nlohmann::ordered_json::array();
   for (const auto& res : r.results) {
     nlohmann::ordered_json x{

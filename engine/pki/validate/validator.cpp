@@ -2,6 +2,7 @@
 
 #include <botan/exceptn.h>
 #include <botan/x509path.h>
+#include <algorithm>
 
 #include "engine/pki/botan_access.hpp"
 #include "engine/pki/validate/detail/crl_processing.hpp"
@@ -9,6 +10,7 @@
 #include "engine/pki/validate/detail/path_checker.hpp"
 #include "engine/pki/validate/detail/rules.hpp"
 #include "engine/pki/x509_botan.hpp"
+#include "engine/pki/x509_vocabulary.hpp"
 
 namespace pkiflow::pki {
 
@@ -51,6 +53,79 @@ std::optional<CrlCheck> parse_crl_check(const std::string& s) {
   for (auto c : {CrlCheck::none, CrlCheck::leaf, CrlCheck::all})
     if (s == to_string(c)) return c;
   return std::nullopt;
+}
+
+namespace {
+
+// RFC 5280's OBJECT IDENTIFIER in dotted form: a first arc 0-2, then numbers without leading zeros.
+bool dotted_oid(const std::string& s) {
+  if (s.size() < 3 || s[0] < '0' || s[0] > '2' || s[1] != '.') return false;
+  std::size_t start = 2;
+  while (start <= s.size()) {
+    const auto end = std::min(s.find('.', start), s.size());
+    if (end == start) return false;
+    if (s[start] == '0' && end - start > 1) return false;
+    for (std::size_t k = start; k < end; ++k)
+      if (s[k] < '0' || s[k] > '9') return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<ValidationOptions> make_options(const OptionText& t, bool manifest) {
+  auto name = [&](const char* cli, const char* key) { return std::string(manifest ? key : cli); };
+  ValidationOptions o;
+  auto check = parse_crl_check(t.crl_check);
+  if (!check)
+    return Error(ErrorKind::invalid_input, name("--crl-check", "crl_check"),
+                 "'" + t.crl_check + "' is not one of none, leaf, all");
+  o.crl_check = *check;
+  if (!t.purpose.empty() && t.purpose != "any") {
+    static const char* kPurposes[] = {"serverAuth", "clientAuth", "codeSigning"};
+    if (std::find(std::begin(kPurposes), std::end(kPurposes), t.purpose) == std::end(kPurposes))
+      return Error(ErrorKind::invalid_input, name("--purpose", "purpose"),
+                   "'" + t.purpose + "' is not one of serverAuth, clientAuth, codeSigning, any");
+    o.required_eku.push_back(*eku_oid(t.purpose));
+  }
+  for (const auto& e : t.eku) {
+    auto oid = eku_oid(e);
+    if (!oid || !dotted_oid(*oid))
+      return Error(ErrorKind::invalid_input, name("--eku", "eku"),
+                   "'" + e + "' is not an extended key usage name or a dotted OID");
+    if (std::find(o.required_eku.begin(), o.required_eku.end(), *oid) == o.required_eku.end())
+      o.required_eku.push_back(*oid);
+  }
+  if (t.max_depth) {
+    if (*t.max_depth < 0 || *t.max_depth > 64)
+      return Error(ErrorKind::invalid_input, name("--max-depth", "max_depth"),
+                   std::to_string(*t.max_depth) + " is outside 0-64 (intermediate CAs)");
+    o.max_intermediates = static_cast<std::size_t>(*t.max_depth);
+  }
+  if (!t.policies.empty()) {
+    o.initial_policy_set.clear();
+    for (const auto& item : t.policies) {
+      std::size_t start = 0;
+      while (start <= item.size()) {
+        const auto end = std::min(item.find(',', start), item.size());
+        std::string oid = item.substr(start, end - start);
+        if (oid == "anyPolicy") oid = kAnyPolicy;
+        if (!dotted_oid(oid))
+          return Error(ErrorKind::invalid_input, name("--policy", "policy"),
+                       "'" + oid + "' is not a dotted policy OID (or anyPolicy)");
+        if (std::find(o.initial_policy_set.begin(), o.initial_policy_set.end(), oid) ==
+            o.initial_policy_set.end())
+          o.initial_policy_set.push_back(oid);
+        start = end + 1;
+      }
+    }
+  }
+  o.require_explicit_policy = t.require_explicit_policy;
+  o.inhibit_policy_mapping = t.inhibit_policy_mapping;
+  o.inhibit_any_policy = t.inhibit_any_policy;
+  o.lenient = t.lenient;
+  return o;
 }
 
 struct Validator::Impl {
@@ -200,6 +275,10 @@ ChainReport Validator::validate(const ValidationRequest& req) {
     impl_->revocation(request, path, *best, 0);
   }
   report.candidates_checked = builder.candidates();
+  report.crl_check = to_string(req.options.crl_check);
+  if (best && best->policies.processed)
+    report.policies =
+        PolicySets{best->policies.authority, best->policies.user, best->policies.explicit_required};
   if (!builder.limit_hit().empty()) report.limits_hit.push_back(builder.limit_hit());
   std::vector<std::size_t> shown = best ? best->nodes : builder.longest_partial();
   for (auto n : shown) {

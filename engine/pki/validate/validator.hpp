@@ -55,6 +55,21 @@ struct ValidationOptions {
   bool lenient = false;  // section 4 profile-only rules become warnings (never path rules)
 };
 
+// ValidationOptions from their text form, shared by the command line and the batch manifest.
+// Errors name the option as the caller spells it (`--crl-check` or `crl_check`).
+struct OptionText {
+  std::string crl_check = "none";
+  std::string purpose;                 // serverAuth, clientAuth, codeSigning or any
+  std::vector<std::string> eku;        // dotted OIDs or EKU names
+  std::optional<long long> max_depth;  // intermediates, 0..64
+  std::vector<std::string> policies;   // dotted OIDs, each item may hold several separated by ','
+  bool require_explicit_policy = false;
+  bool inhibit_policy_mapping = false;
+  bool inhibit_any_policy = false;
+  bool lenient = false;
+};
+Result<ValidationOptions> make_options(const OptionText& text, bool manifest_names);
+
 struct ValidationRequest {
   Certificate cert;
   std::vector<Certificate> chain;  // the bundle that would be uploaded, any order
