@@ -71,6 +71,24 @@ const std::vector<RuleInfo>& rule_catalog() {
        "graph-api.md 2 (the service fetches it)"},
       {"profile.size", "the certificate fits the endpoint's size limit (CBA: 8 KB)",
        "graph-api.md 2"},
+      {"x509.serial", "every serial number is positive and at most 20 octets", "RFC 5280 4.1.2.2"},
+      {"x509.key-identifiers",
+       "authorityKeyIdentifier on every certificate that is not self-signed (cross-signed roots "
+       "included), matching the subjectKeyIdentifier on a self-signed one; "
+       "subjectKeyIdentifier on every CA",
+       "RFC 5280 4.2.1.1, 4.2.1.2"},
+      {"x509.ca-certificate",
+       "a CA certificate has a non-empty subject and a critical "
+       "basicConstraints",
+       "RFC 5280 4.1.2.6, 4.2.1.9"},
+      {"x509.key-usage",
+       "a CA certificate has keyUsage with keyCertSign; keyCertSign only with CA:TRUE; keyUsage "
+       "has a bit set",
+       "RFC 5280 4.2.1.3, 4.2.1.9"},
+      {"x509.ext-key-usage", "extendedKeyUsage, when present, lists a purpose",
+       "RFC 5280 4.2.1.12"},
+      {"x509.validity-encoding",
+       "validity dates are UTCTime through 2049, GeneralizedTime from 2050", "RFC 5280 4.1.2.5"},
       {"hygiene.key-size", "keys are at least RSA 2048 or EC 256 bits", "NIST SP 800-131A"},
       {"hygiene.signature-hash", "no certificate on the path is signed with SHA-1 or weaker",
        "NIST SP 800-131A"},

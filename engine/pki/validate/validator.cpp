@@ -292,6 +292,7 @@ ChainReport Validator::validate(const ValidationRequest& req) {
   detail::bundle_rules(ctx);
   detail::csr_rules(ctx);
   detail::profile_rules(ctx);
+  detail::x509_rules(ctx);
   detail::hygiene_rules(ctx);
   return report;
 }

@@ -50,6 +50,7 @@ void revocation_rules(const RuleContext& ctx);
 void bundle_rules(const RuleContext& ctx);
 void csr_rules(const RuleContext& ctx);
 void profile_rules(const RuleContext& ctx);
+void x509_rules(const RuleContext& ctx);  // RFC 5280 section 4 (x509_rules.cpp)
 void hygiene_rules(const RuleContext& ctx);
 
 }  // namespace pkiflow::pki::detail
