@@ -70,6 +70,19 @@ void PathBuilder::mark_bad_edge(std::size_t child, std::size_t parent) {
     unwind_ = std::min(unwind_, static_cast<std::size_t>(it - path_.begin()) + 1);
 }
 
+// RFC 4158 2.4.2: a path never holds the same subject name and key twice, even through two
+// different certificates (a pair of cross-certified CAs would otherwise loop).
+bool PathBuilder::repeats_subject_and_key(std::size_t node) const {
+  const auto& c = pool_[node].cert;
+  for (auto k : path_) {
+    const auto& o = pool_[k].cert;
+    if (o.subject_dn() == c.subject_dn() &&
+        o.subject_public_key_info() == c.subject_public_key_info())
+      return true;
+  }
+  return false;
+}
+
 bool PathBuilder::bad_edge(std::size_t child, std::size_t parent) const {
   return std::find(bad_edges_.begin(), bad_edges_.end(), std::make_pair(child, parent)) !=
          bad_edges_.end();
@@ -111,7 +124,7 @@ bool PathBuilder::dfs(std::size_t node,
           limit_hit_ = "steps: " + std::to_string(limits_.max_steps) + " issuer edges explored";
           break;
         }
-        if (on_path_[parent]) {
+        if (on_path_[parent] || repeats_subject_and_key(parent)) {
           blocked = true;
           continue;
         }

@@ -35,6 +35,26 @@ bool signature_failed(const Botan::CertificatePathStatusCodes& status) {
   return false;
 }
 
+// Signatures with SHA-1 or weaker and keys under RSA 2048 / EC 256 bits: the hygiene rules
+// report them; counted here so the path builder tries a path without them first (a CA
+// cross-signed with SHA-256 next to its SHA-1 certificate).
+std::size_t weak_links(const std::vector<Botan::X509_Certificate>& path) {
+  std::size_t weak = 0;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto& c = path[i];
+    const bool anchor_self_signed = i + 1 == path.size() && c.is_self_signed();
+    const std::string hash = signature_hash(c.signature_algorithm());
+    if (!anchor_self_signed && (hash == "SHA-1" || hash == "MD5" || hash == "MD2")) ++weak;
+    try {
+      auto k = key_strength(c);
+      if (k.bits < (k.algorithm == "RSA" ? 2048u : 256u)) ++weak;
+    } catch (const Botan::Exception&) {
+      ++weak;
+    }
+  }
+  return weak;
+}
+
 }  // namespace
 
 const char* to_string(CrlCheck c) {
@@ -207,10 +227,15 @@ struct Validator::Impl {
       accept_intermediate_anchor(path.back(), pc.status.back());
       // pkiflow processes these itself (path_processing.cpp), over every name form and with
       // the policy extensions Botan does not know.
+      // A negative serial and keyCertSign on an end entity are section 4 profile matters
+      // (x509.serial, x509.key-usage), which --lenient may relax; path validation does not
+      // depend on them.
       for (auto& s : pc.status) {
         s.erase(Code::UNKNOWN_CRITICAL_EXTENSION);
         s.erase(Code::NAME_CONSTRAINT_ERROR);
+        s.erase(Code::CERT_SERIAL_NEGATIVE);
       }
+      pc.status.front().erase(Code::INVALID_USAGE);
       if (!signature_failed(pc.status))
         pc.findings = detail::process_path(path, r.options, &pc.policies);
     } catch (const Botan::Exception& e) {
@@ -223,6 +248,7 @@ struct Validator::Impl {
       for (auto c : s)
         if (c >= Code::FIRST_ERROR_STATUS) ++pc.errors;
     pc.errors += pc.findings.size();
+    pc.errors += weak_links(path);
     // Revocation only for a path that holds otherwise: it is the costly part.
     if (pc.errors == 0) revocation(r, path, pc, depth);
     return pc;

@@ -52,6 +52,7 @@ class PathBuilder {
  private:
   bool dfs(std::size_t node, const std::function<bool(const std::vector<std::size_t>&)>& check);
   bool bad_edge(std::size_t child, std::size_t parent) const;
+  bool repeats_subject_and_key(std::size_t node) const;
   const std::vector<std::size_t>& issuers_of(std::size_t i);
 
   const std::vector<PoolEntry>& pool_;

@@ -1,0 +1,247 @@
+// Table-driven cases for the RFC 5280 section 4 rules, the validation inputs (--crl-check,
+// --purpose, --max-depth, --lenient) and path building (backtracking past a SHA-1 cross
+// certificate, no subject-and-key twice on a path). Certificates are made by openssl in the
+// test; where `openssl verify -x509_strict` has an opinion it is asked too, and the cases where
+// pkiflow differs say why.
+#include <boost/test/unit_test.hpp>
+
+#include "engine/pki/validate/report_format.hpp"
+#include "engine/pki/validate/validator.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace pkiflow;
+using namespace pkiflow::pki;
+using pkiflow::test::quote;
+using pkiflow::test::run;
+using pkiflow::test::TempDir;
+using pkiflow::test::write_file;
+
+namespace {
+
+// A small openssl CA kit in a temporary directory: make(name, issuer, extensions, extra).
+class Kit {
+ public:
+  Kit() {
+    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
+       f("root.key") + " -out " + f("root.pem") +
+       " -subj /CN=Kit-Root -days 3650 -addext basicConstraints=critical,CA:TRUE -addext "
+       "keyUsage=critical,keyCertSign,cRLSign -addext subjectKeyIdentifier=hash");
+  }
+  static constexpr const char* kCa =
+      "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+  static constexpr const char* kLeaf =
+      "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+      "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+
+  // Issues `name` under `issuer` with the given extensions; `key` reuses another name's key;
+  // `x509_args` go to `openssl x509 -req` (e.g. "-set_serial -5", "-sha1", "-days 30").
+  void make(const std::string& name, const std::string& issuer, const std::string& extensions,
+            const std::string& x509_args = "", const std::string& key = "") {
+    write_file(dir_ / (name + ".ext"), extensions);
+    const std::string k = key.empty() ? name : key;
+    if (key.empty())
+      sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + f(k + ".key"));
+    sh("openssl req -new -key " + f(k + ".key") + " -subj /CN=" + subject(name) + " -out " +
+       f(name + ".csr") + " && openssl x509 -req -in " + f(name + ".csr") + " -CA " +
+       f(issuer + ".pem") + " -CAkey " + f(issuer + ".key") + " -days 365 " +
+       (x509_args.find("-set_serial") == std::string::npos ? "-set_serial 0x7a3c91d4e5f60817 "
+                                                           : "") +
+       x509_args + " -extfile " + f(name + ".ext") + " -out " + f(name + ".pem"));
+  }
+  // Names that end in a prime share a subject (same CA, another certificate).
+  static std::string subject(const std::string& name) {
+    std::string s = name;
+    while (!s.empty() && s.back() == '\'')
+      s.pop_back();
+    return "Kit-" + s;
+  }
+  std::string f(const std::string& file) const { return quote(dir_ / file); }
+  std::filesystem::path path(const std::string& file) const { return dir_ / file; }
+
+  void bundle(const std::string& name, const std::vector<std::string>& certs) {
+    std::string all;
+    for (const auto& c : certs)
+      all += test::read_file(dir_ / (c + ".pem"));
+    write_file(dir_ / (name + ".pem"), all);
+  }
+
+  ChainReport validate(const std::string& leaf, const std::vector<std::string>& chain,
+                       ValidationOptions options = {}) {
+    ValidationRequest r{*Certificate::load(dir_ / (leaf + ".pem")),
+                        {},
+                        nullptr,
+                        std::nullopt,
+                        nullptr,
+                        {},
+                        std::chrono::system_clock::now(),
+                        0,
+                        std::move(options)};
+    for (const auto& c : chain)
+      r.chain.push_back(*Certificate::load(dir_ / (c + ".pem")));
+    r.trust = std::make_shared<const TrustStore>(*TrustStore::load(path("root.pem").string()));
+    return Validator().validate(r);
+  }
+
+  // openssl verify -x509_strict with the chain as untrusted certificates; true when it accepts.
+  bool openssl_accepts(const std::string& leaf, const std::vector<std::string>& chain,
+                       const std::string& extra = "") {
+    bundle("untrusted", chain);
+    return run("openssl verify -x509_strict " + extra + " -CAfile " + f("root.pem") +
+               (chain.empty() ? "" : " -untrusted " + f("untrusted.pem")) + " " + f(leaf + ".pem"))
+               .exit_code == 0;
+  }
+
+ private:
+  void sh(const std::string& cmd) {
+    auto r = run(cmd);
+    if (r.exit_code != 0) throw std::runtime_error(cmd + ": " + r.err);
+  }
+  TempDir dir_;
+};
+
+std::string failures(const ChainReport& r) {
+  return report_text(r, false);
+}
+
+bool fails(const ChainReport& r, const std::string& rule) {
+  return r.find(rule, Outcome::fail) != nullptr;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(rfc5280_rules)
+
+BOOST_AUTO_TEST_CASE(section_4_rules_fail_and_lenient_relaxes_them_to_warnings) {
+  Kit kit;
+  kit.make("Int", "root", Kit::kCa);
+  kit.make("Leaf", "Int", Kit::kLeaf);
+  auto good = kit.validate("Leaf", {"Int"});
+  BOOST_TEST((good.verdict() == Verdict::valid), failures(good));
+  BOOST_TEST(kit.openssl_accepts("Leaf", {"Int"}));
+
+  struct Case {
+    const char* rule;
+    const char* name;
+    std::string extensions;
+    std::string x509_args;
+    bool issuer;           // the odd certificate is the intermediate, with a normal leaf
+    bool openssl_rejects;  // what openssl verify -x509_strict says (OpenSSL 3.0)
+  };
+  // openssl x509 -req adds an authorityKeyIdentifier unless told not to.
+  const std::string ca_no_aki =
+      "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=none\n";
+  const std::string ca_bc_not_critical =
+      "basicConstraints=CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+  const std::string ca_no_ku =
+      "basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=hash\n"
+      "authorityKeyIdentifier=keyid\n";
+  const std::string leaf_cert_sign =
+      "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyCertSign\n"
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+  const std::vector<Case> cases{
+      // OpenSSL 3.0 does not look at the serial's sign; RFC 5280 4.1.2.2 does.
+      {"x509.serial", "NegSerial", Kit::kLeaf, "-set_serial -5", false, false},
+      {"x509.key-identifiers", "NoAki", ca_no_aki, "", true, true},
+      {"x509.ca-certificate", "BcSoft", ca_bc_not_critical, "", true, true},
+      {"x509.key-usage", "NoKu", ca_no_ku, "", true, true},
+      // keyCertSign on an end entity: the cA bit MUST then be set (4.2.1.3).
+      {"x509.key-usage", "LeafSigns", leaf_cert_sign, "", false, true},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.rule << " (" << c.name << ")") {
+      std::string leaf = c.name;
+      std::vector<std::string> chain{"Int"};
+      if (c.issuer) {
+        kit.make(c.name, "root", c.extensions, c.x509_args);
+        leaf = std::string(c.name) + "Leaf";
+        kit.make(leaf, c.name, Kit::kLeaf);
+        chain = {c.name};
+      } else {
+        kit.make(c.name, "Int", c.extensions, c.x509_args);
+      }
+      auto strict = kit.validate(leaf, chain);
+      BOOST_TEST(fails(strict, c.rule), failures(strict));
+      BOOST_TEST((strict.verdict() == Verdict::invalid));
+      BOOST_TEST(kit.openssl_accepts(leaf, chain) == !c.openssl_rejects);
+      ValidationOptions lenient;
+      lenient.lenient = true;
+      auto relaxed = kit.validate(leaf, chain, lenient);
+      BOOST_TEST((relaxed.verdict() == Verdict::valid), failures(relaxed));
+      BOOST_TEST(relaxed.find(c.rule, Outcome::warn) != nullptr);
+      BOOST_TEST((std::find(relaxed.relaxed.begin(), relaxed.relaxed.end(), c.rule) !=
+                  relaxed.relaxed.end()));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(purpose_depth_and_required_revocation_are_path_rules) {
+  Kit kit;
+  kit.make("Int", "root", Kit::kCa);
+  kit.make("Leaf", "Int", Kit::kLeaf);  // serverAuth
+  ValidationOptions client;
+  client.required_eku = {"1.3.6.1.5.5.7.3.2"};
+  auto wrong = kit.validate("Leaf", {"Int"}, client);
+  BOOST_TEST(fails(wrong, "path.purpose"), failures(wrong));
+  BOOST_TEST(!kit.openssl_accepts("Leaf", {"Int"}, "-purpose sslclient"));
+  ValidationOptions server;
+  server.required_eku = {"1.3.6.1.5.5.7.3.1"};
+  auto right = kit.validate("Leaf", {"Int"}, server);
+  BOOST_TEST((right.verdict() == Verdict::valid), failures(right));
+  BOOST_TEST(right.find("path.purpose", Outcome::pass) != nullptr);
+
+  // An intermediate whose extendedKeyUsage excludes the purpose restricts the path.
+  kit.make("ClientInt", "root", std::string(Kit::kCa) + "extendedKeyUsage=clientAuth\n");
+  kit.make("LeafUnderClient", "ClientInt", Kit::kLeaf);
+  auto restricted = kit.validate("LeafUnderClient", {"ClientInt"}, server);
+  BOOST_TEST(fails(restricted, "path.purpose"), failures(restricted));
+
+  ValidationOptions shallow;
+  shallow.max_intermediates = 0;
+  auto deep = kit.validate("Leaf", {"Int"}, shallow);
+  BOOST_TEST(fails(deep, "path.depth"), failures(deep));
+  shallow.max_intermediates = 1;
+  BOOST_TEST((kit.validate("Leaf", {"Int"}, shallow).verdict() == Verdict::valid));
+
+  ValidationOptions leaf_crl;
+  leaf_crl.crl_check = CrlCheck::leaf;
+  auto no_crl = kit.validate("Leaf", {"Int"}, leaf_crl);
+  auto hit = no_crl.find("revocation.crl", Outcome::fail);
+  BOOST_TEST_REQUIRE(hit != nullptr, failures(no_crl));
+  BOOST_TEST(hit->reason.find("--crl-check leaf requires it") != std::string::npos);
+  BOOST_TEST(!kit.openssl_accepts("Leaf", {"Int"}, "-crl_check"));
+  // The intermediate is not required under leaf: unchecked, not failed.
+  BOOST_TEST(no_crl.count(Outcome::fail) == 1u, failures(no_crl));
+}
+
+BOOST_AUTO_TEST_CASE(path_building_passes_a_sha1_cross_certificate_for_a_good_one) {
+  Kit kit;
+  // The same CA (subject and key) certified twice by the root: once with SHA-1, once with
+  // SHA-256; the SHA-1 one comes first in the bundle and expires later, so it is tried first.
+  kit.make("Int", "root", Kit::kCa, "-sha1 -days 700");
+  kit.make("Int'", "root", Kit::kCa, "-sha256 -days 365", "Int");
+  kit.make("Leaf", "Int", Kit::kLeaf);
+  auto r = kit.validate("Leaf", {"Int", "Int'"});
+  BOOST_TEST((r.verdict() == Verdict::valid), failures(r));
+  BOOST_TEST(r.candidates_checked == 2u, failures(r));
+  // Without the good one, the SHA-1 path is the best there is, and is refused for its hash.
+  auto only_sha1 = kit.validate("Leaf", {"Int"});
+  BOOST_TEST(fails(only_sha1, "hygiene.signature-hash"), failures(only_sha1));
+}
+
+BOOST_AUTO_TEST_CASE(no_path_holds_the_same_subject_and_key_twice) {
+  Kit kit;
+  // A under the root; B under A; A' (A's subject and key) under B, preferred for its later
+  // notAfter. leaf <- A' <- B <- A <- root is a chain of valid signatures that visits A twice.
+  kit.make("A", "root", Kit::kCa, "-days 365");
+  kit.make("B", "A", Kit::kCa, "-days 365");
+  kit.make("A'", "B", Kit::kCa, "-days 700", "A");
+  kit.make("Leaf", "A", Kit::kLeaf, "-days 300");
+  auto r = kit.validate("Leaf", {"A'", "B", "A"});
+  BOOST_TEST((r.verdict() == Verdict::valid), failures(r));
+  BOOST_TEST(r.path.size() == 3u, failures(r));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
