@@ -372,8 +372,9 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
       }
     }
     // 6.1.4 (o), 6.1.5 (f): a critical extension nobody processes.
-    for (const auto& [oid, value] : cert.v3_extensions().extensions_raw()) {
-      if (!value.second || processed_extension(oid.to_string())) continue;
+    const auto& ext = cert.v3_extensions();
+    for (const auto& oid : ext.get_extension_oids()) {
+      if (!ext.critical_extension_set(oid) || processed_extension(oid.to_string())) continue;
       out.push_back({"path.critical-extension", p,
                      q(cert) + " has the critical extension " + oid.to_string() +
                          ", which pkiflow does not process"});

@@ -3,6 +3,7 @@
 #include <botan/exceptn.h>
 #include <botan/x509path.h>
 #include <algorithm>
+#include <unordered_map>
 
 #include "engine/pki/botan_access.hpp"
 #include "engine/pki/validate/detail/crl_processing.hpp"
@@ -33,26 +34,6 @@ bool signature_failed(const Botan::CertificatePathStatusCodes& status) {
     for (auto c : s)
       if (static_cast<uint32_t>(c) >= 5000) return true;
   return false;
-}
-
-// Signatures with SHA-1 or weaker and keys under RSA 2048 / EC 256 bits: the hygiene rules
-// report them; counted here so the path builder tries a path without them first (a CA
-// cross-signed with SHA-256 next to its SHA-1 certificate).
-std::size_t weak_links(const std::vector<Botan::X509_Certificate>& path) {
-  std::size_t weak = 0;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const auto& c = path[i];
-    const bool anchor_self_signed = i + 1 == path.size() && c.is_self_signed();
-    const std::string hash = signature_hash(c.signature_algorithm());
-    if (!anchor_self_signed && (hash == "SHA-1" || hash == "MD5" || hash == "MD2")) ++weak;
-    try {
-      auto k = key_strength(c);
-      if (k.bits < (k.algorithm == "RSA" ? 2048u : 256u)) ++weak;
-    } catch (const Botan::Exception&) {
-      ++weak;
-    }
-  }
-  return weak;
 }
 
 }  // namespace
@@ -213,6 +194,37 @@ struct Validator::Impl {
           (rr.status == detail::Revocation::undetermined && (required || rr.crl_named_issuer)))
         ++pc.errors;
     }
+  }
+
+  // Keys under RSA 2048 / EC 256 bits, by SubjectPublicKeyInfo (parsed once; bounded).
+  std::unordered_map<std::string, bool> weak_keys;
+
+  // Signatures with SHA-1 or weaker and weak keys: the hygiene rules report them; counted here
+  // so the path builder tries a path without them first (a CA cross-signed with SHA-256 next to
+  // its SHA-1 certificate).
+  std::size_t weak_links(const std::vector<Botan::X509_Certificate>& path) {
+    std::size_t weak = 0;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      const auto& c = path[i];
+      const bool anchor_self_signed = i + 1 == path.size() && c.is_self_signed();
+      const std::string hash = signature_hash(c.signature_algorithm());
+      if (!anchor_self_signed && (hash == "SHA-1" || hash == "MD5" || hash == "MD2")) ++weak;
+      const auto& spki = c.subject_public_key_info();
+      std::string id(spki.begin(), spki.end());
+      auto it = weak_keys.find(id);
+      if (it == weak_keys.end()) {
+        bool is_weak = true;
+        try {
+          auto k = key_strength(c);
+          is_weak = k.bits < (k.algorithm == "RSA" ? 2048u : 256u);
+        } catch (const Botan::Exception&) {
+        }
+        if (weak_keys.size() >= 4096) weak_keys.clear();
+        it = weak_keys.emplace(std::move(id), is_weak).first;
+      }
+      if (it->second) ++weak;
+    }
+    return weak;
   }
 
   detail::PathCheck check(const Request& r, const std::vector<std::size_t>& nodes, int depth = 0) {

@@ -4,6 +4,8 @@
 #include <botan/der_enc.h>
 #include <botan/exceptn.h>
 
+#include <unordered_map>
+
 #include "engine/pki/x509_botan.hpp"
 
 namespace pkiflow::pki::detail {
@@ -399,9 +401,12 @@ IssuingDistributionPoint decode_issuing_distribution_point(const std::vector<std
 
 std::optional<std::vector<std::uint8_t>> extension_value(const Botan::Extensions& ext,
                                                          const char* oid) {
-  const auto o = Botan::OID::from_string(oid);
-  if (!ext.extension_set(o)) return std::nullopt;
-  return ext.get_extension_bits(o);
+  // Parsed once per thread: the callers pass the constants of namespace oids.
+  static thread_local std::unordered_map<const char*, Botan::OID> parsed;
+  auto it = parsed.find(oid);
+  if (it == parsed.end()) it = parsed.emplace(oid, Botan::OID::from_string(oid)).first;
+  if (!ext.extension_set(it->second)) return std::nullopt;
+  return ext.get_extension_bits(it->second);
 }
 
 Botan::X509_DN append_rdn(const Botan::X509_DN& base, const Botan::X509_DN& rdn) {
