@@ -1,5 +1,7 @@
 #include "engine/pki/x509_botan.hpp"
 
+#include <botan/x509_ext.h>
+
 #include <botan/asn1_obj.h>
 #include <botan/ber_dec.h>
 #include <botan/bigint.h>
@@ -217,6 +219,24 @@ std::vector<std::string> crl_urls(const Botan::X509_Certificate& cert) {
     }
   }
   return out;
+}
+
+std::size_t minimum_key_bits(const std::string& algorithm) {
+  return algorithm == "RSA" ? 2048 : 256;
+}
+
+bool weak_signature_hash(const std::string& hash) {
+  return hash == "SHA-1" || hash == "MD5" || hash == "MD2";
+}
+
+bool asserts_ca(const Botan::X509_Certificate& cert) {
+  auto bc =
+      cert.v3_extensions().get_extension_object_as<Botan::Cert_Extension::Basic_Constraints>();
+  return bc && bc->get_is_ca();
+}
+
+std::string quoted_subject(const Botan::X509_Certificate& cert) {
+  return "'" + format_dn(cert.subject_dn()) + "'";
 }
 
 }  // namespace pkiflow::pki

@@ -48,4 +48,14 @@ KeyStrength key_strength(const Botan::X509_Certificate& cert);
 // The hash of a signature algorithm ("SHA-256", "SHA-1", "MD5", ...), or "" when unknown.
 std::string signature_hash(const Botan::AlgorithmIdentifier& alg);
 
+// The hygiene floor (NIST SP 800-131A), one place for the rules that report it and the path
+// builder that avoids it: RSA keys of 2048 bits, other keys 256; no SHA-1, MD5 or MD2.
+std::size_t minimum_key_bits(const std::string& algorithm);
+bool weak_signature_hash(const std::string& hash);
+
+// basicConstraints with cA TRUE (without Botan's keyUsage condition of is_CA_cert).
+bool asserts_ca(const Botan::X509_Certificate& cert);
+// The subject in quotes, as the validator's reasons name a certificate.
+std::string quoted_subject(const Botan::X509_Certificate& cert);
+
 }  // namespace pkiflow::pki

@@ -41,11 +41,6 @@ bool processed_entry_extension(const std::string& oid) {
   return known.count(oid) != 0;
 }
 
-bool is_ca(const Botan::X509_Certificate& c) {
-  auto bc = c.v3_extensions().get_extension_object_as<Botan::Cert_Extension::Basic_Constraints>();
-  return bc && bc->get_is_ca();
-}
-
 GeneralName directory(const Botan::X509_DN& dn) {
   GeneralName n;
   n.kind = GeneralName::directory;
@@ -237,11 +232,11 @@ RevocationResult CrlProcessor::status(const std::vector<Botan::X509_Certificate>
             continue;
           }
         }
-        if (idp.only_user && is_ca(cert)) {
+        if (idp.only_user && asserts_ca(cert)) {
           skip(from + " covers end-entity certificates only");
           continue;
         }
-        if (idp.only_ca && !is_ca(cert)) {
+        if (idp.only_ca && !asserts_ca(cert)) {
           skip(from + " covers CA certificates only");
           continue;
         }

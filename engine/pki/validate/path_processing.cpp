@@ -17,7 +17,7 @@ namespace pkiflow::pki::detail {
 namespace {
 
 std::string q(const Botan::X509_Certificate& c) {
-  return "'" + format_dn(c.subject_dn()) + "'";
+  return quoted_subject(c);
 }
 
 std::string lower(std::string s) {

@@ -18,7 +18,7 @@ using Code = Botan::Certificate_Status_Code;
 namespace CE = Botan::Cert_Extension;
 
 std::string q(const Botan::X509_Certificate& c) {
-  return "'" + format_dn(c.subject_dn()) + "'";
+  return quoted_subject(c);
 }
 std::string date(const Botan::X509_Time& t) {
   return format_rfc3339(t.to_std_timepoint());
@@ -634,7 +634,7 @@ void hygiene_rules(const RuleContext& ctx) {
     const auto& c = *certs[i];
     try {
       auto k = key_strength(c);
-      std::size_t min = k.algorithm == "RSA" ? 2048 : 256;
+      const std::size_t min = minimum_key_bits(k.algorithm);
       if (k.bits < min) {
         weak_key = true;
         rep.add("hygiene.key-size", Outcome::fail,
@@ -649,7 +649,7 @@ void hygiene_rules(const RuleContext& ctx) {
     }
     const bool anchor_self_signed = ctx.path && i + 1 == certs.size() && c.is_self_signed();
     const std::string hash = signature_hash(c.signature_algorithm());
-    if (!anchor_self_signed && (hash == "SHA-1" || hash == "MD5" || hash == "MD2")) {
+    if (!anchor_self_signed && weak_signature_hash(hash)) {
       weak_hash = true;
       rep.add("hygiene.signature-hash", Outcome::fail, q(c) + " is signed with " + hash, i);
     }

@@ -208,7 +208,7 @@ struct Validator::Impl {
       const auto& c = path[i];
       const bool anchor_self_signed = i + 1 == path.size() && c.is_self_signed();
       const std::string hash = signature_hash(c.signature_algorithm());
-      if (!anchor_self_signed && (hash == "SHA-1" || hash == "MD5" || hash == "MD2")) ++weak;
+      if (!anchor_self_signed && weak_signature_hash(hash)) ++weak;
       const auto& spki = c.subject_public_key_info();
       std::string id(spki.begin(), spki.end());
       auto it = weak_keys.find(id);
@@ -216,7 +216,7 @@ struct Validator::Impl {
         bool is_weak = true;
         try {
           auto k = key_strength(c);
-          is_weak = k.bits < (k.algorithm == "RSA" ? 2048u : 256u);
+          is_weak = k.bits < minimum_key_bits(k.algorithm);
         } catch (const Botan::Exception&) {
         }
         if (weak_keys.size() >= 4096) weak_keys.clear();

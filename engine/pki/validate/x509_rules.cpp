@@ -18,12 +18,7 @@ namespace {
 namespace CE = Botan::Cert_Extension;
 
 std::string q(const Botan::X509_Certificate& c) {
-  return "'" + format_dn(c.subject_dn()) + "'";
-}
-
-bool is_ca(const Botan::X509_Certificate& c) {
-  auto bc = c.v3_extensions().get_extension_object_as<CE::Basic_Constraints>();
-  return bc && bc->get_is_ca();
+  return quoted_subject(c);
 }
 
 // 4.1.2.2: a positive INTEGER of at most 20 octets (its DER content, sign octet included).
@@ -53,7 +48,7 @@ std::optional<std::string> key_id_problem(const Botan::X509_Certificate& c) {
     return "no authorityKeyIdentifier (required on every certificate that is not self-signed" +
            std::string(self_issued(c) ? ", a cross-signed or rollover CA included)" : ")");
   }
-  if (is_ca(c) && ski.empty()) return "a CA certificate without a subjectKeyIdentifier";
+  if (asserts_ca(c) && ski.empty()) return "a CA certificate without a subjectKeyIdentifier";
   return std::nullopt;
 }
 
@@ -75,9 +70,9 @@ std::optional<std::string> key_usage_problem(const Botan::X509_Certificate& c) {
   if (c.x509_version() < 3) return std::nullopt;
   const bool has = c.v3_extensions().extension_set(CE::Key_Usage::static_oid());
   const bool cert_sign = c.has_constraints(Botan::Key_Constraints::KeyCertSign);
-  if (is_ca(c) && !has) return "a CA certificate without keyUsage";
-  if (is_ca(c) && !cert_sign) return "a CA certificate whose keyUsage lacks keyCertSign";
-  if (!is_ca(c) && has && cert_sign) return "keyCertSign without basicConstraints CA:TRUE";
+  if (asserts_ca(c) && !has) return "a CA certificate without keyUsage";
+  if (asserts_ca(c) && !cert_sign) return "a CA certificate whose keyUsage lacks keyCertSign";
+  if (!asserts_ca(c) && has && cert_sign) return "keyCertSign without basicConstraints CA:TRUE";
   if (has && c.constraints().empty()) return "keyUsage with no bit set";
   return std::nullopt;
 }
