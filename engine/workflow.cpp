@@ -86,6 +86,9 @@ Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::
                  "no trust anchors configured (\"trust_anchors\" in the configuration): the "
                  "chain cannot be validated, so nothing is uploaded");
   pki::ValidationRequest req{cert, chain, std::move(trust), csr, &profile, {}, now};
+  // No CRLs here: the certificate was just issued (or is an existing one the operator
+  // supplies), so the profile's revocation demand is for `pkiflow validate --crl`.
+  req.options.crl_check = pki::CrlCheck::none;
   pki::Validator validator;
   auto report = validator.validate(req);
   if (report.verdict() == pki::Verdict::valid) return Ok{};

@@ -181,4 +181,22 @@ bool same_hex(std::string_view a, std::string_view b) {
   return true;
 }
 
+const char* to_string(CrlCheck c) {
+  switch (c) {
+    case CrlCheck::none:
+      return "none";
+    case CrlCheck::leaf:
+      return "leaf";
+    case CrlCheck::all:
+      return "all";
+  }
+  return "none";
+}
+
+std::optional<CrlCheck> parse_crl_check(const std::string& s) {
+  for (auto c : {CrlCheck::none, CrlCheck::leaf, CrlCheck::all})
+    if (s == to_string(c)) return c;
+  return std::nullopt;
+}
+
 }  // namespace pkiflow::pki

@@ -3,12 +3,22 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/pki/result.hpp"
 
 namespace pkiflow::pki {
+
+// Which certificates below the trust anchor must be covered by a valid, in-scope CRL.
+enum class CrlCheck {
+  none,  // CRLs given are checked; a certificate no CRL covers is reported unchecked
+  leaf,  // the certificate under validation must be covered, else the chain is invalid
+  all,   // every certificate below the anchor must be covered (PKITS runs this way)
+};
+const char* to_string(CrlCheck c);
+std::optional<CrlCheck> parse_crl_check(const std::string& s);
 
 class Crl {
  public:

@@ -38,6 +38,10 @@ std::vector<SigningProfile> make_profiles() {
                               KeyUsageSet::cRLSign);
     p.default_days = 1825;
     p.crl_expected = true;
+    // Entra checks revocation of the CAs on a user's path: a CA its issuer has revoked, or one
+    // no CRL of its issuer covers, is not one to trust for sign-in.
+    p.crl_check = CrlCheck::leaf;
+    p.lists_issued_policies = true;
     p.max_der_bytes = 8 * 1024;  // "at most 250 CAs of at most 8 KB each" (graph-api.md 2)
     out.push_back(p);
   }

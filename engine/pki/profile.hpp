@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/pki/crl.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
 
 namespace pkiflow::pki {
@@ -32,7 +33,13 @@ struct SigningProfile {
   std::size_t min_ec_bits = 256;
   bool chain_must_reach_root = false;  // the uploaded chain bundle must hold the root
   bool crl_expected = false;           // warn when the certificate names no CRL
-  std::size_t max_der_bytes = 0;       // the endpoint's size limit (0 = none); CBA: 8 KB
+  // `validate`'s revocation demand when the caller names none (--crl-check wins). Upload-time
+  // validation in the workflow has no CRLs and says none itself.
+  std::optional<CrlCheck> crl_check;
+  // `validate` lists the policy OIDs a certificate issued under this CA can carry (CBA: Entra's
+  // authentication bindings map policy OIDs to an authentication strength).
+  bool lists_issued_policies = false;
+  std::size_t max_der_bytes = 0;  // the endpoint's size limit (0 = none); CBA: 8 KB
 };
 
 // The built-in profiles: tls-inspection-ca, cba-ca, code-signing, root-ca.

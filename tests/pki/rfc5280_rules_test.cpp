@@ -3,6 +3,13 @@
 // certificate, no subject-and-key twice on a path). Certificates are made by openssl in the
 // test; where `openssl verify -x509_strict` has an opinion it is asked too, and the cases where
 // pkiflow differs say why.
+#include <botan/auto_rng.h>
+#include <botan/data_src.h>
+#include <botan/pk_algs.h>
+#include <botan/pkcs8.h>
+#include <botan/pubkey.h>
+#include <botan/x509_ca.h>
+#include <botan/x509_ext.h>
 #include <boost/test/unit_test.hpp>
 
 #include "engine/pki/validate/report_format.hpp"
@@ -42,15 +49,18 @@ class Kit {
     const std::string k = key.empty() ? name : key;
     if (key.empty())
       sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + f(k + ".key"));
-    sh("openssl req -new -key " + f(k + ".key") + " -subj /CN=" + subject(name) + " -out " +
-       f(name + ".csr") + " && openssl x509 -req -in " + f(name + ".csr") + " -CA " +
+    const std::string subj = subject(name);
+    sh("openssl req -new -key " + f(k + ".key") + " -subj /" + (subj.empty() ? "" : "CN=" + subj) +
+       " -out " + f(name + ".csr") + " && openssl x509 -req -in " + f(name + ".csr") + " -CA " +
        f(issuer + ".pem") + " -CAkey " + f(issuer + ".key") + " -days 365 " +
        (x509_args.find("-set_serial") == std::string::npos ? "-set_serial 0x7a3c91d4e5f60817 "
                                                            : "") +
        x509_args + " -extfile " + f(name + ".ext") + " -out " + f(name + ".pem"));
   }
-  // Names that end in a prime share a subject (same CA, another certificate).
+  // Names that end in a prime share a subject (same CA, another certificate); EmptyCA has an
+  // empty subject.
   static std::string subject(const std::string& name) {
+    if (name == "EmptyCA") return "";
     std::string s = name;
     while (!s.empty() && s.back() == '\'')
       s.pop_back();
@@ -67,12 +77,12 @@ class Kit {
   }
 
   ChainReport validate(const std::string& leaf, const std::vector<std::string>& chain,
-                       ValidationOptions options = {}) {
+                       ValidationOptions options = {}, const char* profile = nullptr) {
     ValidationRequest r{*Certificate::load(dir_ / (leaf + ".pem")),
                         {},
                         nullptr,
                         std::nullopt,
-                        nullptr,
+                        profile ? find_profile(profile) : nullptr,
                         {},
                         std::chrono::system_clock::now(),
                         0,
@@ -146,6 +156,7 @@ BOOST_AUTO_TEST_CASE(section_4_rules_fail_and_lenient_relaxes_them_to_warnings) 
       {"x509.serial", "NegSerial", Kit::kLeaf, "-set_serial -5", false, false},
       {"x509.key-identifiers", "NoAki", ca_no_aki, "", true, true},
       {"x509.ca-certificate", "BcSoft", ca_bc_not_critical, "", true, true},
+      {"x509.ca-certificate", "EmptyCA", Kit::kCa, "", true, true},
       {"x509.key-usage", "NoKu", ca_no_ku, "", true, true},
       // keyCertSign on an end entity: the cA bit MUST then be set (4.2.1.3).
       {"x509.key-usage", "LeafSigns", leaf_cert_sign, "", false, true},
@@ -242,6 +253,195 @@ BOOST_AUTO_TEST_CASE(no_path_holds_the_same_subject_and_key_twice) {
   auto r = kit.validate("Leaf", {"A'", "B", "A"});
   BOOST_TEST((r.verdict() == Verdict::valid), failures(r));
   BOOST_TEST(r.path.size() == 3u, failures(r));
+}
+
+// RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. openssl cannot write a
+// GeneralizedTime before 2050, so these leaves are signed with Botan under the kit's root.
+BOOST_AUTO_TEST_CASE(validity_dates_are_utctime_through_2049_and_generalizedtime_after) {
+  Kit kit;
+  Botan::DataSource_Stream key_in(kit.path("root.key").string());
+  auto root_key = Botan::PKCS8::load_key(key_in);
+  Botan::X509_Certificate root(kit.path("root.pem").string());
+  auto rng = std::make_unique<Botan::AutoSeeded_RNG>();
+  auto leaf_key = Botan::create_private_key("ECDSA", *rng, "secp256r1");
+  auto issue = [&](const std::string& name, const Botan::ASN1_Time& not_after) {
+    Botan::PK_Signer signer(*root_key, *rng, "SHA-256", Botan::Signature_Format::DerSequence);
+    Botan::Extensions ext;
+    ext.add(std::make_unique<Botan::Cert_Extension::Basic_Constraints>(false), true);
+    ext.add(std::make_unique<Botan::Cert_Extension::Key_Usage>(
+                Botan::Key_Constraints::DigitalSignature),
+            true);
+    ext.add(std::make_unique<Botan::Cert_Extension::Authority_Key_ID>(root.subject_key_id()));
+    ext.add(std::make_unique<Botan::Cert_Extension::Subject_Key_ID>(leaf_key->public_key_bits(),
+                                                                    signer.hash_function()));
+    Botan::X509_DN subject;
+    subject.add_attribute("X520.CommonName", "Kit-" + name);
+    auto cert = Botan::X509_CA::make_cert(
+        signer, *rng, signer.algorithm_identifier(), leaf_key->subject_public_key(),
+        Botan::ASN1_Time(std::chrono::system_clock::now() - std::chrono::hours(1)), not_after,
+        root.subject_dn(), subject, ext);
+    write_file(kit.path(name + ".pem"), cert.PEM_encode());
+  };
+  using T = Botan::ASN1_Type;
+  struct Case {
+    const char* name;
+    Botan::ASN1_Time not_after;
+    bool valid;
+  };
+  const std::vector<Case> cases{
+      {"Utc2049", Botan::ASN1_Time("491231235959Z", T::UtcTime), true},
+      {"Gen2050", Botan::ASN1_Time("20500101000000Z", T::GeneralizedTime), true},
+      // A GeneralizedTime before 2050. OpenSSL 3.0 accepts it even with -x509_strict: a
+      // deliberate difference, the encoding is a MUST of 4.1.2.5.
+      {"Gen2049", Botan::ASN1_Time("20491231235959Z", T::GeneralizedTime), false},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      issue(c.name, c.not_after);
+      auto r = kit.validate(c.name, {});
+      BOOST_TEST((r.verdict() == Verdict::valid) == c.valid, failures(r));
+      BOOST_TEST(
+          r.find("x509.validity-encoding", c.valid ? Outcome::pass : Outcome::fail) != nullptr,
+          failures(r));
+      BOOST_TEST(kit.openssl_accepts(c.name, {}));
+      if (!c.valid) {
+        ValidationOptions lenient;
+        lenient.lenient = true;
+        auto relaxed = kit.validate(c.name, {}, lenient);
+        BOOST_TEST((relaxed.verdict() == Verdict::valid), failures(relaxed));
+        BOOST_TEST(relaxed.find("x509.validity-encoding", Outcome::warn) != nullptr);
+      }
+    }
+  }
+}
+
+// RFC 5280 4.2.1.10 in every name form openssl can write, each compared with openssl verify.
+BOOST_AUTO_TEST_CASE(name_constraints_hold_in_every_name_form) {
+  Kit kit;
+  struct Case {
+    const char* name;
+    const char* constraint;  // the CA's nameConstraints (plus sections)
+    const char* leaf_names;  // the leaf's subjectAltName
+    bool valid;
+  };
+  const std::vector<Case> cases{
+      {"DnsIn", "permitted;DNS:good.example", "DNS:www.good.example", true},
+      {"DnsOut", "permitted;DNS:good.example", "DNS:www.bad.example", false},
+      {"DnsExcluded", "excluded;DNS:bad.example", "DNS:x.bad.example", false},
+      {"DnsNotExcluded", "excluded;DNS:bad.example", "DNS:notbad.example", true},
+      {"IpIn", "permitted;IP:10.0.0.0/255.0.0.0", "IP:10.1.2.3", true},
+      {"IpOut", "permitted;IP:10.0.0.0/255.0.0.0", "IP:192.168.1.1", false},
+      {"Ip6Out", "permitted;IP:10.0.0.0/255.0.0.0,permitted;IP:fd00::/ffff::", "IP:fe80::1", false},
+      {"MailIn", "permitted;email:good.example", "email:alice@good.example", true},
+      {"MailOut", "permitted;email:good.example", "email:bob@bad.example", false},
+      {"UriIn", "permitted;URI:.good.example", "URI:https://host.good.example/x", true},
+      {"UriOut", "permitted;URI:.good.example", "URI:https://host.bad.example/x", false},
+      {"DirIn", "permitted;dirName:in_dn\n[in_dn]\nCN=Kit-DirInLeaf", "DNS:dir.example", true},
+      {"DirOut", "permitted;dirName:in_dn\n[in_dn]\nCN=Kit-Elsewhere", "DNS:dir.example", false},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const std::string ca = std::string(c.name) + "CA";
+      const std::string leaf = std::string(c.name) + "Leaf";
+      // The extensions first, then the sections the constraint names.
+      std::string constraint = c.constraint;
+      std::string sections;
+      if (auto nl = constraint.find('\n'); nl != std::string::npos) {
+        sections = constraint.substr(nl);
+        constraint.resize(nl);
+      }
+      kit.make(ca, "root",
+               std::string(Kit::kCa) + "nameConstraints=critical," + constraint + "\n" + sections);
+      kit.make(leaf, ca, std::string(Kit::kLeaf) + "subjectAltName=" + c.leaf_names + "\n");
+      auto r = kit.validate(leaf, {ca});
+      BOOST_TEST((r.verdict() == Verdict::valid) == c.valid, failures(r));
+      if (!c.valid) BOOST_TEST(fails(r, "path.name-constraints"), failures(r));
+      BOOST_TEST(kit.openssl_accepts(leaf, {ca}) == c.valid);
+      // Name constraints are a path rule: --lenient never relaxes them.
+      ValidationOptions lenient;
+      lenient.lenient = true;
+      BOOST_TEST((kit.validate(leaf, {ca}, lenient).verdict() == Verdict::valid) == c.valid);
+    }
+  }
+}
+
+// Certificate policies through a CA, and `--profile cba-ca` listing what a user certificate
+// under it can carry; a user certificate with each listed OID is then checked with
+// `openssl verify -policy OID -explicit_policy`, so the listing is what an independent
+// implementation accepts.
+BOOST_AUTO_TEST_CASE(cba_ca_lists_the_policy_oids_a_user_certificate_can_carry) {
+  Kit kit;
+  const std::string ca_ku =
+      "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign,cRLSign\n"
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
+  struct Case {
+    const char* name;
+    std::string extensions;             // the CA's policy extensions
+    std::vector<std::string> expected;  // the policies listed ("2.5.29.32.0" = any)
+    bool must_carry;                    // an explicit policy is required below
+  };
+  const std::vector<Case> cases{
+      {"TwoPolicies",
+       "certificatePolicies=1.3.6.1.4.1.311.99.1,1.3.6.1.4.1.311.99.2\n",
+       {"1.3.6.1.4.1.311.99.1", "1.3.6.1.4.1.311.99.2"},
+       false},
+      {"Mapped",
+       "certificatePolicies=1.3.6.1.4.1.311.99.1\n"
+       "policyMappings=critical,1.3.6.1.4.1.311.99.1:1.3.6.1.4.1.311.77.7\n",
+       {"1.3.6.1.4.1.311.77.7"},
+       false},
+      {"AnyPolicy", "certificatePolicies=2.5.29.32.0\n", {kAnyPolicy}, false},
+      {"Explicit",
+       "certificatePolicies=1.3.6.1.4.1.311.99.1\npolicyConstraints=critical,requireExplicitPolicy:"
+       "0\n",
+       {"1.3.6.1.4.1.311.99.1"},
+       true},
+      {"NoPolicies", "", {}, false},
+  };
+  ValidationOptions no_crl;  // the kit's root publishes no CRL
+  no_crl.crl_check = CrlCheck::none;
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const std::string ca = std::string(c.name) + "CA";
+      kit.make(ca, "root", ca_ku + c.extensions);
+      auto r = kit.validate(ca, {}, no_crl, "cba-ca");
+      BOOST_TEST((r.verdict() == Verdict::valid), failures(r));
+      BOOST_TEST_REQUIRE(r.policies.has_value());
+      BOOST_TEST_REQUIRE(r.policies->issued.has_value());
+      BOOST_TEST(*r.policies->issued == c.expected, boost::test_tools::per_element());
+      BOOST_TEST(r.policies->issued_explicit_required == c.must_carry);
+      const auto* line =
+          r.find("profile.user-policies", c.expected.empty() ? Outcome::warn : Outcome::pass);
+      BOOST_TEST_REQUIRE(line != nullptr, failures(r));
+      for (const auto& oid : c.expected)
+        if (oid != kAnyPolicy) BOOST_TEST(line->reason.find(oid) != std::string::npos);
+      // A user certificate with a listed policy has a valid policy on its path (it validates
+      // with an explicit policy required); one with an unlisted policy has none. pkiflow and
+      // openssl alike.
+      std::vector<std::string> carried = c.expected;
+      if (carried.empty() || carried.front() == kAnyPolicy) carried = {"1.3.6.1.4.1.311.55.5"};
+      carried.push_back("1.3.6.1.4.1.311.66.6");  // listed by no case
+      for (std::size_t k = 0; k < carried.size(); ++k) {
+        const auto& oid = carried[k];
+        const bool listed =
+            std::find(c.expected.begin(), c.expected.end(), oid) != c.expected.end() ||
+            (!c.expected.empty() && c.expected.front() == kAnyPolicy);
+        const std::string user = std::string(c.name) + "User" + std::to_string(k);
+        kit.make(user, ca, std::string(Kit::kLeaf) + "certificatePolicies=" + oid + "\n");
+        ValidationOptions explicit_policy = no_crl;
+        explicit_policy.require_explicit_policy = true;
+        auto u = kit.validate(user, {ca}, explicit_policy);
+        BOOST_TEST((u.verdict() == Verdict::valid) == listed, oid << "\n" << failures(u));
+        // OpenSSL takes an empty user-initial-policy-set unless told; RFC 5280's default is
+        // anyPolicy.
+        BOOST_TEST(
+            kit.openssl_accepts(user, {ca}, "-policy 2.5.29.32.0 -explicit_policy") == listed, oid);
+      }
+    }
+  }
+  // A root uploaded as the CBA CA is a trust anchor: nothing restricts the policies below it.
+  auto root = kit.validate("root", {}, no_crl, "cba-ca");
+  BOOST_TEST(root.find("profile.user-policies", Outcome::pass) != nullptr, failures(root));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

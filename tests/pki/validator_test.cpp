@@ -276,9 +276,23 @@ BOOST_AUTO_TEST_CASE(the_code_signing_and_cba_profiles_check_their_endpoints_rul
   auto leaf_as_cs = validate({"leaf.pem", "chain.pem", "root.pem", "", "code-signing"});
   BOOST_TEST(leaf_as_cs.find("profile.ext-key-usage", Outcome::fail)->reason.find("codeSigning") !=
              std::string::npos);
-  auto cba = validate({"int.pem", "", "root.pem", "", "cba-ca"});
+  // cba-ca asks for the CA's revocation status (Entra checks the CAs of a user's path): the
+  // root's CRL clears it; without one the chain is invalid unless the caller lifts the demand.
+  auto cba = validate({"int.pem", "", "root.pem", "", "cba-ca", {"root.crl"}});
   BOOST_TEST((cba.verdict() == Verdict::valid), failures(cba));
+  BOOST_TEST(cba.crl_check == "leaf");
+  BOOST_TEST(cba.find("revocation.crl", Outcome::pass) != nullptr);
   BOOST_TEST(cba.find("profile.crl", Outcome::warn) != nullptr);
+  auto no_crl = validate({"int.pem", "", "root.pem", "", "cba-ca"});
+  BOOST_TEST((no_crl.verdict() == Verdict::invalid));
+  auto demand = no_crl.find("revocation.crl", Outcome::fail);
+  BOOST_TEST_REQUIRE(demand != nullptr);
+  BOOST_TEST(demand->reason.find("profile cba-ca requires it") != std::string::npos);
+  auto lifted = make({"int.pem", "", "root.pem", "", "cba-ca"});
+  lifted.options.crl_check = CrlCheck::none;
+  auto lifted_report = Validator().validate(lifted);
+  BOOST_TEST((lifted_report.verdict() == Verdict::valid), failures(lifted_report));
+  BOOST_TEST(lifted_report.crl_check == "none");
   auto leaf_as_cba = validate({"leaf.pem", "chain.pem", "root.pem", "", "cba-ca"});
   BOOST_TEST(leaf_as_cba.find("profile.basic-constraints", Outcome::fail) != nullptr);
 }

@@ -145,8 +145,8 @@ void add_validate_command(CLI::App& app) {
   cmd->add_option("--at", v->at, "validation time, RFC 3339 (default: now)");
   cmd->add_option("--crl-check", v->options.crl_check,
                   "none: check the CRLs given; leaf: the certificate must be covered by a valid "
-                  "CRL; all: every certificate below the anchor must be")
-      ->capture_default_str();
+                  "CRL; all: every certificate below the anchor must be (default: the profile's "
+                  "demand, cba-ca: leaf; else none)");
   cmd->add_option("--purpose", v->options.purpose,
                   "the certificate's purpose: serverAuth, clientAuth, codeSigning or any");
   cmd->add_option("--eku", v->options.eku,

@@ -113,7 +113,7 @@ Result<ValidationRequest> parse_line(const nlohmann::json& j, const std::filesys
   if (std::any_of(std::begin(kOptionKeys), std::end(kOptionKeys),
                   [&](const char* k) { return j.contains(k); })) {
     OptionText t;
-    t.crl_check = str("crl_check").value_or("none");
+    t.crl_check = str("crl_check").value_or("");
     t.purpose = str("purpose").value_or("");
     auto strings = [&](const char* key) {
       std::vector<std::string> out;

@@ -40,6 +40,10 @@ struct PolicySets {
       authority;                  // authority-constrained: what the CAs allow ("2.5.29.32.0" = any)
   std::vector<std::string> user;  // user-constrained: that, within --policy
   bool explicit_required = false;  // an explicit policy was required (explicit_policy 0)
+  // The certificate is a CA: the policies a certificate it issues can assert and keep valid
+  // ("2.5.29.32.0" = any; empty = none), and whether that certificate must assert one.
+  std::optional<std::vector<std::string>> issued;
+  bool issued_explicit_required = false;
 };
 
 struct ChainReport {

@@ -263,6 +263,28 @@ bool eku_allows(const std::vector<Botan::OID>& have, const std::vector<std::stri
 
 }  // namespace
 
+// RFC 5280 6.1.4 (a), (b), (h), (i) for a CA at the end of the path, as if it were an
+// intermediate above one more certificate: what that certificate can assert (Entra CBA binds
+// policy OIDs of user certificates to an authentication strength).
+void issued_policies(const Botan::X509_Certificate& ca, PolicyGraph graph,
+                     std::size_t explicit_policy, std::size_t policy_mapping, PolicyResult& out) {
+  std::vector<Finding> ignored;  // the path's own processing reports malformed extensions
+  auto pm =
+      decoded(ca, oids::kPolicyMappings, "policyMappings", 0, ignored, decode_policy_mappings);
+  if (pm && std::none_of(pm->begin(), pm->end(), [](const auto& m) {
+        return m.first == kAnyPolicy || m.second == kAnyPolicy;
+      }))
+    graph.apply_mappings(*pm, policy_mapping > 0);
+  if (!self_issued(ca) && explicit_policy > 0) --explicit_policy;
+  auto pc = decoded(ca, oids::kPolicyConstraints, "policyConstraints", 0, ignored,
+                    decode_policy_constraints);
+  if (pc && pc->require_explicit)
+    explicit_policy = std::min(explicit_policy, *pc->require_explicit);
+  out.issued = graph.expected_below();
+  // 6.1.5 (a) for the issued certificate.
+  out.issued_explicit_required = explicit_policy <= 1;
+}
+
 bool self_issued(const Botan::X509_Certificate& c) {
   return c.subject_dn() == c.issuer_dn();
 }
@@ -274,6 +296,9 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
   const std::size_t n = path.size() - 1;  // certificates below the anchor
   // 6.1.2 initial state.
   std::size_t explicit_policy = options.require_explicit_policy ? 0 : n + 1;
+  // The same counter for a path one certificate longer (what the first certificate, a CA,
+  // issues): its initial value counts that certificate too.
+  std::size_t explicit_below = options.require_explicit_policy ? 0 : n + 2;
   std::size_t inhibit_any = options.inhibit_any_policy ? 0 : n + 1;
   std::size_t policy_mapping = options.inhibit_policy_mapping ? 0 : n + 1;
   PolicyGraph graph;
@@ -332,14 +357,17 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
       // (h)
       if (!self) {
         if (explicit_policy > 0) --explicit_policy;
+        if (explicit_below > 0) --explicit_below;
         if (policy_mapping > 0) --policy_mapping;
         if (inhibit_any > 0) --inhibit_any;
       }
       // (i), (j)
       auto pc = decoded(cert, oids::kPolicyConstraints, "policyConstraints", p, out,
                         decode_policy_constraints);
-      if (pc && pc->require_explicit)
+      if (pc && pc->require_explicit) {
         explicit_policy = std::min(explicit_policy, *pc->require_explicit);
+        explicit_below = std::min(explicit_below, *pc->require_explicit);
+      }
       if (pc && pc->inhibit_mapping)
         policy_mapping = std::min(policy_mapping, *pc->inhibit_mapping);
       auto iap = decoded(cert, oids::kInhibitAnyPolicy, "inhibitAnyPolicy", p, out,
@@ -358,6 +386,8 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
                        q(cert) + " restricts its path to extendedKeyUsage that excludes " +
                            join(options.required_eku)});
     } else {
+      if (policies && asserts_ca(cert))
+        issued_policies(cert, graph, explicit_below, policy_mapping, *policies);
       // 6.1.5 (a), (b)
       if (explicit_policy > 0) --explicit_policy;
       auto pc = decoded(cert, oids::kPolicyConstraints, "policyConstraints", p, out,

@@ -151,6 +151,17 @@ std::vector<std::string> PolicyGraph::authority_constrained() const {
   return out;
 }
 
+std::vector<std::string> PolicyGraph::expected_below() const {
+  std::vector<std::string> out;
+  if (null_) return out;
+  if (find(levels_.back(), kAnyPolicy)) return {kAnyPolicy};
+  for (const auto& n : levels_.back())
+    if (n.alive)
+      for (const auto& p : n.expected)
+        add_unique(out, p);
+  return out;
+}
+
 std::vector<std::string> PolicyGraph::user_constrained(
     const std::vector<std::string>& initial) const {
   const auto authority = authority_constrained();

@@ -82,11 +82,16 @@ std::string report_json(const ChainReport& r, int indent) {
   j["candidates_checked"] = r.candidates_checked;
   j["limits_hit"] = r.limits_hit;
   j["crl_check"] = r.crl_check;
-  if (r.policies)
+  if (r.policies) {
     j["policies"] = {{"authority_constrained", r.policies->authority},
                      {"user_constrained", r.policies->user},
                      {"explicit_required", r.policies->explicit_required}};
-  else
+    if (r.policies->issued)
+      j["policies"]["issued"] = {{"policies", *r.policies->issued},
+                                 {"explicit_required", r.policies->issued_explicit_required}};
+    else
+      j["policies"]["issued"] = nullptr;
+  } else
     j["policies"] = nullptr;
   j["relaxed"] = r.relaxed;
   auto results = nlohmann::ordered_json::array();

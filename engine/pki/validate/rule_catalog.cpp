@@ -71,6 +71,10 @@ const std::vector<RuleInfo>& rule_catalog() {
        "graph-api.md 2 (the service fetches it)"},
       {"profile.size", "the certificate fits the endpoint's size limit (CBA: 8 KB)",
        "graph-api.md 2"},
+      {"profile.user-policies",
+       "lists the policy OIDs a user certificate under this CA can carry and keep valid (Entra "
+       "authentication bindings map policy OIDs to a strength)",
+       "RFC 5280 6.1.3 (d), 6.1.4 (a), (b); Entra CBA authentication bindings"},
       {"x509.serial", "every serial number is positive and at most 20 octets", "RFC 5280 4.1.2.2"},
       {"x509.key-identifiers",
        "authorityKeyIdentifier on every certificate that is not self-signed (cross-signed roots "

@@ -229,7 +229,11 @@ void revocation_rules(const RuleContext& ctx) {
     rep.add("revocation.crl", Outcome::unchecked, "the certificate is itself a trust anchor", 0);
     return;
   }
-  const auto check = ctx.req.options.crl_check;
+  const auto check = effective_crl_check(ctx.req);
+  const bool by_profile = !ctx.req.options.crl_check && check != CrlCheck::none;
+  const std::string demand =
+      by_profile ? "profile " + ctx.req.profile->name + " requires it; --crl-check none lifts that"
+                 : "--crl-check " + std::string(to_string(check)) + " requires it";
   const auto& results = ctx.path->revocation;
   for (std::size_t i = 0; i + 1 < nodes.size(); ++i) {
     const auto& cert = at(ctx, i);
@@ -251,8 +255,7 @@ void revocation_rules(const RuleContext& ctx) {
       case Revocation::undetermined: {
         std::string reason = "the revocation status of " + q(cert) + " is unknown: " + r.reason;
         if (required)
-          rep.add("revocation.crl", Outcome::fail,
-                  reason + " (--crl-check " + to_string(check) + " requires it)", i);
+          rep.add("revocation.crl", Outcome::fail, reason + " (" + demand + ")", i);
         else if (r.crl_named_issuer)
           rep.add("revocation.crl", Outcome::fail, reason, i);
         else
@@ -603,6 +606,53 @@ void profile_size(const RuleContext& ctx, const SigningProfile& p,
   ctx.report.add("profile.size", Outcome::pass, std::to_string(size) + " bytes of DER", 0);
 }
 
+// CBA: the policy OIDs a user certificate under this CA can carry and keep valid, from the path's
+// policy processing (Entra's authentication bindings map policy OIDs to an authentication
+// strength, so a binding on an OID the path does not allow rests on the user certificate alone).
+void profile_user_policies(const RuleContext& ctx, const SigningProfile& p) {
+  if (!p.lists_issued_policies) return;
+  auto& rep = ctx.report;
+  const char* rule = "profile.user-policies";
+  if (ctx.path && ctx.path->exception.empty() && ctx.path->nodes.size() == 1)
+    return rep.add(rule, Outcome::pass,
+                   "the CA is itself a trust anchor, which restricts no policy: user certificates "
+                   "under it can carry any policy OID",
+                   0);
+  if (!ctx.path || !ctx.path->policies.processed)
+    return rep.add(rule, Outcome::unchecked, "no path through this CA to process policies on", 0);
+  const auto& pol = ctx.path->policies;
+  if (!pol.issued)
+    return rep.add(rule, Outcome::unchecked,
+                   "the certificate is not a CA: it issues no user "
+                   "certificates",
+                   0);
+  const auto& issued = *pol.issued;
+  const std::string must = pol.issued_explicit_required
+                               ? "; the path requires an explicit policy, so a user certificate "
+                                 "must carry one of them"
+                               : "";
+  if (issued.empty())
+    return rep.add(rule, Outcome::warn,
+                   "no certificate policy is valid below this CA (a CA on the path asserts no "
+                   "certificatePolicies, or none that reaches it): an Entra binding on a policy "
+                   "OID rests on the user certificate alone" +
+                       std::string(pol.issued_explicit_required
+                                       ? ", and with an explicit policy required no user "
+                                         "certificate under this CA validates"
+                                       : ""),
+                   0);
+  if (std::find(issued.begin(), issued.end(), kAnyPolicy) != issued.end())
+    return rep.add(rule, Outcome::pass,
+                   "user certificates under this CA can carry any policy OID (no CA on the path "
+                   "restricts them)" +
+                       must,
+                   0);
+  rep.add(rule, Outcome::pass,
+          "user certificates under this CA can carry the policy OIDs " + policy_list(issued) +
+              " (a user certificate carrying another has no valid policy on this path)" + must,
+          0);
+}
+
 }  // namespace
 
 void profile_rules(const RuleContext& ctx) {
@@ -617,6 +667,7 @@ void profile_rules(const RuleContext& ctx) {
   profile_crl(ctx, *p, cert);
   profile_crl_url(ctx, *p, cert);
   profile_size(ctx, *p, cert);
+  profile_user_policies(ctx, *p);
 }
 
 void hygiene_rules(const RuleContext& ctx) {

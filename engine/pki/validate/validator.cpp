@@ -38,24 +38,6 @@ bool signature_failed(const Botan::CertificatePathStatusCodes& status) {
 
 }  // namespace
 
-const char* to_string(CrlCheck c) {
-  switch (c) {
-    case CrlCheck::none:
-      return "none";
-    case CrlCheck::leaf:
-      return "leaf";
-    case CrlCheck::all:
-      return "all";
-  }
-  return "none";
-}
-
-std::optional<CrlCheck> parse_crl_check(const std::string& s) {
-  for (auto c : {CrlCheck::none, CrlCheck::leaf, CrlCheck::all})
-    if (s == to_string(c)) return c;
-  return std::nullopt;
-}
-
 namespace {
 
 // RFC 5280's OBJECT IDENTIFIER in dotted form: a first arc 0-2, then numbers without leading zeros.
@@ -75,14 +57,21 @@ bool dotted_oid(const std::string& s) {
 
 }  // namespace
 
+CrlCheck effective_crl_check(const ValidationRequest& req) {
+  if (req.options.crl_check) return *req.options.crl_check;
+  if (req.profile && req.profile->crl_check) return *req.profile->crl_check;
+  return CrlCheck::none;
+}
+
 Result<ValidationOptions> make_options(const OptionText& t, bool manifest) {
   auto name = [&](const char* cli, const char* key) { return std::string(manifest ? key : cli); };
   ValidationOptions o;
-  auto check = parse_crl_check(t.crl_check);
-  if (!check)
-    return Error(ErrorKind::invalid_input, name("--crl-check", "crl_check"),
-                 "'" + t.crl_check + "' is not one of none, leaf, all");
-  o.crl_check = *check;
+  if (!t.crl_check.empty()) {
+    o.crl_check = parse_crl_check(t.crl_check);
+    if (!o.crl_check)
+      return Error(ErrorKind::invalid_input, name("--crl-check", "crl_check"),
+                   "'" + t.crl_check + "' is not one of none, leaf, all");
+  }
   if (!t.purpose.empty() && t.purpose != "any") {
     static const char* kPurposes[] = {"serverAuth", "clientAuth", "codeSigning"};
     if (std::find(std::begin(kPurposes), std::end(kPurposes), t.purpose) == std::end(kPurposes))
@@ -142,6 +131,7 @@ struct Validator::Impl {
     const detail::Pool& pool;
     std::chrono::system_clock::time_point at;
     const ValidationOptions& options;
+    CrlCheck crl_check;  // options.crl_check, or the profile's demand
     std::vector<detail::CrlEntry> crls;
     std::vector<const Botan::X509_Certificate*> certs;  // every certificate at hand
     bool revocation = false;                            // CRLs given or required
@@ -162,8 +152,8 @@ struct Validator::Impl {
                           limits.max_steps};
     detail::PathBuilder builder(r.pool.entries, target, r.at, pl);
     ValidationOptions sub;
-    sub.crl_check = r.options.crl_check == CrlCheck::none ? CrlCheck::none : CrlCheck::all;
-    Request inner{r.pool, r.at, sub, {}, {}, r.revocation};
+    sub.crl_check = r.crl_check == CrlCheck::none ? CrlCheck::none : CrlCheck::all;
+    Request inner{r.pool, r.at, sub, *sub.crl_check, {}, {}, r.revocation};
     inner.crls = r.crls;
     inner.certs = r.certs;
     bool ok = false;
@@ -187,7 +177,7 @@ struct Validator::Impl {
       pc.revocation.push_back(crls.status(path, p, signer_ok));
       const auto& rr = pc.revocation.back();
       const bool required =
-          r.options.crl_check == CrlCheck::all || (r.options.crl_check == CrlCheck::leaf && p == 0);
+          r.crl_check == CrlCheck::all || (r.crl_check == CrlCheck::leaf && p == 0);
       // A CRL of the issuer that was given but cannot be used (stale, badly signed, another
       // scope) fails as well: the caller meant to check this certificate.
       if (rr.status == detail::Revocation::revoked ||
@@ -280,8 +270,9 @@ ChainReport Validator::validate(const ValidationRequest& req) {
   detail::PathLimits limits{impl_->limits.max_pool, impl_->limits.max_depth,
                             impl_->limits.max_candidates, impl_->limits.max_steps};
   detail::PathBuilder builder(pool.entries, 0, req.at, limits);
-  Impl::Request request{pool, req.at, req.options, {}, {}, false};
-  request.revocation = !req.crls.empty() || req.options.crl_check != CrlCheck::none;
+  const CrlCheck crl_check = effective_crl_check(req);
+  Impl::Request request{pool, req.at, req.options, crl_check, {}, {}, false};
+  request.revocation = !req.crls.empty() || crl_check != CrlCheck::none;
   if (request.revocation) {
     std::vector<Botan::X509_CRL> crls;
     for (const auto& c : req.crls)
@@ -313,10 +304,11 @@ ChainReport Validator::validate(const ValidationRequest& req) {
     impl_->revocation(request, path, *best, 0);
   }
   report.candidates_checked = builder.candidates();
-  report.crl_check = to_string(req.options.crl_check);
+  report.crl_check = to_string(crl_check);
   if (best && best->policies.processed)
     report.policies =
-        PolicySets{best->policies.authority, best->policies.user, best->policies.explicit_required};
+        PolicySets{best->policies.authority, best->policies.user, best->policies.explicit_required,
+                   best->policies.issued, best->policies.issued_explicit_required};
   if (!builder.limit_hit().empty()) report.limits_hit.push_back(builder.limit_hit());
   std::vector<std::size_t> shown = best ? best->nodes : builder.longest_partial();
   for (auto n : shown) {

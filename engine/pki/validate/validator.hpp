@@ -30,20 +30,12 @@ class TrustStore {
   std::vector<Certificate> anchors_;
 };
 
-// Which certificates below the trust anchor must be covered by a valid, in-scope CRL.
-enum class CrlCheck {
-  none,  // CRLs given are checked; a certificate no CRL covers is reported unchecked
-  leaf,  // the certificate under validation must be covered, else the chain is invalid
-  all,   // every certificate below the anchor must be covered (PKITS runs this way)
-};
-const char* to_string(CrlCheck c);
-std::optional<CrlCheck> parse_crl_check(const std::string& s);
-
 inline constexpr const char* kAnyPolicy = "2.5.29.32.0";
 
 // The RFC 5280 section 6.1.1 inputs and pkiflow's own path restrictions.
 struct ValidationOptions {
-  CrlCheck crl_check = CrlCheck::none;
+  // Unset: the profile's demand (cba-ca: leaf), else none.
+  std::optional<CrlCheck> crl_check{};
   // The leaf must carry one of these extended key usages (dotted OIDs; empty = no demand); an
   // intermediate whose extendedKeyUsage excludes them all restricts the path.
   std::vector<std::string> required_eku{};
@@ -58,7 +50,7 @@ struct ValidationOptions {
 // ValidationOptions from their text form, shared by the command line and the batch manifest.
 // Errors name the option as the caller spells it (`--crl-check` or `crl_check`).
 struct OptionText {
-  std::string crl_check = "none";
+  std::string crl_check;               // empty: unset
   std::string purpose;                 // serverAuth, clientAuth, codeSigning or any
   std::vector<std::string> eku;        // dotted OIDs or EKU names
   std::optional<long long> max_depth;  // intermediates, 0..64
@@ -81,6 +73,9 @@ struct ValidationRequest {
   int min_remaining_days = 30;  // hygiene.remaining-validity warns below this
   ValidationOptions options{};
 };
+
+// The revocation demand in force: the caller's, else the profile's (cba-ca: leaf), else none.
+CrlCheck effective_crl_check(const ValidationRequest& req);
 
 struct ValidatorLimits {
   std::size_t max_pool = 512;

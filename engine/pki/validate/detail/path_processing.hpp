@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ struct PolicyResult {
   std::vector<std::string> authority;  // authority-constrained policy set
   std::vector<std::string> user;       // user-constrained policy set
   bool explicit_required = false;      // explicit_policy reached 0
+  // When the certificate is a CA: the policies a certificate it issues can assert and keep valid
+  // ({anyPolicy}: any; empty: none is valid below it), and whether that certificate must
+  // assert one of them (explicit_policy reaches 0 there).
+  std::optional<std::vector<std::string>> issued;
+  bool issued_explicit_required = false;
 };
 
 // `path`: leaf first, trust anchor last (the anchor gives its name and key only, RFC 5280

@@ -36,6 +36,9 @@ class PolicyGraph {
   // initial set.
   std::vector<std::string> authority_constrained() const;
   std::vector<std::string> user_constrained(const std::vector<std::string>& initial) const;
+  // After the mappings of the last certificate: the policies a certificate it issues can assert
+  // and keep valid, in that certificate's domain ({anyPolicy}: any; empty when NULL).
+  std::vector<std::string> expected_below() const;
 
  private:
   struct Node {
