@@ -129,6 +129,14 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
   auto rules = c.call("validate", "--list-rules", 0, false);
   BOOST_TEST_REQUIRE(rules.is_array());
   BOOST_TEST(rules[0].contains("rule"));
+  // The README's rule table is the catalog, row by row.
+  const auto readme = test::read_file(test::fs::path(PKIFLOW_SOURCE_DIR) / "README.md");
+  for (const auto& r : rules) {
+    const std::string row = "| `" + r["rule"].get<std::string>() + "` | " +
+                            r["checks"].get<std::string>() + " [" + r["clause"].get<std::string>() +
+                            "] |";
+    BOOST_TEST(readme.find(row) != std::string::npos, "README lacks the row " << row);
+  }
   c.call("validate", "--cert " + quote(d / "x.pem"), 2, false);  // no --trust
   write_file(d / "manifest.jsonl",
              "{\"id\": \"a\", \"cert\": \"x.pem\", \"trust\": \"root.pem\"}\n"
@@ -144,7 +152,6 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
   auto verbs = c.call("help", "verbs", 0, false);
   c.call("help", "", 0, false);
   // The README's exit-code table is the program's (one table, not two that drift).
-  const auto readme = test::read_file(test::fs::path(PKIFLOW_SOURCE_DIR) / "README.md");
   for (const auto& code : c.call("help", "exit-codes", 0, false)) {
     const std::string row = "| " + std::to_string(code["exit"].get<int>()) + " | " +
                             code["kind"].get<std::string>() + " | ";

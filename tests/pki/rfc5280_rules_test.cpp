@@ -4,7 +4,9 @@
 // test; where `openssl verify -x509_strict` has an opinion it is asked too, and the cases where
 // pkiflow differs say why.
 #include <botan/auto_rng.h>
+#include <botan/ber_dec.h>
 #include <botan/data_src.h>
+#include <botan/der_enc.h>
 #include <botan/pk_algs.h>
 #include <botan/pkcs8.h>
 #include <botan/pubkey.h>
@@ -442,6 +444,72 @@ BOOST_AUTO_TEST_CASE(cba_ca_lists_the_policy_oids_a_user_certificate_can_carry) 
   // A root uploaded as the CBA CA is a trust anchor: nothing restricts the policies below it.
   auto root = kit.validate("root", {}, no_crl, "cba-ca");
   BOOST_TEST(root.find("profile.user-policies", Outcome::pass) != nullptr, failures(root));
+}
+
+// RFC 5280 4.2: "A certificate MUST NOT include more than one instance of a particular
+// extension." Neither openssl nor Botan writes such a certificate, so the test copies the
+// subjectKeyIdentifier of a kit leaf inside its TBSCertificate and signs it again with the
+// issuer's key.
+BOOST_AUTO_TEST_CASE(a_duplicate_extension_is_refused_naming_the_certificate_and_clause) {
+  Kit kit;
+  kit.make("Int", "root", Kit::kCa);
+  kit.make("Twice", "Int", Kit::kLeaf);
+  Botan::X509_Certificate leaf(kit.path("Twice.pem").string());
+  // TBSCertificate: its fields as raw objects; the last, [3], holds the extensions.
+  std::vector<Botan::BER_Object> fields;
+  Botan::BER_Decoder tbs(leaf.tbs_data());
+  auto body = tbs.start_sequence();
+  while (body.more_items())
+    fields.push_back(body.get_next_object());
+  BOOST_TEST_REQUIRE(
+      fields.back().is_a(3, Botan::ASN1_Class::ContextSpecific | Botan::ASN1_Class::Constructed));
+  std::vector<std::vector<std::uint8_t>> extensions;
+  Botan::BER_Decoder outer(fields.back().bits(), fields.back().length());
+  auto list = outer.start_sequence();
+  while (list.more_items()) {
+    auto e = list.get_next_object();
+    std::vector<std::uint8_t> der;
+    Botan::DER_Encoder(der).add_object(e.type(), e.get_class(), e.bits(), e.length());
+    extensions.push_back(std::move(der));
+  }
+  extensions.push_back(extensions.front());  // basicConstraints, twice
+  std::vector<std::uint8_t> new_tbs;
+  Botan::DER_Encoder enc(new_tbs);
+  enc.start_sequence();
+  for (std::size_t i = 0; i + 1 < fields.size(); ++i)
+    enc.add_object(fields[i].type(), fields[i].get_class(), fields[i].bits(), fields[i].length());
+  enc.start_explicit(3).start_sequence();
+  for (const auto& e : extensions)
+    enc.raw_bytes(e);
+  enc.end_cons().end_explicit().end_cons();
+  Botan::DataSource_Stream key_in(kit.path("Int.key").string());
+  auto int_key = Botan::PKCS8::load_key(key_in);
+  auto rng = std::make_unique<Botan::AutoSeeded_RNG>();
+  Botan::PK_Signer signer(*int_key, *rng, "SHA-256", Botan::Signature_Format::DerSequence);
+  const auto sig = signer.sign_message(new_tbs, *rng);
+  std::vector<std::uint8_t> cert;
+  Botan::DER_Encoder(cert)
+      .start_sequence()
+      .raw_bytes(new_tbs)
+      .encode(signer.algorithm_identifier())
+      .encode(sig, Botan::ASN1_Type::BitString)
+      .end_cons();
+  write_file(kit.path("Twice.der"), std::string(cert.begin(), cert.end()));
+  auto sh_ok = [](const std::string& cmd) { BOOST_TEST_REQUIRE(run(cmd).exit_code == 0, cmd); };
+
+  sh_ok("openssl x509 -inform DER -in " + kit.f("Twice.der") + " -out " + kit.f("Twice.pem"));
+  auto r = kit.validate("Twice", {"Int"});
+  auto hit = r.find("path.duplicate-extension", Outcome::fail);
+  BOOST_TEST_REQUIRE(hit != nullptr, failures(r));
+  BOOST_TEST(hit->reason ==
+             "'CN=Kit-Twice' has X509v3.BasicConstraints (2.5.29.19) twice; which one a relying "
+             "party reads is undefined");
+  BOOST_TEST(r.find("path.rfc5280", Outcome::fail) == nullptr, failures(r));
+  BOOST_TEST(!kit.openssl_accepts("Twice", {"Int"}));
+  // A path rule: --lenient does not relax it.
+  ValidationOptions lenient;
+  lenient.lenient = true;
+  BOOST_TEST((kit.validate("Twice", {"Int"}, lenient).verdict() == Verdict::invalid));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,3 +1,4 @@
+#include <botan/ber_dec.h>
 #include <botan/exceptn.h>
 #include <botan/x509_ext.h>
 #include <algorithm>
@@ -46,12 +47,41 @@ const char* rule_for(Code c) {
       return "path.issuer-is-ca";
     case Code::CERT_CHAIN_TOO_LONG:
       return "path.length";
+    case Code::DUPLICATE_CERT_EXTENSION:
+      return "path.duplicate-extension";
     case Code::SIGNATURE_METHOD_TOO_WEAK:
     case Code::UNTRUSTED_HASH:
       return "hygiene.signature-hash";
     default:
       return "path.rfc5280";
   }
+}
+
+// The OID of an extension that appears twice in the certificate (Botan keeps one of them and
+// only says that there was another), read from the TBSCertificate.
+std::string duplicated_extension(const Botan::X509_Certificate& cert) {
+  try {
+    Botan::BER_Decoder tbs(cert.tbs_data());
+    auto fields = tbs.start_sequence();
+    std::set<std::string> seen;
+    while (fields.more_items()) {
+      auto field = fields.get_next_object();
+      if (!field.is_a(3, Botan::ASN1_Class::ContextSpecific | Botan::ASN1_Class::Constructed))
+        continue;
+      Botan::BER_Decoder outer(field.bits(), field.length());
+      auto list = outer.start_sequence();
+      while (list.more_items()) {
+        Botan::OID oid;
+        list.start_sequence().decode(oid).discard_remaining();
+        if (!seen.insert(oid.to_string()).second) {
+          const std::string name = oid.human_name_or_empty();
+          return name.empty() ? oid.to_string() : name + " (" + oid.to_string() + ")";
+        }
+      }
+    }
+  } catch (const Botan::Exception&) {
+  }
+  return "an extension";
 }
 
 // A reason a user can act on, for the Botan status `c` found at path position `i`. `about` is
@@ -84,6 +114,9 @@ std::string explain(const RuleContext& ctx, std::size_t i, Code c, std::size_t& 
     case Code::CHAIN_NAME_MISMATCH:
       return "the issuer of " + q(subject) + " is '" + format_dn(subject.issuer_dn()) +
              "', not the next certificate " + q(issuer);
+    case Code::DUPLICATE_CERT_EXTENSION:
+      return q(subject) + " has " + duplicated_extension(subject) +
+             " twice; which one a relying party reads is undefined";
     default:
       return std::string(Botan::Path_Validation_Result::status_string(c)) + " (" + q(subject) + ")";
   }
@@ -147,10 +180,16 @@ std::string policy_list(const std::vector<std::string>& oids) {
 }  // namespace
 
 void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial) {
-  static const char* kPathRules[] = {
-      "path.signature", "path.validity",         "path.name-chaining", "path.issuer-is-ca",
-      "path.length",    "path.name-constraints", "path.policy",        "path.critical-extension",
-      "path.rfc5280"};
+  static const char* kPathRules[] = {"path.signature",
+                                     "path.validity",
+                                     "path.name-chaining",
+                                     "path.issuer-is-ca",
+                                     "path.length",
+                                     "path.name-constraints",
+                                     "path.policy",
+                                     "path.critical-extension",
+                                     "path.duplicate-extension",
+                                     "path.rfc5280"};
   auto& rep = ctx.report;
   if (!ctx.path) {
     std::string reason;
@@ -204,6 +243,7 @@ void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial)
   pass("path.length", "no pathLenConstraint is exceeded");
   pass("path.name-constraints", "every name is within the CAs' name constraints");
   pass("path.critical-extension", "pkiflow processes every critical extension on the path");
+  pass("path.duplicate-extension", "no certificate has an extension twice");
   const auto& pol = ctx.path->policies;
   if (pol.processed)
     pass("path.policy", "valid policies: " + policy_list(pol.authority) +
