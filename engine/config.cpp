@@ -12,6 +12,7 @@
 #include "engine/closest_name.hpp"
 #include "engine/config_keys.hpp"
 #include "engine/pki/encoded_file.hpp"
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/key.hpp"
 #include "engine/pki/pkcs11_uri.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
@@ -34,7 +35,7 @@ std::string suggestion(const std::string& got, const std::set<std::string>& know
 
 // `text` as a JSON string literal: what a user typed, with control characters made visible.
 std::string json_quoted(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json_text(nlohmann::json(text));
 }
 
 std::string listed(const std::set<std::string>& names) {

@@ -1,4 +1,5 @@
 #include "engine/lifecycle.hpp"
+#include "engine/pki/json_text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -434,7 +435,7 @@ Result<Record> Lifecycle::renew(const std::string& id, const std::string& succes
   std::string profile = profile_json.value_or(current->profile_json);
   if (!profile_json) {  // the successor of an adopted record is pkiflow's own
     auto p = nlohmann::json::parse(profile, nullptr, false);
-    if (p.is_object() && p.erase("adopted") > 0) profile = p.dump();
+    if (p.is_object() && p.erase("adopted") > 0) profile = json_text(p);
   }
   NewRecord n{successor_id, current->kind, current->name, current->tenant, profile, id};
   return plan(n, "renewal of " + id + (why.empty() ? "" : "; " + why));

@@ -33,6 +33,9 @@ PACKAGES=(g++ make cmake ninja-build pkg-config python3 xz-utils ca-certificates
 # Only the tests use these: a software HSM for the PKCS#11 CA keys, and OpenSC's pkcs11-tool to
 # look at the token with a tool pkiflow did not write.
 TEST_PACKAGES=(softhsm2 opensc)
+# The fuzz targets (tools/fuzz.sh): clang with libFuzzer (Debian 12: clang 14; libFuzzer is in the
+# runtime package clang only recommends).
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 die() { printf 'setup-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -46,6 +49,7 @@ as_root() {
 install_packages() {
   local missing=() wanted=("${PACKAGES[@]}")
   if [ "${PKIFLOW_TEST_DEPS:-}" = 1 ]; then wanted+=("${TEST_PACKAGES[@]}"); fi
+  if [ "${PKIFLOW_FUZZ_DEPS:-}" = 1 ]; then wanted+=("${FUZZ_PACKAGES[@]}"); fi
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done

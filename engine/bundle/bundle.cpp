@@ -11,6 +11,7 @@
 
 #include "engine/pki/detached_signature.hpp"
 #include "engine/pki/encoded_file.hpp"
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/record_id.hpp"
 
@@ -279,7 +280,7 @@ std::string to_json(const Manifest& m) {
          {"bundle_id", m.bundle_id},
          {"created_at", pki::format_rfc3339(m.created_at)},
          {"records", records}};
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 std::string to_json(const SignedManifest& m) {
@@ -296,7 +297,7 @@ std::string to_json(const SignedManifest& m) {
          {"signed_at", pki::format_rfc3339(m.signed_at)},
          {"ca", {{"subject", m.ca_subject}, {"sha256", m.ca_sha256}}},
          {"certificates", certs}};
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 Result<Manifest> write_bundle(const fs::path& dir, const std::string& bundle_id,

@@ -99,10 +99,10 @@ Bytes Certificate::der_digest(const char* hash) const {
   return Bytes(d.begin(), d.end());
 }
 TimePoint Certificate::not_before() const {
-  return impl_->cert.not_before().to_std_timepoint();
+  return time_point_of(impl_->cert.not_before());
 }
 TimePoint Certificate::not_after() const {
-  return impl_->cert.not_after().to_std_timepoint();
+  return time_point_of(impl_->cert.not_after());
 }
 bool Certificate::is_ca() const {
   return impl_->cert.is_CA_cert();
@@ -149,23 +149,29 @@ CertFacts Certificate::facts() const {
   return f;
 }
 
-Result<std::vector<Crl>> Crl::load_all(const std::filesystem::path& path) {
-  auto objects = read_objects(path);
+Result<std::vector<Crl>> Crl::decode_all(const Bytes& data) {
+  auto objects = decode_objects(data);
   if (!objects) return objects.error();
   std::vector<Crl> out;
   for (const auto& obj : *objects) {
     if (obj.label != "X509 CRL" && !obj.label.empty())
-      return Error(ErrorKind::parse, path.string(),
-                   "holds a " + obj.label + ", expected an X509 CRL");
+      return Error(ErrorKind::parse, "", "holds a " + obj.label + ", expected an X509 CRL");
     try {
       out.emplace_back(std::make_shared<const Crl::Impl>(Crl::Impl{Botan::X509_CRL(obj.der)}));
     } catch (const Botan::Exception& e) {
-      return Error(ErrorKind::parse, path.string(),
-                   std::string("not a valid CRL (") + e.what() + ")");
+      return Error(ErrorKind::parse, "", std::string("not a valid CRL (") + e.what() + ")");
     }
   }
-  if (out.empty()) return Error(ErrorKind::parse, path.string(), "empty file, expected a CRL");
+  if (out.empty()) return Error(ErrorKind::parse, "", "empty, expected a CRL");
   return out;
+}
+
+Result<std::vector<Crl>> Crl::load_all(const std::filesystem::path& path) {
+  auto bytes = read_file_bytes(path);
+  if (!bytes) return bytes.error();
+  auto crls = decode_all(*bytes);
+  if (!crls) return crls.error().about(path.string());
+  return crls;
 }
 
 std::string Crl::issuer() const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/pki/encoded_file.hpp"
 #include "engine/pki/result.hpp"
 
 namespace pkiflow::pki {
@@ -24,6 +25,7 @@ class Crl {
  public:
   // Every CRL in a file (PEM "X509 CRL" blocks or one DER CRL).
   static Result<std::vector<Crl>> load_all(const std::filesystem::path& path);
+  static Result<std::vector<Crl>> decode_all(const Bytes& data);  // PEM blocks or one DER CRL
   std::string issuer() const;
 
   struct Impl;

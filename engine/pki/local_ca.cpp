@@ -116,7 +116,7 @@ Result<Certificate> LocalCa::sign(const Csr& csr, const SigningProfile& profile,
   if (auto st = check_key_size(profile, key_info); !st) return st.error();
   const auto& ca_cert = botan(cert_);
   const auto not_after = opts.not_before + validity_of(profile, opts);
-  if (not_after > ca_cert.not_after().to_std_timepoint())
+  if (not_after > time_point_of(ca_cert.not_after()))
     return Error(ErrorKind::invalid_input, "validity",
                  "the certificate would outlive its CA '" + cert_.subject() +
                      "'; shorten --days or renew the CA first");

@@ -26,6 +26,11 @@ Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view tex
           6 ||
       consumed != 19)
     return bad();
+  for (std::size_t k : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18})
+    if (!std::isdigit(static_cast<unsigned char>(str[k]))) return bad();
+  if (y < 1678 || y > 2261)
+    return Error(ErrorKind::invalid_input, "time",
+                 "'" + std::string(text) + "' is outside the years pkiflow handles (1678-2261)");
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return bad();
   size_t pos = 19;
   if (pos < str.size() && str[pos] == '.') {
@@ -49,8 +54,17 @@ Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view tex
   auto ymd =
       year_month_day{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return bad();
-  auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} - seconds{offset};
-  return time_point_cast<system_clock::duration>(tp);
+  return clamped_time_point(sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} - seconds{offset});
+}
+
+std::chrono::system_clock::time_point clamped_time_point(std::chrono::sys_seconds t) {
+  using namespace std::chrono;
+  using tp = system_clock::time_point;
+  constexpr auto hi = time_point_cast<seconds>(tp::max());
+  constexpr auto lo = time_point_cast<seconds>(tp::min());
+  if (t >= hi) return tp::max();
+  if (t <= lo) return tp::min();
+  return time_point_cast<system_clock::duration>(t);
 }
 
 }  // namespace pkiflow::pki

@@ -10,7 +10,12 @@
 namespace pkiflow::pki {
 
 std::string format_rfc3339(std::chrono::system_clock::time_point t);
-// Accepts "2026-11-25T09:00:00Z", fractional seconds, and "+hh:mm"/"-hh:mm" offsets.
+// Accepts "2026-11-25T09:00:00Z", fractional seconds, and "+hh:mm"/"-hh:mm" offsets; a year
+// outside 1678-2261 (what a time point holds) is refused.
 Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
+
+// A time in whole seconds as a time point, clamped to the time point's range (1677-2262): a
+// certificate "valid until 9999-12-31" is valid until the end of that range, never overflows.
+std::chrono::system_clock::time_point clamped_time_point(std::chrono::sys_seconds t);
 
 }  // namespace pkiflow::pki

@@ -11,6 +11,8 @@
 #include <botan/pss_params.h>
 #include <map>
 
+#include "engine/pki/time_format.hpp"
+
 namespace pkiflow::pki {
 
 namespace {
@@ -237,6 +239,27 @@ bool asserts_ca(const Botan::X509_Certificate& cert) {
 
 std::string quoted_subject(const Botan::X509_Certificate& cert) {
   return "'" + format_dn(cert.subject_dn()) + "'";
+}
+
+std::chrono::system_clock::time_point time_point_of(const Botan::ASN1_Time& t) {
+  // to_string() is the encoding's own text: YYMMDDhhmmssZ (UTCTime) or YYYYMMDDhhmmssZ.
+  const std::string s = t.to_string();
+  auto num = [&](std::size_t at, std::size_t len) {
+    int v = 0;
+    for (std::size_t i = at; i < at + len; ++i)
+      v = v * 10 + (s[i] - '0');
+    return v;
+  };
+  const std::size_t y_len = s.size() == 13 ? 2 : 4;
+  int year = num(0, y_len);
+  if (y_len == 2) year += year >= 50 ? 1900 : 2000;
+  const unsigned month = static_cast<unsigned>(num(y_len, 2));
+  const unsigned day = static_cast<unsigned>(num(y_len + 2, 2));
+  const std::chrono::sys_days date{std::chrono::year{year} / std::chrono::month{month} /
+                                   std::chrono::day{day}};
+  return clamped_time_point(date + std::chrono::hours(num(y_len + 4, 2)) +
+                            std::chrono::minutes(num(y_len + 6, 2)) +
+                            std::chrono::seconds(num(y_len + 8, 2)));
 }
 
 }  // namespace pkiflow::pki

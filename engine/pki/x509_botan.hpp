@@ -5,6 +5,7 @@
 #include <botan/pkix_types.h>
 #include <botan/x509_ext.h>
 #include <botan/x509cert.h>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,9 @@ bool weak_signature_hash(const std::string& hash);
 bool asserts_ca(const Botan::X509_Certificate& cert);
 // The subject in quotes, as the validator's reasons name a certificate.
 std::string quoted_subject(const Botan::X509_Certificate& cert);
+
+// An ASN.1 time as a time point, for every year a certificate or CRL can carry (UTCTime from
+// 1950): Botan's to_std_timepoint throws before 1970, which a crafted certificate or CRL reaches.
+std::chrono::system_clock::time_point time_point_of(const Botan::ASN1_Time& t);
 
 }  // namespace pkiflow::pki

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/pki/certificate.hpp"
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/record_id.hpp"
@@ -144,7 +145,7 @@ Result<state::Record> adopt(net::io_context& ioc, state::StateStore& store, Life
   const std::string name = !req.name.empty() ? req.name : !o.name.empty() ? o.name : o.id;
   nlohmann::json profile{{"subject", f.subject}, {"adopted", o.id}};
   if (!req.signer.empty()) profile["signer"] = req.signer;
-  NewRecord n{record_id, hit->kind, name, req.tenant, profile.dump(), ""};
+  NewRecord n{record_id, hit->kind, name, req.tenant, json_text(profile), ""};
   SignedArtifacts a{cert->pem(), o.chain_pem,       f.not_before,
                     f.not_after, f.sha1_thumbprint, f.sha256_thumbprint};
   auto rec =

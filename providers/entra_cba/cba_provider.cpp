@@ -21,6 +21,7 @@
 #include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
@@ -83,7 +84,7 @@ std::string ca_body(const CaFields& f, bool create) {
   j["deltaCertificateRevocationListUrl"] =
       f.delta_crl_url.empty() ? json(nullptr) : json(f.delta_crl_url);
   j["isIssuerHintEnabled"] = f.issuer_hint;
-  return j.dump();
+  return json_text(j);
 }
 
 std::vector<providers::FieldChange> ca_field_changes(const nlohmann::ordered_json& ca,

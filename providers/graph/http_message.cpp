@@ -1,4 +1,5 @@
 #include "providers/graph/http_message.hpp"
+#include "engine/pki/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -68,7 +69,7 @@ std::string dry_run_json(const HttpRequest& request) {
   auto body = nlohmann::ordered_json::parse(r.body, nullptr, false);
   j["body"] = r.body.empty() ? nlohmann::ordered_json(nullptr)
                              : (body.is_discarded() ? nlohmann::ordered_json(r.body) : body);
-  return j.dump();
+  return json_text(j);
 }
 
 }  // namespace pkiflow::graph

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "engine/pki/time_format.hpp"
+
 namespace pkiflow::graph {
 
 namespace {
@@ -28,8 +30,7 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month + 1)},
                      std::chrono::day{static_cast<unsigned>(day)}};
   if (!ymd.ok()) return std::nullopt;
-  return time_point_cast<system_clock::duration>(sys_days{ymd} + hours{h} + minutes{m} +
-                                                 seconds{s});
+  return pki::clamped_time_point(sys_days{ymd} + hours{h} + minutes{m} + seconds{s});
 }
 
 }  // namespace
@@ -53,8 +54,8 @@ std::optional<Millis> parse_retry_after(std::string_view value,
   }
   auto when = parse_http_date(value);
   if (!when) return std::nullopt;
-  auto d = std::chrono::duration_cast<Millis>(*when - now);
-  return d.count() < 0 ? Millis(0) : d;
+  if (*when <= now) return Millis(0);
+  return std::chrono::duration_cast<Millis>(*when - now);
 }
 
 RetryDecision decide_retry(const RetryPolicy& policy, int attempt, int status,

@@ -1,6 +1,8 @@
+#include <botan/asn1_obj.h>
 #include <boost/test/unit_test.hpp>
 
 #include "engine/pki/time_format.hpp"
+#include "engine/pki/x509_botan.hpp"
 
 using namespace pkiflow::pki;
 
@@ -25,6 +27,41 @@ BOOST_AUTO_TEST_CASE(malformed_times_are_rejected_with_an_example) {
     BOOST_TEST(!t.ok(), bad);
     if (!t.ok()) BOOST_TEST(t.error().message().find("RFC 3339") != std::string::npos);
   }
+}
+
+// Certificates and CRLs carry any year from 1950 (UTCTime) on; Botan's own conversion throws
+// before 1970, which a crafted CRL once turned into a crash of `validate --crl` (found by
+// tests/fuzz/fuzz_crl, kept in tests/fuzz/regressions/crl).
+BOOST_AUTO_TEST_CASE(asn1_times_before_1970_and_after_2049_convert) {
+  using T = Botan::ASN1_Type;
+  struct Case {
+    const char* encoded;
+    T tag;
+    const char* rfc3339;
+  };
+  for (const auto& c :
+       std::vector<Case>{{"500101000000Z", T::UtcTime, "1950-01-01T00:00:00Z"},
+                         {"691231235959Z", T::UtcTime, "1969-12-31T23:59:59Z"},
+                         {"700101000000Z", T::UtcTime, "1970-01-01T00:00:00Z"},
+                         {"491231235959Z", T::UtcTime, "2049-12-31T23:59:59Z"},
+                         {"19600229120000Z", T::GeneralizedTime, "1960-02-29T12:00:00Z"},
+                         {"20500101000000Z", T::GeneralizedTime, "2050-01-01T00:00:00Z"},
+                         // Far beyond 2262 (Botan reads years to 3100): the end of what a time point holds.
+                         {"30001231235959Z", T::GeneralizedTime, "2262-04-11T23:47:16Z"}}) {
+    BOOST_TEST_CONTEXT(c.encoded) {
+      BOOST_TEST(format_rfc3339(time_point_of(Botan::ASN1_Time(c.encoded, c.tag))) == c.rfc3339);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(years_a_time_point_cannot_hold_are_refused_by_name) {
+  auto far = parse_rfc3339("3000-01-01T00:00:00Z");
+  BOOST_TEST_REQUIRE(!far);
+  BOOST_TEST(far.error().message().find("outside the years pkiflow handles (1678-2261)") !=
+             std::string::npos);
+  BOOST_TEST(!parse_rfc3339("1011-01-01T00:00:00Z"));
+  BOOST_TEST(!parse_rfc3339("+202-01-01T00:00:00Z"));
+  BOOST_TEST(format_rfc3339(*parse_rfc3339("2261-12-31T23:59:59Z")) == "2261-12-31T23:59:59Z");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/time_format.hpp"
 
 namespace pkiflow::cli {
@@ -66,7 +67,7 @@ void RunLogger::line(const char* level, const std::string& event, const engine::
   }
   if (!message.empty()) j["message"] = message;
   if (auto rid = request_id_in(message); !rid.empty()) j["request_id"] = rid;
-  std::cerr << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  std::cerr << json_text(j) << "\n";
 }
 
 void RunLogger::event(const engine::RunEvent& e) {

@@ -10,6 +10,7 @@
 #include "engine/run/run_owner.hpp"
 
 #include "engine/pki/encoded_file.hpp"
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/time_format.hpp"
 
 namespace pkiflow::cli {
@@ -68,7 +69,7 @@ int report_exit(const Exit& e) {
                                {"subject", e.subject},
                                {"message", e.detail.empty() ? e.message : e.detail}}},
                              {"exit", e.code}};
-  std::cout << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  std::cout << json_text(doc) << "\n";
   g_written = true;
   return e.code;
 }
@@ -153,7 +154,7 @@ nlohmann::ordered_json to_json(const pki::CsrFacts& f) {
 }
 
 void print_json(const nlohmann::ordered_json& j) {
-  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  std::cout << json_text(j, 2) << "\n";
   document_written();
 }
 

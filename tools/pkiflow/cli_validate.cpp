@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/validate/batch.hpp"
 #include "engine/pki/validate/report_format.hpp"
@@ -97,7 +98,7 @@ struct Validate {
             line["report"] = nlohmann::ordered_json::parse(pki::report_json(*o.report, -1));
           }
           if (json) {  // JSON lines, one per manifest line (README)
-            std::cout << line.dump() << "\n";
+            std::cout << json_text(line) << "\n";
             document_written();
           } else {
             std::cout << o.id << ": " << line["verdict"].get<std::string>();

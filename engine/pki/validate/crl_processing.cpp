@@ -21,7 +21,7 @@ std::string q(const Botan::X509_DN& dn) {
 }
 
 std::string date(const Botan::X509_Time& t) {
-  return format_rfc3339(t.to_std_timepoint());
+  return format_rfc3339(time_point_of(t));
 }
 
 constexpr std::uint32_t kRemoveFromCrl = 8;

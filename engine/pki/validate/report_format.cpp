@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/validate/rule_catalog.hpp"
 
@@ -103,7 +104,7 @@ std::string report_json(const ChainReport& r, int indent) {
     results.push_back(std::move(x));
   }
   j["results"] = results;
-  return j.dump(indent);
+  return json_text(j, indent);
 }
 
 }  // namespace pkiflow::pki

@@ -22,7 +22,7 @@ std::string q(const Botan::X509_Certificate& c) {
   return quoted_subject(c);
 }
 std::string date(const Botan::X509_Time& t) {
-  return format_rfc3339(t.to_std_timepoint());
+  return format_rfc3339(time_point_of(t));
 }
 
 const Botan::X509_Certificate& at(const RuleContext& ctx, std::size_t pos) {
@@ -125,8 +125,7 @@ std::string explain(const RuleContext& ctx, std::size_t i, Code c, std::size_t& 
 // Whole days of validity left at `at`, rounded to the nearest day: a certificate issued a
 // moment ago for 365 days has 365 days left, not 364 (the GSA minimum is one year).
 long days_left(const Botan::X509_Certificate& cert, std::chrono::system_clock::time_point at) {
-  auto hours =
-      std::chrono::duration_cast<std::chrono::hours>(cert.not_after().to_std_timepoint() - at);
+  auto hours = std::chrono::duration_cast<std::chrono::hours>(time_point_of(cert.not_after()) - at);
   return static_cast<long>(std::floor((static_cast<double>(hours.count()) + 12.0) / 24.0));
 }
 
@@ -749,7 +748,7 @@ void hygiene_rules(const RuleContext& ctx) {
   if (!weak_hash) rep.add("hygiene.signature-hash", Outcome::pass, "no SHA-1 or weaker signature");
   const auto& leaf = botan(ctx.req.cert);
   const long days = days_left(leaf, ctx.req.at);
-  const bool expired = leaf.not_after().to_std_timepoint() < ctx.req.at;
+  const bool expired = time_point_of(leaf.not_after()) < ctx.req.at;
   if (expired || days < ctx.req.min_remaining_days)
     rep.add("hygiene.remaining-validity", Outcome::warn,
             expired ? "expired on " + date(leaf.not_after())
