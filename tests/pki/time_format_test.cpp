@@ -39,15 +39,15 @@ BOOST_AUTO_TEST_CASE(asn1_times_before_1970_and_after_2049_convert) {
     T tag;
     const char* rfc3339;
   };
-  for (const auto& c :
-       std::vector<Case>{{"500101000000Z", T::UtcTime, "1950-01-01T00:00:00Z"},
-                         {"691231235959Z", T::UtcTime, "1969-12-31T23:59:59Z"},
-                         {"700101000000Z", T::UtcTime, "1970-01-01T00:00:00Z"},
-                         {"491231235959Z", T::UtcTime, "2049-12-31T23:59:59Z"},
-                         {"19600229120000Z", T::GeneralizedTime, "1960-02-29T12:00:00Z"},
-                         {"20500101000000Z", T::GeneralizedTime, "2050-01-01T00:00:00Z"},
-                         // Far beyond 2262 (Botan reads years to 3100): the end of what a time point holds.
-                         {"30001231235959Z", T::GeneralizedTime, "2262-04-11T23:47:16Z"}}) {
+  for (const auto& c : std::vector<Case>{
+           {"500101000000Z", T::UtcTime, "1950-01-01T00:00:00Z"},
+           {"691231235959Z", T::UtcTime, "1969-12-31T23:59:59Z"},
+           {"700101000000Z", T::UtcTime, "1970-01-01T00:00:00Z"},
+           {"491231235959Z", T::UtcTime, "2049-12-31T23:59:59Z"},
+           {"19600229120000Z", T::GeneralizedTime, "1960-02-29T12:00:00Z"},
+           {"20500101000000Z", T::GeneralizedTime, "2050-01-01T00:00:00Z"},
+           // Far beyond 2262 (Botan reads years to 3100): the end of what a time point holds.
+           {"30001231235959Z", T::GeneralizedTime, "2262-04-11T23:47:16Z"}}) {
     BOOST_TEST_CONTEXT(c.encoded) {
       BOOST_TEST(format_rfc3339(time_point_of(Botan::ASN1_Time(c.encoded, c.tag))) == c.rfc3339);
     }
