@@ -381,7 +381,8 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
   long long conc = static_cast<long long>(r.concurrency), poll = r.poll_interval.count(),
             wait = r.confirm_wait.count() / 1000,
             inflight = static_cast<long long>(r.max_in_flight), base = r.retry_base.count(),
-            cap = r.retry_cap.count();
+            cap = r.retry_cap.count(), request_timeout = r.request_timeout.count(),
+            deadline = r.deadline.count(), max_retry_after = r.max_retry_after.count();
   if (auto st = first_error(
           {f.only(keys_of("run")), f.count("retry_base_seconds", base, 0, 86'400),
            f.count("retry_cap_seconds", cap, 0, 7 * 86'400),
@@ -389,7 +390,10 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
            f.count("poll_interval_ms", poll, kPollIntervalMsBounds.min, kPollIntervalMsBounds.max),
            f.count("confirm_wait_seconds", wait, kConfirmWaitSecondsBounds.min,
                    kConfirmWaitSecondsBounds.max),
-           f.count("max_in_flight", inflight, 1, 256)});
+           f.count("max_in_flight", inflight, 1, 256),
+           f.count("request_timeout_seconds", request_timeout, 1, 600),
+           f.count("deadline_seconds", deadline, 0, 7 * 86'400),
+           f.count("max_retry_after_seconds", max_retry_after, 0, 86'400)});
       !st)
     return st.error();
   r.concurrency = static_cast<std::size_t>(conc);
@@ -398,6 +402,9 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
   r.max_in_flight = static_cast<std::size_t>(inflight);
   r.retry_base = std::chrono::seconds(base);
   r.retry_cap = std::chrono::seconds(cap);
+  r.request_timeout = std::chrono::seconds(request_timeout);
+  r.deadline = std::chrono::seconds(deadline);
+  r.max_retry_after = std::chrono::seconds(max_retry_after);
   if (j.contains("verify_interval")) {
     const auto& v = j["verify_interval"];
     if (v.is_string() && v.get<std::string>() == "off") {

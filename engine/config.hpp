@@ -133,6 +133,14 @@ struct RunSettings {
   std::chrono::seconds retry_cap{std::chrono::hours(6)};
   // Each active record's remote object is read back at most this often (drift); 0 = never.
   std::chrono::seconds verify_interval{std::chrono::hours(24)};
+  // Each HTTP request (connect, TLS, write and read, whatever the server trickles) ends by then.
+  std::chrono::seconds request_timeout{30};
+  // The whole run ends by then: no step starts after it, requests in flight are cut at it and
+  // not retried, waits end; records stay as they were (the next run carries on). 0 = none.
+  std::chrono::seconds deadline{std::chrono::hours(6)};
+  // The longest Retry-After the run sleeps for; a longer one makes the record wait for a later
+  // run instead.
+  std::chrono::seconds max_retry_after{300};
 };
 
 struct Config {

@@ -95,6 +95,14 @@ const std::vector<ConfigKey>& config_keys() {
       {"run", "retry_base_seconds",
        "0-86400 (default 60): first back-off after a transient failure"},
       {"run", "retry_cap_seconds", "0-604800 (default 21600): the longest back-off"},
+      {"run", "request_timeout_seconds",
+       "1-600 (default 30): each HTTP request ends by then, however slowly the server answers"},
+      {"run", "deadline_seconds",
+       "0-604800 (default 21600, 0 = none): the run ends by then; requests in flight are cut, "
+       "records stay as they were and the next run carries on"},
+      {"run", "max_retry_after_seconds",
+       "0-86400 (default 300): the longest Retry-After a run sleeps for; a longer one leaves "
+       "the record for a later run"},
       {"run", "verify_interval",
        "duration (default 24h) or \"off\": how often a run reads each live object back to find "
        "drift (gone, switched off, replaced, fields changed)"},

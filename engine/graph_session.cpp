@@ -175,6 +175,8 @@ struct GraphSession::Impl {
     graph::HttpsOptions o;
     o.ca_file = key;
     o.slots = slots;
+    o.timeout = config.run.request_timeout;
+    o.run_deadline = opt.run_deadline;
     auto made = graph::make_https_transport(ex, o);
     if (!made) return made.error().about("tenants." + t.name + ".tls_ca_file (" + key + ")");
     auto* raw = made->get();
@@ -210,6 +212,8 @@ Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
   if (!cc) return cc.error();
   auto tr = m.transport(*t);
   if (!tr) return tr.error();
+  cc->retry.max_retry_after = m.config.run.max_retry_after;
+  cc->run_deadline = m.opt.run_deadline;
   auto c = std::make_unique<graph::GraphClient>(
       m.ex, **tr, std::move(*cc), [&clock = m.clock] { return clock.now(); },
       [&m] { return m.jitter(); }, m.opt.trace);

@@ -7,10 +7,12 @@
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/clock.hpp"
@@ -34,6 +36,8 @@ class GraphSession {
     bool read_only = false;
     std::function<void(const std::string&)> dry_run_sink;  // one JSON line per request
     std::function<void(const std::string&)> trace;         // one line per attempt
+    // The run's deadline (run.deadline_seconds): requests are cut at it and not retried past it.
+    std::optional<std::chrono::steady_clock::time_point> run_deadline;
   };
   GraphSession(boost::asio::any_io_executor ex, const Config& config, const Clock& clock,
                Options options);

@@ -157,6 +157,7 @@ struct Workflow::Pass {
   }
   std::size_t running = 0;  // workers still going; the heartbeat and signal watch end with them
   net::steady_timer beat{ioc};
+  net::steady_timer deadline{ioc};
   std::optional<net::signal_set> signals;
   std::exception_ptr crashed;
 
@@ -208,7 +209,21 @@ struct Workflow::Pass {
 
   void all_done() {
     beat.cancel();
+    deadline.cancel();
     if (signals) signals->cancel();
+  }
+
+  // run.deadline_seconds: as SIGTERM, no new step starts and waits end; the Graph session cuts
+  // the requests in flight at the same moment.
+  void watch_deadline() {
+    if (!m.opt.deadline) return;
+    deadline.expires_at(*m.opt.deadline);
+    deadline.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      report.deadline_passed = true;
+      m.stopping = true;
+      beat.cancel();
+    });
   }
 
   // SIGTERM (systemctl stop) and SIGINT: no new step starts; the steps in flight finish.
@@ -277,6 +292,7 @@ struct Workflow::Pass {
     claimed.total = work.size();
     m.emit(std::move(claimed));
     watch_signals();
+    watch_deadline();
     const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
     for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
       ++running;
@@ -298,7 +314,10 @@ struct Workflow::Pass {
   void settle() {
     report.interrupted = m.stopping;
     for (const auto& r : work)  // never started because the run stopped
-      report.records.push_back(outcome_of(r, Outcome::waiting, "not started: the run was stopped"));
+      report.records.push_back(outcome_of(
+          r, Outcome::waiting,
+          report.deadline_passed ? "not started: the run's deadline (run.deadline_seconds) passed"
+                                 : "not started: the run was stopped"));
     m.leases = nullptr;
     if (leases) leases->release();  // also after a crash
   }

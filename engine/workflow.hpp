@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,9 @@ struct RunOptions {
   // When the configuration last changed (its file's mtime): objects checked before it are
   // checked again, so an edited CRL URL or display name reaches the tenant on the next run.
   std::optional<TimePoint> config_changed_at;
+  // run.deadline_seconds: at this time no new step starts and waits end (as on SIGTERM); the
+  // Graph session cuts the requests in flight at the same time.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // What happened to one record in the run.
@@ -107,8 +111,9 @@ struct RunReport {
   std::vector<RecordOutcome> records;
   std::vector<SkippedRecord> skipped_leased;  // due records another live run holds
   std::vector<PlannedRenewal> renewals;       // active records whose renewal came due
-  std::size_t taken_over = 0;  // leases of dead runs of this host taken over at the start
-  bool interrupted = false;    // SIGTERM/SIGINT (or request_stop) ended the run early
+  std::size_t taken_over = 0;    // leases of dead runs of this host taken over at the start
+  bool interrupted = false;      // SIGTERM/SIGINT (or request_stop) ended the run early
+  bool deadline_passed = false;  // run.deadline_seconds ended it (interrupted is set too)
   std::size_t count(RecordOutcome::Result r) const;
 };
 

@@ -72,6 +72,13 @@ GraphClient::GraphClient(net::any_io_executor ex, Transport& transport, ClientCo
 
 GraphClient::~GraphClient() = default;
 
+// Why a retry after `delay` is not waited for: it would end past the run's deadline.
+std::optional<std::string> GraphClient::deadline_first(Millis delay) const {
+  if (!config_.run_deadline || std::chrono::steady_clock::now() + delay < *config_.run_deadline)
+    return std::nullopt;
+  return "not retried: the run's deadline (run.deadline_seconds) comes first";
+}
+
 net::awaitable<void> GraphClient::sleep(Millis delay) {
   if (delay.count() <= 0) co_return;
   net::steady_timer t(ex_, delay);
@@ -120,6 +127,8 @@ net::awaitable<Result<AccessToken>> GraphClient::fetch_token() {
         co_return Error(permanent ? ErrorKind::auth : ErrorKind::unavailable, subject,
                         te.describe() + (permanent ? "" : "; " + d.reason));
       }
+      if (auto why = deadline_first(d.delay))
+        co_return Error(ErrorKind::unavailable, subject, te.describe() + "; " + *why);
       co_await sleep(d.delay);
       continue;
     }
@@ -127,6 +136,8 @@ net::awaitable<Result<AccessToken>> GraphClient::fetch_token() {
     if (ex.permanent) co_return Error(ErrorKind::unavailable, subject, ex.error);
     auto d = decide_retry(config_.retry, attempt, 0, std::nullopt, jitter());
     if (!d.retry) co_return Error(ErrorKind::unavailable, subject, ex.error + "; " + d.reason);
+    if (auto why = deadline_first(d.delay))
+      co_return Error(ErrorKind::unavailable, subject, ex.error + "; " + *why);
     co_await sleep(d.delay);
   }
 }
@@ -177,6 +188,10 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating, Rese
         co_return reply;
       }
       auto d = decide_retry(config_.retry, attempt, 0, std::nullopt, jitter());
+      if (auto why = d.retry ? deadline_first(d.delay) : std::nullopt) {
+        d.retry = false;
+        d.reason = *why;
+      }
       if (!d.retry) {
         reply.outcome = Outcome::unavailable;
         reply.message = ex.error + "; " + d.reason;
@@ -194,6 +209,15 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating, Rese
       reply.outcome = Outcome::ok;
       reply.error.reset();
       reply.message.clear();
+      co_return reply;
+    }
+    if (status >= 300 && status < 400) {  // Graph never redirects these calls: a proxy does
+      const auto* to = reply.response.header("Location");
+      reply.outcome = Outcome::unavailable;
+      reply.message = "Graph answered " + std::to_string(status) + " (a redirect to " +
+                      (to ? to->substr(0, 120) : std::string("nowhere")) +
+                      "); pkiflow follows no redirect, so the token stays with " +
+                      config_.graph_base;
       co_return reply;
     }
     reply.error = parse_graph_error(status, reply.response.body, rid ? *rid : "");
@@ -228,6 +252,10 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating, Rese
     }
     auto d = decide_retry(config_.retry, attempt, status,
                           ra ? parse_retry_after(*ra, now_()) : std::nullopt, jitter());
+    if (auto why = d.retry ? deadline_first(d.delay) : std::nullopt) {
+      d.retry = false;
+      d.reason = *why;
+    }
     if (!d.retry) {
       const bool permanent = status < 500 && status != 408 && status != 429;
       reply.outcome = permanent ? Outcome::refused : Outcome::unavailable;

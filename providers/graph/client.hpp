@@ -32,6 +32,8 @@ struct ClientConfig {
   std::function<Result<ClientCredential>()> credential;
   RetryPolicy retry;
   int max_attempts_per_run = 500;  // every attempt of every request of the run
+  // The run's deadline: no retry is waited for past it (run.deadline_seconds).
+  std::optional<std::chrono::steady_clock::time_point> run_deadline;
 };
 
 // How a call ended.
@@ -89,6 +91,7 @@ class GraphClient {
 
  private:
   boost::asio::awaitable<void> sleep(Millis delay);
+  std::optional<std::string> deadline_first(Millis delay) const;
   boost::asio::awaitable<Result<AccessToken>> fetch_token();
   double jitter() { return jitter_ ? jitter_() : 0.5; }
   void note(const std::string& line) {

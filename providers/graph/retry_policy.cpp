@@ -47,9 +47,9 @@ std::optional<Millis> parse_retry_after(std::string_view value,
     std::string text(value);
     char* end = nullptr;
     double secs = std::strtod(text.c_str(), &end);
-    if (end != text.c_str() + text.size() || !std::isfinite(secs) || secs < 0 ||
-        secs > 86'400.0 * 365)
-      return std::nullopt;
+    if (end != text.c_str() + text.size() || !std::isfinite(secs) || secs < 0) return std::nullopt;
+    // Years: still "wait longer than any run", never ignored (that would mean retrying now).
+    secs = std::min(secs, 86'400.0 * 365);
     return Millis(static_cast<std::int64_t>(std::ceil(secs * 1000.0)));
   }
   auto when = parse_http_date(value);

@@ -100,7 +100,14 @@ class HttpsTransport : public Transport {
     const std::string key = url->scheme + "://" + url->host + ":" + url->port;
     const std::string where = url->host + ":" + url->port;
     auto permit = co_await slots_->acquire();
-    const auto deadline = Clock::now() + opt_.timeout;
+    auto deadline = Clock::now() + opt_.timeout;
+    if (opt_.run_deadline) {
+      if (*opt_.run_deadline <= Clock::now())
+        co_return Exchange{std::nullopt,
+                           where + ": not sent, the run's deadline (run.deadline_seconds) passed",
+                           false, false, true};
+      deadline = std::min<Clock::time_point>(deadline, *opt_.run_deadline);
+    }
 
     http::request<http::string_body> req;
     auto verb = http::string_to_verb(request.method);

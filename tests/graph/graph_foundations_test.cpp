@@ -85,6 +85,10 @@ BOOST_AUTO_TEST_CASE(retry_after_takes_seconds_fractions_and_http_dates) {
   // kNow is Fri, 15 Jan 2027 08:00:00 GMT.
   BOOST_TEST(parse_retry_after("Fri, 15 Jan 2027 08:00:30 GMT", kNow).value().count() == 30'000);
   BOOST_TEST(parse_retry_after("Fri, 15 Jan 2027 07:00:00 GMT", kNow).value().count() == 0);
+  // A hostile or broken server's years: capped at one, still "longer than any run waits".
+  BOOST_TEST(parse_retry_after("99999999", kNow).value() == std::chrono::hours(24 * 365));
+  BOOST_TEST(parse_retry_after("Fri, 15 Jan 2200 08:00:30 GMT", kNow).value() >
+             std::chrono::hours(24 * 365));
   for (const char* bad : {"", "soon", "-1", "1e999", "Fri, 15 Jan 2027 08:00:30 PST", "5s"})
     BOOST_TEST(!parse_retry_after(bad, kNow).has_value(), bad);
 }

@@ -25,7 +25,8 @@ std::function<void(const std::string&)> DryRunOutput::sink() {
 
 GraphContext::GraphContext(const engine::Config& config, const engine::Clock& clock, bool dry_run,
                            std::function<void(const std::string&)> trace, std::string dry_path,
-                           bool read_only) {
+                           bool read_only,
+                           std::optional<std::chrono::steady_clock::time_point> run_deadline) {
   dry.path = std::move(dry_path);
   dry.collect = json_output();  // the requests go in the one JSON document
   if (dry_run || read_only) dry.open();
@@ -34,6 +35,7 @@ GraphContext::GraphContext(const engine::Config& config, const engine::Clock& cl
   so.read_only = read_only;
   so.dry_run_sink = dry.sink();
   so.trace = std::move(trace);
+  so.run_deadline = run_deadline;
   session = std::make_unique<engine::GraphSession>(ioc.get_executor(), config, clock, so);
 }
 

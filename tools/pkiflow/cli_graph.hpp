@@ -5,10 +5,12 @@
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "engine/clock.hpp"
@@ -40,7 +42,8 @@ struct GraphContext {
   // `read_only` (pkiflow plan): reads reach the tenant, writes are shown as with dry_run.
   GraphContext(const engine::Config& config, const engine::Clock& clock, bool dry_run,
                std::function<void(const std::string&)> trace = nullptr, std::string dry_path = "",
-               bool read_only = false);
+               bool read_only = false,
+               std::optional<std::chrono::steady_clock::time_point> run_deadline = std::nullopt);
 
   // The end of a dry run that stopped at its first request: under --json, `about` with the
   // requests it would have sent; otherwise the "would send" lines have said it all.

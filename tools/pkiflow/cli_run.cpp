@@ -85,7 +85,10 @@ struct Run {
     std::function<void(const std::string&)> trace;
     if (verbose) trace = [&log](const std::string& line) { log.graph(line); };
     if (plan) dry_run = true;
-    GraphContext g(config, clock, dry_run, trace, dry_run_out, plan);
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (config.run.deadline.count() > 0)
+      deadline = std::chrono::steady_clock::now() + config.run.deadline;
+    GraphContext g(config, clock, dry_run, trace, dry_run_out, plan, deadline);
     auto& ioc = g.ioc;
     auto& dry = g.dry;
     auto& session = *g.session;
@@ -112,6 +115,7 @@ struct Run {
     ro.handle_signals = true;
     ro.verify_interval = config.run.verify_interval;
     ro.config_changed_at = changed_at(config.file);
+    ro.deadline = deadline;
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
     log.finish();
@@ -136,6 +140,12 @@ struct Run {
                                           : kOk;
     print(*report, dry, code);
     write_metrics(after, config, *report, start, code, session.request_counts());
+    if (code == kInterrupted && report->deadline_passed)
+      throw Exit(kInterrupted,
+                 "stopped at the run's deadline (run.deadline_seconds = " +
+                     std::to_string(config.run.deadline.count()) +
+                     "): requests in flight were cut, records stay as they were and leases were "
+                     "released; the next run carries on");
     if (code == kInterrupted)
       throw Exit(kInterrupted,
                  "stopped by a signal: the steps in flight finished, leases were released; run "
@@ -194,6 +204,7 @@ struct Run {
       j["skipped_leased"] = skipped;
       j["leases_taken_over"] = report.taken_over;
       j["interrupted"] = report.interrupted;
+      j["deadline_passed"] = report.deadline_passed;
       if (dry_run && dry_run_out.empty()) j["requests"] = dry.collected;
       j["exit"] = code;
       print_json(j);
