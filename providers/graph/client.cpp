@@ -213,9 +213,12 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating, Rese
     }
     if (status >= 300 && status < 400) {  // Graph never redirects these calls: a proxy does
       const auto* to = reply.response.header("Location");
+      std::string where_to = to ? to->substr(0, 120) : std::string("nowhere");
+      for (auto& ch : where_to)  // the server's text goes to logs and the store: printable only
+        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) >= 0x7f)
+          ch = '?';
       reply.outcome = Outcome::unavailable;
-      reply.message = "Graph answered " + std::to_string(status) + " (a redirect to " +
-                      (to ? to->substr(0, 120) : std::string("nowhere")) +
+      reply.message = "Graph answered " + std::to_string(status) + " (a redirect to " + where_to +
                       "); pkiflow follows no redirect, so the token stays with " +
                       config_.graph_base;
       co_return reply;
