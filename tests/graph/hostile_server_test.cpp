@@ -17,6 +17,7 @@
 #include "tests/graph/e2e_support.hpp"
 
 using namespace pkiflow;
+using namespace pkiflow::test;
 using namespace pkiflow::test::e2e;
 
 namespace {
@@ -222,6 +223,42 @@ BOOST_AUTO_TEST_CASE(every_misbehaviour_ends_in_time_and_leaves_the_record_as_it
     }
   }
   BOOST_TEST(elsewhere.requests() == 0);
+}
+
+// A TLS certificate from a trusted CA, but for another name: refused before any request (the
+// token request included) is sent, and the record is left as it was.
+BOOST_AUTO_TEST_CASE(a_tls_certificate_for_another_name_is_refused_before_the_token_goes_out) {
+  TempDir pki;
+  auto sh = [](const std::string& cmd) {
+    auto r = run(cmd);
+    BOOST_TEST_REQUIRE(r.exit_code == 0, cmd << ": " << r.err);
+  };
+  const auto f = [&](const char* name) { return quote(pki / name); };
+  sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + f("ca.key") +
+     " -out " + f("ca.pem") +
+     " -subj /CN=Hostile-CA -days 2 -addext "
+     "basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
+  write_file(pki / "srv.ext",
+             "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+             "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:graph.other.example\n");
+  sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + f("srv.key") +
+     " -subj /CN=graph.other.example -out " + f("srv.csr") + " && openssl x509 -req -in " +
+     f("srv.csr") + " -CA " + f("ca.pem") + " -CAkey " + f("ca.key") + " -days 2 -extfile " +
+     f("srv.ext") + " -out " + f("srv.pem") + " && openssl pkcs8 -topk8 -nocrypt -in " +
+     f("srv.key") + " -out " + f("srv.p8"));
+  auto identity =
+      emulator::load_tls_identity((pki / "srv.pem").string(), (pki / "srv.p8").string());
+  BOOST_TEST_REQUIRE(identity.ok(), test::why(identity));
+  LiveEmulator live(emulator_options(), 16, &*identity);
+  Lab lab({live.base(), (pki / "ca.pem").string(), "secret", kSecret});
+  const std::string id = lab.request("elsewhere");
+  auto r = lab.cli("run");
+  BOOST_TEST(r.exit_code < 128);
+  BOOST_TEST(live.emu().log().empty());  // not even the token request got through
+  BOOST_TEST(lab.record(id)["state"] == "planned");
+  const std::string why = lab.column(id, "last_error");
+  BOOST_TEST(why.find("TLS certificate not trusted") != std::string::npos, why);
+  BOOST_TEST(why.find("mismatch") != std::string::npos, why);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
