@@ -602,6 +602,13 @@ std::vector<LogEntry> GraphEmulator::log() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->log;
 }
+std::vector<std::string> GraphEmulator::secrets_seen() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<std::string> out = impl_->assertions;
+  for (const auto& [token, expiry] : impl_->tokens)
+    out.push_back(token);
+  return out;
+}
 std::size_t GraphEmulator::tls_object_count() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->objects.size();

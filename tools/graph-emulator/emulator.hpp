@@ -116,6 +116,9 @@ class GraphEmulator {
   Response handle(const Request& request, LogEntry* logged = nullptr);
 
   std::vector<LogEntry> log() const;
+  // The access tokens issued and the client assertions received (in memory only, never in the
+  // log): what a test looks for in everything pkiflow wrote.
+  std::vector<std::string> secrets_seen() const;
   std::size_t tls_object_count() const;  // live GSA objects, for exactly-once checks
   std::vector<std::string> tls_object_names() const;
   std::vector<TlsObjectView> tls_objects() const;

@@ -137,6 +137,9 @@ struct GraphEmulator::Impl {
   std::function<TimePoint()> clock;
   pki::Rng rng;
   std::map<std::string, TimePoint> tokens;  // issued access tokens and their expiry
+  // Every client assertion received, in memory only: the secret-scan test looks for them in
+  // what pkiflow writes.
+  std::vector<std::string> assertions;
   std::vector<TlsObject> objects;
   std::set<std::string> names_used;  // GSA names are never reusable
   std::vector<LogEntry> log;
@@ -231,6 +234,7 @@ struct GraphEmulator::Impl {
       return aad_error(400, "invalid_scope",
                        "AADSTS1002012: The provided value for scope is not valid.");
     if (form.count("client_assertion")) {
+      assertions.push_back(form["client_assertion"]);
       if (form["client_assertion_type"] != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         return aad_error(400, "invalid_request",
                          "AADSTS50027: client_assertion_type must be "
