@@ -225,6 +225,34 @@ BOOST_AUTO_TEST_CASE(every_misbehaviour_ends_in_time_and_leaves_the_record_as_it
   BOOST_TEST(elsewhere.requests() == 0);
 }
 
+// run.deadline_seconds cuts a request in flight (here well before its own timeout), retries
+// nothing after it, and ends the run with exit 7 and deadline_passed.
+BOOST_AUTO_TEST_CASE(the_run_deadline_cuts_a_request_in_flight_and_ends_the_run) {
+  LiveEmulator emulator(emulator_options(), 17);
+  HostileServer hostile(Mode::silent);
+  Lab lab({emulator.base(), "", "secret", kSecret});
+  lab.configure([&](json& cfg) {
+    cfg["tenants"]["lab"]["graph_url"] = hostile.base() + "/beta";
+    cfg["run"]["request_timeout_seconds"] = 60;
+    cfg["run"]["deadline_seconds"] = 3;
+  });
+  const std::string id = lab.request("late");
+  const auto start = std::chrono::steady_clock::now();
+  auto r = lab.cli("run", "--json");
+  const auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST_INFO(r.out << r.err);
+  BOOST_TEST(took < std::chrono::seconds(10));
+  BOOST_TEST(r.exit_code == 7);
+  BOOST_TEST(r.err.find("stopped at the run's deadline (run.deadline_seconds = 3)") !=
+             std::string::npos);
+  const auto report = json::parse(r.out);
+  BOOST_TEST(report["deadline_passed"] == true);
+  BOOST_TEST(hostile.requests() == 1);  // cut, and not sent again
+  BOOST_TEST(lab.record(id)["state"] == "planned");
+  const std::string why = lab.column(id, "last_error");
+  BOOST_TEST(why.find("run's deadline") != std::string::npos, why);
+}
+
 // A TLS certificate from a trusted CA, but for another name: refused before any request (the
 // token request included) is sent, and the record is left as it was.
 BOOST_AUTO_TEST_CASE(a_tls_certificate_for_another_name_is_refused_before_the_token_goes_out) {
