@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -53,12 +54,14 @@ class HostileServer {
   }
   ~HostileServer() {
     stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    accepter_.join();            // no handler is added after this
     ::close(fd_);
-    accepter_.join();
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int c : conns_)
-      ::shutdown(c, SHUT_RDWR);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int c : conns_)  // the open ones only: a closed descriptor may belong to others now
+        ::shutdown(c, SHUT_RDWR);
+    }
     for (auto& t : handlers_)
       t.join();
   }
@@ -78,6 +81,8 @@ class HostileServer {
       conns_.push_back(c);
       handlers_.emplace_back([this, c] {
         handle(c);
+        std::lock_guard<std::mutex> done(mu_);
+        conns_.erase(std::find(conns_.begin(), conns_.end(), c));
         ::close(c);
       });
     }
