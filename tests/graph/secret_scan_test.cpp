@@ -149,8 +149,9 @@ BOOST_AUTO_TEST_CASE(no_secret_in_any_output_log_file_or_the_state) {
           const auto at = text.find(s);
           BOOST_TEST(at == std::string::npos,
                      "a secret (" << s.substr(0, 6) << "…) in " << where << " at byte " << at);
-          if (at != std::string::npos)
-            BOOST_TEST_MESSAGE(s << " | " << text.substr(at > 200 ? at - 200 : 0, 500));
+          if (at != std::string::npos)  // what precedes it says which output wrote it
+            BOOST_TEST_MESSAGE("before it: " << text.substr(at > 200 ? at - 200 : 0,
+                                                            std::min<std::size_t>(at, 200)));
         }
     }
   }
