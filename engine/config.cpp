@@ -560,7 +560,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, or a number past a double (4e3454)
     return Error(ErrorKind::parse, file.string(), std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) return bad(file, "top level", "must be a JSON object");
