@@ -263,6 +263,12 @@ bool eku_allows(const std::vector<Botan::OID>& have, const std::vector<std::stri
 
 }  // namespace
 
+// 6.1.4 (a): a mapping to or from anyPolicy, which RFC 5280 forbids.
+bool maps_any_policy(const std::vector<std::pair<std::string, std::string>>& mappings) {
+  return std::any_of(mappings.begin(), mappings.end(),
+                     [](const auto& m) { return m.first == kAnyPolicy || m.second == kAnyPolicy; });
+}
+
 // RFC 5280 6.1.4 (a), (b), (h), (i) for a CA at the end of the path, as if it were an
 // intermediate above one more certificate: what that certificate can assert (Entra CBA binds
 // policy OIDs of user certificates to an authentication strength).
@@ -271,10 +277,7 @@ void issued_policies(const Botan::X509_Certificate& ca, PolicyGraph graph,
   std::vector<Finding> ignored;  // the path's own processing reports malformed extensions
   auto pm =
       decoded(ca, oids::kPolicyMappings, "policyMappings", 0, ignored, decode_policy_mappings);
-  if (pm && std::none_of(pm->begin(), pm->end(), [](const auto& m) {
-        return m.first == kAnyPolicy || m.second == kAnyPolicy;
-      }))
-    graph.apply_mappings(*pm, policy_mapping > 0);
+  if (pm && !maps_any_policy(*pm)) graph.apply_mappings(*pm, policy_mapping > 0);
   if (!self_issued(ca) && explicit_policy > 0) --explicit_policy;
   auto pc = decoded(ca, oids::kPolicyConstraints, "policyConstraints", 0, ignored,
                     decode_policy_constraints);
@@ -342,10 +345,7 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
       auto pm =
           decoded(cert, oids::kPolicyMappings, "policyMappings", p, out, decode_policy_mappings);
       if (pm) {
-        bool any = false;
-        for (const auto& [from, to] : *pm)
-          if (from == kAnyPolicy || to == kAnyPolicy) any = true;
-        if (any)
+        if (maps_any_policy(*pm))
           out.push_back({"path.policy", p, q(cert) + " maps anyPolicy, which RFC 5280 forbids"});
         else
           graph.apply_mappings(*pm, policy_mapping > 0);
