@@ -228,6 +228,12 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
       return f.error("\"cba_pki_name\" " + why + " (a container's displayName)");
   if (auto cloud = graph::parse_cloud(t.cloud); !cloud)
     return f.error("\"cloud\": " + cloud.error().message());
+  // https only, except to loopback (the emulator): TLS to Graph is always verified, and there
+  // is no setting that turns that off.
+  for (const auto& [key, url] : {std::pair{"graph_url", &t.graph_url}, {"token_url", &t.token_url}})
+    if (!url->empty())
+      if (auto u = graph::parse_url(*url, key); !u)
+        return f.error(std::string("\"") + key + "\" " + u.error().message());
   if (t.gsa_activation != "auto" && t.gsa_activation != "manual")
     return f.error("\"gsa_activation\" must be \"auto\" or \"manual\", not \"" + t.gsa_activation +
                    "\"");

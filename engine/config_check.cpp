@@ -28,10 +28,11 @@ class Checker {
     auto st = pki::check_private_file(p, where);
     if (st) return;
     const bool missing = st.error().kind() == ErrorKind::io;
+    const bool mode_only = !missing && pki::check_private_file(p, where, false).ok();
     out.push_back(
         {Error(st.error().kind(), c_.file.string(),
                missing ? where + ": " + p.string() + " does not exist" : st.error().message()),
-         !missing});
+         mode_only});
   }
 
   // A command signer's program: runnable as it will be run (its PATH, without a shell).

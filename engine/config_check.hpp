@@ -14,7 +14,9 @@ namespace pkiflow::engine {
 
 struct ConfigProblem {
   Error error;
-  bool permissions = false;  // a secret file's mode or owner (--allow-insecure-permissions)
+  // Only a secret file's mode is too open: --allow-insecure-permissions reads it with a warning.
+  // A link, a file of another user or not a file at all is refused even then.
+  bool permissions = false;
 };
 
 std::vector<ConfigProblem> check_config_files(const Config& c);

@@ -47,7 +47,7 @@ Result<CsrArtifacts> make_local_csr(const state::Record& r, const pki::SigningPr
     // A problem of this host, not of the record: it is left as it is (ErrorKind::io).
     if (auto st = pki::check_private_file(path, "the key of " + subject_of); !st)
       return Error(ErrorKind::io, path.string(), st.error().message());
-    auto bytes = pki::read_file_bytes(path, 1024 * 1024);
+    auto bytes = pki::read_file_bytes(path, std::uintmax_t{1024} * 1024);
     if (!bytes) return bytes.error();
     const std::string text(bytes->begin(), bytes->end());
     if (text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") == std::string::npos)

@@ -155,15 +155,18 @@ std::pair<int, int> local_day_minute(TimePoint t, const std::string& zone) {
   std::lock_guard<std::mutex> lock(m);
   const char* old = std::getenv("TZ");
   const std::string saved = old ? old : "";
+  // Serialised here; still a race with getenv in another thread of the process (the run's
+  // threads do not read the environment while it plans renewals).
+  // NOLINTNEXTLINE(concurrency-mt-unsafe)
   ::setenv("TZ", zone.c_str(), 1);
   ::tzset();
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   ::localtime_r(&tt, &tm);
   if (old)
-    ::setenv("TZ", saved.c_str(), 1);
+    ::setenv("TZ", saved.c_str(), 1);  // NOLINT(concurrency-mt-unsafe): as above
   else
-    ::unsetenv("TZ");
+    ::unsetenv("TZ");  // NOLINT(concurrency-mt-unsafe): as above
   ::tzset();
   return {(tm.tm_wday + 6) % 7, tm.tm_hour * 60 + tm.tm_min};
 }
@@ -214,10 +217,10 @@ Result<RenewalWindow> parse_window(const std::string& json_text) {
     }
   }
   if (j.contains("hours")) {
-    int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
-    char tail = 0;
     const std::string text = j["hours"].is_string() ? j["hours"].get<std::string>() : "";
-    if (std::sscanf(text.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 23 ||
+    const int h1 = pki::fixed_digits(text, 0, 2), m1 = pki::fixed_digits(text, 3, 2),
+              h2 = pki::fixed_digits(text, 6, 2), m2 = pki::fixed_digits(text, 9, 2);
+    if (text.size() != 11 || text[2] != ':' || text[5] != '-' || text[8] != ':' || h1 > 23 ||
         m1 > 59 || h2 > 24 || m2 > 59 || (h2 == 24 && m2 != 0) || h1 < 0 || h2 < 0 || m1 < 0 ||
         m2 < 0 || (h1 * 60 + m1) == (h2 * 60 + m2))
       return bad("\"hours\" must be \"HH:MM-HH:MM\" (e.g. \"22:00-06:00\"), not " +

@@ -296,7 +296,7 @@ struct Workflow::Pass {
     const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
     for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
       ++running;
-      net::co_spawn(ioc, worker(), [this](std::exception_ptr e) {
+      net::co_spawn(ioc, worker(), [this](const std::exception_ptr& e) {
         if (e && !crashed) crashed = e;
         if (--running == 0) all_done();
       });

@@ -33,8 +33,7 @@ Result<std::string> read_text(const fs::path& file) {
   if (!fs::is_regular_file(fs::symlink_status(file, ec)))
     return bad(file, "is missing (or not a regular file)");
   const auto size = fs::file_size(file, ec);
-  if (ec || size > kMaxFile)
-    return bad(file, "is larger than " + std::to_string(kMaxFile) + " bytes");
+  if (ec || size > kMaxFile) return bad(file, "is larger than " + pki::size_text(kMaxFile));
   std::ifstream in(file, std::ios::binary);
   std::ostringstream s;
   s << in.rdbuf();

@@ -59,7 +59,7 @@ inline const Botan::X509_CRL& botan(const Crl& c) {
 PublicKeyInfo describe_public_key(const Botan::Public_Key& key);
 
 // Wraps Botan objects (used by the CA, the CSR builder and the validator).
-Certificate wrap(Botan::X509_Certificate cert);
+Certificate wrap(const Botan::X509_Certificate& cert);  // shares its data: no copy
 Csr wrap(Botan::PKCS10_Request req);
 
 }  // namespace pkiflow::pki

@@ -26,8 +26,8 @@ bool is_cert_label(const std::string& label) {
 
 }  // namespace
 
-Certificate wrap(Botan::X509_Certificate cert) {
-  return Certificate(std::make_shared<const Certificate::Impl>(Certificate::Impl{std::move(cert)}));
+Certificate wrap(const Botan::X509_Certificate& cert) {
+  return Certificate(std::make_shared<const Certificate::Impl>(Certificate::Impl{cert}));
 }
 
 Result<Certificate> Certificate::decode_der(const Bytes& der) {

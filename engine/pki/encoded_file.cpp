@@ -55,17 +55,22 @@ Result<Bytes> read_file_bytes(const std::filesystem::path& path, std::uintmax_t 
     return Error(ErrorKind::io, path.string(), "cannot read: no such file");
   if (std::filesystem::is_directory(status))
     return Error(ErrorKind::io, path.string(), "is a directory, expected a file");
+  const auto too_large = [&] {
+    return Error(ErrorKind::io, path.string(),
+                 "is larger than " + size_text(max_bytes) + "; refusing to read it");
+  };
+  if (std::filesystem::is_regular_file(status)) {
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size > max_bytes) return too_large();
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return Error(ErrorKind::io, path.string(), std::string("cannot open: ") + std::strerror(errno));
+    return Error(ErrorKind::io, path.string(), std::string("cannot open: ") + errno_text(errno));
   Bytes data;
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     data.insert(data.end(), buf, buf + in.gcount());
-    if (data.size() > max_bytes)
-      return Error(
-          ErrorKind::io, path.string(),
-          "larger than " + std::to_string(max_bytes / (1024 * 1024)) + " MiB; refusing to read it");
+    if (data.size() > max_bytes) return too_large();
   }
   if (in.bad()) return Error(ErrorKind::io, path.string(), "read error");
   return data;
@@ -145,7 +150,7 @@ std::string pem_encode(const Bytes& der, const std::string& label) {
 Status write_file_atomic(const std::filesystem::path& path, const std::string& content,
                          unsigned mode) {
   auto fail = [&](const char* what) {
-    return Error(ErrorKind::io, path.string(), std::string(what) + ": " + std::strerror(errno));
+    return Error(ErrorKind::io, path.string(), std::string(what) + ": " + errno_text(errno));
   };
   std::filesystem::path tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
@@ -201,10 +206,18 @@ std::string percent_encode(std::string_view value, std::string_view also_plain) 
   return out;
 }
 
-Status check_private_file(const std::filesystem::path& path, const std::string& what) {
+std::string size_text(std::uintmax_t bytes) {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes / 1024) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+Status check_private_file(const std::filesystem::path& path, const std::string& what,
+                          bool check_mode) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0)
-    return Error(ErrorKind::io, path.string(), what + ": " + std::strerror(errno));
+    return Error(ErrorKind::io, path.string(), what + ": " + errno_text(errno));
   if (S_ISLNK(st.st_mode))
     return Error(ErrorKind::invalid_input, path.string(),
                  what + " is a symbolic link; a secret must be a regular file of its own");
@@ -214,7 +227,7 @@ Status check_private_file(const std::filesystem::path& path, const std::string& 
     return Error(ErrorKind::invalid_input, path.string(),
                  what + " is owned by user " + std::to_string(st.st_uid) +
                      ", not by the user pkiflow runs as (" + std::to_string(::geteuid()) + ")");
-  if (st.st_mode & 077) {
+  if (check_mode && (st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return Error(ErrorKind::invalid_input, path.string(),

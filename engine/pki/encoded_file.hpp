@@ -16,7 +16,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 // Largest file pkiflow reads as a certificate, key, CSR, CRL or bundle. A GSA chain or a CBA
 // .p7b is kilobytes; CRLs of big CAs can reach tens of megabytes.
-inline constexpr std::uintmax_t kMaxInputFileBytes = 64u * 1024 * 1024;
+inline constexpr std::uintmax_t kMaxInputFileBytes = std::uintmax_t{64} * 1024 * 1024;
 
 // One decoded object: the PEM label ("CERTIFICATE", "PRIVATE KEY", ...) or "" for raw DER.
 struct EncodedObject {
@@ -24,7 +24,8 @@ struct EncodedObject {
   Bytes der;
 };
 
-// Reads a whole file, refusing directories, unreadable files and files over the limit.
+// Reads a whole file, refusing directories, unreadable files and files over the limit: a
+// regular file by its size before a byte is read, a pipe or device once it has given more.
 Result<Bytes> read_file_bytes(const std::filesystem::path& path,
                               std::uintmax_t max_bytes = kMaxInputFileBytes);
 
@@ -49,7 +50,12 @@ std::string percent_encode(std::string_view value, std::string_view also_plain =
 // A file that holds a secret (a private key, a passphrase, a client secret) must be private to
 // its owner before pkiflow reads it: a regular file (not a symlink), no group or other access,
 // owned by this user or root. `what` names it in the error ("signers.issuing.key").
-Status check_private_file(const std::filesystem::path& path, const std::string& what);
+// check_mode = false checks all but the mode (what --allow-insecure-permissions lifts).
+Status check_private_file(const std::filesystem::path& path, const std::string& what,
+                          bool check_mode = true);
+
+// "64 MiB", "64 KiB", "100 bytes": a size limit as an error message names it.
+std::string size_text(std::uintmax_t bytes);
 
 Status write_file_atomic(const std::filesystem::path& path, const std::string& content,
                          unsigned mode);

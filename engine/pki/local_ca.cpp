@@ -133,7 +133,7 @@ Result<Certificate> LocalCa::sign(const Csr& csr, const SigningProfile& profile,
         ca.signature_op(), botan(rng), random_serial(botan(rng)), ca.algorithm_identifier(),
         req.raw_public_key(), Botan::X509_Time(opts.not_before), Botan::X509_Time(not_after),
         ca_cert.subject_dn(), req.subject_dn(), *ext);
-    return wrap(std::move(cert));
+    return wrap(cert);
   } catch (const Botan::Exception& e) {
     return signing_failed(e);
   }
@@ -160,7 +160,7 @@ Result<Certificate> LocalCa::self_signed(const std::string& subject, const Priva
         signer, botan(rng), random_serial(botan(rng)), signer.algorithm_identifier(),
         k.subject_public_key(), Botan::X509_Time(opts.not_before),
         Botan::X509_Time(opts.not_before + validity_of(profile, opts)), name, name, *ext);
-    return wrap(std::move(cert));
+    return wrap(cert);
   } catch (const Botan::Exception& e) {
     return signing_failed(e);
   }

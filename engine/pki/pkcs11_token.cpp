@@ -589,7 +589,7 @@ Result<std::unique_ptr<Botan::Public_Key>> public_half(Session& s, CK_OBJECT_HAN
                    "do not belong together");
     const Botan::AlgorithmIdentifier alg(Botan::OID{1, 2, 840, 10045, 2, 1}, *params);
     const Botan::EC_Group group{std::span<const uint8_t>(*params)};
-    const auto curve = group.get_curve_oid();
+    const auto& curve = group.get_curve_oid();
     if (curve != Botan::OID::from_string("secp256r1") &&
         curve != Botan::OID::from_string("secp384r1"))
       return Error(ErrorKind::unsupported, where, "the key's curve is not P-256 or P-384");

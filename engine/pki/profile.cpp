@@ -42,7 +42,8 @@ std::vector<SigningProfile> make_profiles() {
     // no CRL of its issuer covers, is not one to trust for sign-in.
     p.crl_check = CrlCheck::leaf;
     p.lists_issued_policies = true;
-    p.max_der_bytes = 8 * 1024;  // "at most 250 CAs of at most 8 KB each" (graph-api.md 2)
+    p.max_der_bytes =
+        std::size_t{8} * 1024;  // "at most 250 CAs of at most 8 KB each" (graph-api.md 2)
     out.push_back(p);
   }
   {

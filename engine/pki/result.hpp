@@ -3,12 +3,19 @@
 #pragma once
 
 #include <cassert>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
 
 namespace pkiflow {
+
+// The system's text for an errno value, from any thread (strerror's buffer is shared).
+inline std::string errno_text(int error) {
+  char buf[256];
+  return ::strerror_r(error, buf, sizeof buf);  // GNU: returns the text, in buf or static
+}
 
 // Kinds of expected failure. The CLI maps each kind to an exit code (README, "Exit codes").
 enum class ErrorKind {

@@ -18,4 +18,8 @@ Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view tex
 // certificate "valid until 9999-12-31" is valid until the end of that range, never overflows.
 std::chrono::system_clock::time_point clamped_time_point(std::chrono::sys_seconds t);
 
+// The number written by exactly `n` ASCII digits at `pos` of `s`; -1 when any is missing or not a
+// digit (no sign, no space: what sscanf's %d would let through).
+int fixed_digits(std::string_view s, std::size_t pos, std::size_t n);
+
 }  // namespace pkiflow::pki

@@ -112,6 +112,7 @@ std::string format_dn(const Botan::X509_DN& dn) {
 
 std::vector<std::string> eku_names(const std::vector<Botan::OID>& oids) {
   std::vector<std::string> out;
+  out.reserve(oids.size());
   for (const auto& o : oids)
     out.push_back(eku_name(o.to_string()));
   return out;

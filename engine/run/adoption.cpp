@@ -26,7 +26,7 @@ Result<std::vector<providers::RemoteObject>> listed(net::io_context& ioc, provid
   std::optional<Result<std::vector<providers::RemoteObject>>> out;
   net::co_spawn(
       ioc, [&]() -> net::awaitable<void> { out = co_await p.list_remote(); },
-      [](std::exception_ptr e) {
+      [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
   ioc.restart();

@@ -105,7 +105,7 @@ std::string prometheus_text(const std::vector<state::Record>& records, const Con
   for (const auto& r : records)
     if (r.state == state::RecordState::active) {
       auto labels = ids(r);
-      labels.push_back({"condition", r.drift.empty() ? "none" : r.drift});
+      labels.emplace_back("condition", r.drift.empty() ? "none" : r.drift);
       w.sample("pkiflow_drift", labels, r.drift.empty() ? "0" : "1");
     }
   w.family("pkiflow_run_records", "gauge", "Records the last run worked, by result.");

@@ -14,7 +14,7 @@ std::optional<T> run_to_end(net::io_context& ioc, F make) {
   std::optional<T> out;
   net::co_spawn(
       ioc, [&]() -> net::awaitable<void> { out = co_await make(); },
-      [](std::exception_ptr e) {
+      [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
   ioc.restart();

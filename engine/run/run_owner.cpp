@@ -1,7 +1,7 @@
 #include "engine/run/run_owner.hpp"
 
-#include <signal.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cerrno>
 

@@ -193,7 +193,7 @@ struct Workflow::Impl {
         opt(std::move(o)),
         life(s, c, opt.actor, opt.backoff) {}
 
-  void emit(RunEvent e) const {
+  void emit(const RunEvent& e) const {
     if (opt.on_event) opt.on_event(e);
   }
 

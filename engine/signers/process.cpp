@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cerrno>
 #include <cstring>
@@ -111,7 +111,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
 
   Pipe out, err;
   if (!out.open() || !err.open())
-    return Error(ErrorKind::io, what, std::string("cannot make a pipe: ") + std::strerror(errno));
+    return Error(ErrorKind::io, what, std::string("cannot make a pipe: ") + errno_text(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -135,7 +135,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)
-    return Error(ErrorKind::io, what, std::string("could not be started: ") + std::strerror(rc));
+    return Error(ErrorKind::io, what, std::string("could not be started: ") + errno_text(rc));
   out.close_write();
   err.close_write();
 

@@ -112,7 +112,7 @@ std::vector<providers::FieldChange> ca_field_changes(const nlohmann::ordered_jso
   std::vector<providers::FieldChange> out;
   for (const auto& [name, values] : fields) {
     // An empty string and null both mean "none" on the service.
-    const std::string have = text(values.first) == "" ? "null" : text(values.first);
+    const std::string have = text(values.first).empty() ? "null" : text(values.first);
     const std::string want = text(values.second);
     if (have != want) out.push_back({name, have, want});
   }

@@ -15,17 +15,19 @@ namespace {
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view v) {
   static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  char wday[4] = {}, mon[4] = {}, zone[4] = {};
-  int day = 0, year = 0, h = 0, m = 0, s = 0, used = 0;
-  std::string text(v);
-  if (std::sscanf(text.c_str(), "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wday, &day, mon, &year, &h,
-                  &m, &s, zone, &used) != 8 ||
-      static_cast<std::size_t>(used) != text.size() || std::string(zone) != "GMT")
+  // "Www, DD Mon YYYY HH:MM:SS GMT": 29 characters, each where it belongs.
+  if (v.size() != 29 || v.substr(3, 2) != ", " || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
+      v[19] != ':' || v[22] != ':' || v.substr(25) != " GMT")
     return std::nullopt;
+  const int day = pki::fixed_digits(v, 5, 2), year = pki::fixed_digits(v, 12, 4),
+            h = pki::fixed_digits(v, 17, 2), m = pki::fixed_digits(v, 20, 2),
+            s = pki::fixed_digits(v, 23, 2);
   int month = -1;
   for (int i = 0; i < 12; ++i)
-    if (std::string(mon) == kMonths[i]) month = i;
-  if (month < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return std::nullopt;
+    if (v.substr(8, 3) == kMonths[i]) month = i;
+  if (month < 0 || day < 1 || day > 31 || year < 0 || h < 0 || h > 23 || m < 0 || m > 59 || s < 0 ||
+      s > 60)
+    return std::nullopt;
   using namespace std::chrono;
   year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month + 1)},
                      std::chrono::day{static_cast<unsigned>(day)}};

@@ -1,5 +1,7 @@
 #include "providers/graph/token.hpp"
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "providers/graph/encoding.hpp"
@@ -38,9 +40,14 @@ TokenResult parse_token_response(const HttpResponse& response,
                     j.contains("expires_in") &&
                     (j["expires_in"].is_number_integer() || j["expires_in"].is_string());
     if (ok) {
-      long secs = j["expires_in"].is_string()
-                      ? std::atol(j["expires_in"].get<std::string>().c_str())
-                      : j["expires_in"].get<long>();
+      long secs = 0;
+      if (j["expires_in"].is_string()) {  // some token services send the number as text
+        const auto text = j["expires_in"].get<std::string>();
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), secs);
+        if (ec != std::errc() || end != text.data() + text.size()) secs = 0;
+      } else {
+        secs = j["expires_in"].get<long>();
+      }
       if (secs > 0) {
         out.token =
             AccessToken{j["access_token"].get<std::string>(), now + std::chrono::seconds(secs)};

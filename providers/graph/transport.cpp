@@ -146,14 +146,29 @@ class HttpsTransport : public Transport {
         if (reused && round == 0 && ec != beast::error::timeout) continue;
         co_return Exchange{std::nullopt, step_error(where, "sending the request", ec), true, false};
       }
+      // The header first, then its Content-Length against the limit, then the body. Boost
+      // 1.74's parser checks that length as it finishes the header, but when body bytes came in
+      // the same read, its eager loop goes on into the body and drops the error: a hostile
+      // server's 100 MB (or 100 GB, reserved at once) was read whole.
       http::response_parser<http::string_body> parser;
       parser.body_limit(opt_.max_response_bytes);
       if (conn->tls)
-        co_await http::async_read(*conn->tls, conn->buffer, parser,
-                                  net::redirect_error(net::use_awaitable, ec));
+        co_await http::async_read_header(*conn->tls, conn->buffer, parser,
+                                         net::redirect_error(net::use_awaitable, ec));
       else
-        co_await http::async_read(*conn->plain, conn->buffer, parser,
-                                  net::redirect_error(net::use_awaitable, ec));
+        co_await http::async_read_header(*conn->plain, conn->buffer, parser,
+                                         net::redirect_error(net::use_awaitable, ec));
+      if (!ec && parser.content_length() && *parser.content_length() > opt_.max_response_bytes)
+        ec = http::error::body_limit;
+      if (!ec && !parser.is_done()) {
+        if (conn->tls)
+          co_await http::async_read(*conn->tls, conn->buffer, parser,
+                                    net::redirect_error(net::use_awaitable, ec));
+        else
+          co_await http::async_read(*conn->plain, conn->buffer, parser,
+                                    net::redirect_error(net::use_awaitable, ec));
+      }
+      if (!ec && parser.get().body().size() > opt_.max_response_bytes) ec = http::error::body_limit;
       if (ec) {
         const bool closed_early = ec == http::error::end_of_stream || ec == net::error::eof ||
                                   ec == net::error::connection_reset ||

@@ -49,7 +49,7 @@ struct HttpsOptions {
   std::size_t max_in_flight = 8;              // across every request of the transport
   std::size_t max_idle_per_host = 8;
   std::chrono::seconds max_idle{20};  // an idle connection older than this is not reused
-  std::size_t max_response_bytes = 16 * 1024 * 1024;
+  std::size_t max_response_bytes = std::size_t{16} * 1024 * 1024;
   // The run's deadline: no request outlasts it, and none starts after it.
   std::optional<std::chrono::steady_clock::time_point> run_deadline;
   // Shared by several transports (one per TLS trust setting) so the bound holds across a run;

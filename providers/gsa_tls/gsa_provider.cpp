@@ -354,10 +354,14 @@ class GsaProvider : public providers::Provider {
     journal.end(op, OperationState::done, "201 id=" + ca->id + " name=" + name);
     if (ca->csr_pem.empty()) {
       const std::set<std::string> own{name};
-      co_await remove(ca->id, own, journal, "delete-unusable");
+      auto removed = co_await remove(ca->id, own, journal, "delete-unusable");
       co_return Error(ErrorKind::remote, "object " + name,
                       "the service created it but returned no CSR, neither in the POST "
-                      "response nor on GET; it was deleted again");
+                      "response nor on GET; " +
+                          (removed ? std::string("it was deleted again")
+                                   : "deleting it failed too (" + removed.error().message() +
+                                         "); the record's next attempt deletes it (its name "
+                                         "is journaled)"));
     }
     co_return Created{ca->id, ca->status.raw, ca->csr_pem};
   }

@@ -213,7 +213,9 @@ BOOST_AUTO_TEST_CASE(a_renewal_window_holds_days_hours_past_midnight_and_a_time_
   for (const char* bad :
        {R"({"days": ["monday"]})", R"({"days": []})", R"({"hours": "25:00-01:00"})",
         R"({"hours": "22-06"})", R"({"hours": "08:00-08:00"})", R"({"time_zone": "Mars/Olympus"})",
-        R"({"time_zone": "../../etc/passwd"})", R"({"hour": "22:00-06:00"})", R"("nightly")"})
+        R"({"time_zone": "../../etc/passwd"})", R"({"hour": "22:00-06:00"})", R"("nightly")",
+        R"({"hours": "+1:00-06:00"})", R"({"hours": " 1:00-06:00"})",
+        R"({"hours": "01:00-06:00x"})"})
     BOOST_TEST(!parse_window(bad).ok(), bad);
 }
 

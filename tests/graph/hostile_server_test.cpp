@@ -1,10 +1,12 @@
 // A hostile Graph (issue 15, part 2): a loopback server that accepts pkiflow's requests and then
 // misbehaves — never answers, trickles a byte a second, sends an endless body or endless
 // headers, asks to be retried in three years, redirects to another host, resets mid-body,
-// sends JSON nested 100,000 deep. The token comes from the emulator, so every request reaches
-// the hostile server with a token. Each case runs `pkiflow run` with a 2 s request timeout and
-// an 8 s run deadline, and checks that the run ends in time, that the record is left as it was
-// (planned, with the reason in last_error), and that nothing was sent anywhere else.
+// sends JSON nested 100,000 deep, a 100 MB body, bytes that are not UTF-8, a Retry-After that
+// is garbage or negative, list pages that link to themselves or to another host. The token comes
+// from the emulator, so every request reaches the hostile server with a token. Each case runs
+// `pkiflow run` with a 2 s request timeout and an 8 s run deadline, and checks that the run ends in
+// time, that the record is left as it was (planned, with the reason in last_error), and that
+// nothing was sent anywhere else.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -31,7 +33,14 @@ enum class Mode {
   retry_later,
   redirect,
   reset,
-  nested
+  nested,
+  huge_body,       // a 100 MB answer, Content-Length and all
+  huge_length,     // a Content-Length of 100 GB (the first 100 MB of it sent)
+  bad_utf8,        // a 201 whose JSON holds bytes that are not UTF-8
+  retry_garbage,   // 429 with Retry-After: soon
+  retry_negative,  // 503 with Retry-After: -5
+  next_loop,       // every list page links to itself
+  next_elsewhere   // every list page links to another host
 };
 
 // One listening socket on 127.0.0.1; every connection is answered by `mode` on its own thread.
@@ -104,6 +113,12 @@ class HostileServer {
     }
     ++requests_;
     if (head.find("Authorization: Bearer ") != std::string::npos) saw_token_ = true;
+    const std::string target =
+        head.substr(head.find(' ') + 1, head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
+    const auto json_reply = [&](const std::string& status, const std::string& body) {
+      send_all(c, "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body);
+    };
     switch (mode_) {
       case Mode::silent:
         while (!stop_)
@@ -153,6 +168,37 @@ class HostileServer {
         ::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
         return;
       }
+      case Mode::huge_body:
+      case Mode::huge_length: {
+        // The header and the first mebibyte in one write, so they arrive in one read (Boost
+        // 1.74's parser then lost its own body-limit error and read on).
+        const std::string block(1 << 20, ' ');
+        const std::string length = mode_ == Mode::huge_body ? "104857600" : "107374182400";
+        if (!send_all(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                             length + "\r\n\r\n" + block))
+          return;
+        for (int i = 1; i < 100 && !stop_ && send_all(c, block); ++i) {
+        }
+        return;
+      }
+      case Mode::bad_utf8:
+        json_reply("201 Created", "{\"id\": \"\xff\xfe\xc0\xaf\", \"name\": \"\xed\xa0\x80\"}");
+        return;
+      case Mode::retry_garbage:
+        send_all(
+            c, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: soon\r\nContent-Length: 0\r\n\r\n");
+        return;
+      case Mode::retry_negative:
+        send_all(
+            c, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: -5\r\nContent-Length: 0\r\n\r\n");
+        return;
+      case Mode::next_loop:
+        json_reply("200 OK", "{\"value\": [], \"@odata.nextLink\": \"" + base() + target + "\"}");
+        return;
+      case Mode::next_elsewhere:
+        json_reply("200 OK", "{\"value\": [], \"@odata.nextLink\": \"http://127.0.0.2:" +
+                                 std::to_string(redirect_to_) + target + "\"}");
+        return;
       case Mode::nested: {
         const std::string body = std::string(100'000, '[') + std::string(100'000, ']');
         send_all(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -199,6 +245,12 @@ BOOST_AUTO_TEST_CASE(every_misbehaviour_ends_in_time_and_leaves_the_record_as_it
       // A 200 to the create whose body is no object: the service may have made something, so
       // the record fails with the reason instead of creating again.
       {Mode::nested, "JSON nested 100,000 deep", "failed", "not an object with an id"},
+      {Mode::huge_body, "a 100 MB body", "planned", "body limit"},
+      {Mode::huge_length, "a Content-Length of 100 GB", "planned", "body limit"},
+      {Mode::bad_utf8, "a created object named in bytes that are not UTF-8", "failed",
+       "not an object with an id"},
+      {Mode::retry_garbage, "Retry-After: soon", "planned", "429"},
+      {Mode::retry_negative, "Retry-After: -5", "planned", "503"},
   };
   HostileServer elsewhere(Mode::silent, 2);  // where the redirect points: never reached
   for (const auto& c : cases) {
@@ -225,6 +277,33 @@ BOOST_AUTO_TEST_CASE(every_misbehaviour_ends_in_time_and_leaves_the_record_as_it
       const std::string why = lab.column(id, "last_error");
       BOOST_TEST(why.find(c.reason) != std::string::npos, why);
       BOOST_TEST(why.find("Bearer") == std::string::npos, why);
+    }
+  }
+  BOOST_TEST(elsewhere.requests() == 0);
+}
+
+// A list whose @odata.nextLink loops, or points to another host: `discover` reads neither
+// forever nor elsewhere; each family says why it could not be listed, and the verb exits 6.
+BOOST_AUTO_TEST_CASE(a_next_link_that_loops_or_leaves_graph_is_not_followed) {
+  LiveEmulator emulator(emulator_options(), 18);
+  HostileServer elsewhere(Mode::silent, 2);
+  for (const auto& [mode, why] : {std::pair{Mode::next_loop, "loops back to a page already read"},
+                                  std::pair{Mode::next_elsewhere, "points to another host"}}) {
+    BOOST_TEST_CONTEXT(why) {
+      HostileServer hostile(mode, 1, elsewhere.port());
+      Lab lab({emulator.base(), "", "secret", kSecret});
+      lab.configure([&](json& cfg) {
+        cfg["tenants"]["lab"]["graph_url"] = hostile.base() + "/beta";
+        cfg["run"]["request_timeout_seconds"] = 2;
+      });
+      const auto start = std::chrono::steady_clock::now();
+      auto r = lab.cli("discover", "--tenant lab --json");
+      BOOST_TEST_INFO(r.out << r.err);
+      const auto took = std::chrono::steady_clock::now() - start;
+      BOOST_TEST((took < std::chrono::seconds(20)));
+      BOOST_TEST(r.exit_code == 6);
+      BOOST_TEST((r.out + r.err).find(why) != std::string::npos);
+      BOOST_TEST(hostile.requests() < 20);  // a page or two per family, not a thousand
     }
   }
   BOOST_TEST(elsewhere.requests() == 0);

@@ -22,7 +22,11 @@ BOOST_AUTO_TEST_CASE(offsets_and_fractions_are_normalised_to_utc) {
 
 BOOST_AUTO_TEST_CASE(malformed_times_are_rejected_with_an_example) {
   for (const char* bad : {"2026-11-25", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-                          "2026-11-25T09:00:00", "yesterday", "2026-11-25T09:00:00Zjunk"}) {
+                          "2026-11-25T09:00:00", "yesterday", "2026-11-25T09:00:00Zjunk",
+                          // what sscanf's %d let through: signs and spaces in a digit's place,
+                          // and a fraction without digits
+                          "2026-+1-25T09:00:00Z", "2026-11- 5T09:00:00Z", "2026-11-25T09:00:00.Z",
+                          "2026-11-25T09:00:00+-1:00", "2026-11-25T09:00:00+01:0x"}) {
     auto t = parse_rfc3339(bad);
     BOOST_TEST(!t.ok(), bad);
     if (!t.ok()) BOOST_TEST(t.error().message().find("RFC 3339") != std::string::npos);

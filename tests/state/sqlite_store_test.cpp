@@ -98,6 +98,29 @@ BOOST_AUTO_TEST_CASE(a_record_round_trips_with_every_field) {
   BOOST_TEST(store->schema_version().value() == sql::kCurrentVersion);
 }
 
+// Every statement binds its values: text full of SQL is stored as text and runs nothing.
+BOOST_AUTO_TEST_CASE(values_that_look_like_sql_are_stored_as_text) {
+  TempDir dir;
+  auto store = open(dir);
+  const std::string evil = "x'); DROP TABLE records; --";
+  Record r = sample("AAAAAAAAAAAAAAAB");
+  r.name = evil;
+  r.tenant = "t' OR '1'='1";
+  r.remote_id = "\"; DELETE FROM history; --";
+  r.profile_json = R"({"subject":"CN=a' OR 1=1 --"})";
+  BOOST_REQUIRE(store->create(r, created(r.id)).ok());
+  BOOST_REQUIRE(store->create(sample("AAAAAAAAAAAAAAAC"), created("AAAAAAAAAAAAAAAC")).ok());
+  auto back = store->get(r.id);
+  BOOST_REQUIRE(back.ok() && back->has_value());
+  BOOST_TEST((*back)->name == evil);
+  BOOST_TEST((*back)->tenant == r.tenant);
+  BOOST_TEST((*back)->remote_id == r.remote_id);
+  BOOST_TEST((*back)->profile_json == r.profile_json);
+  RecordFilter all;
+  BOOST_TEST(store->list(all)->size() == 2u);  // both records, the table still there
+  BOOST_TEST(store->integrity_ok().value());
+}
+
 BOOST_AUTO_TEST_CASE(a_stale_write_is_refused_and_writes_nothing) {
   TempDir dir;
   auto store = open(dir);

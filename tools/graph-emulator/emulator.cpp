@@ -373,7 +373,7 @@ std::string GraphEmulator::Impl::draw_fault(const Request& req) {
 void GraphEmulator::Impl::load_state() {
   std::error_code ec;
   if (!std::filesystem::exists(opt.state_file, ec)) return;  // a new state file
-  auto bytes = pki::read_file_bytes(opt.state_file, 64 * 1024 * 1024);
+  auto bytes = pki::read_file_bytes(opt.state_file, std::uintmax_t{64} * 1024 * 1024);
   if (!bytes) {
     load_error = bytes.error().what();
     return;

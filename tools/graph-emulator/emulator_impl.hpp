@@ -150,6 +150,7 @@ struct GraphEmulator::Impl {
   std::string base_url;  // for @odata.nextLink; set by the server
 
   // Entra CBA trust store: PKI containers with their CAs, and soft-deleted objects.
+  // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept move is read as throwing
   struct Pki {
     json object;                           // the certificateBasedAuthPki as returned
     std::vector<json> authorities;         // certificateAuthorityDetail objects

@@ -15,7 +15,9 @@
 #include "engine/pki/encoded_file.hpp"
 #include "tools/graph-emulator/server.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int emulator_main(int argc, char** argv) {
   using namespace pkiflow;
   CLI::App app{"pkiflow-graph-emulator: local Microsoft Graph endpoints for pkiflow"};
   emulator::Options opt;
@@ -154,4 +156,15 @@ int main(int argc, char** argv) {
             << "/beta  token " << base << "/" << opt.tenant << "/oauth2/v2.0/token" << std::endl;
   (*server)->run(true);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return emulator_main(argc, argv);
+  } catch (const std::exception& e) {  // a fault of the emulator's own: said, not aborted on
+    std::cerr << "pkiflow-graph-emulator: internal error: " << e.what() << "\n";
+    return 70;
+  }
 }

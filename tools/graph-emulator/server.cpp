@@ -26,7 +26,8 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr std::size_t kBodyLimit = 4 * 1024 * 1024;  // a GSA chain or a CBA CA is kilobytes
+constexpr std::size_t kBodyLimit =
+    std::size_t{4} * 1024 * 1024;  // a GSA chain or a CBA CA is kilobytes
 constexpr std::size_t kMaxSessions = 64;
 constexpr std::chrono::seconds kStepTimeout{30};
 static_assert(kMaxSessions > 0);

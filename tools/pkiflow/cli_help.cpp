@@ -51,6 +51,7 @@ struct Help {
     if (topic == "states") return states();
     if (topic == "config") return config();
     std::vector<std::string> names;
+    names.reserve(std::size(kTopics));
     for (const auto& [n, d] : kTopics)
       names.emplace_back(n);
     fail(Error(ErrorKind::invalid_input, "help",

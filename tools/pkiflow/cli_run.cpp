@@ -66,7 +66,8 @@ struct Run {
     f.exit_code = code;
     if (code == kOk) {
       f.last_success = f.finished;
-    } else if (auto previous = pki::read_file_bytes(metrics_file, 16 * 1024 * 1024); previous) {
+    } else if (auto previous = pki::read_file_bytes(metrics_file, std::uintmax_t{16} * 1024 * 1024);
+               previous) {
       f.last_success = engine::last_success_in(std::string(previous->begin(), previous->end()));
     }
     write_output(metrics_file, engine::prometheus_text(records, config, report, f), 0644);
@@ -414,7 +415,7 @@ struct LoginTest {
     std::optional<Result<graph::AccessToken>> got;
     net::co_spawn(
         ioc, [&]() -> net::awaitable<void> { got = co_await client->token(); },
-        [](std::exception_ptr e) {
+        [](const std::exception_ptr& e) {
           if (e) std::rethrow_exception(e);
         });
     ioc.run();
@@ -448,7 +449,7 @@ T run_sync(net::io_context& ioc, net::awaitable<T> work) {
   std::optional<T> out;
   net::co_spawn(
       ioc, [&]() -> net::awaitable<void> { out.emplace(co_await std::move(work)); },
-      [](std::exception_ptr e) {
+      [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
   ioc.restart();

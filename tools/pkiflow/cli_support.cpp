@@ -218,7 +218,11 @@ std::string actor() {
   // The effective user as the system knows it (cron and root may not set $USER), the host and
   // the process, so two runs of one timer can be told apart in history.
   std::string user;
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) user = pw->pw_name;
+  passwd entry{};
+  passwd* pw = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(::geteuid(), &entry, buf, sizeof buf, &pw) == 0 && pw && pw->pw_name)
+    user = pw->pw_name;
   if (user.empty())
     if (const char* env = std::getenv("USER"); env && *env) user = env;
   if (user.empty()) user = "uid " + std::to_string(::geteuid());

@@ -64,7 +64,9 @@ std::string verb_path(CLI::App& app) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_verb(int argc, char** argv) {
   CLI::App app{
       "pkiflow: CSR -> sign -> upload lifecycle of CA and signing certificates for "
       "Microsoft Graph",
@@ -104,4 +106,15 @@ int main(int argc, char** argv) {
     return report_exit(Exit(kInternal, std::string("internal error: ") + e.what()));
   }
   return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_verb(argc, argv);
+  } catch (const std::exception& e) {  // outside the verb (setting the CLI up, reporting)
+    std::cerr << "pkiflow: internal error: " << e.what() << "\n";
+    return kInternal;
+  }
 }

@@ -380,7 +380,7 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
                        q(cert) + " signed " + q(path[p - 1]) +
                            " but its keyUsage does not allow keyCertSign"});
       // --purpose / --eku: an intermediate's extendedKeyUsage restricts the path.
-      const auto eku = cert.extended_key_usage();
+      const auto& eku = cert.extended_key_usage();
       if (!options.required_eku.empty() && !eku.empty() && !eku_allows(eku, options.required_eku))
         out.push_back({"path.purpose", p,
                        q(cert) + " restricts its path to extendedKeyUsage that excludes " +
@@ -394,7 +394,7 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
                         decode_policy_constraints);
       if (pc && pc->require_explicit && *pc->require_explicit == 0) explicit_policy = 0;
       if (!options.required_eku.empty()) {
-        const auto eku = cert.extended_key_usage();
+        const auto& eku = cert.extended_key_usage();
         if (!eku.empty() && !eku_allows(eku, options.required_eku))
           out.push_back({"path.purpose", 0,
                          q(cert) + " is not for " + join(options.required_eku) +

@@ -164,7 +164,7 @@ std::vector<std::string> PolicyGraph::expected_below() const {
 
 std::vector<std::string> PolicyGraph::user_constrained(
     const std::vector<std::string>& initial) const {
-  const auto authority = authority_constrained();
+  auto authority = authority_constrained();
   if (authority.empty()) return {};
   const bool user_any = contains(initial, kAnyPolicy);
   if (contains(authority, kAnyPolicy)) return user_any ? authority : initial;

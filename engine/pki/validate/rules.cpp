@@ -513,7 +513,7 @@ void profile_key_usage(const RuleContext& ctx, const SigningProfile& p,
 void profile_ext_key_usage(const RuleContext& ctx, const SigningProfile& p,
                            const Botan::X509_Certificate& cert) {
   if (p.ext_key_usage.empty()) return;
-  const auto have = cert.extended_key_usage();
+  const auto& have = cert.extended_key_usage();
   if (have.empty() && p.ext_key_usage_may_be_absent)
     return ctx.report.add("profile.ext-key-usage", Outcome::pass,
                           "extendedKeyUsage is absent, which " + p.name + " allows", 0);

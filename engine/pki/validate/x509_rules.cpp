@@ -153,7 +153,7 @@ void x509_rules(const RuleContext& ctx) {
     if (!found)
       ctx.report.add(check.rule, Outcome::pass, check.pass);
     else if (lenient)
-      ctx.report.relaxed.push_back(check.rule);
+      ctx.report.relaxed.emplace_back(check.rule);
   }
 }
 

@@ -3,6 +3,8 @@
 
 #include "providers/graph/detail/json_calls.hpp"
 
+#include <set>
+
 #include "engine/pki/x509_vocabulary.hpp"
 
 namespace pkiflow::graph::detail {
@@ -44,7 +46,19 @@ boost::asio::awaitable<Result<std::vector<json>>> get_all(GraphClient& client, s
                                                           const std::string& what,
                                                           bool missing_is_empty) {
   std::vector<json> out;
-  for (int page = 0; page < 1000 && !url.empty(); ++page) {
+  // Every page is read (a partial list would make a record's own object look absent), but not
+  // forever: a link back to a page already read, or more pages than any tenant has, is an error.
+  constexpr int kMaxPages = 1000;
+  std::set<std::string> seen;
+  for (int page = 0; !url.empty(); ++page) {
+    if (page == kMaxPages)
+      co_return Error(ErrorKind::remote, what,
+                      "the service's answer runs past " + std::to_string(kMaxPages) +
+                          " pages; the list was not used");
+    if (!seen.insert(url).second)
+      co_return Error(ErrorKind::remote, what,
+                      "the service's @odata.nextLink loops back to a page already read (" +
+                          url.substr(0, 80) + "); the list was not used");
     auto reply = co_await client.call(json_request("GET", url, "", crid()), false);
     if (page == 0 && missing_is_empty && reply.outcome == Outcome::refused &&
         reply.response.status == 404)

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# clang-tidy 14 with the repository's .clang-tidy over pkiflow's own sources (engine, providers,
+# state, tools), using the compile commands of the normal build (tools/build.sh first).
+#   tools/tidy.sh [--build DIR]                every source (about an hour of CPU: Asio and Beast
+#                                              make each file heavy for clang-tidy)
+#   tools/tidy.sh [--build DIR] --since REF    the sources changed since commit REF, and those
+#                                              that include a header changed since REF
+#   tools/tidy.sh [--build DIR] FILE...        these files
+# CI runs `--since $(cat .ci/tidy-clean)`: .ci/tidy-clean names the last commit a full run found
+# clean; after a full clean run, write the commit it ran on there.
+# Exit 0 when clean, 1 with the findings (every check is an error), 2 when it cannot run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=build
+since=""
+files=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) dir=$2; shift 2 ;;
+    --since) since=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) files+=("$1"); shift ;;
+  esac
+done
+[ -f "$dir/compile_commands.json" ] || { echo "tidy.sh: no $dir/compile_commands.json (tools/build.sh first)" >&2; exit 2; }
+command -v run-clang-tidy-14 >/dev/null || { echo "tidy.sh: clang-tidy 14 is not installed (apt-get install clang-tidy)" >&2; exit 2; }
+sources='^(engine|providers|state|tools)/.*\.cpp$'
+if [ -n "$since" ]; then
+  git rev-parse -q --verify "$since^{commit}" >/dev/null || { echo "tidy.sh: no commit $since" >&2; exit 2; }
+  changed=$(git diff --name-only --diff-filter=d "$since" -- engine providers state tools)
+  mapfile -t files < <(
+    { grep -E "$sources" <<<"$changed" || true
+      for h in $(grep -E '\.hpp$' <<<"$changed" || true); do
+        git grep -l -F "#include \"$h\"" -- engine providers state tools | grep -E "$sources" || true
+      done; } | sort -u)
+  if [ ${#files[@]} -eq 0 ]; then echo "tidy.sh: nothing changed since $since"; exit 0; fi
+  echo "tidy.sh: ${#files[@]} sources changed since $since" >&2
+fi
+root=$(pwd)
+if [ ${#files[@]} -eq 0 ]; then
+  regex="^$root/(engine|providers|state|tools)/.*\\.cpp\$"
+else
+  regex="^$root/($(printf '%s|' "${files[@]}" | sed 's/[.]/\\./g; s/|$//'))\$"
+fi
+# Boost 1.74's Asio enables co_await for clang only with <experimental/coroutine>, which
+# libstdc++ 12 does not have; clang 14 has the C++20 coroutines the code is written with.
+args=(-extra-arg=-DBOOST_ASIO_HAS_CO_AWAIT=1 -extra-arg=-DBOOST_ASIO_HAS_STD_COROUTINE=1
+  -extra-arg=-Wno-unknown-warning-option)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+run-clang-tidy-14 -p "$dir" -quiet -j "$(nproc)" "${args[@]}" "$regex" 2>&1 |
+  sed 's/\x1b\[[0-9;]*m//g' >"$log" || status=$?
+checked=$(grep -c '^clang-tidy-14' "$log" || true)
+if [ "$status" -eq 0 ] && ! grep -q -E ': (error|warning): ' "$log"; then
+  echo "tidy.sh: clean ($checked files)"
+  exit 0
+fi
+grep -E -A3 ': (error|warning): ' "$log" | grep -v '^--$' >&2 || tail -n 40 "$log" >&2
+echo "tidy.sh: $(grep -c -E ': (error|warning): ' "$log" || true) findings in $checked files" >&2
+exit 1
