@@ -128,7 +128,7 @@ struct GraphSession::Impl {
   std::map<std::string, Error> signer_failures;
   pki::Rng rng = pki::Rng::system();
 
-  Impl(net::any_io_executor e, const Config& c, const Clock& k, Options o)
+  Impl(const net::any_io_executor& e, const Config& c, const Clock& k, Options o)
       : ex(e),
         config(c),
         clock(k),
@@ -190,7 +190,7 @@ struct GraphSession::Impl {
   }
 };
 
-GraphSession::GraphSession(net::any_io_executor ex, const Config& config, const Clock& clock,
+GraphSession::GraphSession(const net::any_io_executor& ex, const Config& config, const Clock& clock,
                            Options options)
     : impl_(std::make_unique<Impl>(ex, config, clock, std::move(options))) {}
 GraphSession::~GraphSession() = default;

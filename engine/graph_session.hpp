@@ -39,7 +39,7 @@ class GraphSession {
     // The run's deadline (run.deadline_seconds): requests are cut at it and not retried past it.
     std::optional<std::chrono::steady_clock::time_point> run_deadline;
   };
-  GraphSession(boost::asio::any_io_executor ex, const Config& config, const Clock& clock,
+  GraphSession(const boost::asio::any_io_executor& ex, const Config& config, const Clock& clock,
                Options options);
   ~GraphSession();
 

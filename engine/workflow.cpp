@@ -177,7 +177,7 @@ struct Workflow::Pass {
                   : p.successor.empty()
                       ? "due (" + p.reason + "); a run would plan its successor"
                       : "due (" + p.reason + "); successor " + p.successor + " planned";
-      m.emit(std::move(e));
+      m.emit(e);
     }
     auto due = due_records(m.store, m.clock.now());
     if (!due) return due.error();
@@ -276,7 +276,7 @@ struct Workflow::Pass {
       settled.result = to_string(outcome.result);
       settled.message = outcome.note;
       settled.drift = outcome.drift;
-      m.emit(std::move(settled));
+      m.emit(settled);
       if (outcome.lease_lost) {
         auto who = m.store.lease_owner(outcome.id, m.clock.now());
         report.skipped_leased.push_back(
@@ -290,7 +290,7 @@ struct Workflow::Pass {
     RunEvent claimed;
     claimed.kind = RunEvent::Kind::claimed;
     claimed.total = work.size();
-    m.emit(std::move(claimed));
+    m.emit(claimed);
     watch_signals();
     watch_deadline();
     const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));

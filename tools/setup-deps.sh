@@ -36,6 +36,8 @@ TEST_PACKAGES=(softhsm2 opensc)
 # The fuzz targets (tools/fuzz.sh): clang with libFuzzer (Debian 12: clang 14; libFuzzer is in the
 # runtime package clang only recommends).
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# Static analysis (tools/tidy.sh): clang-tidy 14.
+TIDY_PACKAGES=(clang-tidy)
 
 log() { printf 'setup-deps: %s\n' "$*" >&2; }
 die() { printf 'setup-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -50,6 +52,7 @@ install_packages() {
   local missing=() wanted=("${PACKAGES[@]}")
   if [ "${PKIFLOW_TEST_DEPS:-}" = 1 ]; then wanted+=("${TEST_PACKAGES[@]}"); fi
   if [ "${PKIFLOW_FUZZ_DEPS:-}" = 1 ]; then wanted+=("${FUZZ_PACKAGES[@]}"); fi
+  if [ "${PKIFLOW_TIDY_DEPS:-}" = 1 ]; then wanted+=("${TIDY_PACKAGES[@]}"); fi
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done

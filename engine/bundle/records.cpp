@@ -82,8 +82,9 @@ Result<ExportReport> export_bundle(state::StateStore& store, const Config& confi
 }
 
 Result<ImportReport> import_bundle(state::StateStore& store, const Config& config,
-                                   std::shared_ptr<const pki::TrustStore> trust, const Clock& clock,
-                                   const std::filesystem::path& dir, const std::string& actor) {
+                                   const std::shared_ptr<const pki::TrustStore>& trust,
+                                   const Clock& clock, const std::filesystem::path& dir,
+                                   const std::string& actor) {
   auto back = read_signed_bundle(dir);
   if (!back) return back.error();
   const std::string& bundle_id = back->manifest.bundle_id;

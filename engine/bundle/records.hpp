@@ -53,7 +53,8 @@ struct ImportReport {
 // CA when it names one; then moves every record to signed in one transaction. Any refusal
 // changes nothing.
 Result<ImportReport> import_bundle(state::StateStore& store, const Config& config,
-                                   std::shared_ptr<const pki::TrustStore> trust, const Clock& clock,
-                                   const std::filesystem::path& dir, const std::string& actor);
+                                   const std::shared_ptr<const pki::TrustStore>& trust,
+                                   const Clock& clock, const std::filesystem::path& dir,
+                                   const std::string& actor);
 
 }  // namespace pkiflow::engine::bundle

@@ -605,7 +605,7 @@ Result<std::unique_ptr<Botan::Public_Key>> public_half(Session& s, CK_OBJECT_HAN
 }
 
 // Wraps a private key object; proves with one signature that the public half belongs to it.
-Result<PrivateKey> token_key(std::shared_ptr<Session> s, CK_OBJECT_HANDLE priv,
+Result<PrivateKey> token_key(const std::shared_ptr<Session>& s, CK_OBJECT_HANDLE priv,
                              const Pkcs11Uri& uri) {
   const std::string where = describe(uri);
   const auto type = number_attribute(*s, priv, CKA_KEY_TYPE);

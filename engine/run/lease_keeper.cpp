@@ -4,7 +4,7 @@
 
 namespace pkiflow::engine {
 
-LeaseKeeper::LeaseKeeper(state::StateStore& store, const Clock& clock, RunOwner owner,
+LeaseKeeper::LeaseKeeper(state::StateStore& store, const Clock& clock, const RunOwner& owner,
                          std::chrono::seconds lease)
     : store_(store), clock_(clock), owner_str_(owner.str()), lease_(lease) {}
 

@@ -25,7 +25,7 @@ struct HeldElsewhere {
 
 class LeaseKeeper {
  public:
-  LeaseKeeper(state::StateStore& store, const Clock& clock, RunOwner owner,
+  LeaseKeeper(state::StateStore& store, const Clock& clock, const RunOwner& owner,
               std::chrono::seconds lease);
 
   const std::string& owner() const { return owner_str_; }

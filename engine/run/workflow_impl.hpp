@@ -537,7 +537,7 @@ struct Workflow::Impl {
         e.record_kind = r.kind;
         e.from = before;
         e.to = r.state;
-        emit(std::move(e));
+        emit(e);
       }
     }
     co_return out;

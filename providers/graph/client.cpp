@@ -59,7 +59,7 @@ Error Reply::to_error(const std::string& what) const {
   return Error(ErrorKind::unavailable, what, message);
 }
 
-GraphClient::GraphClient(net::any_io_executor ex, Transport& transport, ClientConfig config,
+GraphClient::GraphClient(const net::any_io_executor& ex, Transport& transport, ClientConfig config,
                          Now now, std::function<double()> jitter,
                          std::function<void(const std::string&)> trace)
     : ex_(ex),

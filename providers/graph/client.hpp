@@ -65,8 +65,8 @@ class GraphClient {
  public:
   using Now = std::function<std::chrono::system_clock::time_point()>;
   // `jitter` returns values in [0, 1); `trace` receives one redacted line per attempt.
-  GraphClient(boost::asio::any_io_executor ex, Transport& transport, ClientConfig config, Now now,
-              std::function<double()> jitter,
+  GraphClient(const boost::asio::any_io_executor& ex, Transport& transport, ClientConfig config,
+              Now now, std::function<double()> jitter,
               std::function<void(const std::string&)> trace = nullptr);
   ~GraphClient();
 

@@ -70,7 +70,7 @@ std::string step_error(const std::string& where, const std::string& step,
 
 class HttpsTransport : public Transport {
  public:
-  HttpsTransport(net::any_io_executor ex, HttpsOptions opt)
+  HttpsTransport(const net::any_io_executor& ex, HttpsOptions opt)
       : ex_(ex),
         opt_(std::move(opt)),
         tls_(ssl::context::tls_client),
@@ -273,7 +273,7 @@ class HttpsTransport : public Transport {
 
 }  // namespace
 
-Result<std::unique_ptr<Transport>> make_https_transport(net::any_io_executor executor,
+Result<std::unique_ptr<Transport>> make_https_transport(const net::any_io_executor& executor,
                                                         const HttpsOptions& options) {
   auto t = std::make_unique<HttpsTransport>(executor, options);
   if (auto st = t->init(); !st) return st.error();

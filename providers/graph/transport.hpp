@@ -58,8 +58,8 @@ struct HttpsOptions {
 };
 
 // Checks the options (the CA file must load) and makes the transport.
-Result<std::unique_ptr<Transport>> make_https_transport(boost::asio::any_io_executor executor,
-                                                        const HttpsOptions& options);
+Result<std::unique_ptr<Transport>> make_https_transport(
+    const boost::asio::any_io_executor& executor, const HttpsOptions& options);
 
 // Writes every request as one JSON line (dry_run_json: the token and secrets redacted) and
 // answers "not sent".
