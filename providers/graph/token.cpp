@@ -1,5 +1,6 @@
 #include "providers/graph/token.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -49,6 +50,9 @@ TokenResult parse_token_response(const HttpResponse& response,
         secs = j["expires_in"].get<long>();
       }
       if (secs > 0) {
+        // A lifetime past a day is taken as a day (Entra's are about an hour): a hostile
+        // endpoint's 9223372036854775807 would overflow the time point.
+        secs = std::min(secs, 86'400L);
         out.token =
             AccessToken{j["access_token"].get<std::string>(), now + std::chrono::seconds(secs)};
         return out;

@@ -59,6 +59,15 @@ BOOST_AUTO_TEST_CASE(token_responses_give_a_token_or_the_endpoints_error) {
   BOOST_TEST((t.token->expires_at == kNow + std::chrono::seconds(3599)));
   HttpResponse text_expiry{200, {}, R"({"expires_in":"3600","access_token":"tok"})"};
   BOOST_TEST(parse_token_response(text_expiry, kNow).token.has_value());
+  // Lifetimes a time point cannot hold are a day; text that is not only a number is no lifetime.
+  for (const char* forever : {R"({"expires_in":9223372036854775807,"access_token":"tok"})",
+                              R"({"expires_in":"9223372036854775807","access_token":"tok"})"}) {
+    auto long_lived = parse_token_response(HttpResponse{200, {}, forever}, kNow);
+    BOOST_REQUIRE(long_lived.token.has_value());
+    BOOST_TEST((long_lived.token->expires_at == kNow + std::chrono::hours(24)));
+  }
+  HttpResponse junk_expiry{200, {}, R"({"expires_in":"3599abc","access_token":"tok"})"};
+  BOOST_TEST(parse_token_response(junk_expiry, kNow).error->error == "malformed_response");
   HttpResponse bad{
       401,
       {},
