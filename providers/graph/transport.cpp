@@ -43,6 +43,11 @@ struct Connection {
   Clock::time_point idle_since;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  // `op(stream)` on the TLS stream or the plain one, whichever this connection has.
+  template <class Op>
+  auto on_stream(Op&& op) {
+    return tls ? op(*tls) : op(*plain);
+  }
 };
 
 std::string bare_host(const std::string& host) {  // "[::1]" -> "::1" for the resolver
@@ -137,10 +142,9 @@ class HttpsTransport : public Transport {
       }
       conn->lowest().expires_at(deadline);
       boost::system::error_code ec;
-      if (conn->tls)
-        co_await http::async_write(*conn->tls, req, net::redirect_error(net::use_awaitable, ec));
-      else
-        co_await http::async_write(*conn->plain, req, net::redirect_error(net::use_awaitable, ec));
+      co_await conn->on_stream([&](auto& stream) {
+        return http::async_write(stream, req, net::redirect_error(net::use_awaitable, ec));
+      });
       if (ec) {
         // A reused connection the server had closed: nothing complete reached it; go again.
         if (reused && round == 0 && ec != beast::error::timeout) continue;
@@ -152,22 +156,17 @@ class HttpsTransport : public Transport {
       // server's 100 MB (or 100 GB, reserved at once) was read whole.
       http::response_parser<http::string_body> parser;
       parser.body_limit(opt_.max_response_bytes);
-      if (conn->tls)
-        co_await http::async_read_header(*conn->tls, conn->buffer, parser,
-                                         net::redirect_error(net::use_awaitable, ec));
-      else
-        co_await http::async_read_header(*conn->plain, conn->buffer, parser,
-                                         net::redirect_error(net::use_awaitable, ec));
+      co_await conn->on_stream([&](auto& stream) {
+        return http::async_read_header(stream, conn->buffer, parser,
+                                       net::redirect_error(net::use_awaitable, ec));
+      });
       if (!ec && parser.content_length() && *parser.content_length() > opt_.max_response_bytes)
         ec = http::error::body_limit;
-      if (!ec && !parser.is_done()) {
-        if (conn->tls)
-          co_await http::async_read(*conn->tls, conn->buffer, parser,
-                                    net::redirect_error(net::use_awaitable, ec));
-        else
-          co_await http::async_read(*conn->plain, conn->buffer, parser,
-                                    net::redirect_error(net::use_awaitable, ec));
-      }
+      if (!ec && !parser.is_done())
+        co_await conn->on_stream([&](auto& stream) {
+          return http::async_read(stream, conn->buffer, parser,
+                                  net::redirect_error(net::use_awaitable, ec));
+        });
       if (!ec && parser.get().body().size() > opt_.max_response_bytes) ec = http::error::body_limit;
       if (ec) {
         const bool closed_early = ec == http::error::end_of_stream || ec == net::error::eof ||
