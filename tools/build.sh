@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs dependencies (tools/setup-deps.sh), configures and builds pkiflow.
-#   tools/build.sh [--sanitize] [--werror]    -> prints the build directory on its last line
+#   tools/build.sh [--sanitize | --tsan] [--werror]   -> prints the build directory on its last line
+# --sanitize: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/); --tsan: ThreadSanitizer
+# (build-tsan/, tools/tsan.sh). A unity build (several sources per compiler run: CI's builds are
+# a third shorter); PKIFLOW_UNITY=OFF in the environment turns it off, e.g. while editing one file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sanitize=OFF; werror=OFF; dir=build
+sanitize=OFF; tsan=OFF; werror=OFF; dir=build
 for arg in "$@"; do
   case "$arg" in
     --sanitize) sanitize=ON; dir=build-asan ;;
+    --tsan) tsan=ON; dir=build-tsan ;;
     --werror) werror=ON ;;
     *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -18,7 +22,8 @@ prefix_arg=()
 # information of the Asio/Beast templates is a quarter of the compile time.
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${prefix_arg[@]}" \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-  -DPKIFLOW_SANITIZE="$sanitize" -DPKIFLOW_WERROR="$werror" \
-  -DPKIFLOW_BUILD_BENCH="$([ "$sanitize" = ON ] && echo OFF || echo ON)" >&2
+  -DPKIFLOW_SANITIZE="$sanitize" -DPKIFLOW_TSAN="$tsan" -DPKIFLOW_WERROR="$werror" \
+  -DCMAKE_UNITY_BUILD="${PKIFLOW_UNITY:-ON}" \
+  -DPKIFLOW_BUILD_BENCH="$([ "$dir" = build ] && echo ON || echo OFF)" >&2
 cmake --build "$dir" -j"$(nproc)" >&2
 echo "$dir"

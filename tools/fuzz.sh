@@ -11,8 +11,8 @@
 # ctest) keeps it fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=build-fuzz
-targets=(certificate csr crl validate private_key config graph)
+dir=${PKIFLOW_FUZZ_DIR:-build-fuzz}  # another directory keeps a long run's binaries untouched
+targets=(certificate csr crl validate private_key config graph emulator)
 
 build() {
   botan_prefix=$(PKIFLOW_FUZZ_DEPS=1 tools/setup-deps.sh | tail -n1)
@@ -20,6 +20,7 @@ build() {
   [ "$botan_prefix" != "system" ] && prefix_arg=(-DCMAKE_PREFIX_PATH="$botan_prefix")
   CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${prefix_arg[@]}" \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DPKIFLOW_FUZZ=ON -DPKIFLOW_BUILD_TESTS=OFF \
+    -DCMAKE_UNITY_BUILD="${PKIFLOW_UNITY:-ON}" \
     -DPKIFLOW_BUILD_BENCH=OFF -DPKIFLOW_WERROR=ON >&2
   cmake --build "$dir" -j"$(nproc)" --target fuzzers >&2
 }

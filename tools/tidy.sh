@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # clang-tidy 14 with the repository's .clang-tidy over pkiflow's own sources (engine, providers,
-# state, tools), using the compile commands of the normal build (tools/build.sh first).
+# state, tools), with the normal build's compile commands: configured (not built) in build-tidy/
+# without the unity build, whose commands name the combined sources rather than each file.
 #   tools/tidy.sh [--build DIR]                every source (about an hour of CPU: Asio and Beast
 #                                              make each file heavy for clang-tidy)
 #   tools/tidy.sh [--build DIR] --since REF    the sources changed since commit REF, and those
@@ -11,7 +12,7 @@
 # Exit 0 when clean, 1 with the findings (every check is an error), 2 when it cannot run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=build
+dir=""
 since=""
 files=()
 while [ $# -gt 0 ]; do
@@ -22,7 +23,17 @@ while [ $# -gt 0 ]; do
     *) files+=("$1"); shift ;;
   esac
 done
-[ -f "$dir/compile_commands.json" ] || { echo "tidy.sh: no $dir/compile_commands.json (tools/build.sh first)" >&2; exit 2; }
+if [ -z "$dir" ]; then
+  dir=build-tidy
+  botan_prefix=$(tools/setup-deps.sh | tail -n1)
+  prefix_arg=()
+  [ "$botan_prefix" != "system" ] && prefix_arg=(-DCMAKE_PREFIX_PATH="$botan_prefix")
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${prefix_arg[@]}" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_UNITY_BUILD=OFF >/dev/null
+fi
+[ -f "$dir/compile_commands.json" ] || { echo "tidy.sh: no $dir/compile_commands.json" >&2; exit 2; }
+grep -q '/Unity/unity_' "$dir/compile_commands.json" &&
+  { echo "tidy.sh: $dir is a unity build; leave out --build (build-tidy/ is configured without)" >&2; exit 2; }
 command -v run-clang-tidy-14 >/dev/null || { echo "tidy.sh: clang-tidy 14 is not installed (apt-get install clang-tidy)" >&2; exit 2; }
 sources='^(engine|providers|state|tools)/.*\.cpp$'
 if [ -n "$since" ]; then

@@ -34,45 +34,6 @@ using state::Record;
 
 namespace {
 
-bool same_second(const json& v, pki::TimePoint t) {
-  if (!v.is_string()) return false;
-  auto p = pki::parse_rfc3339(v.get<std::string>());
-  if (!p) return false;
-  const auto d = std::chrono::duration_cast<std::chrono::seconds>(*p - t).count();
-  return d >= -1 && d <= 1;
-}
-
-}  // namespace
-
-CodeSigningFields derive_fields(const pki::Certificate& cert,
-                                std::chrono::system_clock::time_point now) {
-  const auto f = cert.facts();
-  CodeSigningFields out;
-  out.content = cert.base64_der();
-  out.subject = f.subject;
-  out.subject_name = common_name(f.subject);
-  out.issuer = f.issuer;
-  out.issuer_name = common_name(f.issuer);
-  out.expiration = pki::format_rfc3339(f.not_after);
-  out.upload_time = pki::format_rfc3339(now);
-  return out;
-}
-
-std::string upload_body(const CodeSigningFields& f) {
-  return json{{"@odata.type", "#microsoft.graph.enterpriseCodeSigningCertificate"},
-              {"content", f.content},
-              {"status", f.status},
-              {"subjectName", f.subject_name},
-              {"subject", f.subject},
-              {"issuerName", f.issuer_name},
-              {"issuer", f.issuer},
-              {"expirationDateTime", f.expiration},
-              {"uploadDateTime", f.upload_time}}
-      .dump();
-}
-
-namespace {
-
 class IntuneProvider : public providers::Provider {
  public:
   explicit IntuneProvider(graph::GraphClient& client) : client_(client), rng_(pki::Rng::system()) {}
@@ -137,13 +98,7 @@ class IntuneProvider : public providers::Provider {
     const std::string status = str(j, "status");
     if (status != "provisioned") co_return Confirmation{false, status};
     // The service parsed it: what it reports must be this certificate.
-    std::string wrong;
-    if (str(j, "subject") != f.subject)
-      wrong = "subject";
-    else if (str(j, "issuer") != f.issuer)
-      wrong = "issuer";
-    else if (!same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
-      wrong = "expirationDateTime";
+    const std::string wrong = reported_mismatch(j, f);
     if (!wrong.empty())
       co_return Error(ErrorKind::remote, "code-signing certificate " + r.remote_id,
                       "the service reports a " + wrong + " that is not the uploaded certificate's");
@@ -164,9 +119,7 @@ class IntuneProvider : public providers::Provider {
         "code-signing certificate " + r.remote_id,
         [&f](const json& j) -> Status {
           // content is nulled once parsed (graph-api.md 3): subject, issuer and expiry prove it.
-          if (str(j, "subject") == f.subject && str(j, "issuer") == f.issuer &&
-              same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
-            return Ok{};
+          if (reported_mismatch(j, f).empty()) return Ok{};
           return Error(ErrorKind::remote, "code-signing certificate",
                        "its subject, issuer or expiry is not this record's certificate's");
         },
@@ -191,8 +144,7 @@ class IntuneProvider : public providers::Provider {
     const std::string content = str(j, "content");
     if (!content.empty() && content != cert.base64_der())
       o.holds_other = "another certificate's content";
-    else if (str(j, "subject") != f.subject || str(j, "issuer") != f.issuer ||
-             !same_second(j.value("expirationDateTime", json(nullptr)), f.not_after))
+    else if (!reported_mismatch(j, f).empty())
       o.holds_other =
           "subject \"" + str(j, "subject") + "\" issued by \"" + str(j, "issuer") + "\"";
     if (!o.holds_other.empty()) co_return o;
@@ -223,19 +175,8 @@ class IntuneProvider : public providers::Provider {
     auto all = co_await list();
     if (!all) co_return all.error();
     std::vector<RemoteObject> out;
-    for (const auto& j : *all) {
-      RemoteObject o;
-      o.id = str(j, "id");
-      o.name = str(j, "subjectName");
-      o.status = str(j, "status");
-      // content is nulled once parsed (graph-api.md 3): then only what the service reports.
-      if (!providers::detail::fill_from_certificate(o, str(j, "content"))) {
-        o.subject = str(j, "subject");
-        o.issuer = str(j, "issuer");
-        if (auto t = pki::parse_rfc3339(str(j, "expirationDateTime"))) o.not_after = *t;
-      }
-      out.push_back(std::move(o));
-    }
+    for (const auto& j : *all)
+      out.push_back(listed_certificate(j));
     co_return out;
   }
 
@@ -285,10 +226,7 @@ class IntuneProvider : public providers::Provider {
     for (const auto& j : *all) {
       const std::string id = str(j, "id"), theirs = str(j, "content");
       if (!theirs.empty() && theirs != content) continue;
-      if (theirs.empty() &&
-          !(str(j, "subject") == f.subject && str(j, "issuer") == f.issuer &&
-            same_second(j.value("expirationDateTime", json(nullptr)), f.not_after)))
-        continue;
+      if (theirs.empty() && !reported_mismatch(j, f).empty()) continue;
       if (!journal.owner_of(id).empty()) continue;
       co_return id;
     }

@@ -7,6 +7,9 @@
 
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace cli_test {
+
 using pkiflow::test::openssl_fixtures;
 using pkiflow::test::quote;
 using pkiflow::test::run_cli;
@@ -442,3 +445,5 @@ BOOST_AUTO_TEST_CASE(a_bad_config_or_store_is_a_clear_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace cli_test

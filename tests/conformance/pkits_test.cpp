@@ -14,6 +14,9 @@
 #include "engine/pki/validate/validator.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace pkits_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 
@@ -148,3 +151,5 @@ BOOST_AUTO_TEST_CASE(every_case_as_pkits_says) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace pkits_test

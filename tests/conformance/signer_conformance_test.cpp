@@ -19,6 +19,9 @@
 #include "tests/support/softhsm.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace signer_conformance_test {
+
 using namespace pkiflow;
 using namespace pkiflow::engine;
 using pkiflow::test::quote;
@@ -286,3 +289,5 @@ BOOST_AUTO_TEST_CASE(an_offline_signer_reports_pending_and_never_signs_on_this_h
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace signer_conformance_test

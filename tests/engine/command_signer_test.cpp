@@ -16,6 +16,9 @@
 #include "engine/workflow.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace command_signer_test {
+
 using namespace pkiflow;
 using namespace pkiflow::engine;
 using pkiflow::test::quote;
@@ -415,3 +418,5 @@ BOOST_AUTO_TEST_CASE(a_command_signer_configuration_is_checked_field_by_field) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace command_signer_test

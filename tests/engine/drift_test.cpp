@@ -6,6 +6,9 @@
 #include "engine/run/drift.hpp"
 #include "tests/support/store_fixture.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace drift_test {
+
 using namespace pkiflow;
 using namespace pkiflow::engine;
 using providers::Observation;
@@ -175,3 +178,5 @@ BOOST_AUTO_TEST_CASE(a_check_writes_history_only_when_its_finding_changes) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace drift_test

@@ -12,6 +12,9 @@
 #include "tests/support/store_fixture.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace leases_test {
+
 using namespace pkiflow;
 using namespace pkiflow::engine;
 using pkiflow::test::TempDir;
@@ -101,3 +104,5 @@ BOOST_AUTO_TEST_CASE(the_heartbeat_renews_and_gives_up_a_lease_another_run_took)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace leases_test

@@ -7,6 +7,9 @@
 #include "tests/support/store_fixture.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace lifecycle_test {
+
 using namespace pkiflow;
 using namespace pkiflow::engine;
 using pkiflow::test::TempDir;
@@ -244,3 +247,5 @@ BOOST_AUTO_TEST_CASE(record_ids_are_printable_and_distinct) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace lifecycle_test

@@ -10,6 +10,9 @@
 #include "tests/support/store_fixture.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace renewal_test {
+
 using namespace pkiflow;
 using namespace pkiflow::engine;
 using namespace std::chrono_literals;
@@ -279,3 +282,5 @@ BOOST_FIXTURE_TEST_CASE(a_run_plans_each_due_renewal_once_and_a_dry_run_plans_no
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace renewal_test

@@ -12,6 +12,9 @@
 #include "providers/intune_codesigning/intune_provider.hpp"
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace adopt_e2e_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -181,3 +184,5 @@ BOOST_AUTO_TEST_CASE(a_hand_made_tls_inspection_ca_is_adopted_and_replaced_at_re
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace adopt_e2e_test

@@ -10,6 +10,9 @@
 #include "tests/graph/e2e_support.hpp"
 #include "tests/support/softhsm.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace bundle_e2e_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -264,3 +267,5 @@ BOOST_AUTO_TEST_CASE(every_bundle_that_comes_back_wrong_is_refused_and_changes_n
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace bundle_e2e_test

@@ -11,6 +11,9 @@
 
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace cli_findings_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -220,3 +223,5 @@ BOOST_AUTO_TEST_CASE(an_edited_configuration_goes_to_the_next_renewal_and_is_rep
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace cli_findings_test

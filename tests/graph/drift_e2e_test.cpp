@@ -13,6 +13,9 @@
 #include "tests/graph/e2e_support.hpp"
 #include "tests/support/prometheus_text.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace drift_e2e_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::parse_prometheus;
@@ -198,3 +201,5 @@ BOOST_AUTO_TEST_CASE(
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace drift_e2e_test

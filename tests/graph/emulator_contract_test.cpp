@@ -11,6 +11,9 @@
 #include "providers/gsa_tls/gsa_messages.hpp"
 #include "tools/graph-emulator/emulator.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace emulator_contract_test {
+
 using namespace pkiflow;
 
 namespace {
@@ -206,3 +209,5 @@ BOOST_AUTO_TEST_CASE(bad_uploads_and_names_are_refused_with_graph_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace emulator_contract_test

@@ -10,6 +10,9 @@
 #include "engine/pki/time_format.hpp"
 #include "tools/graph-emulator/emulator.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace emulator_directory_test {
+
 using namespace pkiflow;
 using json = nlohmann::json;
 
@@ -230,3 +233,5 @@ BOOST_AUTO_TEST_CASE(code_signing_certificates_are_provisioned_and_their_content
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace emulator_directory_test

@@ -18,6 +18,9 @@
 #include "tests/support/test_support.hpp"
 #include "tools/graph-emulator/server.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace emulator_server_test {
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -179,3 +182,5 @@ BOOST_AUTO_TEST_CASE(the_executable_needs_a_secret) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace emulator_server_test

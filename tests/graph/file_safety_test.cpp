@@ -11,6 +11,9 @@
 
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace file_safety_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test;
 using namespace pkiflow::test::e2e;
@@ -203,3 +206,5 @@ BOOST_AUTO_TEST_CASE(tls_to_graph_cannot_be_switched_off_for_a_host_that_is_not_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace file_safety_test

@@ -10,6 +10,9 @@
 
 #include "providers/graph/client.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace graph_client_test {
+
 using namespace pkiflow;
 using namespace pkiflow::graph;
 namespace net = boost::asio;
@@ -233,3 +236,5 @@ BOOST_AUTO_TEST_CASE(a_refused_credential_says_why_with_the_trace_id) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace graph_client_test

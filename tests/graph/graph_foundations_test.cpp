@@ -15,6 +15,9 @@
 #include "providers/graph/retry_policy.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace graph_foundations_test {
+
 using namespace pkiflow;
 using namespace pkiflow::graph;
 using pkiflow::test::quote;
@@ -237,3 +240,5 @@ BOOST_AUTO_TEST_CASE(client_assertions_are_signed_as_entra_expects_and_openssl_a
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace graph_foundations_test

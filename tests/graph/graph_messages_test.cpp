@@ -6,6 +6,9 @@
 #include "providers/graph/token.hpp"
 #include "providers/gsa_tls/gsa_messages.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace graph_messages_test {
+
 using namespace pkiflow;
 using namespace pkiflow::graph;
 
@@ -163,3 +166,5 @@ BOOST_AUTO_TEST_CASE(gsa_requests_match_the_documented_methods_and_bodies) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace graph_messages_test

@@ -19,6 +19,9 @@
 
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace hostile_server_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test;
 using namespace pkiflow::test::e2e;
@@ -374,3 +377,5 @@ BOOST_AUTO_TEST_CASE(a_tls_certificate_for_another_name_is_refused_before_the_to
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace hostile_server_test

@@ -12,6 +12,9 @@
 
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace json_contract_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -299,3 +302,5 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace json_contract_test

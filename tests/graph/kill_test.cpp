@@ -20,6 +20,9 @@
 
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace kill_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -297,3 +300,5 @@ BOOST_AUTO_TEST_CASE(random_sigkills_never_touch_foreign_objects_on_an_ignored_f
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace kill_test

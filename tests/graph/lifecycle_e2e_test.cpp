@@ -14,6 +14,9 @@
 #include "engine/pki/encoded_file.hpp"
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace lifecycle_e2e_test {
+
 using namespace pkiflow;
 using pkiflow::test::quote;
 using pkiflow::test::read_file;
@@ -372,3 +375,5 @@ BOOST_AUTO_TEST_CASE(every_fault_ends_with_one_remote_object_per_record) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace lifecycle_e2e_test

@@ -9,6 +9,9 @@
 
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace plan_e2e_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -89,3 +92,5 @@ BOOST_AUTO_TEST_CASE(plan_reads_writes_nothing_and_lists_what_the_next_run_sends
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace plan_e2e_test

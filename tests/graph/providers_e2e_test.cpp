@@ -12,6 +12,9 @@
 #include "engine/pki/time_format.hpp"
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace providers_e2e_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -333,3 +336,5 @@ BOOST_AUTO_TEST_CASE(faults_leave_one_remote_object_per_cba_and_intune_record) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace providers_e2e_test

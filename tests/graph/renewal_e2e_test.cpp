@@ -19,6 +19,9 @@
 #include "tests/graph/e2e_support.hpp"
 #include "tests/support/prometheus_text.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace renewal_e2e_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -238,3 +241,5 @@ BOOST_AUTO_TEST_CASE(a_record_whose_signer_keeps_its_key_offline_waits_in_csr_ge
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace renewal_e2e_test

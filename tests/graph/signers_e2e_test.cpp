@@ -11,6 +11,9 @@
 #include "tests/graph/e2e_support.hpp"
 #include "tests/support/softhsm.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace signers_e2e_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -237,3 +240,5 @@ BOOST_AUTO_TEST_CASE(a_record_of_each_family_is_signed_by_a_ca_key_held_in_a_pkc
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace signers_e2e_test

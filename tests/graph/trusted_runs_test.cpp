@@ -14,6 +14,9 @@
 #include "engine/run/run_owner.hpp"
 #include "tests/graph/e2e_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace trusted_runs_test {
+
 using namespace pkiflow;
 using namespace pkiflow::test::e2e;
 using pkiflow::test::quote;
@@ -368,3 +371,5 @@ BOOST_AUTO_TEST_CASE(cba_records_racing_for_the_container_make_exactly_one) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace trusted_runs_test

@@ -5,6 +5,9 @@
 #include "engine/pki/validate/report_format.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace batch_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::openssl_fixtures;
@@ -74,3 +77,5 @@ BOOST_AUTO_TEST_CASE(parallel_results_equal_sequential_ones) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace batch_test

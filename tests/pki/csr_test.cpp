@@ -3,6 +3,9 @@
 #include "engine/pki/csr.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace csr_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::quote;
@@ -111,3 +114,5 @@ BOOST_AUTO_TEST_CASE(escaped_commas_stay_in_the_value) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace csr_test

@@ -5,6 +5,9 @@
 #include "engine/pki/encoded_file.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace encoded_file_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::TempDir;
@@ -102,3 +105,5 @@ BOOST_AUTO_TEST_CASE(atomic_writes_create_the_file_with_the_requested_mode) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace encoded_file_test

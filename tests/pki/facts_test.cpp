@@ -4,6 +4,9 @@
 #include "engine/pki/time_format.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace facts_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::openssl_fixtures;
@@ -88,3 +91,5 @@ BOOST_AUTO_TEST_CASE(der_and_base64_encodings_round_trip) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace facts_test

@@ -5,6 +5,9 @@
 #include "engine/pki/key.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace key_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::quote;
@@ -167,3 +170,5 @@ BOOST_AUTO_TEST_CASE(passphrases_come_from_a_file_before_the_environment) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace key_test

@@ -4,6 +4,9 @@
 #include "engine/pki/local_ca.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace local_ca_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::quote;
@@ -165,3 +168,5 @@ BOOST_AUTO_TEST_CASE(weak_keys_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace local_ca_test

@@ -6,6 +6,9 @@
 #include "engine/pki/validate/report_format.hpp"
 #include "engine/pki/validate/validator.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace path_building_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 
@@ -118,3 +121,5 @@ BOOST_AUTO_TEST_CASE(the_search_stops_at_its_limits_and_says_which) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace path_building_test

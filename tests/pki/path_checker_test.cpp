@@ -9,6 +9,9 @@
 #include "engine/pki/validate/detail/path_checker.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace path_checker_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::openssl_fixtures;
@@ -111,3 +114,5 @@ BOOST_AUTO_TEST_CASE(a_forged_certificate_reusing_a_valid_signature_is_not_taken
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace path_checker_test

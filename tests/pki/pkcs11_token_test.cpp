@@ -12,6 +12,9 @@
 #include "tests/support/softhsm.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace pkcs11_token_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::quote;
@@ -221,3 +224,5 @@ BOOST_AUTO_TEST_CASE(each_refusal_names_what_is_wrong) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace pkcs11_token_test

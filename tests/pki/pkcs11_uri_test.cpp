@@ -5,6 +5,9 @@
 #include "engine/pki/pkcs11_uri.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace pkcs11_uri_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 
@@ -72,3 +75,5 @@ BOOST_AUTO_TEST_CASE(a_uri_that_is_wrong_or_carries_the_pin_is_refused_with_the_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace pkcs11_uri_test

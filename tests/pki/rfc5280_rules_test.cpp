@@ -18,6 +18,9 @@
 #include "engine/pki/validate/validator.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace rfc5280_rules_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::quote;
@@ -513,3 +516,5 @@ BOOST_AUTO_TEST_CASE(a_duplicate_extension_is_refused_naming_the_certificate_and
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace rfc5280_rules_test

@@ -4,6 +4,9 @@
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/x509_botan.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace time_format_test {
+
 using namespace pkiflow::pki;
 
 BOOST_AUTO_TEST_SUITE(time_format)
@@ -69,3 +72,5 @@ BOOST_AUTO_TEST_CASE(years_a_time_point_cannot_hold_are_refused_by_name) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace time_format_test

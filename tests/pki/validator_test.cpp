@@ -8,6 +8,9 @@
 #include "engine/pki/validate/validator.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace validator_test {
+
 using namespace pkiflow;
 using namespace pkiflow::pki;
 using pkiflow::test::openssl_fixtures;
@@ -359,3 +362,5 @@ BOOST_AUTO_TEST_CASE(the_json_report_names_rules_outcomes_and_clauses) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace validator_test

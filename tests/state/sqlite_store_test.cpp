@@ -7,6 +7,9 @@
 #include "state/sqlite/sqlite_store.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace sqlite_store_test {
+
 using namespace pkiflow;
 using namespace pkiflow::state;
 using pkiflow::test::TempDir;
@@ -301,3 +304,5 @@ BOOST_AUTO_TEST_CASE(the_url_selects_the_backend) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace sqlite_store_test

@@ -18,6 +18,9 @@
 #include "state/sqlite/sqlite_store.hpp"
 #include "tests/support/test_support.hpp"
 
+// Each test file in its own namespace: the unity build compiles several as one.
+namespace store_process_test {
+
 using namespace pkiflow;
 using pkiflow::test::TempDir;
 using S = state::RecordState;
@@ -191,3 +194,5 @@ BOOST_AUTO_TEST_CASE(two_racing_workers_each_take_a_record_exactly_once) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace store_process_test

@@ -7,8 +7,8 @@
 
 namespace pkiflow::test {
 
-SoftHsm::SoftHsm(const fs::path& dir, const std::string& label)
-    : label_(label), pin_file_(dir / "token-pin") {
+SoftHsm::SoftHsm(const fs::path& dir, const std::string& label, const std::string& pin)
+    : label_(label), pin_(pin), pin_file_(dir / "token-pin") {
   if (!fs::exists(kModule))
     throw std::runtime_error(std::string(kModule) +
                              " is missing: install softhsm2 (tools/setup-deps.sh does for tests)");
@@ -17,9 +17,9 @@ SoftHsm::SoftHsm(const fs::path& dir, const std::string& label)
                                         "\nobjectstore.backend = file\nlog.level = ERROR\n");
   ::setenv("SOFTHSM2_CONF", (dir / "softhsm2.conf").c_str(), 1);
   auto r = run("softhsm2-util --init-token --free --label " + quote(label) + " --so-pin " + kSoPin +
-               " --pin " + kPin);
+               " --pin " + quote(pin_));
   if (r.exit_code != 0) throw std::runtime_error("softhsm2-util --init-token failed: " + r.err);
-  write_file(pin_file_, std::string(kPin) + "\n");
+  write_file(pin_file_, pin_ + "\n");
   ::chmod(pin_file_.c_str(), 0600);
 }
 
@@ -34,7 +34,7 @@ std::string SoftHsm::uri(const std::string& object, const std::string& module) c
 
 CommandResult SoftHsm::tool(const std::string& args) const {
   return run(std::string("pkcs11-tool --module ") + kModule + " --token-label " + quote(label_) +
-             " --login --pin " + kPin + " " + args);
+             " --login --pin " + quote(pin_) + " " + args);
 }
 
 void SoftHsm::import_key(const fs::path& key_file, const std::string& label) const {

@@ -15,10 +15,13 @@ class SoftHsm {
   static constexpr const char* kPin = "246810";
   static constexpr const char* kSoPin = "13579135";
 
-  // Initialises a token labelled `label` under `dir` (which must exist and outlive this).
-  explicit SoftHsm(const fs::path& dir, const std::string& label = "pkiflow-test");
+  // Initialises a token labelled `label` under `dir` (which must exist and outlive this), its
+  // user PIN `pin`.
+  explicit SoftHsm(const fs::path& dir, const std::string& label = "pkiflow-test",
+                   const std::string& pin = kPin);
 
   const std::string& label() const { return label_; }
+  const std::string& pin() const { return pin_; }
   const fs::path& pin_file() const { return pin_file_; }
   // "pkcs11:token=LABEL;object=OBJECT?module-path=…&pin-source=file:…"
   std::string uri(const std::string& object) const;
@@ -32,6 +35,7 @@ class SoftHsm {
 
  private:
   std::string label_;
+  std::string pin_;
   fs::path pin_file_;
 };
 

@@ -72,7 +72,7 @@ struct Export {
   }
 };
 
-struct Import {
+struct BundleImport {
   StoreOptions store;
   std::string dir;
   bool json = false;
@@ -178,7 +178,7 @@ void add_bundle_commands(CLI::App& app) {
   ex->callback([e] { e->run(); });
   example(ex, "pkiflow bundle export /media/usb/bundle-2026-11");
 
-  auto i = std::make_shared<Import>();
+  auto i = std::make_shared<BundleImport>();
   auto* im = b->add_subcommand(
       "import", "check a signed bundle whole and move its records to signed, all or none");
   i->store.add_to(*im);

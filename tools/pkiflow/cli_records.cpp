@@ -18,10 +18,6 @@ namespace pkiflow::cli {
 
 namespace {
 
-std::string time_or_dash(const std::optional<state::TimePoint>& t) {
-  return t ? pki::format_rfc3339(*t) : "-";
-}
-
 // JSON string literal of `v` (RFC 8259: quote, backslash and control characters escaped).
 void append_json_string(std::string& out, std::string_view v) {
   static const char* kHex = "0123456789abcdef";

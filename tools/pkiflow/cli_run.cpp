@@ -246,7 +246,7 @@ struct Run {
 
 // An offline-signed certificate back into the lifecycle: csrGenerated -> signed after the same
 // validation a signer's output gets.
-struct Import {
+struct CertificateImport {
   StoreOptions store;
   std::string id, certificate, chain;
   bool json = false;
@@ -599,7 +599,7 @@ void add_run_commands(CLI::App& app) {
   plan->callback([pl] { pl->run(); });
   example(plan, "pkiflow plan --json   (then `pkiflow run` sends what it lists)");
 
-  auto i = std::make_shared<Import>();
+  auto i = std::make_shared<CertificateImport>();
   auto* imp = app.add_subcommand(
       "import", "give a record in csrGenerated its offline-signed certificate (validated first)");
   i->store.add_to(*imp);

@@ -202,6 +202,10 @@ int exit_code_of(const Error& e) {
   }
 }
 
+std::string time_or_dash(const std::optional<state::TimePoint>& t) {
+  return t ? pki::format_rfc3339(*t) : "-";
+}
+
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names)

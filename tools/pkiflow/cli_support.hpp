@@ -120,6 +120,9 @@ struct StoreOptions {
 std::string joined(const std::vector<std::string>& names);
 std::string did_you_mean(const std::string& got, const std::vector<std::string>& names);
 
+// An RFC 3339 time, or "-" when there is none (tables).
+std::string time_or_dash(const std::optional<state::TimePoint>& t);
+
 // "cli:USER@HOST pid N": who a transition made from the command line is attributed to.
 std::string actor();
 

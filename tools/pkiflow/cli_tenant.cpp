@@ -137,10 +137,6 @@ engine::ProviderFor providers_of(engine::GraphSession& session) {
   };
 }
 
-std::string time_or_dash(const std::optional<state::TimePoint>& t) {
-  return t ? pki::format_rfc3339(*t) : "-";
-}
-
 struct Discover {
   StoreOptions store;
   std::string tenant;

@@ -16,10 +16,6 @@ namespace pkiflow::pki::detail {
 
 namespace {
 
-std::string q(const Botan::X509_Certificate& c) {
-  return quoted_subject(c);
-}
-
 std::string lower(std::string s) {
   for (auto& c : s)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -177,12 +173,13 @@ void check_names(const std::vector<Botan::X509_Certificate>& path, std::size_t p
   try {
     names = names_of(cert);
   } catch (const Botan::Exception& e) {
-    out.push_back({"path.name-constraints", p,
-                   q(cert) + ": its subjectAltName cannot be read (" + e.what() + ")"});
+    out.push_back(
+        {"path.name-constraints", p,
+         quoted_subject(cert) + ": its subjectAltName cannot be read (" + e.what() + ")"});
     return;
   }
   for (const auto& set : sets) {
-    const std::string by = q(path[set.from]);
+    const std::string by = quoted_subject(path[set.from]);
     for (const auto& name : names) {
       bool constrained = false, permitted = false, unknown = false;
       for (const auto& base : set.nc.permitted) {
@@ -201,16 +198,16 @@ void check_names(const std::vector<Botan::X509_Certificate>& path, std::size_t p
       }
       if (unknown)
         out.push_back({"path.name-constraints", p,
-                       q(cert) + " has a " + kind_name(name.kind) + " and " + by +
+                       quoted_subject(cert) + " has a " + kind_name(name.kind) + " and " + by +
                            " constrains that form, which pkiflow cannot compare"});
       else if (constrained && !permitted)
-        out.push_back(
-            {"path.name-constraints", p,
-             q(cert) + ": " + describe(name) + " is outside the permitted subtrees of " + by});
+        out.push_back({"path.name-constraints", p,
+                       quoted_subject(cert) + ": " + describe(name) +
+                           " is outside the permitted subtrees of " + by});
       else if (excluded_by)
         out.push_back({"path.name-constraints", p,
-                       q(cert) + ": " + describe(name) + " is inside the excluded subtree " +
-                           *excluded_by + " of " + by});
+                       quoted_subject(cert) + ": " + describe(name) +
+                           " is inside the excluded subtree " + *excluded_by + " of " + by});
     }
   }
 }
@@ -247,7 +244,8 @@ auto decoded(const Botan::X509_Certificate& cert, const char* oid, const char* w
   try {
     return decode(*value);
   } catch (const Botan::Exception& e) {
-    out.push_back({"path.rfc5280", p, q(cert) + ": malformed " + what + " (" + e.what() + ")"});
+    out.push_back(
+        {"path.rfc5280", p, quoted_subject(cert) + ": malformed " + what + " (" + e.what() + ")"});
     return std::nullopt;
   }
 }
@@ -310,8 +308,8 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
 
   if (options.max_intermediates && n - 1 > *options.max_intermediates)
     out.push_back({"path.depth", 0,
-                   std::to_string(n - 1) + " intermediate CA certificates between " + q(path[0]) +
-                       " and the trust anchor; at most " +
+                   std::to_string(n - 1) + " intermediate CA certificates between " +
+                       quoted_subject(path[0]) + " and the trust anchor; at most " +
                        std::to_string(*options.max_intermediates) + " allowed (--max-depth)"});
 
   for (std::size_t p = n; p-- > 0;) {
@@ -329,14 +327,14 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
       policy_failed = true;
       out.push_back({"path.policy", p,
                      "the certificate policy graph grew past " +
-                         std::to_string(PolicyGraph::kMaxEdges) + " edges at " + q(cert) +
-                         " (a crafted chain?)"});
+                         std::to_string(PolicyGraph::kMaxEdges) + " edges at " +
+                         quoted_subject(cert) + " (a crafted chain?)"});
     }
     // 6.1.3 (f)
     if (explicit_policy == 0 && graph.null() && !policy_failed) {
       policy_failed = true;
       out.push_back({"path.policy", p,
-                     "an explicit certificate policy is required from " + q(cert) +
+                     "an explicit certificate policy is required from " + quoted_subject(cert) +
                          " on, but no policy is valid for the path down to it" +
                          (cp ? "" : " (it has no certificatePolicies)")});
     }
@@ -346,7 +344,8 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
           decoded(cert, oids::kPolicyMappings, "policyMappings", p, out, decode_policy_mappings);
       if (pm) {
         if (maps_any_policy(*pm))
-          out.push_back({"path.policy", p, q(cert) + " maps anyPolicy, which RFC 5280 forbids"});
+          out.push_back(
+              {"path.policy", p, quoted_subject(cert) + " maps anyPolicy, which RFC 5280 forbids"});
         else
           graph.apply_mappings(*pm, policy_mapping > 0);
       }
@@ -377,13 +376,14 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
       if (cert.v3_extensions().extension_set(Botan::Cert_Extension::Key_Usage::static_oid()) &&
           !cert.has_constraints(Botan::Key_Constraints::KeyCertSign))
         out.push_back({"path.issuer-is-ca", p,
-                       q(cert) + " signed " + q(path[p - 1]) +
+                       quoted_subject(cert) + " signed " + quoted_subject(path[p - 1]) +
                            " but its keyUsage does not allow keyCertSign"});
       // --purpose / --eku: an intermediate's extendedKeyUsage restricts the path.
       const auto& eku = cert.extended_key_usage();
       if (!options.required_eku.empty() && !eku.empty() && !eku_allows(eku, options.required_eku))
         out.push_back({"path.purpose", p,
-                       q(cert) + " restricts its path to extendedKeyUsage that excludes " +
+                       quoted_subject(cert) +
+                           " restricts its path to extendedKeyUsage that excludes " +
                            join(options.required_eku)});
     } else {
       if (policies && asserts_ca(cert))
@@ -397,7 +397,7 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
         const auto& eku = cert.extended_key_usage();
         if (!eku.empty() && !eku_allows(eku, options.required_eku))
           out.push_back({"path.purpose", 0,
-                         q(cert) + " is not for " + join(options.required_eku) +
+                         quoted_subject(cert) + " is not for " + join(options.required_eku) +
                              " (its extendedKeyUsage does not list it)"});
       }
     }
@@ -406,7 +406,7 @@ std::vector<Finding> process_path(const std::vector<Botan::X509_Certificate>& pa
     for (const auto& oid : ext.get_extension_oids()) {
       if (!ext.critical_extension_set(oid) || processed_extension(oid.to_string())) continue;
       out.push_back({"path.critical-extension", p,
-                     q(cert) + " has the critical extension " + oid.to_string() +
+                     quoted_subject(cert) + " has the critical extension " + oid.to_string() +
                          ", which pkiflow does not process"});
     }
   }

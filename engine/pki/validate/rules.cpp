@@ -18,9 +18,6 @@ namespace {
 using Code = Botan::Certificate_Status_Code;
 namespace CE = Botan::Cert_Extension;
 
-std::string q(const Botan::X509_Certificate& c) {
-  return quoted_subject(c);
-}
 std::string date(const Botan::X509_Time& t) {
   return format_rfc3339(time_point_of(t));
 }
@@ -94,31 +91,36 @@ std::string explain(const RuleContext& ctx, std::size_t i, Code c, std::size_t& 
   switch (c) {
     case Code::CERT_HAS_EXPIRED:
     case Code::TRUSTED_CERT_HAS_EXPIRED:
-      return q(subject) + " expired on " + date(subject.not_after());
+      return quoted_subject(subject) + " expired on " + date(subject.not_after());
     case Code::CERT_NOT_YET_VALID:
     case Code::TRUSTED_CERT_NOT_YET_VALID:
-      return q(subject) + " is not valid before " + date(subject.not_before());
+      return quoted_subject(subject) + " is not valid before " + date(subject.not_before());
     case Code::SIGNATURE_ERROR:
-      if (i + 1 == n) return "the self-signature of " + q(subject) + " does not verify";
-      return "the signature on " + q(subject) + " does not verify with the key of " + q(issuer);
+      if (i + 1 == n)
+        return "the self-signature of " + quoted_subject(subject) + " does not verify";
+      return "the signature on " + quoted_subject(subject) + " does not verify with the key of " +
+             quoted_subject(issuer);
     case Code::CA_CERT_NOT_FOR_CERT_ISSUER: {
       about = std::min(i + 1, n - 1);
       auto bc = issuer.v3_extensions().get_extension_object_as<CE::Basic_Constraints>();
       if (!bc || !bc->get_is_ca())
-        return q(issuer) + " signed " + q(subject) +
+        return quoted_subject(issuer) + " signed " + quoted_subject(subject) +
                " but is not a CA (basicConstraints CA:TRUE is missing)";
-      return q(issuer) + " signed " + q(subject) + " but its keyUsage does not allow keyCertSign";
+      return quoted_subject(issuer) + " signed " + quoted_subject(subject) +
+             " but its keyUsage does not allow keyCertSign";
     }
     case Code::CERT_CHAIN_TOO_LONG:
-      return q(subject) + " is a CA below a CA whose pathLenConstraint does not allow it";
+      return quoted_subject(subject) +
+             " is a CA below a CA whose pathLenConstraint does not allow it";
     case Code::CHAIN_NAME_MISMATCH:
-      return "the issuer of " + q(subject) + " is '" + format_dn(subject.issuer_dn()) +
-             "', not the next certificate " + q(issuer);
+      return "the issuer of " + quoted_subject(subject) + " is '" + format_dn(subject.issuer_dn()) +
+             "', not the next certificate " + quoted_subject(issuer);
     case Code::DUPLICATE_CERT_EXTENSION:
-      return q(subject) + " has " + duplicated_extension(subject) +
+      return quoted_subject(subject) + " has " + duplicated_extension(subject) +
              " twice; which one a relying party reads is undefined";
     default:
-      return std::string(Botan::Path_Validation_Result::status_string(c)) + " (" + q(subject) + ")";
+      return std::string(Botan::Path_Validation_Result::status_string(c)) + " (" +
+             quoted_subject(subject) + ")";
   }
 }
 
@@ -196,9 +198,10 @@ void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial)
     if (!rep.limits_hit.empty()) {
       reason = "path search stopped at a limit (" + rep.limits_hit.front() + ")";
     } else if (last.is_self_signed()) {
-      reason = "the path ends at the self-signed " + q(last) + ", which is not a trust anchor";
+      reason = "the path ends at the self-signed " + quoted_subject(last) +
+               ", which is not a trust anchor";
     } else {
-      reason = "no issuer of " + q(last) + " (issuer '" + format_dn(last.issuer_dn()) +
+      reason = "no issuer of " + quoted_subject(last) + " (issuer '" + format_dn(last.issuer_dn()) +
                "') in the chain bundle or the trust anchors";
     }
     rep.add("path.build", Outcome::fail, reason, partial.size() - 1);
@@ -209,8 +212,9 @@ void path_rules(const RuleContext& ctx, const std::vector<std::size_t>& partial)
   const auto& nodes = ctx.path->nodes;
   rep.add("path.build", Outcome::pass,
           std::to_string(nodes.size()) + " certificates to the trust anchor " +
-              q(at(ctx, nodes.size() - 1)) + " (" + std::to_string(rep.candidates_checked) +
-              " candidate path" + (rep.candidates_checked == 1 ? "" : "s") + " checked)");
+              quoted_subject(at(ctx, nodes.size() - 1)) + " (" +
+              std::to_string(rep.candidates_checked) + " candidate path" +
+              (rep.candidates_checked == 1 ? "" : "s") + " checked)");
   if (!ctx.path->exception.empty()) {
     rep.add("path.rfc5280", Outcome::fail, "cannot check the path: " + ctx.path->exception);
     return;
@@ -279,27 +283,30 @@ void revocation_rules(const RuleContext& ctx) {
     const auto& issuer = at(ctx, i + 1);
     if (i >= results.size()) {
       rep.add("revocation.crl", Outcome::unchecked,
-              "no CRL given; " + q(cert) + " not checked (--crl-check none)", i);
+              "no CRL given; " + quoted_subject(cert) + " not checked (--crl-check none)", i);
       continue;
     }
     const auto& r = results[i];
     const bool required = check == CrlCheck::all || (check == CrlCheck::leaf && i == 0);
     switch (r.status) {
       case Revocation::good:
-        rep.add("revocation.crl", Outcome::pass, q(cert) + " is not revoked", i);
+        rep.add("revocation.crl", Outcome::pass, quoted_subject(cert) + " is not revoked", i);
         break;
       case Revocation::revoked:
-        rep.add("revocation.crl", Outcome::fail, q(cert) + " is " + r.reason, i);
+        rep.add("revocation.crl", Outcome::fail, quoted_subject(cert) + " is " + r.reason, i);
         break;
       case Revocation::undetermined: {
-        std::string reason = "the revocation status of " + q(cert) + " is unknown: " + r.reason;
+        std::string reason =
+            "the revocation status of " + quoted_subject(cert) + " is unknown: " + r.reason;
         if (required)
           rep.add("revocation.crl", Outcome::fail, reason + " (" + demand + ")", i);
         else if (r.crl_named_issuer)
           rep.add("revocation.crl", Outcome::fail, reason, i);
         else
           rep.add("revocation.crl", Outcome::unchecked,
-                  "no CRL from " + q(issuer) + " given; " + q(cert) + " not checked", i);
+                  "no CRL from " + quoted_subject(issuer) + " given; " + quoted_subject(cert) +
+                      " not checked",
+                  i);
         break;
       }
     }
@@ -331,10 +338,10 @@ void bundle_duplicates(const RuleContext& ctx) {
     return ctx.report.add("bundle.duplicates", Outcome::pass, "no certificate repeated");
   for (auto k : pool.bundle_dupes) {
     std::size_t idx = pool.bundle[k];
-    ctx.report.add(
-        "bundle.duplicates", Outcome::warn,
-        "bundle item " + std::to_string(k + 1) + " repeats " +
-            (idx == 0 ? std::string("the certificate itself") : q(pool.entries[idx].cert)));
+    ctx.report.add("bundle.duplicates", Outcome::warn,
+                   "bundle item " + std::to_string(k + 1) + " repeats " +
+                       (idx == 0 ? std::string("the certificate itself")
+                                 : quoted_subject(pool.entries[idx].cert)));
   }
 }
 
@@ -350,7 +357,7 @@ void bundle_complete(const RuleContext& ctx) {
     ++missing;
     ctx.report.add(
         "bundle.complete", required ? Outcome::fail : Outcome::warn,
-        "the chain bundle lacks the intermediate " + q(at(ctx, i)) +
+        "the chain bundle lacks the intermediate " + quoted_subject(at(ctx, i)) +
             " (found only among the trust anchors)" +
             (required ? "; " + required->name + " needs every intermediate in the chain" : ""),
         i);
@@ -367,7 +374,7 @@ void bundle_root(const RuleContext& ctx) {
   const auto* required = root_required(ctx);
   const std::size_t n = ctx.path->nodes.size();
   auto& rep = ctx.report;
-  const std::string root = q(at(ctx, n - 1));
+  const std::string root = quoted_subject(at(ctx, n - 1));
   if (n == 1)
     return rep.add("bundle.root", Outcome::pass, "the certificate is itself the trust anchor");
   if (!ends_at_root(ctx))
@@ -418,8 +425,8 @@ void bundle_unrelated(const RuleContext& ctx) {
     if (std::find(bundle.begin(), earlier, idx) != earlier) continue;  // reported as a duplicate
     unrelated = true;
     ctx.report.add("bundle.unrelated", Outcome::warn,
-                   "bundle item " + std::to_string(k + 1) + " " + q(ctx.pool.entries[idx].cert) +
-                       " is not on the path");
+                   "bundle item " + std::to_string(k + 1) + " " +
+                       quoted_subject(ctx.pool.entries[idx].cert) + " is not on the path");
   }
   if (!unrelated)
     ctx.report.add("bundle.unrelated", Outcome::pass, "every bundle item is on the path");
@@ -463,8 +470,10 @@ void csr_rules(const RuleContext& ctx) {
   if (cert.subject_dn() == req_dn)
     rep.add("csr.subject", Outcome::pass, "subject matches the CSR", 0);
   else
-    rep.add("csr.subject", Outcome::fail,
-            "subject " + q(cert) + " differs from the CSR's '" + format_dn(req_dn) + "'", 0);
+    rep.add(
+        "csr.subject", Outcome::fail,
+        "subject " + quoted_subject(cert) + " differs from the CSR's '" + format_dn(req_dn) + "'",
+        0);
 }
 
 namespace {
@@ -561,8 +570,9 @@ void profile_path_room(const RuleContext& ctx, const SigningProfile& p,
     const auto& issuer = at(ctx, i);
     const std::size_t limit = issuer.path_limit();
     if (limit != Botan::Cert_Extension::NO_CERT_PATH_LIMIT && limit < below)
-      return fail(q(issuer) + " has pathLenConstraint " + std::to_string(limit) + " but " +
-                  std::to_string(below) + " CA certificate(s) would follow it (this one and the " +
+      return fail(quoted_subject(issuer) + " has pathLenConstraint " + std::to_string(limit) +
+                  " but " + std::to_string(below) +
+                  " CA certificate(s) would follow it (this one and the " +
                   "service's intermediate): the issuer does not allow " + p.name + " here");
   }
   ctx.report.add("profile.path-room", Outcome::pass,
@@ -728,20 +738,21 @@ void hygiene_rules(const RuleContext& ctx) {
       if (k.bits < min) {
         weak_key = true;
         rep.add("hygiene.key-size", Outcome::fail,
-                q(c) + " has a " + std::to_string(k.bits) + "-bit " + k.algorithm +
+                quoted_subject(c) + " has a " + std::to_string(k.bits) + "-bit " + k.algorithm +
                     " key (minimum " + std::to_string(min) + ")",
                 i);
       }
     } catch (const Botan::Exception& e) {
       weak_key = true;
       rep.add("hygiene.key-size", Outcome::fail,
-              q(c) + ": unsupported public key (" + e.what() + ")", i);
+              quoted_subject(c) + ": unsupported public key (" + e.what() + ")", i);
     }
     const bool anchor_self_signed = ctx.path && i + 1 == certs.size() && c.is_self_signed();
     const std::string hash = signature_hash(c.signature_algorithm());
     if (!anchor_self_signed && weak_signature_hash(hash)) {
       weak_hash = true;
-      rep.add("hygiene.signature-hash", Outcome::fail, q(c) + " is signed with " + hash, i);
+      rep.add("hygiene.signature-hash", Outcome::fail,
+              quoted_subject(c) + " is signed with " + hash, i);
     }
   }
   if (!weak_key) rep.add("hygiene.key-size", Outcome::pass, "all keys meet the minimum size");

@@ -17,10 +17,6 @@ namespace {
 
 namespace CE = Botan::Cert_Extension;
 
-std::string q(const Botan::X509_Certificate& c) {
-  return quoted_subject(c);
-}
-
 // 4.1.2.2: a positive INTEGER of at most 20 octets (its DER content, sign octet included).
 std::optional<std::string> serial_problem(const Botan::X509_Certificate& c) {
   if (c.is_serial_negative()) return "the serial number is negative";
@@ -146,9 +142,10 @@ void x509_rules(const RuleContext& ctx) {
       }
       if (!problem) continue;
       found = true;
-      ctx.report.add(check.rule, lenient ? Outcome::warn : Outcome::fail,
-                     q(*certs[i]) + ": " + *problem + (lenient ? " (relaxed by --lenient)" : ""),
-                     i);
+      ctx.report.add(
+          check.rule, lenient ? Outcome::warn : Outcome::fail,
+          quoted_subject(*certs[i]) + ": " + *problem + (lenient ? " (relaxed by --lenient)" : ""),
+          i);
     }
     if (!found)
       ctx.report.add(check.rule, Outcome::pass, check.pass);
