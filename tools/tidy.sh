@@ -7,8 +7,8 @@
 #   tools/tidy.sh [--build DIR] --since REF    the sources changed since commit REF, and those
 #                                              that include a header changed since REF
 #   tools/tidy.sh [--build DIR] FILE...        these files
-# CI runs `--since $(cat .ci/tidy-clean)`: .ci/tidy-clean names the last commit a full run found
-# clean; after a full clean run, write the commit it ran on there.
+# CI runs `--since $(cat .ci/tidy-clean)`: .ci/tidy-clean names a commit at which every source
+# was clean (a full run on it, or a clean `--since OLD` run on it where OLD was the marker).
 # Exit 0 when clean, 1 with the findings (every check is an error), 2 when it cannot run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
