@@ -2,8 +2,8 @@
 # Installs dependencies (tools/setup-deps.sh), configures and builds pkiflow.
 #   tools/build.sh [--sanitize | --tsan] [--werror]   -> prints the build directory on its last line
 # --sanitize: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/); --tsan: ThreadSanitizer
-# (build-tsan/, tools/tsan.sh). A unity build (several sources per compiler run: CI's builds are
-# a third shorter); PKIFLOW_UNITY=OFF in the environment turns it off, e.g. while editing one file.
+# (build-tsan/, tools/tsan.sh). A unity build (several sources per compiler run: CI's clean builds
+# take about half as long); PKIFLOW_UNITY=OFF in the environment turns it off while editing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=OFF; tsan=OFF; werror=OFF; dir=build

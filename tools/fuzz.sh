@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${PKIFLOW_FUZZ_DIR:-build-fuzz}  # another directory keeps a long run's binaries untouched
-targets=(certificate csr crl validate private_key config graph emulator)
+targets=(certificate csr crl validate private_key config graph emulator bundle)
 
 build() {
   botan_prefix=$(PKIFLOW_FUZZ_DEPS=1 tools/setup-deps.sh | tail -n1)

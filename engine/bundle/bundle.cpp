@@ -130,6 +130,64 @@ Result<json> parse_json(const fs::path& file, const std::string& text) {
   return j;
 }
 
+// Reads a file the manifest names and checks its SHA-256.
+Result<std::string> read_hashed(const fs::path& dir, const std::string& name,
+                                const std::string& sha256) {
+  auto text = read_text(dir / name);
+  if (!text) return text.error();
+  if (pki::sha256_hex(*text) != sha256)
+    return bad(dir / name,
+               "does not match its SHA-256 in the manifest: it changed after it was "
+               "written (or is not the file that was)");
+  return text;
+}
+
+// Every file in `dir` must be one of `allowed`.
+Status only_files(const fs::path& dir, const std::set<std::string>& allowed) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (!allowed.count(n))
+      return bad(e.path(),
+                 "is not part of the bundle (no manifest names it); remove it, or "
+                 "use the bundle as it was written");
+  }
+  if (ec) return Error(ErrorKind::io, dir.string(), "cannot be listed: " + ec.message());
+  return Ok{};
+}
+
+std::vector<std::uint8_t> from_hex(const std::string& text) {
+  std::vector<std::uint8_t> out;
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string t;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c))) t += c;
+  if (t.size() % 2) return {};
+  for (std::size_t i = 0; i < t.size(); i += 2) {
+    const int hi = val(t[i]), lo = val(t[i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string to_hex(const std::vector<std::uint8_t>& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Manifest> parse_manifest(const fs::path& file, const std::string& text) {
   auto j = parse_json(file, text);
   if (!j) return j.error();
@@ -195,64 +253,6 @@ Result<SignedManifest> parse_signed(const fs::path& file, const std::string& tex
   }
   return m;
 }
-
-// Reads a file the manifest names and checks its SHA-256.
-Result<std::string> read_hashed(const fs::path& dir, const std::string& name,
-                                const std::string& sha256) {
-  auto text = read_text(dir / name);
-  if (!text) return text.error();
-  if (pki::sha256_hex(*text) != sha256)
-    return bad(dir / name,
-               "does not match its SHA-256 in the manifest: it changed after it was "
-               "written (or is not the file that was)");
-  return text;
-}
-
-// Every file in `dir` must be one of `allowed`.
-Status only_files(const fs::path& dir, const std::set<std::string>& allowed) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string n = e.path().filename().string();
-    if (!allowed.count(n))
-      return bad(e.path(),
-                 "is not part of the bundle (no manifest names it); remove it, or "
-                 "use the bundle as it was written");
-  }
-  if (ec) return Error(ErrorKind::io, dir.string(), "cannot be listed: " + ec.message());
-  return Ok{};
-}
-
-std::vector<std::uint8_t> from_hex(const std::string& text) {
-  std::vector<std::uint8_t> out;
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string t;
-  for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) t += c;
-  if (t.size() % 2) return {};
-  for (std::size_t i = 0; i < t.size(); i += 2) {
-    const int hi = val(t[i]), lo = val(t[i + 1]);
-    if (hi < 0 || lo < 0) return {};
-    out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-  }
-  return out;
-}
-
-std::string to_hex(const std::vector<std::uint8_t>& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string describe_key(const pki::PublicKeyInfo& k) {
   if (k.algorithm == "RSA") return "RSA " + std::to_string(k.bits);

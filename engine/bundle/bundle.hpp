@@ -82,6 +82,10 @@ std::string describe_key(const pki::PublicKeyInfo& key);
 
 std::string to_json(const Manifest& m);
 std::string to_json(const SignedManifest& m);
+// Strict readings of manifest.json and signed.json (`text`, read from `file`, which errors
+// name): only the known fields, each of its type; file names plain names in the bundle.
+Result<Manifest> parse_manifest(const fs::path& file, const std::string& text);
+Result<SignedManifest> parse_signed(const fs::path& file, const std::string& text);
 
 // What goes out: one record waiting for a signature.
 struct Outgoing {

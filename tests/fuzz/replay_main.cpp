@@ -21,6 +21,7 @@ PKIFLOW_FUZZ_TARGET(private_key)
 PKIFLOW_FUZZ_TARGET(config)
 PKIFLOW_FUZZ_TARGET(graph)
 PKIFLOW_FUZZ_TARGET(emulator)
+PKIFLOW_FUZZ_TARGET(bundle)
 
 int main(int argc, char** argv) {
   using Fn = int (*)(const std::uint8_t*, std::size_t);
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
                                           {"private_key", fuzz_private_key_one},
                                           {"config", fuzz_config_one},
                                           {"graph", fuzz_graph_one},
-                                          {"emulator", fuzz_emulator_one}};
+                                          {"emulator", fuzz_emulator_one},
+                                          {"bundle", fuzz_bundle_one}};
   if (argc < 3 || !targets.count(argv[1])) {
     std::fprintf(stderr, "usage: fuzz_replay TARGET FILE-OR-DIRECTORY...\n");
     return 2;

@@ -1,7 +1,8 @@
 // No secret in anything pkiflow writes (issue 15, part 3): the three families driven end to end
 // with both credential types, a dry run, a plan, the read verbs with --json, a failed sign-in;
 // then every byte pkiflow printed or left on disk (logs, --json output, the metrics file, the
-// state database and its WAL, dry-run output, the keys it made) is searched for every secret
+// state database and its WAL, dry-run output, the keys it made) and the emulator's request log
+// (each request line and client-request-id) is searched for every secret
 // the run handled: the client secret, the key passphrase, every access token the emulator
 // issued and every client assertion it received, and the private keys pkiflow made (their
 // unencrypted PKCS#8, line by line). A second case does the same for the secrets that open keys:
@@ -104,6 +105,15 @@ std::size_t made_key_lines(const fs::path& dir, const std::set<std::string>& inp
   return keys;
 }
 
+// The emulator's request log as one text: what pkiflow put in each request line and its
+// client-request-id (a secret in a URL would show here).
+std::string request_log(const emulator::GraphEmulator& emu) {
+  std::string out;
+  for (const auto& e : emu.log())
+    out += e.method + " " + e.target + " " + e.client_request_id + "\n";
+  return out;
+}
+
 // `secret` in a 0600 file under `dir`.
 void write_secret(const fs::path& file, const std::string& secret) {
   write_file(file, secret + "\n");
@@ -176,6 +186,7 @@ BOOST_AUTO_TEST_CASE(no_secret_in_any_output_log_file_or_the_state) {
       auto places = written_files(lab.dir());
       for (const auto& [what, text] : said)
         places["output of `pkiflow " + what + "`"] = text;
+      places["the emulator's request log"] = request_log(live.emu());
       BOOST_TEST(places.count((lab.dir() / "state.db").string()) == 1u);
       BOOST_TEST(places.count((lab.dir() / "pkiflow.prom").string()) == 1u);
       expect_no_secret(places, secrets);
@@ -283,6 +294,7 @@ BOOST_AUTO_TEST_CASE(no_key_passphrase_or_pin_in_any_output_log_file_or_the_stat
   auto places = written_files(lab.dir(), inputs);
   for (const auto& [what, text] : said)
     places["output of `pkiflow " + what + "`"] = text;
+  places["the emulator's request log"] = request_log(live.emu());
   BOOST_TEST(places.count((lab.dir() / "state.db").string()) == 1u);
   expect_no_secret(places, secrets);
 }
