@@ -3,11 +3,6 @@
 
 #include "providers/entra_cba/cba_provider.hpp"
 
-#include <botan/asn1_obj.h>
-#include <botan/der_enc.h>
-#include <botan/hash.h>
-#include <botan/hex.h>
-
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -17,11 +12,9 @@
 
 #include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
-#include "providers/detail/remote_facts.hpp"
 #include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
-#include "engine/pki/json_text.hpp"
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
@@ -31,7 +24,6 @@ namespace pkiflow::cba {
 
 namespace net = boost::asio;
 using json = nlohmann::ordered_json;
-using graph::detail::common_name;
 using graph::detail::json_request;
 using graph::detail::str;
 using providers::Confirmation;

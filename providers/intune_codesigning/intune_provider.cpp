@@ -7,21 +7,17 @@
 
 #include "providers/detail/guarded_delete.hpp"
 #include "providers/detail/journaled.hpp"
-#include "providers/detail/remote_facts.hpp"
 #include "providers/detail/send_once.hpp"
 #include "providers/graph/detail/json_calls.hpp"
 
 #include "engine/pki/random_bytes.hpp"
 #include "engine/pki/rng.hpp"
-#include "engine/pki/time_format.hpp"
-#include "engine/pki/x509_vocabulary.hpp"
-#include "providers/entra_cba/cba_provider.hpp"
+#include "providers/entra_cba/cba_messages.hpp"
 
 namespace pkiflow::intune {
 
 namespace net = boost::asio;
 using json = nlohmann::ordered_json;
-using graph::detail::common_name;
 using graph::detail::json_request;
 using graph::detail::str;
 using providers::Confirmation;
