@@ -17,7 +17,11 @@ bool same_second(const json& v, pki::TimePoint t) {
   if (!v.is_string()) return false;
   auto p = pki::parse_rfc3339(v.get<std::string>());
   if (!p) return false;
-  const auto d = std::chrono::duration_cast<std::chrono::seconds>(*p - t).count();
+  // In seconds before subtracting: two far-apart times (a hostile service's 1678 against a
+  // certificate's 2262) overflow a difference in nanoseconds.
+  using std::chrono::seconds;
+  const auto d = std::chrono::duration_cast<seconds>(p->time_since_epoch()).count() -
+                 std::chrono::duration_cast<seconds>(t.time_since_epoch()).count();
   return d >= -1 && d <= 1;
 }
 

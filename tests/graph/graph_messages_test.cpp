@@ -3,8 +3,10 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include "providers/graph/detail/json_reading.hpp"
 #include "providers/graph/token.hpp"
 #include "providers/gsa_tls/gsa_messages.hpp"
+#include "providers/intune_codesigning/intune_messages.hpp"
 
 // Each test file in its own namespace: the unity build compiles several as one.
 namespace graph_messages_test {
@@ -163,6 +165,52 @@ BOOST_AUTO_TEST_CASE(gsa_requests_match_the_documented_methods_and_bodies) {
                  "externalCertificateAuthorityCertificates?$filter=name%20eq%20%27pf7Q4M2XKD9H%27");
   BOOST_TEST(gsa::find_by_name_request(kBase, "o'brien", "cr").url.find("o%27%27brien") !=
              std::string::npos);
+}
+
+// What Intune reports proves a record's certificate only when subject, issuer and expiry (to the
+// second) all match; the years the service can send are far enough apart that their difference
+// in nanoseconds does not fit (the sanitizer build checks for the overflow).
+BOOST_AUTO_TEST_CASE(intune_reports_a_certificate_only_when_subject_issuer_and_expiry_match) {
+  using namespace std::chrono;
+  pki::CertFacts f;
+  f.subject = "CN=Lab Apps,O=Lab";
+  f.issuer = "CN=Lab CA,O=Lab";
+  f.not_after = sys_days(year(2261) / 12 / 31);
+  nlohmann::ordered_json j{
+      {"subject", f.subject}, {"issuer", f.issuer}, {"expirationDateTime", "2261-12-31T00:00:01Z"}};
+  BOOST_TEST(intune::reported_mismatch(j, f) == "");
+  j["expirationDateTime"] = "2261-12-31T00:00:02Z";
+  BOOST_TEST(intune::reported_mismatch(j, f) == "expirationDateTime");
+  j["expirationDateTime"] = "1678-01-01T00:00:00Z";
+  BOOST_TEST(intune::reported_mismatch(j, f) == "expirationDateTime");
+  j["expirationDateTime"] = nullptr;
+  BOOST_TEST(intune::reported_mismatch(j, f) == "expirationDateTime");
+  j["issuer"] = "CN=Other CA";
+  BOOST_TEST(intune::reported_mismatch(j, f) == "issuer");
+  j["subject"] = 7;
+  BOOST_TEST(intune::reported_mismatch(j, f) == "subject");
+}
+
+// A page of a collection: its items and its next link; what is not an object is an error.
+BOOST_AUTO_TEST_CASE(a_page_gives_its_items_and_next_link_and_refuses_what_is_not_an_object) {
+  std::vector<graph::detail::json> items;
+  auto next = graph::detail::read_page(
+      R"({"value":[{"id":"a"},{"id":"b"}],"@odata.nextLink":"https://graph.microsoft.com/beta/x?$skiptoken=2"})",
+      items, "list x");
+  BOOST_TEST_REQUIRE(next.ok());
+  BOOST_TEST(*next == "https://graph.microsoft.com/beta/x?$skiptoken=2");
+  BOOST_TEST(items.size() == 2u);
+  next = graph::detail::read_page(R"({"value":{"id":"c"}})", items, "list x");
+  BOOST_TEST_REQUIRE(next.ok());
+  BOOST_TEST(next->empty());
+  BOOST_TEST(items.size() == 2u);  // a value that is not an array holds no items
+  auto bad = graph::detail::read_page("[1,2]", items, "list x");
+  BOOST_TEST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.error().what().find("list x") != std::string::npos, bad.error().what());
+  BOOST_TEST(graph::detail::same_origin("https://graph.microsoft.com/beta/y", kBase));
+  BOOST_TEST(!graph::detail::same_origin("https://graph.microsoft.com.evil.example/beta", kBase));
+  BOOST_TEST(!graph::detail::same_origin("https://graph.microsoft.com:8443/beta", kBase));
+  BOOST_TEST(!graph::detail::same_origin("http://graph.microsoft.com/beta", kBase));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
