@@ -60,6 +60,13 @@ double stable_fraction(std::string_view id) {
     h ^= c;
     h *= 1099511628211ULL;
   }
+  // FNV-1a alone moves a last-character difference only into the middle bits: "REC0".."REC199"
+  // landed within a second or so of 20 points. splitmix64's finaliser spreads it over all 64.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
   return static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53);
 }
 
@@ -73,20 +80,28 @@ std::string fraction_text(double f) {
 
 RenewalTime renewal_time(TimePoint not_before, TimePoint not_after, const RenewalPolicy& policy,
                          std::string_view record_id) {
-  const auto lifetime = std::max(not_after - not_before, TimePoint::duration::zero());
-  const auto by_fraction = not_before + std::chrono::duration_cast<TimePoint::duration>(
-                                            lifetime * policy.renew_at_fraction);
-  RenewalTime out{by_fraction, fraction_text(policy.renew_at_fraction) + " of its lifetime"};
+  // In seconds: a certificate's times span what system_clock holds (1677-2262, time_point_of
+  // clamps), and the difference of two far-apart ones does not fit in nanoseconds.
+  using std::chrono::seconds;
+  const auto nb = std::chrono::floor<seconds>(not_before);
+  const auto na = std::chrono::floor<seconds>(not_after);
+  const seconds lifetime = std::max(na - nb, seconds::zero());
+  auto at = nb + seconds(static_cast<seconds::rep>(
+                     std::ceil(static_cast<double>(lifetime.count()) * policy.renew_at_fraction)));
+  std::string reason = fraction_text(policy.renew_at_fraction) + " of its lifetime";
   if (policy.renew_before) {
-    const auto before = not_after - *policy.renew_before;
-    if (before < out.at)
-      out = {before, format_duration(*policy.renew_before) + " before it expires"};
+    const auto before = na - *policy.renew_before;
+    if (before < at) {
+      at = before;
+      reason = format_duration(*policy.renew_before) + " before it expires";
+    }
   }
   // Spread: up to 1% of the lifetime, at most 6 h, and never past notAfter.
-  auto spread = std::min<TimePoint::duration>(lifetime / 100, std::chrono::hours(6));
-  spread = std::min(spread, std::max(not_after - out.at, TimePoint::duration::zero()) / 2);
-  out.at += std::chrono::duration_cast<TimePoint::duration>(spread * stable_fraction(record_id));
-  return out;
+  auto spread = std::min<seconds>(lifetime / 100, std::chrono::hours(6));
+  spread = std::min(spread, std::max(na - at, seconds::zero()) / 2);
+  at += seconds(
+      static_cast<seconds::rep>(static_cast<double>(spread.count()) * stable_fraction(record_id)));
+  return {pki::clamped_time_point(at), reason};
 }
 
 const char* to_string(Retire r) {

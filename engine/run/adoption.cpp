@@ -72,7 +72,9 @@ Result<pki::Certificate> certificate_of(const providers::RemoteObject& o, Record
   const auto f = certs->front().facts();
   if (o.certificate_pem.empty()) {  // the operator's file must be the object's certificate
     const bool same_expiry =
-        o.not_after && std::chrono::abs(*o.not_after - f.not_after) <= std::chrono::seconds(1);
+        o.not_after && std::chrono::abs(std::chrono::floor<std::chrono::seconds>(*o.not_after) -
+                                        std::chrono::floor<std::chrono::seconds>(f.not_after)) <=
+                           std::chrono::seconds(1);  // in seconds: years apart overflow in ns
     if (f.subject != o.subject || f.issuer != o.issuer || !same_expiry)
       return Error(ErrorKind::invalid_input, "--certificate",
                    "is not the certificate of " + what + " (the service reports subject \"" +

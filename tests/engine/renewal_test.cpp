@@ -6,6 +6,7 @@
 #include <set>
 
 #include "engine/config.hpp"
+#include "engine/pki/time_format.hpp"
 #include "engine/run/renewals.hpp"
 #include "tests/support/store_fixture.hpp"
 #include "tests/support/test_support.hpp"
@@ -102,6 +103,24 @@ BOOST_AUTO_TEST_CASE(the_earlier_of_fraction_and_duration_wins_and_jitter_stays_
   late.renew_before = std::chrono::seconds(1);
   late.renew_at_fraction = 0.999999;
   BOOST_TEST((renewal_time(kIssued, short_to, late, "X").at < short_to));
+}
+
+// A certificate's times are clamped to what system_clock holds (1677-2262); a validity from 1678
+// to 2261 does not fit in 64-bit nanoseconds, so the renewal time is worked out in seconds (the
+// sanitizer build catches the overflow this once was).
+BOOST_AUTO_TEST_CASE(a_certificate_valid_for_centuries_is_renewed_inside_its_validity) {
+  using namespace std::chrono;
+  const TimePoint from = sys_days(year(1678) / 1 / 1), to = sys_days(year(2261) / 12 / 31);
+  RenewalPolicy policy;
+  policy.renew_at_fraction = 2.0 / 3.0;
+  const auto t = renewal_time(from, to, policy, "REC1");
+  BOOST_TEST(t.reason == "2/3 of its lifetime");
+  BOOST_TEST((t.at > sys_days(year(2067) / 1 / 1) && t.at < sys_days(year(2068) / 1 / 1)),
+             pki::format_rfc3339(t.at));
+  policy.renew_before = seconds(days(365 * 500));
+  const auto e = renewal_time(from, to, policy, "REC1");
+  BOOST_TEST(e.reason == "182500d before it expires");
+  BOOST_TEST((e.at > sys_days(year(1761) / 1 / 1) && e.at < to), pki::format_rfc3339(e.at));
 }
 
 BOOST_AUTO_TEST_CASE(a_policy_that_can_never_be_satisfied_is_refused_with_its_field) {
