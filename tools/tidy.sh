@@ -23,13 +23,11 @@ while [ $# -gt 0 ]; do
     *) files+=("$1"); shift ;;
   esac
 done
-if [ -z "$dir" ]; then
-  dir=build-tidy
-  botan_prefix=$(tools/setup-deps.sh | tail -n1)
-  prefix_arg=()
-  [ "$botan_prefix" != "system" ] && prefix_arg=(-DCMAKE_PREFIX_PATH="$botan_prefix")
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${prefix_arg[@]}" \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_UNITY_BUILD=OFF >/dev/null
+if [ -z "$dir" ]; then  # the normal build's flags, from the one place that sets them
+  configure_log=$(mktemp)
+  dir=$(tools/build.sh --tidy 2>"$configure_log" | tail -n1) ||
+    { cat "$configure_log" >&2; echo "tidy.sh: cannot configure build-tidy/" >&2; exit 2; }
+  rm -f "$configure_log"
 fi
 [ -f "$dir/compile_commands.json" ] || { echo "tidy.sh: no $dir/compile_commands.json" >&2; exit 2; }
 grep -q '/Unity/unity_' "$dir/compile_commands.json" &&
