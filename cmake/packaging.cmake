@@ -44,7 +44,7 @@ set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE amd64)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libsqlite3-0 (>= 3.40), libssl3 (>= 3.0.0), passwd")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libsqlite3-0 (>= 3.40), libpq5 (>= 15), libssl3 (>= 3.0.0), passwd")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
     "pkiflow tracks each CA certificate that Microsoft services take through Microsoft Graph\n\
 (Entra certificate-based-auth CAs, Global Secure Access TLS-inspection CAs, Intune code\n\

@@ -577,6 +577,10 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
     if (!j["state_url"].is_string()) return bad(file, "state_url", "must be a string");
     c.state_url = j["state_url"].get<std::string>();
   }
+  if (j.contains("state_password_file")) {
+    Fields f(j, file, "top level");
+    if (auto st = f.path("state_password_file", c.state_password_file); !st) return st.error();
+  }
   for (const char* section : {"tenants", "signers"}) {
     if (!j.contains(section)) continue;
     if (!j[section].is_object()) return bad(file, section, "must be an object keyed by name");

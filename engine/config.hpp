@@ -146,6 +146,9 @@ struct RunSettings {
 struct Config {
   std::filesystem::path file;  // where it was read from; empty when none was found
   std::string state_url;       // empty = the default location
+  // PostgreSQL: a file holding the password (first line), for a state_url without one. Else
+  // libpq's PGPASSWORD or PGPASSFILE.
+  std::filesystem::path state_password_file;
   std::vector<CertificateSpec> certificates;
   std::vector<TenantConfig> tenants;
   std::vector<SignerConfig> signers;

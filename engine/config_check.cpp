@@ -67,6 +67,7 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
   Checker k(c);
   k.exists(c.trust_anchors, "trust_anchors");
   k.secret(c.keys.passphrase_file, "keys.passphrase_file");
+  k.secret(c.state_password_file, "state_password_file");
   for (const auto& t : c.tenants) {
     const std::string w = "tenants." + t.name;
     k.secret(t.auth.secret_file, w + ".auth.client_secret_file");

@@ -5,7 +5,10 @@ namespace pkiflow::engine {
 const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> all{
       {"", "state_url",
-       "string: the state store, sqlite:///path (default $XDG_STATE_HOME/pkiflow/state.db)"},
+       "string: the state store, sqlite:///path (default $XDG_STATE_HOME/pkiflow/state.db) or "
+       "postgresql://user@host/database?sslmode=verify-full (several workers)"},
+      {"", "state_password_file",
+       "path, 0600: the PostgreSQL password (first line), else PGPASSWORD or PGPASSFILE"},
       {"", "tenants", "object keyed by tenant name: how to reach each Entra tenant"},
       {"", "signers", "object keyed by signer name: the CAs that sign on this host"},
       {"", "trust_anchors",

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/pki/passphrase.hpp"
 #include "engine/pki/result.hpp"
 #include "state/record.hpp"
 
@@ -81,13 +82,22 @@ class StateStore {
                                                         TimePoint until) = 0;
 };
 
-// Opens the store named by a URL: "sqlite:///absolute/path.db", "sqlite://relative.db" or a
-// plain path. PostgreSQL ("postgresql://…") comes with its backend.
+// Opens the store named by a URL:
+// - "sqlite:///absolute/path.db", "sqlite://relative.db" or a plain path: the embedded store;
+// - "postgresql://…" or "postgres://…" (libpq's URL: user, host, port, database, sslmode=…):
+//   PostgreSQL, for several workers. The password comes from `password` (the config's
+//   state_password_file) when given, else from libpq's own PGPASSWORD or PGPASSFILE.
 // read_only: for the verbs that only read (status, show, history): an absent store is an error
 // rather than created, nothing is written (a read-only directory is fine), and a store of an
 // older schema is read as it is only if no migration is due.
 enum class OpenMode { read_write, read_only };
 Result<std::unique_ptr<StateStore>> open_store(const std::string& url,
-                                               OpenMode mode = OpenMode::read_write);
+                                               OpenMode mode = OpenMode::read_write,
+                                               const pki::Passphrase* password = nullptr);
+
+bool is_postgres_url(const std::string& url);
+// The URL as it may be shown: a password in it (postgresql://user:secret@host/db or
+// ?password=secret) replaced by "***". Every message that names a store uses this form.
+std::string redact_url(const std::string& url);
 
 }  // namespace pkiflow::state

@@ -28,11 +28,12 @@ BOTAN_PREFIX="$CACHE_DIR/botan-$BOTAN_VERSION"
 
 PACKAGES=(g++ make cmake ninja-build pkg-config python3 xz-utils ca-certificates
   debian-archive-keyring openssl libssl-dev libboost-dev libboost-test-dev
-  nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 libp11-kit-dev clang-format ccache
-  systemd man-db tzdata)  # systemd-analyze and man check the package; tzdata: renewal windows
-# Only the tests use these: a software HSM for the PKCS#11 CA keys, and OpenSC's pkcs11-tool to
-# look at the token with a tool pkiflow did not write.
-TEST_PACKAGES=(softhsm2 opensc)
+  nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3 libpq-dev libp11-kit-dev clang-format
+  ccache systemd man-db tzdata)  # systemd-analyze and man check the package; tzdata: renewal windows
+# Only the tests use these: a software HSM for the PKCS#11 CA keys, OpenSC's pkcs11-tool to
+# look at the token with a tool pkiflow did not write, and a PostgreSQL 15 server that the tests
+# start in a temporary directory of their own (tests/support/postgres_server.cpp).
+TEST_PACKAGES=(softhsm2 opensc postgresql)
 # The fuzz targets (tools/fuzz.sh): clang with libFuzzer (Debian 12: clang 14; libFuzzer is in the
 # runtime package clang only recommends).
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

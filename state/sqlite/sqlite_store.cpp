@@ -14,6 +14,10 @@
 namespace pkiflow::state {
 
 using sql::from_millis;
+using sql::kOperationColumns;
+using sql::millis;
+using sql::read_operation;
+using sql::read_record;
 using sql::to_millis;
 using sqlite::Db;
 using sqlite::Stmt;
@@ -22,109 +26,6 @@ using sqlite::WriteTransaction;
 namespace {
 
 constexpr int kBusyTimeoutMs = 10'000;
-
-std::optional<std::int64_t> millis(const std::optional<TimePoint>& t) {
-  if (!t) return std::nullopt;
-  return to_millis(*t);
-}
-
-std::optional<TimePoint> time_of(const std::optional<std::int64_t>& ms) {
-  if (!ms) return std::nullopt;
-  return from_millis(*ms);
-}
-
-// Reads the 30 record columns of kRecordColumns starting at `c`.
-Record read_record(const Stmt& st) {
-  Record r;
-  int c = 0;
-  r.id = st.text(c++);
-  r.kind = parse_kind(st.text(c++)).value_or(RecordKind::gsa_tls_ca);
-  r.name = st.text(c++);
-  r.tenant = st.text(c++);
-  r.profile_json = st.text(c++);
-  r.state = parse_state(st.text(c++)).value_or(RecordState::failed);
-  if (!st.is_null(c)) r.failed_from = parse_state(st.text(c));
-  ++c;
-  r.remote_id = st.text(c++);
-  r.remote_status = st.text(c++);
-  r.key_path = st.text(c++);
-  r.csr_pem = st.text(c++);
-  r.certificate_pem = st.text(c++);
-  r.chain_pem = st.text(c++);
-  r.not_before = time_of(st.optional_integer(c++));
-  r.not_after = time_of(st.optional_integer(c++));
-  r.thumbprint_sha1 = st.text(c++);
-  r.thumbprint_sha256 = st.text(c++);
-  r.renews = st.text(c++);
-  r.superseded_by = st.text(c++);
-  r.attempts = static_cast<int>(st.integer(c++));
-  r.next_attempt_at = time_of(st.optional_integer(c++));
-  r.last_error = st.text(c++);
-  r.created_at = from_millis(st.integer(c++));
-  r.updated_at = from_millis(st.integer(c++));
-  r.verified_at = time_of(st.optional_integer(c++));
-  r.drift = st.text(c++);
-  r.drift_note = st.text(c++);
-  r.bundle_id = st.text(c++);
-  r.bundle_exported_at = time_of(st.optional_integer(c++));
-  r.version = st.integer(c++);
-  return r;
-}
-
-// Binds the record's columns (all but id and version) from parameter `p` on, in the order of
-// kRecordColumns; returns the next parameter index.
-int bind_fields(Stmt& st, const Record& r, int p) {
-  st.bind(p++, std::string_view(to_string(r.kind)));
-  st.bind(p++, std::string_view(r.name));
-  st.bind(p++, std::string_view(r.tenant));
-  st.bind(p++, std::string_view(r.profile_json));
-  st.bind(p++, std::string_view(to_string(r.state)));
-  if (r.failed_from)
-    st.bind(p++, std::string_view(to_string(*r.failed_from)));
-  else
-    st.bind_null(p++);
-  st.bind(p++, std::string_view(r.remote_id));
-  st.bind(p++, std::string_view(r.remote_status));
-  st.bind(p++, std::string_view(r.key_path));
-  st.bind(p++, std::string_view(r.csr_pem));
-  st.bind(p++, std::string_view(r.certificate_pem));
-  st.bind(p++, std::string_view(r.chain_pem));
-  st.bind(p++, millis(r.not_before));
-  st.bind(p++, millis(r.not_after));
-  st.bind(p++, std::string_view(r.thumbprint_sha1));
-  st.bind(p++, std::string_view(r.thumbprint_sha256));
-  st.bind_optional_text(p++, r.renews);
-  st.bind_optional_text(p++, r.superseded_by);
-  st.bind(p++, static_cast<std::int64_t>(r.attempts));
-  st.bind(p++, millis(r.next_attempt_at));
-  st.bind(p++, std::string_view(r.last_error));
-  st.bind(p++, to_millis(r.created_at));
-  st.bind(p++, to_millis(r.updated_at));
-  st.bind(p++, millis(r.verified_at));
-  st.bind(p++, std::string_view(r.drift));
-  st.bind(p++, std::string_view(r.drift_note));
-  st.bind(p++, std::string_view(r.bundle_id));
-  st.bind(p++, millis(r.bundle_exported_at));
-  return p;
-}
-
-Operation read_operation(const Stmt& st) {
-  Operation op;
-  op.op_id = st.text(0);
-  op.record_id = st.text(1);
-  op.action = st.text(2);
-  op.request_summary = st.text(3);
-  op.client_request_id = st.text(4);
-  op.state = parse_operation_state(st.text(5)).value_or(OperationState::failed);
-  op.response_summary = st.text(6);
-  op.created_at = from_millis(st.integer(7));
-  op.updated_at = from_millis(st.integer(8));
-  return op;
-}
-
-constexpr const char* kOperationColumns =
-    "op_id, record_id, action, request_summary, client_request_id, state, response_summary, "
-    "created_at, updated_at";
 
 // An existing non-empty file must start with the SQLite header before SQLite may touch it.
 Status check_header(const std::string& path) {
@@ -148,16 +49,7 @@ constexpr const char* kInsertHistory =
 
 // Appends one history row with `st`, a prepared kInsertHistory (reset here for the next use).
 Status insert_history(Db& db, Stmt& st, const std::string& record_id, const HistoryEntry& h) {
-  st.bind(1, std::string_view(record_id));
-  if (h.from)
-    st.bind(2, std::string_view(to_string(*h.from)));
-  else
-    st.bind_null(2);
-  st.bind(3, std::string_view(to_string(h.to)))
-      .bind(4, to_millis(h.at))
-      .bind(5, std::string_view(h.reason))
-      .bind(6, std::string_view(h.actor))
-      .bind(7, std::string_view(h.details_json));
+  sql::bind_history(st, record_id, h);
   const int rc = st.step();
   st.reset();
   if (rc != SQLITE_DONE) return db.error("cannot append history of " + record_id);
@@ -276,7 +168,7 @@ Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& his
           std::string("INSERT INTO records (") + sql::kRecordColumns +
               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, std::string_view(record.id));
-  int next = bind_fields(st, record, 2);
+  int next = sql::bind_fields(st, record, 2);
   st.bind(next, std::int64_t{1});
   if (st.step() != SQLITE_DONE) return db.error("cannot create record " + record.id);
   Stmt hist(db.handle(), kInsertHistory);
@@ -339,7 +231,7 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
   std::vector<Record> out;
   for (const auto& w : writes) {
     st.bind(1, std::string_view(w.record.id));
-    int next = bind_fields(st, w.record, 2);
+    int next = sql::bind_fields(st, w.record, 2);
     st.bind(next, w.record.version);
     const int rc = st.step();
     st.reset();
@@ -365,18 +257,8 @@ Result<std::vector<HistoryEntry>> SqliteStore::history(const std::string& record
   st.bind(1, std::string_view(record_id));
   std::vector<HistoryEntry> out;
   int rc;
-  while ((rc = st.step()) == SQLITE_ROW) {
-    HistoryEntry h;
-    h.seq = st.integer(0);
-    h.record_id = st.text(1);
-    if (!st.is_null(2)) h.from = parse_state(st.text(2));
-    h.to = parse_state(st.text(3)).value_or(RecordState::failed);
-    h.at = from_millis(st.integer(4));
-    h.reason = st.text(5);
-    h.actor = st.text(6);
-    h.details_json = st.text(7);
-    out.push_back(std::move(h));
-  }
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(sql::read_history(st));
   if (rc != SQLITE_DONE) return impl_->db.error("cannot read history of " + record_id);
   return out;
 }
@@ -385,15 +267,7 @@ Status SqliteStore::journal_begin(const Operation& op) {
   auto& db = impl_->db;
   Stmt st(db.handle(), std::string("INSERT INTO journal (") + kOperationColumns +
                            ") VALUES (?,?,?,?,?,?,?,?,?)");
-  st.bind(1, std::string_view(op.op_id))
-      .bind(2, std::string_view(op.record_id))
-      .bind(3, std::string_view(op.action))
-      .bind(4, std::string_view(op.request_summary))
-      .bind(5, std::string_view(op.client_request_id))
-      .bind(6, std::string_view(to_string(op.state)))
-      .bind(7, std::string_view(op.response_summary))
-      .bind(8, to_millis(op.created_at))
-      .bind(9, to_millis(op.updated_at));
+  sql::bind_operation(st, op);
   if (st.step() != SQLITE_DONE) return db.error("cannot journal operation " + op.op_id);
   return Ok{};
 }
@@ -405,7 +279,7 @@ Status SqliteStore::journal_update(const std::string& op_id, OperationState stat
           "UPDATE journal SET state = ?2, response_summary = ?3, updated_at = ?4 WHERE op_id = ?1");
   st.bind(1, std::string_view(op_id))
       .bind(2, std::string_view(to_string(state)))
-      .bind(3, std::string_view(response_summary))
+      .bind(3, std::string_view(sql::storable_text(response_summary)))
       .bind(4, to_millis(at));
   if (st.step() != SQLITE_DONE) return db.error("cannot update operation " + op_id);
   if (sqlite3_changes(db.handle()) != 1)
@@ -548,20 +422,6 @@ Result<int> SqliteStore::schema_version() {
   auto v = impl_->db.pragma_int("user_version");
   if (!v) return v.error();
   return static_cast<int>(*v);
-}
-
-Result<std::unique_ptr<StateStore>> open_store(const std::string& url, OpenMode mode) {
-  std::string path = url;
-  if (url.rfind("sqlite://", 0) == 0) {
-    path = url.substr(9);  // sqlite:///abs -> /abs ; sqlite://rel -> rel
-  } else if (url.find("://") != std::string::npos) {
-    return Error(ErrorKind::unsupported, url,
-                 "unsupported state store URL (sqlite:///path/state.db; PostgreSQL comes later)");
-  }
-  if (path.empty()) return Error(ErrorKind::invalid_input, url, "no database path in the URL");
-  auto s = SqliteStore::open(path, mode);
-  if (!s) return s.error();
-  return std::unique_ptr<StateStore>(std::move(*s));
 }
 
 }  // namespace pkiflow::state

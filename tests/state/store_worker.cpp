@@ -1,4 +1,5 @@
 // A child process for the state-store tests (tests/state/store_process_test.cpp).
+// DB is a store URL (a SQLite path, or postgresql://…).
 //   store_worker churn DB LOG        apply transitions in a loop until killed; append the id of
 //                                    every record it creates to LOG after the create committed
 //   store_worker race DB OWNER OUT   claim due planned records under a lease, move each to
@@ -14,7 +15,7 @@
 
 #include "engine/lifecycle.hpp"
 #include "engine/record_id.hpp"
-#include "state/sqlite/sqlite_store.hpp"
+#include "state/store.hpp"
 
 using namespace pkiflow;
 using S = state::RecordState;
@@ -75,7 +76,7 @@ void step(engine::Lifecycle& life, state::StateStore& store, const state::Record
 }
 
 int churn(const std::string& db, const std::string& log) {
-  auto store = state::SqliteStore::open(db);
+  auto store = state::open_store(db);
   if (!store) return 2;
   engine::SystemClock clock;
   engine::Lifecycle life(**store, clock, "churn-" + std::to_string(::getpid()));
@@ -98,7 +99,7 @@ int churn(const std::string& db, const std::string& log) {
 }
 
 int race(const std::string& db, const std::string& owner, const std::string& out) {
-  auto store = state::SqliteStore::open(db);
+  auto store = state::open_store(db);
   if (!store) return 2;
   engine::SystemClock clock;
   engine::Lifecycle life(**store, clock, owner);

@@ -23,7 +23,7 @@ struct ConfigCheck {
     std::map<std::size_t, std::pair<std::string, std::vector<std::string>>> out;
     std::string url = !state_url.empty() ? state_url : c.state_url;
     if (url.empty()) return out;  // the default store is looked at only when named
-    auto st = state::open_store(url, state::OpenMode::read_only);
+    auto st = open_state(c, url, state::OpenMode::read_only);
     if (!st) return out;  // nothing requested yet, or not readable: nothing to compare
     auto records = (*st)->list({});
     if (!records) return out;

@@ -97,9 +97,7 @@ struct Run {
     wiring.provider = [&](const state::Record& r) { return session.provider(r); };
     wiring.signer = [&](const state::Record& r) { return session.signer(r); };
     wiring.trust = trust_of(config);
-    std::string url = !store.state_url.empty() ? store.state_url : config.state_url;
-    if (url.empty()) url = take(engine::default_state_url());
-    wiring.keys = keys_of(config, url);
+    wiring.keys = keys_of(config, store.url(config));
     wiring.renewal = engine::renewal_source(config);
     engine::RunOptions ro;
     ro.actor = "pkiflow run (" + actor() + ")";

@@ -182,11 +182,29 @@ engine::Config StoreOptions::load() const {
   return c;
 }
 
-std::unique_ptr<state::StateStore> StoreOptions::open(const engine::Config& c,
-                                                      state::OpenMode mode) const {
+std::string StoreOptions::url(const engine::Config& c) const {
   std::string url = !state_url.empty() ? state_url : c.state_url;
   if (url.empty()) url = take(engine::default_state_url());
-  return take(state::open_store(url, mode));
+  return url;
+}
+
+std::unique_ptr<state::StateStore> StoreOptions::open(const engine::Config& c,
+                                                      state::OpenMode mode) const {
+  return take(open_state(c, url(c), mode));
+}
+
+Result<std::unique_ptr<state::StateStore>> open_state(const engine::Config& c,
+                                                      const std::string& url,
+                                                      state::OpenMode mode) {
+  if (c.state_password_file.empty() || !state::is_postgres_url(url))
+    return state::open_store(url, mode);
+  // The file alone: a PKIFLOW_PASSPHRASE meant for keys must not be sent to the database.
+  auto password = pki::find_passphrase(c.state_password_file, "");
+  if (!password) return password.error().about("state_password_file");
+  if (!*password)
+    return Error(ErrorKind::invalid_input, "state_password_file",
+                 c.state_password_file.string() + " holds no password");
+  return state::open_store(url, mode, &**password);
 }
 
 int exit_code_of(const Error& e) {

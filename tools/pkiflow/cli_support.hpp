@@ -114,7 +114,13 @@ struct StoreOptions {
   // Exit 2 for a store that is not there or not pkiflow's, 6 for one that cannot be used now.
   std::unique_ptr<state::StateStore> open(const engine::Config& c,
                                           state::OpenMode mode = state::OpenMode::read_write) const;
+  // The store's URL: --state-url, else the config's, else the default file.
+  std::string url(const engine::Config& c) const;
 };
+
+// Opens the store at `url` with the config's state_password_file (PostgreSQL).
+Result<std::unique_ptr<state::StateStore>> open_state(const engine::Config& c,
+                                                      const std::string& url, state::OpenMode mode);
 
 // "a, b, c", and " (did you mean \"b\"?)" when `got` is close to one of `names` (else "").
 std::string joined(const std::vector<std::string>& names);
