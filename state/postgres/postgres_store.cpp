@@ -288,6 +288,7 @@ Result<std::vector<HistoryEntry>> PostgresStore::history(const std::string& reco
       p);
   if (!rows) return rows.error();
   std::vector<HistoryEntry> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i)
     out.push_back(sql::read_history((*rows)[i]));
   return out;
@@ -324,6 +325,7 @@ namespace {
 Result<std::vector<Operation>> operations_of(Result<Rows> rows) {
   if (!rows) return rows.error();
   std::vector<Operation> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i)
     out.push_back(sql::read_operation((*rows)[i]));
   return out;
@@ -414,6 +416,7 @@ Result<std::vector<Lease>> PostgresStore::leases(TimePoint now) {
       p);
   if (!rows) return rows.error();
   std::vector<Lease> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) {
     const auto row = (*rows)[i];
     out.push_back({row.text(0), row.text(1), from_millis(row.integer(2))});
@@ -445,6 +448,7 @@ Result<std::vector<std::string>> PostgresStore::renew_leases(const std::string& 
       p);
   if (!rows) return rows.error();
   std::vector<std::string> held;
+  held.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i)
     held.push_back((*rows)[i].text(0));
   return held;
