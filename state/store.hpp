@@ -37,6 +37,28 @@ struct Lease {
   TimePoint expires_at;
 };
 
+// How much a store holds (`pkiflow state migrate` checks the copy against it).
+struct StoreCounts {
+  std::size_t records = 0;
+  std::size_t history = 0;
+  std::size_t journal = 0;
+  bool operator==(const StoreCounts&) const = default;
+};
+
+// Rows copied into a store as they are (`pkiflow state migrate`), in one transaction: nothing is
+// kept unless commit() succeeds. Records keep their version and every field but their lease;
+// history rows are appended in the order given (the target numbers them anew); journal entries
+// keep their ids. Records may name each other (renews, superseded_by) in any order: the links
+// are checked at commit. An id the target already holds is refused, by name.
+class StoreImport {
+ public:
+  virtual ~StoreImport() = default;
+  virtual Status add_records(const std::vector<Record>& records) = 0;
+  virtual Status add_history(const std::vector<HistoryEntry>& rows) = 0;
+  virtual Status add_journal(const std::vector<Operation>& ops) = 0;
+  virtual Status commit() = 0;
+};
+
 // Why a write was refused: someone else wrote the record first, or it does not exist.
 inline constexpr const char* kVersionConflict = "version conflict";
 
@@ -80,6 +102,20 @@ class StateStore {
   virtual Result<std::vector<std::string>> renew_leases(const std::string& owner,
                                                         const std::vector<std::string>& ids,
                                                         TimePoint until) = 0;
+
+  // Copying a whole store, page by page so memory stays bounded (`pkiflow state migrate`).
+  virtual Result<StoreCounts> counts() = 0;
+  // Records in id order after `after_id` ("" from the start), at most `limit`.
+  virtual Result<std::vector<Record>> records_page(const std::string& after_id,
+                                                   std::size_t limit) = 0;
+  // History rows in the order they were written, after the row numbered `after_seq`.
+  virtual Result<std::vector<HistoryEntry>> history_page(std::int64_t after_seq,
+                                                         std::size_t limit) = 0;
+  // Journal entries in op_id order after `after_op_id`.
+  virtual Result<std::vector<Operation>> journal_page(const std::string& after_op_id,
+                                                      std::size_t limit) = 0;
+  // Starts an import; the store is not used otherwise until it is committed or dropped.
+  virtual Result<std::unique_ptr<StoreImport>> begin_import() = 0;
 };
 
 // Opens the store named by a URL:

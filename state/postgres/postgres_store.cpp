@@ -454,4 +454,141 @@ Result<std::vector<std::string>> PostgresStore::renew_leases(const std::string& 
   return held;
 }
 
+Result<StoreCounts> PostgresStore::counts() {
+  std::lock_guard lock(impl_->mu);
+  auto rows = impl_->conn.exec(
+      "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM history), "
+      "(SELECT count(*) FROM journal)");
+  if (!rows) return rows.error();
+  const auto row = (*rows)[0];
+  return StoreCounts{static_cast<std::size_t>(row.integer(0)),
+                     static_cast<std::size_t>(row.integer(1)),
+                     static_cast<std::size_t>(row.integer(2))};
+}
+
+Result<std::vector<Record>> PostgresStore::records_page(const std::string& after_id,
+                                                        std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Params p;
+  p.bind(1, std::string_view(after_id)).bind(2, static_cast<std::int64_t>(limit));
+  auto rows = impl_->conn.exec(kSelectRecord + " WHERE id > $1 ORDER BY id LIMIT $2::bigint", p);
+  if (!rows) return rows.error();
+  return records_of(*rows);
+}
+
+Result<std::vector<HistoryEntry>> PostgresStore::history_page(std::int64_t after_seq,
+                                                              std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Params p;
+  p.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+  auto rows = impl_->conn.exec(
+      "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
+      "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
+      p);
+  if (!rows) return rows.error();
+  std::vector<HistoryEntry> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i)
+    out.push_back(sql::read_history((*rows)[i]));
+  return out;
+}
+
+Result<std::vector<Operation>> PostgresStore::journal_page(const std::string& after_op_id,
+                                                           std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Params p;
+  p.bind(1, std::string_view(after_op_id)).bind(2, static_cast<std::int64_t>(limit));
+  return operations_of(impl_->conn.exec(std::string("SELECT ") + sql::kOperationColumns +
+                                            " FROM journal WHERE op_id > $1 ORDER BY op_id "
+                                            "LIMIT $2::bigint",
+                                        p));
+}
+
+namespace {
+
+// An import into PostgreSQL: one transaction, the store's connection held throughout.
+class PostgresImport final : public StoreImport {
+ public:
+  PostgresImport(std::mutex& mu, Connection& c) : lock_(mu), c_(c), tx_(c) {}
+  Status begin() { return tx_.begin(); }
+
+  Status add_records(const std::vector<Record>& records) override {
+    for (const auto& r : records) {
+      Record plain = r;  // the links wait for commit(): the record they name may come later
+      plain.renews.clear();
+      plain.superseded_by.clear();
+      Params p;
+      p.bind(1, std::string_view(r.id));
+      p.bind(sql::bind_fields(p, plain, 2), r.version);
+      auto ins = c_.exec(std::string("INSERT INTO records (") + sql::kRecordColumns +
+                             ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
+                             "$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)",
+                         p);
+      if (!ins) {
+        if (c_.last_sqlstate() == "23505")  // unique_violation
+          return Error(ErrorKind::invalid_input, "record " + r.id,
+                       "is already in " + c_.shown() + "; nothing was copied");
+        return ins.error().about(c_.shown() + " (record " + r.id + ")");
+      }
+      if (!r.renews.empty() || !r.superseded_by.empty())
+        links_.push_back({r.id, r.renews, r.superseded_by});
+    }
+    return Ok{};
+  }
+
+  Status add_history(const std::vector<HistoryEntry>& rows) override {
+    for (const auto& h : rows)
+      if (auto ok = insert_history(c_, h.record_id, h); !ok) return ok;
+    return Ok{};
+  }
+
+  Status add_journal(const std::vector<Operation>& ops) override {
+    for (const auto& op : ops) {
+      Params p;
+      sql::bind_operation(p, op);
+      auto ins = c_.exec(std::string("INSERT INTO journal (") + sql::kOperationColumns +
+                             ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                         p);
+      if (!ins)
+        return Error(ErrorKind::invalid_input, "operation " + op.op_id,
+                     (c_.last_sqlstate() == "23505" ? "is already in " + c_.shown()
+                                                    : ins.error().message()) +
+                         "; nothing was copied");
+    }
+    return Ok{};
+  }
+
+  Status commit() override {
+    for (const auto& l : links_) {
+      Params p;
+      p.bind(1, std::string_view(l.id))
+          .bind_optional_text(2, l.renews)
+          .bind_optional_text(3, l.superseded_by);
+      auto up = c_.exec("UPDATE records SET renews = $2, superseded_by = $3 WHERE id = $1", p);
+      if (!up)
+        return Error(ErrorKind::invalid_input, "record " + l.id,
+                     "names a record that was not copied (renews \"" + l.renews +
+                         "\", superseded by \"" + l.superseded_by + "\"); nothing was copied");
+    }
+    return tx_.commit();
+  }
+
+ private:
+  struct Link {
+    std::string id, renews, superseded_by;
+  };
+  std::unique_lock<std::mutex> lock_;
+  Connection& c_;
+  Transaction tx_;
+  std::vector<Link> links_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StoreImport>> PostgresStore::begin_import() {
+  auto imp = std::make_unique<PostgresImport>(impl_->mu, impl_->conn);
+  if (auto st = imp->begin(); !st) return st.error();
+  return std::unique_ptr<StoreImport>(std::move(imp));
+}
+
 }  // namespace pkiflow::state

@@ -45,6 +45,13 @@ class PostgresStore final : public StateStore {
   Result<std::vector<std::string>> renew_leases(const std::string& owner,
                                                 const std::vector<std::string>& ids,
                                                 TimePoint until) override;
+  Result<StoreCounts> counts() override;
+  Result<std::vector<Record>> records_page(const std::string& after_id, std::size_t limit) override;
+  Result<std::vector<HistoryEntry>> history_page(std::int64_t after_seq,
+                                                 std::size_t limit) override;
+  Result<std::vector<Operation>> journal_page(const std::string& after_op_id,
+                                              std::size_t limit) override;
+  Result<std::unique_ptr<StoreImport>> begin_import() override;
 
   Result<int> schema_version();
 

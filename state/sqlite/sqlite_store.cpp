@@ -412,6 +412,142 @@ Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& ow
   return held;
 }
 
+Result<StoreCounts> SqliteStore::counts() {
+  Stmt st(impl_->db.handle(),
+          "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM history), "
+          "(SELECT count(*) FROM journal)");
+  if (st.step() != SQLITE_ROW) return impl_->db.error("cannot count the rows");
+  return StoreCounts{static_cast<std::size_t>(st.integer(0)),
+                     static_cast<std::size_t>(st.integer(1)),
+                     static_cast<std::size_t>(st.integer(2))};
+}
+
+Result<std::vector<Record>> SqliteStore::records_page(const std::string& after_id,
+                                                      std::size_t limit) {
+  Stmt st(impl_->db.handle(), std::string("SELECT ") + sql::kRecordColumns +
+                                  " FROM records WHERE id > ? ORDER BY id LIMIT ?");
+  st.bind(1, std::string_view(after_id)).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<Record> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(read_record(st));
+  if (rc != SQLITE_DONE) return impl_->db.error("cannot read records");
+  return out;
+}
+
+Result<std::vector<HistoryEntry>> SqliteStore::history_page(std::int64_t after_seq,
+                                                            std::size_t limit) {
+  Stmt st(impl_->db.handle(),
+          "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
+          "WHERE seq > ? ORDER BY seq LIMIT ?");
+  st.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<HistoryEntry> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(sql::read_history(st));
+  if (rc != SQLITE_DONE) return impl_->db.error("cannot read history");
+  return out;
+}
+
+Result<std::vector<Operation>> SqliteStore::journal_page(const std::string& after_op_id,
+                                                         std::size_t limit) {
+  Stmt st(impl_->db.handle(), std::string("SELECT ") + kOperationColumns +
+                                  " FROM journal WHERE op_id > ? ORDER BY op_id LIMIT ?");
+  st.bind(1, std::string_view(after_op_id)).bind(2, static_cast<std::int64_t>(limit));
+  return read_operations(impl_->db, st);
+}
+
+namespace {
+
+// An import into a SQLite store: one write transaction from begin to commit.
+class SqliteImport final : public StoreImport {
+ public:
+  explicit SqliteImport(Db& db) : db_(db), tx_(db) {}
+  Status begin() { return tx_.begin(); }
+
+  Status add_records(const std::vector<Record>& records) override {
+    Stmt st(db_.handle(),
+            std::string("INSERT INTO records (") + sql::kRecordColumns +
+                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    for (const auto& r : records) {
+      Record plain = r;  // the links wait for commit(): the record they name may come later
+      plain.renews.clear();
+      plain.superseded_by.clear();
+      st.bind(1, std::string_view(r.id));
+      st.bind(sql::bind_fields(st, plain, 2), r.version);
+      const int rc = st.step();
+      st.reset();
+      if (rc != SQLITE_DONE) {
+        if ((sqlite3_extended_errcode(db_.handle()) & 0xff) == SQLITE_CONSTRAINT)
+          return Error(ErrorKind::invalid_input, "record " + r.id,
+                       "is already in " + db_.path() + "; nothing was copied");
+        return db_.error("cannot copy record " + r.id);
+      }
+      if (!r.renews.empty() || !r.superseded_by.empty())
+        links_.push_back({r.id, r.renews, r.superseded_by});
+    }
+    return Ok{};
+  }
+
+  Status add_history(const std::vector<HistoryEntry>& rows) override {
+    Stmt st(db_.handle(), kInsertHistory);
+    for (const auto& h : rows)
+      if (auto ok = insert_history(db_, st, h.record_id, h); !ok) return ok;
+    return Ok{};
+  }
+
+  Status add_journal(const std::vector<Operation>& ops) override {
+    Stmt st(db_.handle(), std::string("INSERT INTO journal (") + kOperationColumns +
+                              ") VALUES (?,?,?,?,?,?,?,?,?)");
+    for (const auto& op : ops) {
+      sql::bind_operation(st, op);
+      const int rc = st.step();
+      st.reset();
+      if (rc != SQLITE_DONE) {
+        if ((sqlite3_extended_errcode(db_.handle()) & 0xff) == SQLITE_CONSTRAINT)
+          return Error(ErrorKind::invalid_input, "operation " + op.op_id,
+                       "is already in " + db_.path() +
+                           " (or its record is missing); nothing "
+                           "was copied");
+        return db_.error("cannot copy operation " + op.op_id);
+      }
+    }
+    return Ok{};
+  }
+
+  Status commit() override {
+    Stmt st(db_.handle(), "UPDATE records SET renews = ?2, superseded_by = ?3 WHERE id = ?1");
+    for (const auto& l : links_) {
+      st.bind(1, std::string_view(l.id))
+          .bind_optional_text(2, l.renews)
+          .bind_optional_text(3, l.superseded_by);
+      const int rc = st.step();
+      st.reset();
+      if (rc != SQLITE_DONE)
+        return Error(ErrorKind::invalid_input, "record " + l.id,
+                     "names a record that was not copied (renews \"" + l.renews +
+                         "\", superseded by \"" + l.superseded_by + "\"); nothing was copied");
+    }
+    return tx_.commit();
+  }
+
+ private:
+  struct Link {
+    std::string id, renews, superseded_by;
+  };
+  Db& db_;
+  WriteTransaction tx_;
+  std::vector<Link> links_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StoreImport>> SqliteStore::begin_import() {
+  auto imp = std::make_unique<SqliteImport>(impl_->db);
+  if (auto st = imp->begin(); !st) return st.error();
+  return std::unique_ptr<StoreImport>(std::move(imp));
+}
+
 Result<bool> SqliteStore::integrity_ok() {
   Stmt st(impl_->db.handle(), "PRAGMA integrity_check");
   if (st.step() != SQLITE_ROW) return impl_->db.error("cannot run integrity_check");

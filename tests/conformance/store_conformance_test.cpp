@@ -662,6 +662,85 @@ BOOST_DATA_TEST_CASE(a_store_from_a_newer_pkiflow_or_another_application_is_left
   }
 }
 
+// The copy interface (`pkiflow state migrate`): pages that cover everything once, an import that
+// takes records naming each other in any order, and one that keeps nothing unless committed.
+BOOST_DATA_TEST_CASE(a_store_is_read_in_pages_and_imported_in_one_transaction,
+                     bdata::make(kBackends), backend) {
+  StoreUnderTest s(backend);
+  auto store = s.open();
+  for (int i = 0; i < 5; ++i)
+    BOOST_REQUIRE(store->create(sample(id_of(i)), created(id_of(i))).ok());
+  Record r = store->get(id_of(0)).value().value();
+  BOOST_REQUIRE(store->apply({{r, moved(r.id, RecordState::planned, RecordState::planned)}}).ok());
+  BOOST_REQUIRE(store
+                    ->journal_begin({"op-b", id_of(1), "create", "POST /x", "c",
+                                     OperationState::done, "201", t0(), t0()})
+                    .ok());
+  BOOST_REQUIRE(store
+                    ->journal_begin({"op-a", id_of(2), "create", "POST /x", "c",
+                                     OperationState::sent, "", t0(), t0()})
+                    .ok());
+  BOOST_TEST((store->counts().value() == StoreCounts{5, 6, 2}));
+  std::vector<std::string> ids;
+  for (std::string after;;) {
+    auto page = store->records_page(after, 2).value();
+    if (page.empty()) break;
+    for (const auto& rec : page)
+      ids.push_back(rec.id);
+    after = page.back().id;
+  }
+  BOOST_TEST(ids == (std::vector<std::string>{id_of(0), id_of(1), id_of(2), id_of(3), id_of(4)}));
+  auto first = store->history_page(0, 4).value();
+  BOOST_REQUIRE(first.size() == 4u);
+  auto rest = store->history_page(first.back().seq, 4).value();
+  BOOST_REQUIRE(rest.size() == 2u);
+  BOOST_TEST(rest.back().record_id == id_of(0));  // the apply came last
+  BOOST_TEST(store->journal_page("", 1).value().front().op_id == "op-a");
+  BOOST_TEST(store->journal_page("op-a", 5).value().size() == 1u);
+
+  StoreUnderTest t(backend);
+  auto target = t.open();
+  Record newer = sample("NEW0000000000000");
+  newer.renews = "OLD0000000000000";  // named before it is imported
+  newer.version = 7;
+  Record older = sample("OLD0000000000000");
+  older.state = RecordState::superseded;
+  older.superseded_by = newer.id;
+  {
+    auto imp = target->begin_import().value();
+    BOOST_REQUIRE(imp->add_records({newer}).ok());
+    BOOST_REQUIRE(imp->add_records({older}).ok());
+    BOOST_REQUIRE(imp->add_history({created(newer.id), created(older.id)}).ok());
+    BOOST_REQUIRE(imp->commit().ok());
+  }
+  auto n = target->get(newer.id).value().value();
+  BOOST_TEST(n.renews == older.id);
+  BOOST_TEST(n.version == 7);
+  BOOST_TEST(target->get(older.id).value()->superseded_by == newer.id);
+  {  // dropped without commit: nothing kept
+    auto imp = target->begin_import().value();
+    BOOST_REQUIRE(imp->add_records({sample("DROP000000000000")}).ok());
+  }
+  BOOST_TEST(!target->get("DROP000000000000").value().has_value());
+  {  // an id the target holds: refused by name
+    auto imp = target->begin_import().value();
+    BOOST_REQUIRE(imp->add_records({sample("FRESH00000000000")}).ok());
+    auto dup = imp->add_records({sample(newer.id)});
+    BOOST_REQUIRE(!dup.ok());
+    BOOST_TEST(dup.error().what().find(newer.id) != std::string::npos, dup.error().what());
+  }
+  BOOST_TEST(!target->get("FRESH00000000000").value().has_value());
+  {  // a link to a record that was not imported: refused at commit
+    auto imp = target->begin_import().value();
+    Record orphan = sample("ORPHAN0000000000");
+    orphan.renews = "NOWHERE000000000";
+    BOOST_REQUIRE(imp->add_records({orphan}).ok());
+    BOOST_TEST(!imp->commit().ok());
+  }
+  BOOST_TEST(!target->get("ORPHAN0000000000").value().has_value());
+  BOOST_TEST((target->counts().value() == StoreCounts{2, 2, 0}));
+}
+
 BOOST_AUTO_TEST_CASE(both_dialects_have_every_migration) {
   BOOST_TEST(sql::migrations().size() == static_cast<std::size_t>(sql::kCurrentVersion));
   BOOST_TEST(sql::postgres_migrations().size() == static_cast<std::size_t>(sql::kCurrentVersion));

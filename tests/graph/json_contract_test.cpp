@@ -278,6 +278,14 @@ BOOST_AUTO_TEST_CASE(every_verb_prints_one_json_document_errors_included) {
              " --ca-key " + quote(d / "root.key") + " --yes",
          2, false);
 
+  // The store as a whole: copied, and a second copy into the full target refused.
+  const std::string copy_args = "--from " + quote("sqlite://" + (d / "state.db").string()) +
+                                " --to " + quote("sqlite://" + (d / "copy.db").string());
+  auto copied = c.call("state migrate", copy_args, 0);
+  BOOST_TEST(copied["copied"]["records"] == copied["records_checked"]);
+  BOOST_TEST(copied["copied"]["records"].get<int>() >= 3);
+  c.call("state migrate", copy_args, 2);
+
   // Every verb refuses an unknown option with an error document, and every verb was run.
   for (const auto& v : verbs) {
     const std::string verb = v["verb"];

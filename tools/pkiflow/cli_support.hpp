@@ -144,6 +144,7 @@ void add_config_commands(CLI::App& app);
 void add_tenant_commands(CLI::App& app);  // verify, repair, discover, adopt  // config check
 void add_help_command(CLI::App& app);     // help [TOPIC]
 void add_bundle_commands(CLI::App& app);  // bundle export, bundle import, sign --bundle
+void add_state_commands(CLI::App& app);   // state migrate
 
 // One example per verb: the footer of its --help and the example of `pkiflow help verbs`.
 void example(CLI::App* cmd, const std::string& command_line);

@@ -83,6 +83,7 @@ int run_verb(int argc, char** argv) {
   add_config_commands(app);
   add_tenant_commands(app);
   add_bundle_commands(app);
+  add_state_commands(app);
   add_help_command(app);
   set_json_output(wants_json(argc, argv));
   try {
