@@ -115,16 +115,20 @@ const std::vector<RecordState>& due_states() {
   return states;
 }
 
-// Every record with work due now.
-Result<std::vector<Record>> due_records(state::StateStore& store, TimePoint now) {
+// Every record with work due now; `renewing` gets the records a live successor renews.
+Result<std::vector<Record>> due_records(state::StateStore& store, TimePoint now,
+                                        std::set<std::string>& renewing) {
   std::vector<Record> due;
   for (auto s : due_states()) {
     state::RecordFilter f;
     f.state = s;
     auto list = store.list(f);
     if (!list) return list.error();
-    for (auto& r : *list)
+    for (auto& r : *list) {
+      if (!r.renews.empty() && s != RecordState::active && s != RecordState::superseded)
+        renewing.insert(r.renews);
       if (!r.next_attempt_at || *r.next_attempt_at <= now) due.push_back(std::move(r));
+    }
   }
   return due;
 }
@@ -142,7 +146,9 @@ struct Workflow::Pass {
   Impl& m;
   net::io_context& ioc;
   RunReport report;
-  std::deque<Record> work;
+  std::deque<Record> pending;  // due when the run looked, not yet claimed
+  std::deque<Record> work;     // claimed, not yet taken by a worker
+  std::size_t due_total = 0;
   // Each record taken up, in the state it was taken up in: a record comes back (claim_more)
   // only when it moved on since (the active predecessor a renewal superseded in this run).
   std::map<std::string, RecordState> taken;
@@ -160,6 +166,7 @@ struct Workflow::Pass {
   net::steady_timer deadline{ioc};
   std::optional<net::signal_set> signals;
   std::exception_ptr crashed;
+  std::string claim_error;  // why claiming stopped early ("" when it did not)
 
   Status claim() {
     // Renewals that came due first, so their successors are worked in this run.
@@ -179,7 +186,7 @@ struct Workflow::Pass {
                       : "due (" + p.reason + "); successor " + p.successor + " planned";
       m.emit(e);
     }
-    auto due = due_records(m.store, m.clock.now());
+    auto due = due_records(m.store, m.clock.now(), m.renewing);
     if (!due) return due.error();
     std::erase_if(*due, [this](const Record& r) { return !m.has_work(r); });
     if (m.opt.dry_run) {
@@ -190,20 +197,38 @@ struct Workflow::Pass {
     leases.emplace(m.store, m.clock,
                    RunOwner::current(m.opt.run_id.empty() ? new_record_id(m.rng) : m.opt.run_id),
                    std::chrono::duration_cast<std::chrono::seconds>(m.opt.lease));
-    auto claimed = leases->claim(due_states(), *due);
-    if (!claimed) return claimed.error();
-    for (const auto& h : claimed->held)
-      report.skipped_leased.push_back({h.id, h.owner, h.until});
-    report.taken_over = claimed->taken_over;
-    std::vector<std::string> idle;  // claimed with the others, but nothing is due for them now
-    for (auto& r : claimed->records) {
-      if (m.has_work(r) && take_up(r))
-        work.push_back(std::move(r));
-      else
-        idle.push_back(r.id);
-    }
-    leases->let_go(idle);
     m.leases = &*leases;
+    due_total = due->size();
+    pending.assign(std::make_move_iterator(due->begin()), std::make_move_iterator(due->end()));
+    return refill();
+  }
+
+  // Claims the next batch of due records once the claimed ones are all taken. A batch at a
+  // time, so that runs started together (several workers on a shared store) share the records
+  // instead of the first one taking them all.
+  Status refill() {
+    const std::size_t batch =
+        m.opt.claim_batch > 0 ? m.opt.claim_batch : std::max<std::size_t>(8, 2 * m.opt.concurrency);
+    while (work.empty() && !pending.empty()) {
+      std::vector<Record> next;
+      while (!pending.empty() && next.size() < batch) {
+        next.push_back(std::move(pending.front()));
+        pending.pop_front();
+      }
+      auto claimed = leases->claim(next);
+      if (!claimed) return claimed.error();
+      for (const auto& h : claimed->held)
+        report.skipped_leased.push_back({h.id, h.owner, h.until});
+      report.taken_over += claimed->taken_over;
+      std::vector<std::string> idle;  // claimed, but nothing is due for it now
+      for (auto& r : claimed->records) {
+        if (m.has_work(r) && take_up(r))
+          work.push_back(std::move(r));
+        else
+          idle.push_back(r.id);
+      }
+      leases->let_go(idle);
+    }
     return Ok{};
   }
 
@@ -249,7 +274,14 @@ struct Workflow::Pass {
   }
 
   net::awaitable<void> worker() {
-    while (!work.empty() && !m.stopping) {
+    while (!m.stopping) {
+      if (work.empty() && leases) {
+        if (auto st = refill(); !st) {
+          claim_error = st.error().what();
+          pending.clear();  // no more claims in this run; what is claimed is still worked
+        }
+      }
+      if (work.empty()) break;
       Record r = std::move(work.front());
       work.pop_front();
       RecordOutcome outcome = outcome_of(r, Outcome::failed);
@@ -289,11 +321,12 @@ struct Workflow::Pass {
   void work_all() {
     RunEvent claimed;
     claimed.kind = RunEvent::Kind::claimed;
-    claimed.total = work.size();
+    claimed.total = m.opt.dry_run ? work.size() : due_total;
     m.emit(claimed);
     watch_signals();
     watch_deadline();
-    const std::size_t workers = std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size()));
+    const std::size_t workers =
+        std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size() + pending.size()));
     for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
       ++running;
       net::co_spawn(ioc, worker(), [this](const std::exception_ptr& e) {
@@ -313,13 +346,24 @@ struct Workflow::Pass {
 
   void settle() {
     report.interrupted = m.stopping;
-    for (const auto& r : work)  // never started because the run stopped
-      report.records.push_back(outcome_of(
-          r, Outcome::waiting,
-          report.deadline_passed ? "not started: the run's deadline (run.deadline_seconds) passed"
-                                 : "not started: the run was stopped"));
+    const std::string why =
+        report.deadline_passed ? "not started: the run's deadline (run.deadline_seconds) passed"
+        : !claim_error.empty()
+            ? "not started: the store could not be asked for it (" + claim_error + ")"
+            : "not started: the run was stopped";
+    for (const auto* queue : {&work, &pending})  // never started: the run stopped first
+      for (const auto& r : *queue)
+        report.records.push_back(outcome_of(r, Outcome::waiting, why));
     m.leases = nullptr;
     if (leases) leases->release();  // also after a crash
+    // A due record another run held when this one asked, and has let go since, was worked by
+    // that run (several workers share a store): only those still held are left alone.
+    std::set<std::string> seen;
+    std::erase_if(report.skipped_leased, [&](const SkippedRecord& s) {
+      if (!seen.insert(s.id).second) return true;
+      auto who = m.store.lease_owner(s.id, m.clock.now());
+      return who && !*who;
+    });
   }
 };
 

@@ -66,6 +66,9 @@ struct RunOptions {
   // Leases are short and renewed by a heartbeat while the run works, so a dead host's records
   // come free within minutes; a dead run of this host is taken over at once.
   std::chrono::seconds lease{120};
+  // Records claimed at a time (0: twice `concurrency`, at least 8). Runs sharing a store take
+  // the due records a batch at a time, each record by one run.
+  std::size_t claim_batch = 0;
   std::chrono::milliseconds heartbeat{30'000};
   // SIGTERM and SIGINT stop the run gracefully (the CLI sets it; an embedding host may not).
   bool handle_signals = false;

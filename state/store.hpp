@@ -91,6 +91,13 @@ class StateStore {
                                                 TimePoint until,
                                                 const std::vector<RecordState>& states,
                                                 std::size_t limit) = 0;
+  // Claims those of `ids` that are due (next_attempt_at <= now, or unset) and not leased by
+  // another owner (or whose lease expired), in whatever state they are now: a run takes its due
+  // records a batch at a time, so several runs share them. Another worker claiming at the same
+  // moment gets none of the same records.
+  virtual Result<std::vector<Record>> claim_ids(const std::string& owner,
+                                                const std::vector<std::string>& ids, TimePoint now,
+                                                TimePoint until) = 0;
   virtual Status release(const std::string& owner, const std::vector<std::string>& ids) = 0;
   virtual Result<std::optional<std::string>> lease_owner(const std::string& id, TimePoint now) = 0;
   // Every lease in force at `now` (the engine decides which owners are dead).

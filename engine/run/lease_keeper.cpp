@@ -8,8 +8,7 @@ LeaseKeeper::LeaseKeeper(state::StateStore& store, const Clock& clock, const Run
                          std::chrono::seconds lease)
     : store_(store), clock_(clock), owner_str_(owner.str()), lease_(lease) {}
 
-Result<LeaseKeeper::Claim> LeaseKeeper::claim(const std::vector<state::RecordState>& states,
-                                              const std::vector<state::Record>& due) {
+Result<LeaseKeeper::Claim> LeaseKeeper::claim(const std::vector<state::Record>& due) {
   Claim out;
   const auto now = clock_.now();
   auto leases = store_.leases(now);
@@ -22,7 +21,11 @@ Result<LeaseKeeper::Claim> LeaseKeeper::claim(const std::vector<state::RecordSta
     if (!n) return n.error();
     out.taken_over += *n;
   }
-  auto claimed = store_.claim_due(owner_str_, now, now + lease_, states, 0);
+  std::vector<std::string> wanted;
+  wanted.reserve(due.size());
+  for (const auto& r : due)
+    wanted.push_back(r.id);
+  auto claimed = store_.claim_ids(owner_str_, wanted, now, now + lease_);
   if (!claimed) return claimed.error();
   for (const auto& r : *claimed)
     ids_.insert(r.id);

@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/bundle/records.hpp"
 #include "engine/pki/random_bytes.hpp"
@@ -205,10 +206,16 @@ struct Workflow::Impl {
   }
 
   // Whether a claimed record has work now: a superseded one only when its policy retires it,
-  // an active one only when its drift check is due.
+  // an active one only when its drift check is due and no renewal of it is under way (its
+  // successor being put in force switches it off on the service: that is the renewal, not
+  // drift, and the check would race the successor's steps).
+  // Records a live successor renews (seen when the run listed the due records).
+  std::set<std::string> renewing;
+
   bool has_work(const Record& r) const {
     if (r.state == RecordState::active)
-      return verify_due(r, opt.verify_interval, clock.now(), opt.config_changed_at);
+      return !renewing.count(r.id) &&
+             verify_due(r, opt.verify_interval, clock.now(), opt.config_changed_at);
     return r.state != RecordState::superseded || retirement_due(r, policy_of(r), clock.now());
   }
 

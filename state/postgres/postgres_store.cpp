@@ -380,6 +380,29 @@ Result<std::vector<Record>> PostgresStore::claim_due(const std::string& owner, T
   return records_of(*rows);
 }
 
+Result<std::vector<Record>> PostgresStore::claim_ids(const std::string& owner,
+                                                     const std::vector<std::string>& ids,
+                                                     TimePoint now, TimePoint until) {
+  std::lock_guard lock(impl_->mu);
+  Params p;
+  p.bind(1, std::string_view(owner))
+      .bind(2, to_millis(until))
+      .bind(3, std::string_view(text_array(ids)))
+      .bind(4, to_millis(now));
+  // As claim_due: rows another worker is claiming right now are skipped, not waited for.
+  auto rows = impl_->conn.exec(
+      std::string("UPDATE records SET lease_owner = $1::text, lease_expires_at = $2::bigint "
+                  "WHERE id IN (SELECT id FROM records WHERE id = ANY($3::text[])"
+                  " AND (next_attempt_at IS NULL OR next_attempt_at <= $4::bigint)"
+                  " AND (lease_owner IS NULL OR lease_owner = $1::text"
+                  " OR lease_expires_at <= $4::bigint)"
+                  " FOR UPDATE SKIP LOCKED) RETURNING ") +
+          sql::kRecordColumns,
+      p);
+  if (!rows) return rows.error();
+  return records_of(*rows);
+}
+
 Status PostgresStore::release(const std::string& owner, const std::vector<std::string>& ids) {
   std::lock_guard lock(impl_->mu);
   Params p;

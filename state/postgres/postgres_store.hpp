@@ -38,6 +38,9 @@ class PostgresStore final : public StateStore {
   Result<std::vector<Record>> claim_due(const std::string& owner, TimePoint now, TimePoint until,
                                         const std::vector<RecordState>& states,
                                         std::size_t limit) override;
+  Result<std::vector<Record>> claim_ids(const std::string& owner,
+                                        const std::vector<std::string>& ids, TimePoint now,
+                                        TimePoint until) override;
   Status release(const std::string& owner, const std::vector<std::string>& ids) override;
   Result<std::optional<std::string>> lease_owner(const std::string& id, TimePoint now) override;
   Result<std::vector<Lease>> leases(TimePoint now) override;

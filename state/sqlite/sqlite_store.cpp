@@ -345,6 +345,35 @@ Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, Tim
   return out;
 }
 
+Result<std::vector<Record>> SqliteStore::claim_ids(const std::string& owner,
+                                                   const std::vector<std::string>& ids,
+                                                   TimePoint now, TimePoint until) {
+  auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto st = tx.begin(); !st) return st.error();
+  // One statement per id, in one transaction: the write lock keeps other runs out meanwhile.
+  Stmt st(db.handle(),
+          std::string("UPDATE records SET lease_owner = ?1, lease_expires_at = ?2 WHERE id = ?3"
+                      " AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)"
+                      " AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at <= ?4)"
+                      " RETURNING ") +
+              sql::kRecordColumns);
+  std::vector<Record> out;
+  for (const auto& id : ids) {
+    st.bind(1, std::string_view(owner))
+        .bind(2, to_millis(until))
+        .bind(3, std::string_view(id))
+        .bind(4, to_millis(now));
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+      out.push_back(read_record(st));
+    st.reset();
+    if (rc != SQLITE_DONE) return db.error("cannot claim " + id);
+  }
+  if (auto c = tx.commit(); !c) return c.error();
+  return out;
+}
+
 Status SqliteStore::release(const std::string& owner, const std::vector<std::string>& ids) {
   auto& db = impl_->db;
   WriteTransaction tx(db);

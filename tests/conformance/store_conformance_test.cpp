@@ -542,6 +542,63 @@ BOOST_DATA_TEST_CASE(workers_claiming_at_once_take_each_record_exactly_once, bda
     BOOST_TEST(store->history(id_of(i)).value().size() == 2u);
 }
 
+// The way a run shares its due records with other runs: every worker walks the same list of
+// due ids a batch at a time (from its own starting point) and claims them by id. Each record
+// is worked by exactly one; records not yet due or held by a live lease are not claimed.
+BOOST_DATA_TEST_CASE(workers_claiming_the_same_ids_take_each_exactly_once, bdata::make(kBackends),
+                     backend) {
+  StoreUnderTest s(backend);
+  auto store = s.open();
+  constexpr int kRecords = 90, kWorkers = 5;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kRecords; ++i) {
+    ids.push_back(id_of(i));
+    BOOST_REQUIRE(store->create(sample(id_of(i)), created(id_of(i))).ok());
+  }
+  Record later = sample("LATER00000000000");
+  later.next_attempt_at = t0() + std::chrono::hours(1);
+  BOOST_REQUIRE(store->create(later, created(later.id)).ok());
+  BOOST_REQUIRE(
+      store->claim_due("live-run", t0(), t0() + std::chrono::hours(1), {RecordState::planned}, 1)
+          ->size() == 1u);  // id_of(0), held by a live run
+  std::vector<std::string> asked = ids;
+  asked.push_back(later.id);
+  std::mutex mu;
+  std::vector<std::string> worked, errors;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w)
+    workers.emplace_back([&, w] {
+      auto mine = open_store(s.url);
+      if (!mine) return;
+      const std::string owner = "worker-" + std::to_string(w);
+      const std::size_t n = asked.size();
+      for (std::size_t k = 0; k < n; k += 4) {
+        std::vector<std::string> batch;
+        for (std::size_t j = k; j < std::min(n, k + 4); ++j)
+          batch.push_back(asked[(j + static_cast<std::size_t>(w) * 19) % n]);
+        auto got = (*mine)->claim_ids(owner, batch, t0(), t0() + std::chrono::minutes(5));
+        std::lock_guard lock(mu);
+        if (!got) {
+          errors.push_back(got.error().what());
+          return;
+        }
+        for (const auto& r : *got)
+          worked.push_back(r.id);
+      }
+    });
+  for (auto& t : workers)
+    t.join();
+  BOOST_TEST(errors.empty(), (errors.empty() ? "" : errors.front()));
+  std::set<std::string> distinct(worked.begin(), worked.end());
+  BOOST_TEST(distinct.size() == worked.size(), "a record was claimed by two workers");
+  BOOST_TEST(distinct.size() == static_cast<std::size_t>(kRecords - 1));
+  BOOST_TEST(distinct.count(id_of(0)) == 0u);  // the live run's
+  BOOST_TEST(distinct.count(later.id) == 0u);  // not yet due
+  // An owner's own lease is claimed again (a run takes back what it holds).
+  BOOST_TEST(store->claim_ids("live-run", {id_of(0)}, t0(), t0() + std::chrono::hours(2))->size() ==
+             1u);
+}
+
 // Workers writing one record at once: each write that wins bumps the version once, each that
 // loses is told kVersionConflict, and the count of winners is what the record and its history
 // show.

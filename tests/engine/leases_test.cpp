@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(a_dead_runs_leases_are_taken_over_and_a_live_ones_are_repor
   BOOST_REQUIRE(f.store->claim_due(dead.str(), f.clock.now(), until, kStates, 1).ok());
   BOOST_REQUIRE(f.store->claim_due(live.str(), f.clock.now(), until, kStates, 1).ok());
   LeaseKeeper keeper(*f.store, f.clock, RunOwner::current("ME"), std::chrono::seconds(120));
-  auto c = keeper.claim(kStates, f.due());
+  auto c = keeper.claim(f.due());
   BOOST_TEST_REQUIRE(c.ok(), pkiflow::test::why(c));
   BOOST_TEST(c->taken_over == 1u);
   BOOST_TEST_REQUIRE(c->records.size() == 1u);
@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(the_heartbeat_renews_and_gives_up_a_lease_another_run_took)
   Fixture f;
   const auto a = f.planned(), b = f.planned();
   LeaseKeeper keeper(*f.store, f.clock, RunOwner::current("ME"), std::chrono::seconds(120));
-  BOOST_REQUIRE(keeper.claim(kStates, f.due()).ok());
+  BOOST_REQUIRE(keeper.claim(f.due()).ok());
   // Time passes beyond the first lease; the heartbeat kept both.
   f.clock.advance(std::chrono::seconds(100));
   BOOST_TEST(keeper.heartbeat().empty());
