@@ -3,7 +3,9 @@
 // them) and its answers are read by the client's parsers. A whole GSA TLS-inspection lifecycle,
 // and each refusal the service makes.
 #include <boost/test/unit_test.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/clock.hpp"
 #include "engine/pki/local_ca.hpp"
@@ -21,11 +23,14 @@ namespace {
 const std::string kBase = "http://127.0.0.1:1/beta";  // the emulator sees only the target
 
 struct Tenant {
+  explicit Tenant(bool multi_tenant = false) : multi(multi_tenant) {}
+  bool multi;
   engine::FakeClock clock{engine::TimePoint(std::chrono::seconds(1'800'000'000))};
-  emulator::GraphEmulator emu{[] {
+  emulator::GraphEmulator emu{[this] {
                                 emulator::Options o;
                                 o.client_secret = "right-secret";
                                 o.rsa_service_keys = false;  // P-256: fast
+                                o.multi_tenant = multi;
                                 return o;
                               }(),
                               [this] { return clock.now(); }, 42};
@@ -43,9 +48,9 @@ struct Tenant {
     return {res.status, res.headers, res.body};
   }
   std::string crid() { return "cr-" + std::to_string(++next_id); }
-  void login() {
+  void login(const std::string& tenant = "contoso") {
     auto res =
-        send(graph::token_request("http://127.0.0.1:1/contoso/oauth2/v2.0/token",
+        send(graph::token_request("http://127.0.0.1:1/" + tenant + "/oauth2/v2.0/token",
                                   "00000000-0000-4000-8000-00000000c11e",
                                   "https://graph.microsoft.com/.default",
                                   {graph::ClientCredential::Kind::secret, "right-secret"}, crid()),
@@ -145,6 +150,50 @@ BOOST_AUTO_TEST_CASE(a_tls_inspection_ca_goes_from_csr_to_active) {
   BOOST_TEST(t.send(gsa::delete_request(kBase, ca.id, t.crid())).status == 204);
   BOOST_TEST(t.emu.tls_object_count() == 0u);
   BOOST_TEST(t.send(gsa::get_request(kBase, ca.id, t.crid())).status == 404);
+}
+
+// A managed-service provider's tenants (Options::multi_tenant): each token is for one tenant,
+// and each tenant sees only its own objects; one emulator without the option serves only its
+// own tenant.
+BOOST_AUTO_TEST_CASE(each_tenant_of_a_multi_tenant_emulator_holds_its_own_objects) {
+  Tenant t(true);
+  std::map<std::string, std::string> tokens, ids;
+  for (const std::string tenant : {"contoso", "fabrikam", "tailspin.example"}) {
+    t.login(tenant);
+    tokens[tenant] = t.token;
+    auto created =
+        t.send(gsa::create_request(kBase, "pf" + tenant.substr(0, 8), "TLS CA", "Org", t.crid()));
+    BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+    ids[tenant] = gsa::parse_remote_ca(created.body)->id;
+  }
+  for (const auto& [tenant, token] : tokens) {
+    BOOST_TEST_CONTEXT(tenant) {
+      t.token = token;
+      std::string next;
+      auto listed = *gsa::parse_remote_list(
+          t.send(gsa::find_by_prefix_request(kBase, "pf", t.crid())).body, next);
+      BOOST_REQUIRE(listed.size() == 1u);
+      BOOST_TEST(listed[0].id == ids[tenant]);
+      for (const auto& [other, id] : ids)
+        if (other != tenant)
+          BOOST_TEST(t.send(gsa::get_request(kBase, id, t.crid())).status == 404);
+    }
+  }
+  BOOST_TEST(t.emu.tls_object_count() == 3u);
+  std::set<std::string> seen;
+  for (const auto& o : t.emu.tls_objects())
+    seen.insert(o.tenant + "/" + o.id);
+  BOOST_TEST(seen.count("fabrikam/" + ids["fabrikam"]) == 1u);
+  BOOST_TEST(t.emu.tenants().size() == 3u);
+
+  Tenant single;
+  auto other = single.send(
+      graph::token_request("http://127.0.0.1:1/fabrikam/oauth2/v2.0/token",
+                           "00000000-0000-4000-8000-00000000c11e",
+                           "https://graph.microsoft.com/.default",
+                           {graph::ClientCredential::Kind::secret, "right-secret"}, "cr-x"),
+      false);
+  BOOST_TEST(other.status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(bad_uploads_and_names_are_refused_with_graph_errors) {

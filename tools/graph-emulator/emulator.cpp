@@ -338,7 +338,7 @@ std::string GraphEmulator::Impl::verify_assertion(const std::map<std::string, st
                                signature.size()))
     return "AADSTS7000274: The client assertion signature is invalid.";
   const std::string aud = claims.value("aud", "");
-  const std::string suffix = "/" + opt.tenant + "/oauth2/v2.0/token";
+  const std::string suffix = "/" + current + "/oauth2/v2.0/token";
   if (aud.size() < suffix.size() || aud.compare(aud.size() - suffix.size(), suffix.size(), suffix))
     return "AADSTS700212: The audience '" + aud + "' is not this token endpoint.";
   if (claims.value("iss", "") != opt.client_id || claims.value("sub", "") != opt.client_id)
@@ -520,6 +520,45 @@ Response GraphEmulator::Impl::deleted(const Request& req, const std::string& rid
   return {200, {{"Content-Type", "application/json"}}, json{{"value", value}}.dump()};
 }
 
+void GraphEmulator::Impl::select_tenant(const std::string& tenant) {
+  if (tenant == current) return;
+  auto swap_with = [this](TenantData& d) {
+    std::swap(objects, d.objects);
+    std::swap(names_used, d.names_used);
+    std::swap(pkis, d.pkis);
+    std::swap(deleted_items, d.deleted_items);
+    std::swap(code_signing, d.code_signing);
+  };
+  swap_with(parked[current]);  // park the current tenant's objects
+  swap_with(parked[tenant]);   // and take up the other's (an empty one the first time)
+  parked.erase(tenant);
+  current = tenant;
+}
+
+std::vector<std::string> GraphEmulator::Impl::tenant_names() const {
+  std::vector<std::string> out{opt.tenant};
+  if (current != opt.tenant) out.push_back(current);
+  for (const auto& [name, data] : parked)
+    if (name != opt.tenant && name != current) out.push_back(name);
+  return out;
+}
+
+namespace {
+
+// The tenant of a token endpoint path "/{tenant}/oauth2/v2.0/token", or "".
+std::string token_tenant(const std::string& path) {
+  const std::string suffix = "/oauth2/v2.0/token";
+  if (path.size() <= suffix.size() + 1 || path[0] != '/' ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return "";
+  const std::string t = path.substr(1, path.size() - suffix.size() - 1);
+  for (const char c : t)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return "";
+  return t;
+}
+
+}  // namespace
+
 Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
   auto& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mutex);
@@ -529,9 +568,10 @@ Response GraphEmulator::handle(const Request& req, LogEntry* logged) {
   const std::string query = q == std::string::npos ? "" : req.target.substr(q + 1);
   Response res;
   std::string fault;
-  const std::string token_path = "/" + m.opt.tenant + "/oauth2/v2.0/token";
+  const std::string token_for = req.method == "POST" ? token_tenant(path) : "";
   try {
-    if (path == token_path && req.method == "POST") {
+    if (!token_for.empty() && (token_for == m.opt.tenant || m.opt.multi_tenant)) {
+      m.select_tenant(token_for);
       res = m.token(req);
     } else if (path.rfind("/beta/", 0) != 0) {
       res = m.graph_error(404, "ResourceNotFound",
@@ -605,44 +645,60 @@ std::vector<LogEntry> GraphEmulator::log() const {
 std::vector<std::string> GraphEmulator::secrets_seen() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   std::vector<std::string> out = impl_->assertions;
-  for (const auto& [token, expiry] : impl_->tokens)
+  for (const auto& [token, issued] : impl_->tokens)
     out.push_back(token);
   return out;
 }
 std::size_t GraphEmulator::tls_object_count() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->objects.size();
+  std::size_t n = 0;
+  impl_->for_each_tenant([&](const std::string&) { n += impl_->objects.size(); });
+  return n;
 }
 std::vector<std::string> GraphEmulator::tls_object_names() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   std::vector<std::string> out;
-  for (const auto& o : impl_->objects)
-    out.push_back(o.name);
+  impl_->for_each_tenant([&](const std::string&) {
+    for (const auto& o : impl_->objects)
+      out.push_back(o.name);
+  });
   return out;
 }
 std::vector<TlsObjectView> GraphEmulator::tls_objects() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  impl_->advance();
   std::vector<TlsObjectView> out;
-  for (const auto& o : impl_->objects)
-    out.push_back({o.id, o.name, o.status, o.certificate, o.foreign});
+  impl_->for_each_tenant([&](const std::string& tenant) {
+    impl_->advance();
+    for (const auto& o : impl_->objects)
+      out.push_back({tenant, o.id, o.name, o.status, o.certificate, o.foreign});
+  });
   return out;
 }
 std::vector<std::string> GraphEmulator::cba_thumbprints() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   std::vector<std::string> out;
-  for (const auto& p : impl_->pkis)
-    for (const auto& a : p.authorities)
-      out.push_back(a["thumbprint"]);
+  impl_->for_each_tenant([&](const std::string&) {
+    for (const auto& p : impl_->pkis)
+      for (const auto& a : p.authorities)
+        out.push_back(a["thumbprint"]);
+  });
   return out;
 }
 std::size_t GraphEmulator::cba_container_count() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->pkis.size();
+  std::size_t n = 0;
+  impl_->for_each_tenant([&](const std::string&) { n += impl_->pkis.size(); });
+  return n;
 }
 std::size_t GraphEmulator::code_signing_count() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->code_signing.size();
+  std::size_t n = 0;
+  impl_->for_each_tenant([&](const std::string&) { n += impl_->code_signing.size(); });
+  return n;
+}
+std::vector<std::string> GraphEmulator::tenants() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->tenant_names();
 }
 void GraphEmulator::set_base_url(const std::string& url) {
   std::lock_guard<std::mutex> lock(impl_->mutex);

@@ -60,6 +60,10 @@ bool parse_faults(const std::string& spec, Faults& out, std::string& error);
 
 struct Options {
   std::string tenant = "contoso";
+  // Any tenant: /{tenant}/oauth2/v2.0/token for any name, each tenant with objects of its own,
+  // chosen per Graph request by the tenant its access token was issued for (a managed-service
+  // provider's thousands of tenants, for the scale benchmarks and the multi-worker tests).
+  bool multi_tenant = false;
   std::string client_id = "00000000-0000-4000-8000-00000000c11e";
   std::string client_secret;                         // from an environment variable or file
   std::chrono::milliseconds activation_delay{2000};  // enrolling -> active after an upload
@@ -98,6 +102,7 @@ struct LogEntry {
 
 // One GSA object as the service holds it, for tests that check what a client touched.
 struct TlsObjectView {
+  std::string tenant;
   std::string id;
   std::string name;
   std::string status;
@@ -119,13 +124,16 @@ class GraphEmulator {
   // The access tokens issued and the client assertions received (in memory only, never in the
   // log): what a test looks for in everything pkiflow wrote.
   std::vector<std::string> secrets_seen() const;
-  std::size_t tls_object_count() const;  // live GSA objects, for exactly-once checks
+  // Over every tenant (Options::multi_tenant): live GSA objects, for exactly-once checks.
+  std::size_t tls_object_count() const;
   std::vector<std::string> tls_object_names() const;
   std::vector<TlsObjectView> tls_objects() const;
   // CBA: the CAs of every PKI container (thumbprints); Intune: code-signing objects.
   std::vector<std::string> cba_thumbprints() const;
   std::size_t code_signing_count() const;
   std::size_t cba_container_count() const;  // live PKI containers
+  // The tenants that have been signed in to (the default tenant first).
+  std::vector<std::string> tenants() const;
   // Where clients reach it (for @odata.nextLink); the server sets it when it binds.
   void set_base_url(const std::string& url);
   // Empty, or why the state file could not be loaded (the emulator then refuses to start).

@@ -136,7 +136,11 @@ struct GraphEmulator::Impl {
   Options opt;
   std::function<TimePoint()> clock;
   pki::Rng rng;
-  std::map<std::string, TimePoint> tokens;  // issued access tokens and their expiry
+  struct Issued {
+    TimePoint expiry;
+    std::string tenant;
+  };
+  std::map<std::string, Issued> tokens;  // issued access tokens: their expiry and tenant
   // Every client assertion received, in memory only: the secret-scan test looks for them in
   // what pkiflow writes.
   std::vector<std::string> assertions;
@@ -164,12 +168,22 @@ struct GraphEmulator::Impl {
     TimePoint parsed_at{};
   };
   std::vector<CodeSigning> code_signing;
+  // What the tenants other than `current` hold (Options::multi_tenant).
+  struct TenantData {
+    std::vector<TlsObject> objects;
+    std::set<std::string> names_used;
+    std::vector<Pki> pkis;
+    std::vector<json> deleted_items;
+    std::vector<CodeSigning> code_signing;
+  };
+  std::map<std::string, TenantData> parked;
 
   Impl(Options o, std::function<TimePoint()> c, std::uint64_t seed)
       : opt(std::move(o)),
         clock(std::move(c)),
         rng(pki::Rng::deterministic(seed)),
         fault_draws(seed ^ 0x9e3779b97f4a7c15ULL) {
+    current = opt.tenant;
     if (!opt.state_file.empty()) load_state();
     if (objects.empty()) add_foreign_objects();
   }
@@ -230,7 +244,7 @@ struct GraphEmulator::Impl {
     if (form["client_id"] != opt.client_id)
       return aad_error(400, "unauthorized_client",
                        "AADSTS700016: Application with identifier '" + form["client_id"] +
-                           "' was not found in the directory '" + opt.tenant + "'.");
+                           "' was not found in the directory '" + current + "'.");
     if (form["scope"].empty() || form["scope"].find("/.default") == std::string::npos)
       return aad_error(400, "invalid_scope",
                        "AADSTS1002012: The provided value for scope is not valid.");
@@ -246,7 +260,7 @@ struct GraphEmulator::Impl {
       return aad_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
     }
     std::string token = hex_guid(rng) + hex_guid(rng);
-    tokens[token] = clock() + opt.token_lifetime;
+    tokens[token] = {clock() + opt.token_lifetime, current};
     json body{{"token_type", "Bearer"},
               {"expires_in", opt.token_lifetime.count()},
               {"ext_expires_in", opt.token_lifetime.count()},
@@ -254,12 +268,31 @@ struct GraphEmulator::Impl {
     return {200, {{"Content-Type", "application/json"}}, body.dump()};
   }
 
+  // Whether the request carries a live token; its tenant's objects are then the ones served.
   bool authorised(const Request& req) {
     const std::string auth = req.header("Authorization");
     if (auth.rfind("Bearer ", 0) != 0) return false;
     auto it = tokens.find(auth.substr(7));
-    return it != tokens.end() && clock() < it->second;
+    if (it == tokens.end() || clock() >= it->second.expiry) return false;
+    select_tenant(it->second.tenant);
+    return true;
   }
+
+  // The tenant whose objects are in the members below; the others wait in `parked`. Switching
+  // swaps the containers (constant time), so the handlers work on members as for one tenant.
+  std::string current;
+  void select_tenant(const std::string& tenant);
+  // Calls f(tenant) with each tenant's objects in the members in turn, then restores `current`.
+  template <class F>
+  void for_each_tenant(F f) {
+    const std::string was = current;
+    for (const auto& t : tenant_names()) {
+      select_tenant(t);
+      f(t);
+    }
+    select_tenant(was);
+  }
+  std::vector<std::string> tenant_names() const;
 
   // Uploaded certificates become active after the delay; one active certificate at a time, so
   // an older active one is switched off ("disabled"). In the staged flow the clock starts at

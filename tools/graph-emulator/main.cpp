@@ -33,6 +33,9 @@ int emulator_main(int argc, char** argv) {
   app.add_option("--port", port, "port (0 = a free one)")->capture_default_str();
   app.add_option("--tenant", opt.tenant, "tenant served at /{tenant}/oauth2/v2.0/token")
       ->capture_default_str();
+  app.add_flag("--multi-tenant", opt.multi_tenant,
+               "serve any tenant at /{tenant}/oauth2/v2.0/token, each with objects of its own "
+               "(the tenant of the request's access token)");
   app.add_option("--client-id", opt.client_id, "the app's client id")->capture_default_str();
   app.add_option("--client-secret-file", secret_file,
                  "file holding the client secret (else $PKIFLOW_EMULATOR_SECRET)");
@@ -79,6 +82,11 @@ int emulator_main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (opt.multi_tenant && !opt.state_file.empty()) {
+    std::cerr << "pkiflow-graph-emulator: --state keeps one tenant; it cannot be used with "
+                 "--multi-tenant\n";
+    return 2;
   }
   opt.rsa_service_keys = rsa;
   opt.activation_delay = std::chrono::milliseconds(delay_ms);
@@ -153,7 +161,8 @@ int emulator_main(int argc, char** argv) {
   }
   const std::string base = (*server)->base_url();
   std::cout << "pkiflow-graph-emulator listening on " << base << "  graph " << base
-            << "/beta  token " << base << "/" << opt.tenant << "/oauth2/v2.0/token" << std::endl;
+            << "/beta  token " << base << "/" << (opt.multi_tenant ? "{tenant}" : opt.tenant)
+            << "/oauth2/v2.0/token" << std::endl;
   (*server)->run(true);
   return 0;
 }
