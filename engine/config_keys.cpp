@@ -85,7 +85,9 @@ const std::vector<ConfigKey>& config_keys() {
        "array of names: variables copied from pkiflow's own environment to the command's"},
       {"signers.NAME", "working_directory", "path: where the command runs"},
 
-      {"keys", "dir", "path: where keys made on this host go (default: keys/ beside the store)"},
+      {"keys", "dir",
+       "path: where keys made on this host go (default: keys/ beside a SQLite store; with "
+       "PostgreSQL, $XDG_STATE_HOME/pkiflow/keys)"},
       {"keys", "passphrase_env",
        "environment variable with their passphrase (default PKIFLOW_PASSPHRASE)"},
       {"keys", "passphrase_file", "path: a file with their passphrase (0600)"},

@@ -146,8 +146,9 @@ struct Workflow::Pass {
   Impl& m;
   net::io_context& ioc;
   RunReport report;
-  std::deque<Record> pending;  // due when the run looked, not yet claimed
-  std::deque<Record> work;     // claimed, not yet taken by a worker
+  std::deque<Record> pending;     // due when the run looked, not yet claimed
+  std::deque<Record> work;        // claimed, not yet taken by a worker
+  std::vector<Record> held_back;  // due, but another run held them when asked
   std::size_t due_total = 0;
   // Each record taken up, in the state it was taken up in: a record comes back (claim_more)
   // only when it moved on since (the active predecessor a renewal superseded in this run).
@@ -209,7 +210,7 @@ struct Workflow::Pass {
   Status refill() {
     const std::size_t batch =
         m.opt.claim_batch > 0 ? m.opt.claim_batch : std::max<std::size_t>(8, 2 * m.opt.concurrency);
-    while (work.empty() && !pending.empty()) {
+    while (work.empty() && (!pending.empty() || take_back_from_the_dead())) {
       std::vector<Record> next;
       while (!pending.empty() && next.size() < batch) {
         next.push_back(std::move(pending.front()));
@@ -217,8 +218,11 @@ struct Workflow::Pass {
       }
       auto claimed = leases->claim(next);
       if (!claimed) return claimed.error();
-      for (const auto& h : claimed->held)
+      for (const auto& h : claimed->held) {
         report.skipped_leased.push_back({h.id, h.owner, h.until});
+        for (auto& r : next)
+          if (r.id == h.id) held_back.push_back(std::move(r));
+      }
       report.taken_over += claimed->taken_over;
       std::vector<std::string> idle;  // claimed, but nothing is due for it now
       for (auto& r : claimed->records) {
@@ -230,6 +234,22 @@ struct Workflow::Pass {
       leases->let_go(idle);
     }
     return Ok{};
+  }
+
+  // When all else is done: the held-back records whose run has died since (a worker of this
+  // host killed mid-run) or has let go of them go back to be claimed, so the runs still going
+  // finish a dead worker's records. Those a live run still holds stay with it.
+  bool take_back_from_the_dead() {
+    std::vector<Record> still;
+    for (auto& r : held_back) {
+      auto who = m.store.lease_owner(r.id, m.clock.now());
+      if (who && *who && !owner_is_dead(**who))
+        still.push_back(std::move(r));
+      else
+        pending.push_back(std::move(r));
+    }
+    held_back = std::move(still);
+    return !pending.empty();
   }
 
   void all_done() {
