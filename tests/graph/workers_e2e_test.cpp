@@ -6,6 +6,7 @@
 #include "tests/graph/e2e_support.hpp"
 #include "tests/support/postgres_server.hpp"
 
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -168,11 +169,15 @@ BOOST_AUTO_TEST_CASE(three_workers_share_300_records_and_make_each_object_once) 
   const std::string store = server.socket_url(server.fresh_database());
   LiveEmulator live(fleet_emulator(), 61);
   Lab lab({live.base(), "", "secret", kSecret});
-  constexpr int kTenants = 100;
+  // 100 tenants (300 records); the sanitizer build, several times slower, runs fewer
+  // (PKIFLOW_FLEET_TENANTS, set by tests/CMakeLists.txt) to keep CI inside its budget.
+  const char* env = std::getenv("PKIFLOW_FLEET_TENANTS");
+  const int kTenants = env && *env ? std::atoi(env) : 100;
+  const std::size_t kRecords = 3 * static_cast<std::size_t>(kTenants);
   configure_fleet(lab, live.base(), store, kTenants);
   auto requested = lab.cli("request", "--from-config --json");
   BOOST_TEST_REQUIRE(requested.exit_code == 0, requested.err);
-  BOOST_TEST_REQUIRE(json::parse(requested.out).size() == 300u);
+  BOOST_TEST_REQUIRE(json::parse(requested.out).size() == kRecords);
 
   std::vector<std::size_t> worked;
   for (const auto& w : start_workers(lab, "first")) {
@@ -184,10 +189,10 @@ BOOST_AUTO_TEST_CASE(three_workers_share_300_records_and_make_each_object_once) 
   BOOST_TEST_MESSAGE("records worked by each worker: " << worked[0] << ", " << worked[1] << ", "
                                                        << worked[2]);
   for (const auto n : worked)  // shared, not one worker taking everything
-    BOOST_TEST(n >= 30u);
-  run_rounds_until_active(lab, 300, 4);
+    BOOST_TEST(n >= kRecords / 10);
+  run_rounds_until_active(lab, kRecords, 4);
   const auto states = states_of(lab);
-  BOOST_TEST(states.at("active") == 300);
+  BOOST_TEST(states.at("active") == static_cast<int>(kRecords));
   check_exactly_once(lab, live.emu(), kTenants);
   check_histories(lab);
 }
