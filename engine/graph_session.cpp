@@ -118,6 +118,7 @@ struct GraphSession::Impl {
   Options opt;
   std::shared_ptr<graph::AsyncSemaphore> slots;
   std::unique_ptr<graph::DryRunTransport> dry;
+  state::StateStore* throttle_store = nullptr;                          // share_throttling()
   std::map<std::string, std::unique_ptr<graph::Transport>> transports;  // by TLS CA file
   std::map<std::string, std::unique_ptr<graph::Transport>> read_only;   // plan: over those
   std::map<std::string, std::unique_ptr<graph::GraphClient>> clients;   // by tenant name
@@ -214,12 +215,29 @@ Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
   if (!tr) return tr.error();
   cc->retry.max_retry_after = m.config.run.max_retry_after;
   cc->run_deadline = m.opt.run_deadline;
+  if (m.throttle_store) {
+    // Keyed by the directory's tenant id: two configured names for one tenant share its limit.
+    auto* store = m.throttle_store;
+    const std::string id = t->tenant_id;
+    const Clock& clock = m.clock;
+    cc->shared_not_before = [store, id, &clock]() -> std::optional<TimePoint> {
+      auto nb = store->not_before(id, clock.now());
+      return nb ? *nb : std::nullopt;  // an unreadable store: this run's own pacing only
+    };
+    cc->share_not_before = [store, id, &clock](TimePoint until) {
+      (void)store->throttle(id, until, clock.now());
+    };
+  }
   auto c = std::make_unique<graph::GraphClient>(
       m.ex, **tr, std::move(*cc), [&clock = m.clock] { return clock.now(); },
       [&m] { return m.jitter(); }, m.opt.trace);
   auto* raw = c.get();
   m.clients[tenant] = std::move(c);
   return raw;
+}
+
+void GraphSession::share_throttling(state::StateStore& store) {
+  impl_->throttle_store = &store;
 }
 
 Result<providers::Provider*> GraphSession::provider(const state::Record& r) {

@@ -20,6 +20,7 @@
 #include "engine/signer.hpp"
 #include "providers/graph/client.hpp"
 #include "providers/provider.hpp"
+#include "state/store.hpp"
 
 namespace pkiflow::engine {
 
@@ -44,6 +45,9 @@ class GraphSession {
   ~GraphSession();
 
   Result<graph::GraphClient*> client(const std::string& tenant);
+  // Shares throttling with the other runs on `store` (a tenant's Retry-After, state/store.hpp),
+  // for the clients made from now on. The store must outlive the session.
+  void share_throttling(state::StateStore& store);
   // The provider for a record (by its tenant and kind), or the reason there is none.
   Result<providers::Provider*> provider(const state::Record& record);
   // The signer named in the record's profile; nullptr when it names none.

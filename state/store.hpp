@@ -110,6 +110,12 @@ class StateStore {
                                                         const std::vector<std::string>& ids,
                                                         TimePoint until) = 0;
 
+  // Throttling shared by the runs of a fleet: when Graph tells one run to wait (429 with
+  // Retry-After) for a tenant, the others wait for that tenant too. `throttle` keeps the later
+  // of the stored time and `not_before`; `not_before` answers the time still in force at `now`.
+  virtual Status throttle(const std::string& tenant, TimePoint not_before, TimePoint now) = 0;
+  virtual Result<std::optional<TimePoint>> not_before(const std::string& tenant, TimePoint now) = 0;
+
   // Copying a whole store, page by page so memory stays bounded (`pkiflow state migrate`).
   virtual Result<StoreCounts> counts() = 0;
   // Records in id order after `after_id` ("" from the start), at most `limit`.

@@ -153,6 +153,27 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating, Rese
                       ") is used up before " + where(request);
       co_return reply;
     }
+    if (transport_.sends() && config_.shared_not_before) {
+      // Another run of the fleet was told to wait for this tenant: so does this one.
+      if (auto nb = config_.shared_not_before(); nb && *nb > now_()) {
+        const auto wait = std::chrono::duration_cast<Millis>(*nb - now_());
+        std::optional<std::string> why;
+        if (wait > config_.retry.max_retry_after)
+          why = "longer than run.max_retry_after_seconds";
+        else
+          why = deadline_first(wait);
+        if (why) {
+          reply.outcome = Outcome::unavailable;
+          reply.message = "Graph throttles tenant " + config_.tenant + " for another " +
+                          std::to_string(wait.count() / 1000) + " s (seen by a run of the " +
+                          "fleet); not waited for: " + *why;
+          co_return reply;
+        }
+        note(where(request) + ": waits " + std::to_string(wait.count()) +
+             " ms: the tenant is throttled (seen by a run of the fleet)");
+        co_await sleep(wait);
+      }
+    }
     if (transport_.sends()) {
       auto tok = co_await token();
       if (!tok) {
@@ -246,6 +267,9 @@ net::awaitable<Reply> GraphClient::call(HttpRequest request, bool mutating, Rese
       co_return reply;
     }
     const auto* ra = reply.response.header("Retry-After");
+    if ((status == 429 || status == 503) && ra && config_.share_not_before)
+      if (auto wait = parse_retry_after(*ra, now_()); wait && wait->count() > 0)
+        config_.share_not_before(now_() + *wait);
     if (resend == Resend::after_read_back && (status == 429 || status == 503)) {
       reply.outcome = Outcome::unavailable;
       reply.throttled = true;

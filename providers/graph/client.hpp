@@ -34,6 +34,11 @@ struct ClientConfig {
   int max_attempts_per_run = 500;  // every attempt of every request of the run
   // The run's deadline: no retry is waited for past it (run.deadline_seconds).
   std::optional<std::chrono::steady_clock::time_point> run_deadline;
+  // Throttling shared with the other runs of a fleet (through the state store): before each
+  // attempt the client waits out the tenant's "not before" that any run recorded, and a
+  // Retry-After it meets on a 429 or 503 is recorded for the others. Unset: this run alone.
+  std::function<std::optional<std::chrono::system_clock::time_point>()> shared_not_before;
+  std::function<void(std::chrono::system_clock::time_point)> share_not_before;
 };
 
 // How a call ended.

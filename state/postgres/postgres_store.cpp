@@ -477,6 +477,31 @@ Result<std::vector<std::string>> PostgresStore::renew_leases(const std::string& 
   return held;
 }
 
+Status PostgresStore::throttle(const std::string& tenant, TimePoint not_before, TimePoint now) {
+  std::lock_guard lock(impl_->mu);
+  Params p;
+  p.bind(1, std::string_view(tenant)).bind(2, to_millis(not_before)).bind(3, to_millis(now));
+  auto r = impl_->conn.exec(
+      "INSERT INTO tenant_throttle (tenant, not_before, updated_at) VALUES ($1, $2, $3) "
+      "ON CONFLICT (tenant) DO UPDATE SET not_before = GREATEST(tenant_throttle.not_before, "
+      "excluded.not_before), updated_at = excluded.updated_at",
+      p);
+  if (!r) return r.error();
+  return Ok{};
+}
+
+Result<std::optional<TimePoint>> PostgresStore::not_before(const std::string& tenant,
+                                                           TimePoint now) {
+  std::lock_guard lock(impl_->mu);
+  Params p;
+  p.bind(1, std::string_view(tenant)).bind(2, to_millis(now));
+  auto rows = impl_->conn.exec(
+      "SELECT not_before FROM tenant_throttle WHERE tenant = $1 AND not_before > $2::bigint", p);
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<TimePoint>();
+  return std::optional<TimePoint>(from_millis((*rows)[0].integer(0)));
+}
+
 Result<StoreCounts> PostgresStore::counts() {
   std::lock_guard lock(impl_->mu);
   auto rows = impl_->conn.exec(

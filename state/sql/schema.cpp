@@ -82,6 +82,14 @@ ALTER TABLE records ADD COLUMN drift_note TEXT NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN bundle_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN bundle_exported_at INTEGER;
 )sql",
+      // 5: throttling shared by the workers of a fleet: a tenant's "not before".
+      R"sql(
+CREATE TABLE tenant_throttle (
+  tenant TEXT PRIMARY KEY,
+  not_before INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql",
   };
   return all;
 }
@@ -178,6 +186,14 @@ ALTER TABLE records ADD COLUMN drift_note TEXT NOT NULL DEFAULT '';
       R"sql(
 ALTER TABLE records ADD COLUMN bundle_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN bundle_exported_at BIGINT;
+)sql",
+      // 5: throttling shared by the workers of a fleet: a tenant's "not before".
+      R"sql(
+CREATE TABLE tenant_throttle (
+  tenant TEXT PRIMARY KEY,
+  not_before BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
 )sql",
   };
   return all;

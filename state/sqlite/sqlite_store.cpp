@@ -441,6 +441,27 @@ Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& ow
   return held;
 }
 
+Status SqliteStore::throttle(const std::string& tenant, TimePoint not_before, TimePoint now) {
+  auto& db = impl_->db;
+  Stmt st(db.handle(),
+          "INSERT INTO tenant_throttle (tenant, not_before, updated_at) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (tenant) DO UPDATE SET not_before = max(not_before, excluded.not_before), "
+          "updated_at = excluded.updated_at");
+  st.bind(1, std::string_view(tenant)).bind(2, to_millis(not_before)).bind(3, to_millis(now));
+  if (st.step() != SQLITE_DONE) return db.error("cannot record the throttling of " + tenant);
+  return Ok{};
+}
+
+Result<std::optional<TimePoint>> SqliteStore::not_before(const std::string& tenant, TimePoint now) {
+  Stmt st(impl_->db.handle(),
+          "SELECT not_before FROM tenant_throttle WHERE tenant = ?1 AND not_before > ?2");
+  st.bind(1, std::string_view(tenant)).bind(2, to_millis(now));
+  const int rc = st.step();
+  if (rc == SQLITE_DONE) return std::optional<TimePoint>();
+  if (rc != SQLITE_ROW) return impl_->db.error("cannot read the throttling of " + tenant);
+  return std::optional<TimePoint>(from_millis(st.integer(0)));
+}
+
 Result<StoreCounts> SqliteStore::counts() {
   Stmt st(impl_->db.handle(),
           "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM history), "

@@ -44,6 +44,8 @@ class SqliteStore final : public StateStore {
   Result<std::vector<std::string>> renew_leases(const std::string& owner,
                                                 const std::vector<std::string>& ids,
                                                 TimePoint until) override;
+  Status throttle(const std::string& tenant, TimePoint not_before, TimePoint now) override;
+  Result<std::optional<TimePoint>> not_before(const std::string& tenant, TimePoint now) override;
   Result<StoreCounts> counts() override;
   Result<std::vector<Record>> records_page(const std::string& after_id, std::size_t limit) override;
   Result<std::vector<HistoryEntry>> history_page(std::int64_t after_seq,

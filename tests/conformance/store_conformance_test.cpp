@@ -599,6 +599,24 @@ BOOST_DATA_TEST_CASE(workers_claiming_the_same_ids_take_each_exactly_once, bdata
              1u);
 }
 
+// Throttling shared by a fleet: the latest "not before" any worker saw for a tenant wins, and
+// it is in force until it passes.
+BOOST_DATA_TEST_CASE(a_tenants_throttling_is_seen_by_every_worker, bdata::make(kBackends),
+                     backend) {
+  StoreUnderTest s(backend);
+  auto one = s.open();
+  auto other = s.open();
+  BOOST_TEST(!other->not_before("contoso", t0()).value().has_value());
+  BOOST_REQUIRE(one->throttle("contoso", t0() + std::chrono::seconds(30), t0()).ok());
+  BOOST_REQUIRE(one->throttle("contoso", t0() + std::chrono::seconds(10), t0()).ok());  // earlier
+  BOOST_TEST((other->not_before("contoso", t0()).value() == t0() + std::chrono::seconds(30)));
+  BOOST_TEST(!other->not_before("fabrikam", t0()).value().has_value());
+  BOOST_TEST(!other->not_before("contoso", t0() + std::chrono::seconds(30)).value().has_value());
+  BOOST_REQUIRE(other->throttle("contoso", t0() + std::chrono::minutes(2), t0()).ok());
+  BOOST_TEST((one->not_before("contoso", t0() + std::chrono::minutes(1)).value() ==
+              t0() + std::chrono::minutes(2)));
+}
+
 // Workers writing one record at once: each write that wins bumps the version once, each that
 // loses is told kVersionConflict, and the count of winners is what the record and its history
 // show.
@@ -685,6 +703,7 @@ BOOST_DATA_TEST_CASE(every_older_schema_migrates_forward_with_its_data, bdata::m
       BOOST_TEST(r->drift.empty());
       BOOST_TEST(r->bundle_id.empty());  // version 4's bundle columns
       BOOST_TEST(!r->bundle_exported_at.has_value());
+      BOOST_TEST(store->throttle("t", t0(), t0()).ok());  // version 5's shared throttling
       auto claimed =
           store->claim_due("run", t0(), t0() + std::chrono::minutes(1), {RecordState::active}, 5);
       BOOST_TEST(claimed->size() == 1u);  // version 2's lease columns

@@ -142,8 +142,13 @@ class Lab {
   }
   // A column of the record's row, straight from the store (what status --json leaves out).
   std::string column(const std::string& id, const std::string& name) const {
-    auto r = run("sqlite3 " + quote(dir_ / "state.db") + " \"SELECT " + name +
-                 " FROM records WHERE id = '" + id + "'\"");
+    return column_of("records", name, "id = '" + id + "'");
+  }
+  // A value of the store's `table` (SQLite labs), where `where` holds.
+  std::string column_of(const std::string& table, const std::string& name,
+                        const std::string& where) const {
+    auto r = run("sqlite3 " + quote(dir_ / "state.db") + " \"SELECT " + name + " FROM " + table +
+                 " WHERE " + where + "\"");
     BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
     std::string v = r.out;
     while (!v.empty() && v.back() == '\n')

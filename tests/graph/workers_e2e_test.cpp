@@ -3,6 +3,7 @@
 // with faults on. Every record ends active with its remote object made exactly once; the
 // workers share the records rather than the first taking them all; and when one worker is
 // killed with SIGKILL mid-run, the others finish its records.
+#include "state/store.hpp"
 #include "tests/graph/e2e_support.hpp"
 #include "tests/support/postgres_server.hpp"
 
@@ -232,6 +233,46 @@ BOOST_AUTO_TEST_CASE(a_worker_killed_mid_run_leaves_its_records_to_the_others) {
   BOOST_TEST(states_of(lab).at("active") == 3 * kTenants);
   check_exactly_once(lab, live.emu(), kTenants);
   check_histories(lab);
+}
+
+// Throttling is shared through the store: a tenant another worker was told to leave alone
+// (429 with Retry-After) is waited for before this run's first Graph call to it, and a 429 this
+// run meets is recorded for the others.
+BOOST_AUTO_TEST_CASE(a_tenant_throttled_for_one_worker_is_waited_for_by_the_others) {
+  auto opt = emulator_options();
+  opt.faults.first_kind = "429";
+  opt.faults.first_count = 1;
+  opt.faults.retry_after = "1.5";
+  LiveEmulator live(opt, 63);
+  Lab lab({live.base(), "", "secret", kSecret});
+  lab.request("inspection");
+  const auto before = std::chrono::system_clock::now();
+  {
+    auto st = state::open_store("sqlite://" + (lab.dir() / "state.db").string());
+    BOOST_TEST_REQUIRE(st.ok());
+    BOOST_TEST_REQUIRE((*st)->throttle("contoso", before + std::chrono::seconds(2), before).ok());
+  }
+  auto r = lab.cli("run", "-v");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+  BOOST_TEST(
+      r.err.find("the tenant is throttled (seen by a run of the fleet)") != std::string::npos,
+      r.err);
+  std::optional<std::chrono::system_clock::time_point> first_graph;
+  for (const auto& e : live.emu().log())
+    if (e.target.rfind("/beta/", 0) == 0) {
+      first_graph = e.at;
+      break;
+    }
+  BOOST_TEST_REQUIRE(first_graph.has_value());
+  BOOST_TEST((*first_graph >= before + std::chrono::milliseconds(1900)),
+             "the first Graph call came before the tenant's not-before");
+  // Its own 429 (Retry-After 1.5 s, on its first change) is in the store for the others.
+  const auto stored =
+      std::stoll(lab.column_of("tenant_throttle", "not_before", "tenant = 'contoso'"));
+  const auto at_least = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            (*first_graph + std::chrono::milliseconds(1400)).time_since_epoch())
+                            .count();
+  BOOST_TEST(stored >= at_least);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

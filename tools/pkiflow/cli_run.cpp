@@ -93,6 +93,7 @@ struct Run {
     auto& ioc = g.ioc;
     auto& dry = g.dry;
     auto& session = *g.session;
+    if (!dry_run) session.share_throttling(*st);
     engine::RunWiring wiring;
     wiring.provider = [&](const state::Record& r) { return session.provider(r); };
     wiring.signer = [&](const state::Record& r) { return session.signer(r); };
