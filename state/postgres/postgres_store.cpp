@@ -51,6 +51,15 @@ std::vector<Record> records_of(const Rows& rows) {
   return out;
 }
 
+Result<std::vector<HistoryEntry>> history_of(const Result<Rows>& rows) {
+  if (!rows) return rows.error();
+  std::vector<HistoryEntry> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i)
+    out.push_back(sql::read_history((*rows)[i]));
+  return out;
+}
+
 Status insert_history(Connection& c, const std::string& record_id, const HistoryEntry& h) {
   Params p;
   sql::bind_history(p, record_id, h);
@@ -282,16 +291,10 @@ Result<std::vector<HistoryEntry>> PostgresStore::history(const std::string& reco
   std::lock_guard lock(impl_->mu);
   Params p;
   p.bind(1, std::string_view(record_id));
-  auto rows = impl_->conn.exec(
+  return history_of(impl_->conn.exec(
       "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
       "WHERE record_id = $1 ORDER BY seq",
-      p);
-  if (!rows) return rows.error();
-  std::vector<HistoryEntry> out;
-  out.reserve(static_cast<std::size_t>(rows->size()));
-  for (int i = 0; i < rows->size(); ++i)
-    out.push_back(sql::read_history((*rows)[i]));
-  return out;
+      p));
 }
 
 Status PostgresStore::journal_begin(const Operation& op) {
@@ -529,16 +532,10 @@ Result<std::vector<HistoryEntry>> PostgresStore::history_page(std::int64_t after
   std::lock_guard lock(impl_->mu);
   Params p;
   p.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
-  auto rows = impl_->conn.exec(
+  return history_of(impl_->conn.exec(
       "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
       "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
-      p);
-  if (!rows) return rows.error();
-  std::vector<HistoryEntry> out;
-  out.reserve(static_cast<std::size_t>(rows->size()));
-  for (int i = 0; i < rows->size(); ++i)
-    out.push_back(sql::read_history((*rows)[i]));
-  return out;
+      p));
 }
 
 Result<std::vector<Operation>> PostgresStore::journal_page(const std::string& after_op_id,
@@ -562,9 +559,7 @@ class PostgresImport final : public StoreImport {
 
   Status add_records(const std::vector<Record>& records) override {
     for (const auto& r : records) {
-      Record plain = r;  // the links wait for commit(): the record they name may come later
-      plain.renews.clear();
-      plain.superseded_by.clear();
+      const Record plain = sql::without_links(r, links_);
       Params p;
       p.bind(1, std::string_view(r.id));
       p.bind(sql::bind_fields(p, plain, 2), r.version);
@@ -578,8 +573,6 @@ class PostgresImport final : public StoreImport {
                        "is already in " + c_.shown() + "; nothing was copied");
         return ins.error().about(c_.shown() + " (record " + r.id + ")");
       }
-      if (!r.renews.empty() || !r.superseded_by.empty())
-        links_.push_back({r.id, r.renews, r.superseded_by});
     }
     return Ok{};
   }
@@ -613,22 +606,16 @@ class PostgresImport final : public StoreImport {
           .bind_optional_text(2, l.renews)
           .bind_optional_text(3, l.superseded_by);
       auto up = c_.exec("UPDATE records SET renews = $2, superseded_by = $3 WHERE id = $1", p);
-      if (!up)
-        return Error(ErrorKind::invalid_input, "record " + l.id,
-                     "names a record that was not copied (renews \"" + l.renews +
-                         "\", superseded by \"" + l.superseded_by + "\"); nothing was copied");
+      if (!up) return sql::unresolved_links(l);
     }
     return tx_.commit();
   }
 
  private:
-  struct Link {
-    std::string id, renews, superseded_by;
-  };
   std::unique_lock<std::mutex> lock_;
   Connection& c_;
   Transaction tx_;
-  std::vector<Link> links_;
+  std::vector<sql::RecordLinks> links_;
 };
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "engine/pki/result.hpp"
 #include "state/record.hpp"
 
 namespace pkiflow::state::sql {
@@ -168,6 +170,29 @@ void bind_operation(Stmt& st, const Operation& op) {
   st.bind(7, std::string_view(storable_text(op.response_summary)));
   st.bind(8, to_millis(op.created_at));
   st.bind(9, to_millis(op.updated_at));
+}
+
+// A copied record's links to other records (`pkiflow state migrate`): set once every record of
+// the copy is in, since a record may name one that comes later.
+struct RecordLinks {
+  std::string id, renews, superseded_by;
+};
+
+// `r` without its links, which go to `later` when it has any.
+inline Record without_links(const Record& r, std::vector<RecordLinks>& later) {
+  Record plain = r;
+  plain.renews.clear();
+  plain.superseded_by.clear();
+  if (!r.renews.empty() || !r.superseded_by.empty())
+    later.push_back({r.id, r.renews, r.superseded_by});
+  return plain;
+}
+
+// Why a copy is refused when a record's link names a record the copy does not hold.
+inline Error unresolved_links(const RecordLinks& l) {
+  return Error(ErrorKind::invalid_input, "record " + l.id,
+               "names a record that was not copied (renews \"" + l.renews + "\", superseded by \"" +
+                   l.superseded_by + "\"); nothing was copied");
 }
 
 template <class Row>

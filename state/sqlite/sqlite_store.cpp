@@ -520,9 +520,7 @@ class SqliteImport final : public StoreImport {
             std::string("INSERT INTO records (") + sql::kRecordColumns +
                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& r : records) {
-      Record plain = r;  // the links wait for commit(): the record they name may come later
-      plain.renews.clear();
-      plain.superseded_by.clear();
+      const Record plain = sql::without_links(r, links_);
       st.bind(1, std::string_view(r.id));
       st.bind(sql::bind_fields(st, plain, 2), r.version);
       const int rc = st.step();
@@ -533,8 +531,6 @@ class SqliteImport final : public StoreImport {
                        "is already in " + db_.path() + "; nothing was copied");
         return db_.error("cannot copy record " + r.id);
       }
-      if (!r.renews.empty() || !r.superseded_by.empty())
-        links_.push_back({r.id, r.renews, r.superseded_by});
     }
     return Ok{};
   }
@@ -573,21 +569,15 @@ class SqliteImport final : public StoreImport {
           .bind_optional_text(3, l.superseded_by);
       const int rc = st.step();
       st.reset();
-      if (rc != SQLITE_DONE)
-        return Error(ErrorKind::invalid_input, "record " + l.id,
-                     "names a record that was not copied (renews \"" + l.renews +
-                         "\", superseded by \"" + l.superseded_by + "\"); nothing was copied");
+      if (rc != SQLITE_DONE) return sql::unresolved_links(l);
     }
     return tx_.commit();
   }
 
  private:
-  struct Link {
-    std::string id, renews, superseded_by;
-  };
   Db& db_;
   WriteTransaction tx_;
-  std::vector<Link> links_;
+  std::vector<sql::RecordLinks> links_;
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "state/sql/schema.hpp"
 #include "state/sqlite/sqlite_store.hpp"
 #include "tests/support/postgres_server.hpp"
+#include "tests/support/store_samples.hpp"
 #include "tests/support/test_support.hpp"
 
 // Each test file in its own namespace: the unity build compiles several as one.
@@ -32,28 +33,15 @@ namespace {
 const std::vector<std::string> kBackends{"sqlite", "postgres"};
 
 TimePoint t0() {
-  return TimePoint(std::chrono::seconds(1'800'000'000));
+  return pkiflow::test::store_t0();
 }
 
 Record sample(const std::string& id) {
-  Record r;
-  r.id = id;
-  r.kind = RecordKind::cba_ca;
-  r.name = "Contoso User CA";
-  r.tenant = "contoso.onmicrosoft.com";
-  r.profile_json = R"({"subject":"CN=Contoso User CA"})";
-  r.created_at = r.updated_at = t0();
-  return r;
+  return pkiflow::test::sample_record(id);
 }
 
 HistoryEntry created(const std::string& id) {
-  HistoryEntry h;
-  h.record_id = id;
-  h.to = RecordState::planned;
-  h.at = t0();
-  h.reason = "requested";
-  h.actor = "test";
-  return h;
+  return pkiflow::test::creation_of(id);
 }
 
 HistoryEntry moved(const std::string& id, RecordState from, RecordState to) {

@@ -9,6 +9,7 @@
 #include "state/postgres/postgres_store.hpp"
 #include "state/sql/schema.hpp"
 #include "tests/support/postgres_server.hpp"
+#include "tests/support/store_samples.hpp"
 #include "tests/support/test_support.hpp"
 
 // Each test file in its own namespace: the unity build compiles several as one.
@@ -21,21 +22,11 @@ using pkiflow::test::PostgresServer;
 namespace {
 
 Record sample(const std::string& id) {
-  Record r;
-  r.id = id;
-  r.name = "tlsca01";
-  r.tenant = "contoso.onmicrosoft.com";
-  r.created_at = r.updated_at = TimePoint(std::chrono::seconds(1'800'000'000));
-  return r;
+  return pkiflow::test::sample_record(id);
 }
 
 HistoryEntry created(const std::string& id) {
-  HistoryEntry h;
-  h.record_id = id;
-  h.at = TimePoint(std::chrono::seconds(1'800'000'000));
-  h.reason = "requested";
-  h.actor = "test";
-  return h;
+  return pkiflow::test::creation_of(id);
 }
 
 // Sets an environment variable for one scope.
