@@ -551,7 +551,7 @@ std::string token_tenant(const std::string& path) {
   if (path.size() <= suffix.size() + 1 || path[0] != '/' ||
       path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
     return "";
-  const std::string t = path.substr(1, path.size() - suffix.size() - 1);
+  std::string t = path.substr(1, path.size() - suffix.size() - 1);
   for (const char c : t)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return "";
   return t;
