@@ -5,6 +5,8 @@
 // reaches every family's handlers, not only the 401. The emulator must answer each with a status
 // in 100..599 and, when it says its body is JSON, a body that is JSON: it stands in for the
 // service in every end-to-end test, so a crash or a malformed answer there hides client faults.
+// The emulator serves any tenant (Options::multi_tenant): a sign-in in the input that succeeds
+// gives the requests after it that tenant's token, so the fuzzer moves between tenants too.
 #include <nlohmann/json.hpp>
 
 #include "tests/fuzz/fuzz_support.hpp"
@@ -23,6 +25,7 @@ emulator::Options options() {
   o.rsa_service_keys = false;  // P-256 service keys: the fuzzer runs many objects a second
   o.staged_flow = true;        // the service today (graph-api.md 0)
   o.gsa_page_size = 2;         // lists page after two objects
+  o.multi_tenant = true;
   return o;
 }
 
@@ -49,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                "&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"});
   const auto issued = nlohmann::json::parse(token.body, nullptr, false);
   if (token.status != 200 || !issued.contains("access_token")) __builtin_trap();
-  const std::string bearer = "Bearer " + issued["access_token"].get<std::string>();
+  std::string bearer = "Bearer " + issued["access_token"].get<std::string>();
 
   std::string_view in = fuzz::text(data, size);
   for (int n = 0; !in.empty() && n < 16; ++n) {
@@ -65,7 +68,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     req.target = std::string(line.substr(sp + 1));
     req.headers = {{"Authorization", bearer}, {"Content-Type", "application/json"}};
     if (nl != std::string_view::npos) req.body = std::string(one.substr(nl + 1));
-    check(emu.handle(req));
+    const auto res = emu.handle(req);
+    check(res);
+    if (res.status == 200 && req.target.find("/oauth2/") != std::string::npos) {
+      const auto signed_in = nlohmann::json::parse(res.body, nullptr, false);
+      if (signed_in.is_object() && signed_in.contains("access_token") &&
+          signed_in["access_token"].is_string())
+        bearer = "Bearer " + signed_in["access_token"].get<std::string>();
+    }
   }
   return 0;
 }
