@@ -15,24 +15,6 @@ StoreCounts plus(const StoreCounts& a, const StoreCounts& b) {
   return {a.records + b.records, a.history + b.history, a.journal + b.journal};
 }
 
-// What must read back the same from the target (the lease is not copied: it belongs to a run
-// of the source).
-bool same_record(const Record& a, const Record& b) {
-  return a.id == b.id && a.kind == b.kind && a.name == b.name && a.tenant == b.tenant &&
-         a.profile_json == b.profile_json && a.state == b.state && a.failed_from == b.failed_from &&
-         a.remote_id == b.remote_id && a.remote_status == b.remote_status &&
-         a.key_path == b.key_path && a.csr_pem == b.csr_pem &&
-         a.certificate_pem == b.certificate_pem && a.chain_pem == b.chain_pem &&
-         a.not_before == b.not_before && a.not_after == b.not_after &&
-         a.thumbprint_sha1 == b.thumbprint_sha1 && a.thumbprint_sha256 == b.thumbprint_sha256 &&
-         a.renews == b.renews && a.superseded_by == b.superseded_by && a.attempts == b.attempts &&
-         a.next_attempt_at == b.next_attempt_at && a.last_error == b.last_error &&
-         a.created_at == b.created_at && a.updated_at == b.updated_at &&
-         a.verified_at == b.verified_at && a.drift == b.drift && a.drift_note == b.drift_note &&
-         a.bundle_id == b.bundle_id && a.bundle_exported_at == b.bundle_exported_at &&
-         a.version == b.version;
-}
-
 Status copy_rows(StateStore& from, StoreImport& into, std::size_t page) {
   for (std::string after;;) {
     auto records = from.records_page(after, page);
@@ -68,7 +50,8 @@ Result<std::size_t> check_records(StateStore& from, StateStore& to, std::size_t 
     for (const auto& r : *records) {
       auto copy = to.get(r.id);
       if (!copy) return copy.error();
-      if (!*copy || !same_record(r, **copy))
+      // Every field (a Record holds no lease: that belongs to a run of the source).
+      if (!*copy || **copy != r)
         return Error(ErrorKind::io, "record " + r.id,
                      "does not read back from the target as it is in the source");
       ++checked;

@@ -67,6 +67,8 @@ struct Record {
   std::string bundle_id;
   std::optional<TimePoint> bundle_exported_at;
   std::int64_t version = 0;  // optimistic concurrency: bumped by every write
+
+  bool operator==(const Record&) const = default;
 };
 
 // One row per transition, never rewritten.

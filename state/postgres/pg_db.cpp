@@ -118,7 +118,7 @@ Status Connection::ensure_connected() {
 }
 
 Error Connection::failure(const std::string& what, const PGresult* res) {
-  std::string message, detail;
+  std::string message;
   sqlstate_.clear();
   if (res) {
     if (const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE)) sqlstate_ = s;

@@ -43,21 +43,27 @@ std::string state_array(const std::vector<RecordState>& states) {
 
 const std::string kSelectRecord = std::string("SELECT ") + sql::kRecordColumns + " FROM records";
 
-std::vector<Record> records_of(const Rows& rows) {
-  std::vector<Record> out;
-  out.reserve(static_cast<std::size_t>(rows.size()));
-  for (int i = 0; i < rows.size(); ++i)
-    out.push_back(sql::read_record(rows[i]));
+// Every row of a statement's result, read by one of record_codec's read_* templates.
+template <class T>
+Result<std::vector<T>> rows_of(const Result<Rows>& rows, T (*read)(const postgres::Row&)) {
+  if (!rows) return rows.error();
+  std::vector<T> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i)
+    out.push_back(read((*rows)[i]));
   return out;
 }
 
+Result<std::vector<Record>> records_of(const Result<Rows>& rows) {
+  return rows_of(rows, &sql::read_record<postgres::Row>);
+}
+
 Result<std::vector<HistoryEntry>> history_of(const Result<Rows>& rows) {
-  if (!rows) return rows.error();
-  std::vector<HistoryEntry> out;
-  out.reserve(static_cast<std::size_t>(rows->size()));
-  for (int i = 0; i < rows->size(); ++i)
-    out.push_back(sql::read_history((*rows)[i]));
-  return out;
+  return rows_of(rows, &sql::read_history<postgres::Row>);
+}
+
+Result<std::vector<Operation>> operations_of(const Result<Rows>& rows) {
+  return rows_of(rows, &sql::read_operation<postgres::Row>);
 }
 
 Status insert_history(Connection& c, const std::string& record_id, const HistoryEntry& h) {
@@ -245,8 +251,7 @@ Result<std::vector<Record>> PostgresStore::list(const RecordFilter& f) {
           " AND ($3::bigint IS NULL OR (not_after IS NOT NULL AND not_after < $3::bigint))"
           " ORDER BY created_at, id LIMIT $4::bigint",
       p);
-  if (!rows) return rows.error();
-  return records_of(*rows);
+  return records_of(rows);
 }
 
 Result<std::vector<Record>> PostgresStore::apply(const std::vector<RecordWrite>& writes) {
@@ -291,10 +296,10 @@ Result<std::vector<HistoryEntry>> PostgresStore::history(const std::string& reco
   std::lock_guard lock(impl_->mu);
   Params p;
   p.bind(1, std::string_view(record_id));
-  return history_of(impl_->conn.exec(
-      "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
-      "WHERE record_id = $1 ORDER BY seq",
-      p));
+  return history_of(impl_->conn.exec(std::string("SELECT ") + sql::kHistoryColumns +
+                                         " FROM history "
+                                         "WHERE record_id = $1 ORDER BY seq",
+                                     p));
 }
 
 Status PostgresStore::journal_begin(const Operation& op) {
@@ -323,17 +328,6 @@ Status PostgresStore::journal_update(const std::string& op_id, OperationState st
     return Error(ErrorKind::invalid_input, op_id, "no such operation in the journal");
   return Ok{};
 }
-
-namespace {
-Result<std::vector<Operation>> operations_of(Result<Rows> rows) {
-  if (!rows) return rows.error();
-  std::vector<Operation> out;
-  out.reserve(static_cast<std::size_t>(rows->size()));
-  for (int i = 0; i < rows->size(); ++i)
-    out.push_back(sql::read_operation((*rows)[i]));
-  return out;
-}
-}  // namespace
 
 Result<std::vector<Operation>> PostgresStore::journal_open() {
   std::lock_guard lock(impl_->mu);
@@ -379,8 +373,7 @@ Result<std::vector<Record>> PostgresStore::claim_due(const std::string& owner, T
                   " FOR UPDATE SKIP LOCKED) RETURNING ") +
           sql::kRecordColumns,
       p);
-  if (!rows) return rows.error();
-  return records_of(*rows);
+  return records_of(rows);
 }
 
 Result<std::vector<Record>> PostgresStore::claim_ids(const std::string& owner,
@@ -402,8 +395,7 @@ Result<std::vector<Record>> PostgresStore::claim_ids(const std::string& owner,
                   " FOR UPDATE SKIP LOCKED) RETURNING ") +
           sql::kRecordColumns,
       p);
-  if (!rows) return rows.error();
-  return records_of(*rows);
+  return records_of(rows);
 }
 
 Status PostgresStore::release(const std::string& owner, const std::vector<std::string>& ids) {
@@ -523,8 +515,7 @@ Result<std::vector<Record>> PostgresStore::records_page(const std::string& after
   Params p;
   p.bind(1, std::string_view(after_id)).bind(2, static_cast<std::int64_t>(limit));
   auto rows = impl_->conn.exec(kSelectRecord + " WHERE id > $1 ORDER BY id LIMIT $2::bigint", p);
-  if (!rows) return rows.error();
-  return records_of(*rows);
+  return records_of(rows);
 }
 
 Result<std::vector<HistoryEntry>> PostgresStore::history_page(std::int64_t after_seq,
@@ -532,10 +523,10 @@ Result<std::vector<HistoryEntry>> PostgresStore::history_page(std::int64_t after
   std::lock_guard lock(impl_->mu);
   Params p;
   p.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
-  return history_of(impl_->conn.exec(
-      "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
-      "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
-      p));
+  return history_of(impl_->conn.exec(std::string("SELECT ") + sql::kHistoryColumns +
+                                         " FROM history "
+                                         "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
+                                     p));
 }
 
 Result<std::vector<Operation>> PostgresStore::journal_page(const std::string& after_op_id,

@@ -143,7 +143,10 @@ void bind_history(Stmt& st, const std::string& record_id, const HistoryEntry& h)
   st.bind(7, std::string_view(storable_text(h.details_json)));
 }
 
-// Reads seq, record_id, from_state, to_state, at, reason, actor, details.
+inline constexpr const char* kHistoryColumns =
+    "seq, record_id, from_state, to_state, at, reason, actor, details";
+
+// Reads the columns of kHistoryColumns.
 template <class Row>
 HistoryEntry read_history(const Row& row) {
   HistoryEntry h;

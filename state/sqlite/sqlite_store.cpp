@@ -251,9 +251,9 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
 }
 
 Result<std::vector<HistoryEntry>> SqliteStore::history(const std::string& record_id) {
-  Stmt st(impl_->db.handle(),
-          "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
-          "WHERE record_id = ? ORDER BY seq");
+  Stmt st(impl_->db.handle(), std::string("SELECT ") + sql::kHistoryColumns +
+                                  " FROM history "
+                                  "WHERE record_id = ? ORDER BY seq");
   st.bind(1, std::string_view(record_id));
   std::vector<HistoryEntry> out;
   int rc;
@@ -487,9 +487,9 @@ Result<std::vector<Record>> SqliteStore::records_page(const std::string& after_i
 
 Result<std::vector<HistoryEntry>> SqliteStore::history_page(std::int64_t after_seq,
                                                             std::size_t limit) {
-  Stmt st(impl_->db.handle(),
-          "SELECT seq, record_id, from_state, to_state, at, reason, actor, details FROM history "
-          "WHERE seq > ? ORDER BY seq LIMIT ?");
+  Stmt st(impl_->db.handle(), std::string("SELECT ") + sql::kHistoryColumns +
+                                  " FROM history "
+                                  "WHERE seq > ? ORDER BY seq LIMIT ?");
   st.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
   std::vector<HistoryEntry> out;
   int rc;

@@ -58,6 +58,10 @@ std::string PostgresServer::as_server_user(const std::string& command) const {
   return "runuser -u postgres -- sh -c " + quote(command);
 }
 
+std::string PostgresServer::stop_command() const {
+  return quote(bin_ / "pg_ctl") + " -D " + quote(dir_ / "data") + " -m immediate stop";
+}
+
 PostgresServer::PostgresServer() : bin_(server_bin()) {
   std::string tmpl = (fs::temp_directory_path() / "pkiflow-pg-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot make a directory for PostgreSQL");
@@ -79,8 +83,8 @@ PostgresServer::PostgresServer() : bin_(server_bin()) {
       " -U pkiflow --auth-local=trust --auth-host=scram-sha-256 --pwfile=" + quote(pwfile) +
       " -E UTF8 --no-locale --no-sync --no-instructions"));
   if (r.exit_code != 0) throw std::runtime_error("initdb failed: " + r.err + r.out);
-  // fsync off: the tests kill clients, not the server, and this keeps them quick. The
-  // benchmarks (bench/) start their own server with PostgreSQL's defaults.
+  // fsync off: the tests kill clients, not the server, and this keeps them quick. A benchmark
+  // of durable writes needs a server with PostgreSQL's defaults, not this one.
   const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
                               dir_.string() +
                               " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -94,8 +98,7 @@ PostgresServer::PostgresServer() : bin_(server_bin()) {
   started_ = true;
   // Should this process die without its destructors, the watchdog stops the server: no
   // orphaned postgres is left on a CI machine.
-  const std::string stop = quote(bin_ / "pg_ctl") + " -D " + quote(dir_ / "data") +
-                           " -m immediate stop; rm -rf " + quote(dir_);
+  const std::string stop = stop_command() + "; rm -rf " + quote(dir_);
   run("nohup sh -c " +
       quote(fs::path("while kill -0 " + std::to_string(::getpid()) +
                      " 2>/dev/null; do sleep 1; done; " + as_server_user(stop))) +
@@ -103,9 +106,7 @@ PostgresServer::PostgresServer() : bin_(server_bin()) {
 }
 
 PostgresServer::~PostgresServer() {
-  if (started_)
-    (void)run(as_server_user(quote(bin_ / "pg_ctl") + " -D " + quote(dir_ / "data") +
-                             " -m immediate stop"));
+  if (started_) (void)run(as_server_user(stop_command()));
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }

@@ -40,6 +40,7 @@ class PostgresServer {
  private:
   PostgresServer();
   std::string as_server_user(const std::string& command) const;
+  std::string stop_command() const;  // pg_ctl stop, immediate (run as the server's user)
 
   fs::path bin_;
   fs::path dir_;

@@ -50,12 +50,11 @@ engine::LocalKeys keys_of(const engine::Config& c, const std::string& state_url)
   engine::LocalKeys k;
   if (!c.keys.dir.empty()) {
     k.dir = c.keys.dir;
-  } else if (state::is_postgres_url(state_url)) {
-    // The store is elsewhere; the keys stay on this host, beside where its own store would be.
-    k.dir =
-        std::filesystem::path(take(engine::default_state_url()).substr(9)).parent_path() / "keys";
   } else {
-    std::string path = state_url;
+    // Beside the SQLite store; a PostgreSQL store is elsewhere, and the keys stay on this host,
+    // beside where its own store would be.
+    std::string path =
+        state::is_postgres_url(state_url) ? take(engine::default_state_url()) : state_url;
     if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
     k.dir = std::filesystem::path(path).parent_path() / "keys";
   }
