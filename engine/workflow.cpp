@@ -393,10 +393,19 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
   if (auto st = pass.claim(); !st) return st.error();
   m.crypto = std::make_unique<net::thread_pool>(std::max<std::size_t>(
       1, std::min<std::size_t>(m.opt.concurrency, std::thread::hardware_concurrency())));
+  // Commits wait for the disk only where a request follows (StoreJournal): steps share syncs.
+  if (!m.opt.dry_run)
+    m.durable = std::make_unique<DurabilityBarrier>(ioc.get_executor(), m.store.defer_sync());
   pass.work_all();
   m.crypto->join();
   m.crypto.reset();
+  Status synced = Ok{};
+  if (m.durable) {
+    synced = m.store.end_deferred_sync();  // everything the run wrote is on disk before it ends
+    m.durable.reset();
+  }
   pass.settle();
+  if (!synced) return synced.error();
   if (pass.crashed) std::rethrow_exception(pass.crashed);
   return std::move(pass.report);
 }

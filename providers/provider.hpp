@@ -24,9 +24,10 @@ class Journal {
  public:
   virtual ~Journal() = default;
   // Records a mutating request (method, URL, client-request-id; never a token or a body)
-  // before it is sent; returns the operation id.
-  virtual Result<std::string> begin(const std::string& action,
-                                    const graph::HttpRequest& request) = 0;
+  // before it is sent, and returns its operation id once the entry is durable: the request may
+  // go then, and not before.
+  virtual boost::asio::awaitable<Result<std::string>> begin(const std::string& action,
+                                                            const graph::HttpRequest& request) = 0;
   // Closes it: done (applied, and adopted by the record) or failed (known not applied).
   virtual void end(const std::string& op_id, state::OperationState outcome,
                    const std::string& summary) = 0;
@@ -40,8 +41,9 @@ class Journal {
 // For calls that belong to no record (operations on a whole PKI container): nothing journaled.
 class NullJournal : public Journal {
  public:
-  Result<std::string> begin(const std::string&, const graph::HttpRequest&) override {
-    return std::string("-");
+  boost::asio::awaitable<Result<std::string>> begin(const std::string&,
+                                                    const graph::HttpRequest&) override {
+    co_return std::string("-");
   }
   void end(const std::string&, state::OperationState, const std::string&) override {}
   std::vector<state::Operation> earlier() override { return {}; }

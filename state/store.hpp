@@ -3,6 +3,7 @@
 // appends its history row in the same transaction.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -129,6 +130,14 @@ class StateStore {
                                                       std::size_t limit) = 0;
   // Starts an import; the store is not used otherwise until it is committed or dropped.
   virtual Result<std::unique_ptr<StoreImport>> begin_import() = 0;
+
+  // Group sync for a run (engine/run/durability.hpp): from now on a commit does not wait for
+  // the disk; the function returned makes every commit so far durable (callable from any
+  // thread, while the store is in use). nullptr: every commit stays durable on its own (the
+  // default; PostgreSQL, whose server groups concurrent commits itself).
+  virtual std::function<Status()> defer_sync() { return nullptr; }
+  // Every commit durable on its own again, after a last sync.
+  virtual Status end_deferred_sync() { return Ok{}; }
 };
 
 // Opens the store named by a URL:

@@ -20,6 +20,7 @@
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/record_id.hpp"
+#include "engine/run/durability.hpp"
 #include "engine/run/lease_keeper.hpp"
 #include "engine/workflow.hpp"
 
@@ -56,15 +57,20 @@ inline Status sole_owner(state::StateStore& store, const Record& r) {
 // The journal of one record, written through the store before each mutating request.
 class StoreJournal : public providers::Journal {
  public:
-  StoreJournal(state::StateStore& store, const Clock& clock, std::string record_id, bool dry_run)
+  // `durable`: the run's group sync, waited for before the request goes (nullptr: the store
+  // makes each commit durable itself).
+  StoreJournal(state::StateStore& store, const Clock& clock, std::string record_id, bool dry_run,
+               DurabilityBarrier* durable = nullptr)
       : store_(store),
         clock_(clock),
         record_id_(std::move(record_id)),
         dry_run_(dry_run),
+        durable_(durable),
         rng_(pki::Rng::system()) {}
 
-  Result<std::string> begin(const std::string& action, const graph::HttpRequest& request) override {
-    if (dry_run_) return std::string("dry-run");
+  net::awaitable<Result<std::string>> begin(const std::string& action,
+                                            const graph::HttpRequest& request) override {
+    if (dry_run_) co_return std::string("dry-run");
     Operation op;
     op.op_id = new_record_id(rng_);
     op.record_id = record_id_;
@@ -77,8 +83,13 @@ class StoreJournal : public providers::Journal {
     if (const auto* crid = request.header("client-request-id")) op.client_request_id = *crid;
     op.state = OperationState::sent;
     op.created_at = op.updated_at = clock_.now();
-    if (auto st = store_.journal_begin(op); !st) return st.error();
-    return op.op_id;
+    if (auto st = store_.journal_begin(op); !st) co_return st.error();
+    if (durable_)
+      if (auto st = co_await durable_->wait(); !st)
+        co_return Error(ErrorKind::unavailable, "record " + record_id_,
+                        "the state store could not sync its journal before " + action +
+                            ", so nothing was sent: " + st.error().what());
+    co_return op.op_id;
   }
 
   void end(const std::string& op_id, OperationState outcome, const std::string& summary) override {
@@ -101,6 +112,7 @@ class StoreJournal : public providers::Journal {
   const Clock& clock_;
   std::string record_id_;
   bool dry_run_;
+  DurabilityBarrier* durable_;
   pki::Rng rng_;
 };
 
@@ -175,6 +187,8 @@ struct Workflow::Impl {
   // Key generation, key encryption, signing and validation run here, off the I/O thread
   // (DESIGN.md): the waits for the service overlap, and so does the crypto.
   std::unique_ptr<net::thread_pool> crypto;
+  // The run's group sync (durability.hpp); none in a dry run or a single verb.
+  std::unique_ptr<DurabilityBarrier> durable;
 
   // Runs `f` on the crypto pool and resumes on the I/O executor (store writes stay there).
   template <class T, class F>
@@ -488,7 +502,7 @@ struct Workflow::Impl {
       co_return out;
     }
     providers::Provider* p = *found;
-    StoreJournal journal(store, clock, r.id, opt.dry_run);
+    StoreJournal journal(store, clock, r.id, opt.dry_run, durable.get());
     if (r.state == RecordState::active) co_return co_await verified(out, r, *p, journal);
     for (int steps = 0; steps < 8; ++steps) {
       if (stopping) {  // no new step starts; this one is re-derived by the next run

@@ -9,7 +9,7 @@ boost::asio::awaitable<Result<graph::Reply>> journaled(graph::GraphClient& clien
                                                        graph::HttpRequest request,
                                                        const std::string& action, Journal& journal,
                                                        const std::string& what, bool gone_ok) {
-  auto op = journal.begin(action, request);
+  auto op = co_await journal.begin(action, request);
   if (!op) co_return op.error();
   auto reply = co_await client.call(std::move(request), /*mutating=*/false);
   if (reply.ok() ||

@@ -47,7 +47,7 @@ boost::asio::awaitable<Result<T>> send_once(graph::GraphClient& client, Journal&
     if (!there) co_return there.error();
     if (*there) co_return std::move(**there);
     auto req = s.request();
-    auto op = journal.begin(s.action, req);
+    auto op = co_await journal.begin(s.action, req);
     if (!op) co_return op.error();
     auto reply =
         co_await client.call(req, /*mutating=*/true, graph::GraphClient::Resend::after_read_back);

@@ -132,7 +132,7 @@ class GsaProvider : public providers::Provider {
       if (!name) co_return name.error();
       auto req =
           create_request(client_.base(), *name, names->common_name, names->organization, crid());
-      auto op = journal.begin("create", req);
+      auto op = co_await journal.begin("create", req);
       if (!op) co_return op.error();
       ++creates;
       auto reply = co_await client_.call(req, /*mutating=*/true);

@@ -15,8 +15,15 @@ Stmt::Stmt(sqlite3* db, std::string_view sql) {
     stmt_ = nullptr;
 }
 
+Stmt::Stmt(Db& db, std::string_view sql) : cache_(&db), sql_(sql) {
+  stmt_ = db.take(sql_);
+}
+
 Stmt::~Stmt() {
-  sqlite3_finalize(stmt_);
+  if (cache_ && stmt_)
+    cache_->give_back(std::move(sql_), stmt_);
+  else
+    sqlite3_finalize(stmt_);
 }
 
 Stmt& Stmt::bind(int i, std::string_view v) {
@@ -72,7 +79,34 @@ bool Stmt::is_null(int col) const {
 }
 
 Db::~Db() {
+  for (auto& [sql, stmt] : idle_)
+    sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
+}
+
+sqlite3_stmt* Db::take(const std::string& sql) {
+  if (auto it = idle_.find(sql); it != idle_.end() && it->second) {
+    sqlite3_stmt* s = it->second;
+    it->second = nullptr;
+    return s;
+  }
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(s);
+    return nullptr;
+  }
+  return s;
+}
+
+void Db::give_back(std::string sql, sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  auto& slot = idle_[std::move(sql)];
+  if (slot)
+    sqlite3_finalize(stmt);  // another of the same text went back first
+  else
+    slot = stmt;
 }
 
 Status Db::open(const std::string& path, bool read_only, int busy_timeout_ms) {
@@ -162,18 +196,34 @@ Result<std::int64_t> Db::pragma_int(const char* name) {
   return st.integer(0);
 }
 
+namespace {
+
+// A statement without data, through the connection's cache (BEGIN, COMMIT, ROLLBACK run once
+// or more per transition).
+Status run_cached(Db& db, const char* sql) {
+  Stmt st(db, sql);
+  if (!st.ok()) return db.exec(sql);  // not preparable: exec says why
+  const int rc = st.step();
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Ok{};
+  if ((rc & 0xff) == SQLITE_BUSY) return db.error(sql);
+  return Error(ErrorKind::io, db.path(),
+               std::string(sql) + ": SQLite: " + sqlite3_errmsg(db.handle()));
+}
+
+}  // namespace
+
 WriteTransaction::~WriteTransaction() {
-  if (open_) (void)db_.exec("ROLLBACK");
+  if (open_) (void)run_cached(db_, "ROLLBACK");
 }
 
 Status WriteTransaction::begin() {
-  auto st = db_.exec("BEGIN IMMEDIATE");
+  auto st = run_cached(db_, "BEGIN IMMEDIATE");
   if (st) open_ = true;
   return st;
 }
 
 Status WriteTransaction::commit() {
-  auto st = db_.exec("COMMIT");
+  auto st = run_cached(db_, "COMMIT");
   if (st) open_ = false;
   return st;
 }

@@ -8,14 +8,21 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "engine/pki/result.hpp"
 
 namespace pkiflow::state::sqlite {
 
+class Db;
+
 class Stmt {
  public:
   Stmt(sqlite3* db, std::string_view sql);
+  // Prepared once per connection and kept: the statement comes from `db`'s cache (or is
+  // prepared) and goes back to it, reset and unbound, when this ends. A run prepares each of
+  // its statements once rather than once per transition.
+  Stmt(Db& db, std::string_view sql);
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -38,6 +45,8 @@ class Stmt {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
+  Db* cache_ = nullptr;  // where the statement goes back to; nullptr: finalized
+  std::string sql_;
 };
 
 class Db {
@@ -57,6 +66,12 @@ class Db {
   Result<std::int64_t> pragma_int(const char* name);
 
  private:
+  friend class Stmt;
+  sqlite3_stmt* take(const std::string& sql);
+  void give_back(std::string sql, sqlite3_stmt* stmt);
+  // Idle prepared statements by their SQL text (one each; a second user of one text at the
+  // same time prepares its own, which then goes back only if the slot is free).
+  std::unordered_map<std::string, sqlite3_stmt*> idle_;
   sqlite3* db_ = nullptr;
   std::string path_;
   int busy_timeout_ms_ = 0;

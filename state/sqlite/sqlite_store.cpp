@@ -67,7 +67,7 @@ struct SqliteStore::Impl {
     if (!app) return app.error();
     if (!version) return version.error();
     if (*app != sql::kApplicationId) {
-      Stmt tables(db.handle(), "SELECT count(*) FROM sqlite_master");
+      Stmt tables(db, "SELECT count(*) FROM sqlite_master");
       if (!tables.ok() || tables.step() != SQLITE_ROW) return db.error("cannot read the schema");
       if (tables.integer(0) != 0 || *app != 0)
         return Error(ErrorKind::invalid_input, db.path(),
@@ -139,6 +139,34 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 
+namespace {
+
+// fdatasync of the write-ahead log `wal` (from any thread).
+Status sync_log(const std::string& wal) {
+  const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Ok{};  // no log: nothing was written since the last checkpoint
+    return Error(ErrorKind::io, wal, std::string("cannot open to sync: ") + std::strerror(errno));
+  }
+  const int rc = ::fdatasync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Error(ErrorKind::io, wal, std::string("cannot sync: ") + std::strerror(err));
+  return Ok{};
+}
+
+}  // namespace
+
+std::function<Status()> SqliteStore::defer_sync() {
+  if (!impl_->db.exec("PRAGMA synchronous = NORMAL")) return nullptr;
+  return [wal = impl_->db.path() + "-wal"] { return sync_log(wal); };
+}
+
+Status SqliteStore::end_deferred_sync() {
+  if (auto st = impl_->db.exec("PRAGMA synchronous = FULL"); !st) return st;
+  return sync_log(impl_->db.path() + "-wal");
+}
+
 Status create_sqlite_at_version(const std::string& path, int version) {
   SqliteStore::Impl impl;
   if (auto st = impl.db.open(path); !st) return st;
@@ -152,26 +180,25 @@ Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& his
   if (!record.renews.empty()) {
     // A renewal, decided in the same transaction as its insert: the renewed record is active
     // and no live record renews it yet (two runs that find one renewal due plan it once).
-    Stmt old(db.handle(), "SELECT state FROM records WHERE id = ?");
+    Stmt old(db, "SELECT state FROM records WHERE id = ?");
     old.bind(1, std::string_view(record.renews));
     if (old.step() != SQLITE_ROW || old.text(0) != to_string(RecordState::active))
       return Error(ErrorKind::invalid_input, "record " + record.renews,
                    "is not active (any more); it is not renewed");
-    Stmt other(db.handle(),
+    Stmt other(db,
                "SELECT id FROM records WHERE renews = ? AND state NOT IN ('retired', 'failed')");
     other.bind(1, std::string_view(record.renews));
     if (other.step() == SQLITE_ROW)
       return Error(ErrorKind::invalid_input, "record " + record.renews,
                    "is already being renewed by " + other.text(0));
   }
-  Stmt st(db.handle(),
-          std::string("INSERT INTO records (") + sql::kRecordColumns +
-              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  Stmt st(db, std::string("INSERT INTO records (") + sql::kRecordColumns +
+                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, std::string_view(record.id));
   int next = sql::bind_fields(st, record, 2);
   st.bind(next, std::int64_t{1});
   if (st.step() != SQLITE_DONE) return db.error("cannot create record " + record.id);
-  Stmt hist(db.handle(), kInsertHistory);
+  Stmt hist(db, kInsertHistory);
   if (auto h = insert_history(db, hist, record.id, history); !h) return h.error();
   if (auto c = tx.commit(); !c) return c.error();
   Record out = record;
@@ -180,8 +207,7 @@ Result<Record> SqliteStore::create(const Record& record, const HistoryEntry& his
 }
 
 Result<std::optional<Record>> SqliteStore::get(const std::string& id) {
-  Stmt st(impl_->db.handle(),
-          std::string("SELECT ") + sql::kRecordColumns + " FROM records WHERE id = ?");
+  Stmt st(impl_->db, std::string("SELECT ") + sql::kRecordColumns + " FROM records WHERE id = ?");
   st.bind(1, std::string_view(id));
   int rc = st.step();
   if (rc == SQLITE_DONE) return std::optional<Record>();
@@ -194,7 +220,7 @@ Result<std::vector<Record>> SqliteStore::list(const RecordFilter& f) {
                   " FROM records WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)"
                   " AND (?3 IS NULL OR (not_after IS NOT NULL AND not_after < ?3))"
                   " ORDER BY created_at, id LIMIT ?4";
-  Stmt st(impl_->db.handle(), q);
+  Stmt st(impl_->db, q);
   if (f.state)
     st.bind(1, std::string_view(to_string(*f.state)));
   else
@@ -226,8 +252,8 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
       "updated_at=?24, verified_at=?25, drift=?26, drift_note=?27, bundle_id=?28, "
       "bundle_exported_at=?29, version=version+1 WHERE id=?1 AND version=?30";
   // Prepared once per batch, run once per write.
-  Stmt st(db.handle(), set);
-  Stmt hist(db.handle(), kInsertHistory);
+  Stmt st(db, set);
+  Stmt hist(db, kInsertHistory);
   std::vector<Record> out;
   for (const auto& w : writes) {
     st.bind(1, std::string_view(w.record.id));
@@ -251,9 +277,9 @@ Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& w
 }
 
 Result<std::vector<HistoryEntry>> SqliteStore::history(const std::string& record_id) {
-  Stmt st(impl_->db.handle(), std::string("SELECT ") + sql::kHistoryColumns +
-                                  " FROM history "
-                                  "WHERE record_id = ? ORDER BY seq");
+  Stmt st(impl_->db, std::string("SELECT ") + sql::kHistoryColumns +
+                         " FROM history "
+                         "WHERE record_id = ? ORDER BY seq");
   st.bind(1, std::string_view(record_id));
   std::vector<HistoryEntry> out;
   int rc;
@@ -265,8 +291,8 @@ Result<std::vector<HistoryEntry>> SqliteStore::history(const std::string& record
 
 Status SqliteStore::journal_begin(const Operation& op) {
   auto& db = impl_->db;
-  Stmt st(db.handle(), std::string("INSERT INTO journal (") + kOperationColumns +
-                           ") VALUES (?,?,?,?,?,?,?,?,?)");
+  Stmt st(db, std::string("INSERT INTO journal (") + kOperationColumns +
+                  ") VALUES (?,?,?,?,?,?,?,?,?)");
   sql::bind_operation(st, op);
   if (st.step() != SQLITE_DONE) return db.error("cannot journal operation " + op.op_id);
   return Ok{};
@@ -275,7 +301,7 @@ Status SqliteStore::journal_begin(const Operation& op) {
 Status SqliteStore::journal_update(const std::string& op_id, OperationState state,
                                    const std::string& response_summary, TimePoint at) {
   auto& db = impl_->db;
-  Stmt st(db.handle(),
+  Stmt st(db,
           "UPDATE journal SET state = ?2, response_summary = ?3, updated_at = ?4 WHERE op_id = ?1");
   st.bind(1, std::string_view(op_id))
       .bind(2, std::string_view(to_string(state)))
@@ -299,15 +325,14 @@ Result<std::vector<Operation>> read_operations(Db& db, Stmt& st) {
 }  // namespace
 
 Result<std::vector<Operation>> SqliteStore::journal_open() {
-  Stmt st(impl_->db.handle(),
-          std::string("SELECT ") + kOperationColumns +
-              " FROM journal WHERE state IN ('pending', 'sent') ORDER BY created_at");
+  Stmt st(impl_->db, std::string("SELECT ") + kOperationColumns +
+                         " FROM journal WHERE state IN ('pending', 'sent') ORDER BY created_at");
   return read_operations(impl_->db, st);
 }
 
 Result<std::vector<Operation>> SqliteStore::journal_of(const std::string& record_id) {
-  Stmt st(impl_->db.handle(), std::string("SELECT ") + kOperationColumns +
-                                  " FROM journal WHERE record_id = ? ORDER BY created_at, op_id");
+  Stmt st(impl_->db, std::string("SELECT ") + kOperationColumns +
+                         " FROM journal WHERE record_id = ? ORDER BY created_at, op_id");
   st.bind(1, std::string_view(record_id));
   return read_operations(impl_->db, st);
 }
@@ -324,13 +349,12 @@ Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, Tim
   for (std::size_t i = 0; i < states.size(); ++i)
     states_json += (i ? ",\"" : "\"") + std::string(to_string(states[i])) + "\"";
   states_json += "]";
-  Stmt st(db.handle(),
-          std::string("UPDATE records SET lease_owner = ?1, lease_expires_at = ?2 WHERE id IN ("
-                      " SELECT id FROM records WHERE state IN (SELECT value FROM json_each(?3))"
-                      " AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)"
-                      " AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at <= ?4)"
-                      " ORDER BY next_attempt_at, created_at LIMIT ?5) RETURNING ") +
-              sql::kRecordColumns);
+  Stmt st(db, std::string("UPDATE records SET lease_owner = ?1, lease_expires_at = ?2 WHERE id IN ("
+                          " SELECT id FROM records WHERE state IN (SELECT value FROM json_each(?3))"
+                          " AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)"
+                          " AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at <= ?4)"
+                          " ORDER BY next_attempt_at, created_at LIMIT ?5) RETURNING ") +
+                  sql::kRecordColumns);
   st.bind(1, std::string_view(owner))
       .bind(2, to_millis(until))
       .bind(3, std::string_view(states_json))
@@ -352,12 +376,11 @@ Result<std::vector<Record>> SqliteStore::claim_ids(const std::string& owner,
   WriteTransaction tx(db);
   if (auto st = tx.begin(); !st) return st.error();
   // One statement per id, in one transaction: the write lock keeps other runs out meanwhile.
-  Stmt st(db.handle(),
-          std::string("UPDATE records SET lease_owner = ?1, lease_expires_at = ?2 WHERE id = ?3"
-                      " AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)"
-                      " AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at <= ?4)"
-                      " RETURNING ") +
-              sql::kRecordColumns);
+  Stmt st(db, std::string("UPDATE records SET lease_owner = ?1, lease_expires_at = ?2 WHERE id = ?3"
+                          " AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)"
+                          " AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at <= ?4)"
+                          " RETURNING ") +
+                  sql::kRecordColumns);
   std::vector<Record> out;
   for (const auto& id : ids) {
     st.bind(1, std::string_view(owner))
@@ -379,7 +402,7 @@ Status SqliteStore::release(const std::string& owner, const std::vector<std::str
   WriteTransaction tx(db);
   if (auto st = tx.begin(); !st) return st;
   for (const auto& id : ids) {
-    Stmt st(db.handle(),
+    Stmt st(db,
             "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 AND "
             "lease_owner = ?2");
     st.bind(1, std::string_view(id)).bind(2, std::string_view(owner));
@@ -389,7 +412,7 @@ Status SqliteStore::release(const std::string& owner, const std::vector<std::str
 }
 
 Result<std::optional<std::string>> SqliteStore::lease_owner(const std::string& id, TimePoint now) {
-  Stmt st(impl_->db.handle(),
+  Stmt st(impl_->db,
           "SELECT lease_owner FROM records WHERE id = ?1 AND lease_owner IS NOT NULL AND "
           "lease_expires_at > ?2");
   st.bind(1, std::string_view(id)).bind(2, to_millis(now));
@@ -400,7 +423,7 @@ Result<std::optional<std::string>> SqliteStore::lease_owner(const std::string& i
 }
 
 Result<std::vector<Lease>> SqliteStore::leases(TimePoint now) {
-  Stmt st(impl_->db.handle(),
+  Stmt st(impl_->db,
           "SELECT id, lease_owner, lease_expires_at FROM records WHERE lease_owner IS NOT NULL "
           "AND lease_expires_at > ?1 ORDER BY id");
   st.bind(1, to_millis(now));
@@ -414,7 +437,7 @@ Result<std::vector<Lease>> SqliteStore::leases(TimePoint now) {
 
 Result<std::size_t> SqliteStore::break_leases(const std::string& owner) {
   auto& db = impl_->db;
-  Stmt st(db.handle(),
+  Stmt st(db,
           "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?1");
   st.bind(1, std::string_view(owner));
   if (st.step() != SQLITE_DONE) return db.error("cannot break the leases of " + owner);
@@ -427,8 +450,7 @@ Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& ow
   auto& db = impl_->db;
   WriteTransaction tx(db);
   if (auto st = tx.begin(); !st) return st.error();
-  Stmt st(db.handle(),
-          "UPDATE records SET lease_expires_at = ?3 WHERE id = ?1 AND lease_owner = ?2");
+  Stmt st(db, "UPDATE records SET lease_expires_at = ?3 WHERE id = ?1 AND lease_owner = ?2");
   std::vector<std::string> held;
   for (const auto& id : ids) {
     st.bind(1, std::string_view(id)).bind(2, std::string_view(owner)).bind(3, to_millis(until));
@@ -443,7 +465,7 @@ Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& ow
 
 Status SqliteStore::throttle(const std::string& tenant, TimePoint not_before, TimePoint now) {
   auto& db = impl_->db;
-  Stmt st(db.handle(),
+  Stmt st(db,
           "INSERT INTO tenant_throttle (tenant, not_before, updated_at) VALUES (?1, ?2, ?3) "
           "ON CONFLICT (tenant) DO UPDATE SET not_before = max(not_before, excluded.not_before), "
           "updated_at = excluded.updated_at");
@@ -453,7 +475,7 @@ Status SqliteStore::throttle(const std::string& tenant, TimePoint not_before, Ti
 }
 
 Result<std::optional<TimePoint>> SqliteStore::not_before(const std::string& tenant, TimePoint now) {
-  Stmt st(impl_->db.handle(),
+  Stmt st(impl_->db,
           "SELECT not_before FROM tenant_throttle WHERE tenant = ?1 AND not_before > ?2");
   st.bind(1, std::string_view(tenant)).bind(2, to_millis(now));
   const int rc = st.step();
@@ -463,7 +485,7 @@ Result<std::optional<TimePoint>> SqliteStore::not_before(const std::string& tena
 }
 
 Result<StoreCounts> SqliteStore::counts() {
-  Stmt st(impl_->db.handle(),
+  Stmt st(impl_->db,
           "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM history), "
           "(SELECT count(*) FROM journal)");
   if (st.step() != SQLITE_ROW) return impl_->db.error("cannot count the rows");
@@ -474,8 +496,8 @@ Result<StoreCounts> SqliteStore::counts() {
 
 Result<std::vector<Record>> SqliteStore::records_page(const std::string& after_id,
                                                       std::size_t limit) {
-  Stmt st(impl_->db.handle(), std::string("SELECT ") + sql::kRecordColumns +
-                                  " FROM records WHERE id > ? ORDER BY id LIMIT ?");
+  Stmt st(impl_->db, std::string("SELECT ") + sql::kRecordColumns +
+                         " FROM records WHERE id > ? ORDER BY id LIMIT ?");
   st.bind(1, std::string_view(after_id)).bind(2, static_cast<std::int64_t>(limit));
   std::vector<Record> out;
   int rc;
@@ -487,9 +509,9 @@ Result<std::vector<Record>> SqliteStore::records_page(const std::string& after_i
 
 Result<std::vector<HistoryEntry>> SqliteStore::history_page(std::int64_t after_seq,
                                                             std::size_t limit) {
-  Stmt st(impl_->db.handle(), std::string("SELECT ") + sql::kHistoryColumns +
-                                  " FROM history "
-                                  "WHERE seq > ? ORDER BY seq LIMIT ?");
+  Stmt st(impl_->db, std::string("SELECT ") + sql::kHistoryColumns +
+                         " FROM history "
+                         "WHERE seq > ? ORDER BY seq LIMIT ?");
   st.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
   std::vector<HistoryEntry> out;
   int rc;
@@ -501,8 +523,8 @@ Result<std::vector<HistoryEntry>> SqliteStore::history_page(std::int64_t after_s
 
 Result<std::vector<Operation>> SqliteStore::journal_page(const std::string& after_op_id,
                                                          std::size_t limit) {
-  Stmt st(impl_->db.handle(), std::string("SELECT ") + kOperationColumns +
-                                  " FROM journal WHERE op_id > ? ORDER BY op_id LIMIT ?");
+  Stmt st(impl_->db, std::string("SELECT ") + kOperationColumns +
+                         " FROM journal WHERE op_id > ? ORDER BY op_id LIMIT ?");
   st.bind(1, std::string_view(after_op_id)).bind(2, static_cast<std::int64_t>(limit));
   return read_operations(impl_->db, st);
 }
@@ -516,9 +538,8 @@ class SqliteImport final : public StoreImport {
   Status begin() { return tx_.begin(); }
 
   Status add_records(const std::vector<Record>& records) override {
-    Stmt st(db_.handle(),
-            std::string("INSERT INTO records (") + sql::kRecordColumns +
-                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    Stmt st(db_, std::string("INSERT INTO records (") + sql::kRecordColumns +
+                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& r : records) {
       const Record plain = sql::without_links(r, links_);
       st.bind(1, std::string_view(r.id));
@@ -536,15 +557,15 @@ class SqliteImport final : public StoreImport {
   }
 
   Status add_history(const std::vector<HistoryEntry>& rows) override {
-    Stmt st(db_.handle(), kInsertHistory);
+    Stmt st(db_, kInsertHistory);
     for (const auto& h : rows)
       if (auto ok = insert_history(db_, st, h.record_id, h); !ok) return ok;
     return Ok{};
   }
 
   Status add_journal(const std::vector<Operation>& ops) override {
-    Stmt st(db_.handle(), std::string("INSERT INTO journal (") + kOperationColumns +
-                              ") VALUES (?,?,?,?,?,?,?,?,?)");
+    Stmt st(db_, std::string("INSERT INTO journal (") + kOperationColumns +
+                     ") VALUES (?,?,?,?,?,?,?,?,?)");
     for (const auto& op : ops) {
       sql::bind_operation(st, op);
       const int rc = st.step();
@@ -562,7 +583,7 @@ class SqliteImport final : public StoreImport {
   }
 
   Status commit() override {
-    Stmt st(db_.handle(), "UPDATE records SET renews = ?2, superseded_by = ?3 WHERE id = ?1");
+    Stmt st(db_, "UPDATE records SET renews = ?2, superseded_by = ?3 WHERE id = ?1");
     for (const auto& l : links_) {
       st.bind(1, std::string_view(l.id))
           .bind_optional_text(2, l.renews)
@@ -589,7 +610,7 @@ Result<std::unique_ptr<StoreImport>> SqliteStore::begin_import() {
 }
 
 Result<bool> SqliteStore::integrity_ok() {
-  Stmt st(impl_->db.handle(), "PRAGMA integrity_check");
+  Stmt st(impl_->db, "PRAGMA integrity_check");
   if (st.step() != SQLITE_ROW) return impl_->db.error("cannot run integrity_check");
   return st.text(0) == "ok";
 }

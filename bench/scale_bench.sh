@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One `pkiflow run` at scale: GSA TLS-inspection CAs, one per tenant, against the emulator in
+# --multi-tenant mode (objects and tokens per tenant) with a fixed latency added to every
+# response, as the service works today (--staged-flow: upload, then enable).
+#   bench/scale_bench.sh [build-dir] [latency-ms] [concurrency] [records...]
+# For each record count (default 1000 10000) it prints:
+#   - records/s, and the bound the latency and --concurrency allow: concurrency / (requests
+#     per record x latency), with the ratio (target >= 80% at 100 ms and concurrency 64);
+#   - pkiflow's own CPU (user + sys) per record, SQLite commits included (target <= 2 ms);
+#   - peak RSS (target: flat across record counts, <= 32 MiB);
+#   - `pkiflow status` over the store afterwards.
+# The configuration holds the largest count's tenants for every pass, so the passes differ only
+# in the records they work. The emulator runs in its own process; its CPU is not counted.
+set -euo pipefail
+BUILD=${1:-build}
+LATENCY=${2:-100}
+C=${3:-64}
+shift $(($# < 3 ? $# : 3))
+COUNTS=("$@")
+[ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1000 10000)
+BUILD=$(cd "$BUILD" && pwd)
+MAX=0
+for n in "${COUNTS[@]}"; do [ "$n" -gt "$MAX" ] && MAX=$n; done
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pkiflow-scale.XXXXXX")
+trap 'kill $emu 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+cd "$WORK"
+umask 077
+head -c 24 /dev/urandom | base64 > secret
+head -c 24 /dev/urandom | base64 > pass
+"$BUILD/pkiflow" ca new-root --subject "CN=Scale Root" --alg p256 --key-out root.key \
+  --cert-out root.pem --passphrase-file pass --crl-url http://crl.scale.test/root.crl >/dev/null
+"$BUILD/pkiflow-graph-emulator" --multi-tenant --staged-flow --p256-service-keys --client-secret-file secret \
+  --activation-delay-ms 0 --faults "latency=$LATENCY" > emu.out 2>&1 &
+emu=$!
+for _ in $(seq 1 100); do grep -q "listening on" emu.out && break; sleep 0.05; done
+base=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' emu.out)
+
+# The configuration: $MAX tenants of the emulator; certificates for the first $1 of them.
+config() {
+  awk -v n="$MAX" -v certs="$1" -v base="$base" -v db="$WORK/$2.db" -v dir="$WORK" 'BEGIN {
+    printf "{\"state_url\": \"sqlite://%s\",\n \"tenants\": {\n", db
+    for (i = 0; i < n; i++)
+      printf "  \"t%05d\": {\"tenant_id\": \"t%05d\", \"client_id\": \"00000000-0000-4000-8000-00000000c11e\", \"graph_url\": \"%s/beta\", \"token_url\": \"%s/t%05d/oauth2/v2.0/token\", \"auth\": {\"client_secret_file\": \"%s/secret\"}}%s\n", i, i, base, base, i, dir, (i < n - 1 ? "," : "")
+    printf " },\n \"certificates\": [\n"
+    for (i = 0; i < certs; i++)
+      printf "  {\"kind\": \"gsa-tls-ca\", \"name\": \"tls\", \"tenant\": \"t%05d\", \"subject\": \"CN=Inspection t%05d,O=Scale\", \"signer\": \"root\"}%s\n", i, i, (i < certs - 1 ? "," : "")
+    printf " ],\n \"signers\": {\"root\": {\"certificate\": \"%s/root.pem\", \"key\": \"%s/root.key\", \"passphrase_file\": \"%s/pass\"}},\n", dir, dir, dir
+    printf " \"keys\": {\"passphrase_file\": \"%s/pass\"}, \"trust_anchors\": \"%s/root.pem\",\n", dir, dir
+    printf " \"run\": {\"poll_interval_ms\": 100, \"confirm_wait_seconds\": 120, \"max_in_flight\": 256}}\n"
+  }' > "$2.json"
+}
+
+requests() { grep -c . "$WORK/emu.log" 2>/dev/null || echo 0; }
+
+echo "pkiflow run at scale: GSA records, one per tenant, emulator latency ${LATENCY} ms," \
+  "--concurrency $C (machine: $(nproc) cores)"
+for n in "${COUNTS[@]}"; do
+  label="n$n"
+  config "$n" "$label"
+  "$BUILD/pkiflow" request --config "$label.json" --from-config >/dev/null
+  kill "$emu" 2>/dev/null || true
+  wait "$emu" 2>/dev/null || true
+  rm -f emu.log
+  "$BUILD/pkiflow-graph-emulator" --multi-tenant --staged-flow --p256-service-keys --client-secret-file secret \
+    --activation-delay-ms 0 --faults "latency=$LATENCY" --port "${base##*:}" --log emu.log \
+    > emu.out 2>&1 &
+  emu=$!
+  for _ in $(seq 1 100); do grep -q "listening on" emu.out && break; sleep 0.05; done
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%e %U %S %M" -o "$label.time" \
+    "$BUILD/pkiflow" run --config "$label.json" --concurrency "$C" > "$label.out" 2>&1 ||
+    { echo "bench: the run failed:" >&2; tail -5 "$label.out" >&2; exit 1; }
+  end=$(date +%s.%N)
+  active=$("$BUILD/pkiflow" status --config "$label.json" --json |
+    grep -o '"state": *"active"' | wc -l)
+  [ "$active" -eq "$n" ] || { echo "bench: only $active of $n records became active" >&2; exit 1; }
+  sstart=$(date +%s.%N)
+  "$BUILD/pkiflow" status --config "$label.json" > /dev/null
+  send=$(date +%s.%N)
+  read -r wall user sys rss < "$label.time"
+  reqs=$(requests)
+  awk -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v rss="$rss" \
+    -v reqs="$reqs" -v lat="$LATENCY" -v c="$C" -v ss="$sstart" -v se="$send" 'BEGIN {
+      rate = n / (e - s); per = reqs / n; bound = c / (per * lat / 1000)
+      printf "  %6d records: %7.1f records/s; bound %.1f (%.2f requests/record); ratio %.2f\n", n, rate, bound, per, rate / bound
+      printf "                  CPU %.2f ms/record (user %.1f s, sys %.1f s); peak RSS %.1f MiB; status %.0f ms\n", (u + y) * 1000 / n, u, y, rss / 1024, (se - ss) * 1000
+    }'
+done

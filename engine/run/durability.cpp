@@ -1,0 +1,78 @@
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include "engine/run/durability.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace pkiflow::engine {
+
+namespace net = boost::asio;
+
+struct DurabilityBarrier::Waiter {
+  std::uint64_t needs;  // the generation of sync that covers this waiter's writes
+  net::steady_timer* timer;
+  Status outcome = Ok{};
+};
+
+DurabilityBarrier::DurabilityBarrier(net::any_io_executor io, std::function<Status()> sync)
+    : io_(std::move(io)), sync_(std::move(sync)) {}
+
+DurabilityBarrier::~DurabilityBarrier() {
+  thread_.join();
+}
+
+net::awaitable<Status> DurabilityBarrier::wait() {
+  if (!sync_) co_return Ok{};
+  // A sync already running may have started before this caller's write: the next one covers it.
+  Waiter w{started_ + 1, nullptr};
+  if (!running_) start();
+  net::steady_timer timer(co_await net::this_coro::executor,
+                          net::steady_timer::time_point::max());
+  w.timer = &timer;
+  waiters_.push_back(&w);
+  const auto self = std::prev(waiters_.end());
+  while (done_ < w.needs) {
+    boost::system::error_code ec;
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+  waiters_.erase(self);
+  co_return w.outcome;
+}
+
+void DurabilityBarrier::start() {
+  running_ = true;
+  const std::uint64_t generation = ++started_;
+  net::post(thread_, [this, generation] {
+    Status outcome = sync_();
+    net::post(io_, [this, generation, outcome = std::move(outcome)]() mutable {
+      finished(generation, std::move(outcome));
+    });
+  });
+}
+
+void DurabilityBarrier::finished(std::uint64_t generation, Status outcome) {
+  done_ = generation;
+  running_ = false;
+  bool more = false;
+  for (auto* w : waiters_) {
+    if (w->needs <= generation) {
+      w->outcome = outcome;
+      w->timer->cancel();
+    } else {
+      more = true;
+    }
+  }
+  if (more) start();
+}
+
+Status DurabilityBarrier::sync_now() {
+  if (!sync_) return Ok{};
+  return sync_();
+}
+
+}  // namespace pkiflow::engine

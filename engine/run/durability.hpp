@@ -1,0 +1,53 @@
+// Group sync for a run (DESIGN.md, "Exactly-once"): the run's store commits without waiting for
+// the disk, and a step waits here before it sends a request with an effect, until a sync that
+// started after its journal entry was written has finished. Steps that wait at the same time
+// share one sync (group commit); it runs on a thread of its own, so the I/O thread goes on
+// working the other records meanwhile. What a step writes after a response becomes durable with
+// the next sync: a power cut before it is the same as a crash after the response, which the
+// open journal entry covers (the next run reads the object back).
+#pragma once
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <functional>
+#include <list>
+
+#include "engine/pki/result.hpp"
+
+namespace pkiflow::engine {
+
+class DurabilityBarrier {
+ public:
+  // `sync` makes every commit so far durable (StateStore::defer_sync); nullptr: every commit is
+  // durable already and wait() returns at once. `io` is the run's one-thread I/O executor: wait()
+  // is called on it, and resumes there.
+  DurabilityBarrier(boost::asio::any_io_executor io, std::function<Status()> sync);
+  ~DurabilityBarrier();
+  DurabilityBarrier(const DurabilityBarrier&) = delete;
+  DurabilityBarrier& operator=(const DurabilityBarrier&) = delete;
+
+  // Returns once a sync that started after this call has finished, with its outcome.
+  boost::asio::awaitable<Status> wait();
+  // A sync now, on the calling thread (the end of a run, when nothing waits).
+  Status sync_now();
+  // Syncs run so far (a test's and a benchmark's figure).
+  std::uint64_t syncs() const { return done_; }
+
+ private:
+  struct Waiter;
+  void start();
+  void finished(std::uint64_t generation, Status outcome);
+
+  boost::asio::any_io_executor io_;
+  std::function<Status()> sync_;
+  boost::asio::thread_pool thread_{1};
+  std::uint64_t started_ = 0, done_ = 0;
+  bool running_ = false;
+  std::list<Waiter*> waiters_;
+};
+
+}  // namespace pkiflow::engine
