@@ -9,6 +9,9 @@
 #   - pkiflow's own CPU (user + sys) per record, SQLite commits included (target <= 2 ms);
 #   - peak RSS (target: flat across record counts, <= 32 MiB);
 #   - `pkiflow status` over the store afterwards.
+# First (BASELINE=0 skips it), 200 records done the way admins script it today (admin_script.sh:
+# curl and openssl, one record after another) next to pkiflow at --concurrency 1 and C, per
+# record, on the same emulator.
 # The configuration holds the largest count's tenants for every pass, so the passes differ only
 # in the records they work. The emulator runs in its own process; its CPU is not counted.
 set -euo pipefail
@@ -19,6 +22,7 @@ shift $(($# < 3 ? $# : 3))
 COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1000 10000)
 BUILD=$(cd "$BUILD" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 MAX=0
 for n in "${COUNTS[@]}"; do [ "$n" -gt "$MAX" ] && MAX=$n; done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pkiflow-scale.XXXXXX")
@@ -29,15 +33,15 @@ head -c 24 /dev/urandom | base64 > secret
 head -c 24 /dev/urandom | base64 > pass
 "$BUILD/pkiflow" ca new-root --subject "CN=Scale Root" --alg p256 --key-out root.key \
   --cert-out root.pem --passphrase-file pass --crl-url http://crl.scale.test/root.crl >/dev/null
-"$BUILD/pkiflow-graph-emulator" --multi-tenant --staged-flow --p256-service-keys --client-secret-file secret \
-  --activation-delay-ms 0 --faults "latency=$LATENCY" > emu.out 2>&1 &
+"$BUILD/pkiflow-graph-emulator" --multi-tenant --staged-flow --p256-service-keys \
+  --client-secret-file secret --activation-delay-ms 0 --faults "latency=$LATENCY" > emu.out 2>&1 &
 emu=$!
 for _ in $(seq 1 100); do grep -q "listening on" emu.out && break; sleep 0.05; done
 base=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' emu.out)
 
-# The configuration: $MAX tenants of the emulator; certificates for the first $1 of them.
+# The configuration: $1 tenants of the emulator, certificates for the first $2 of them.
 config() {
-  awk -v n="$MAX" -v certs="$1" -v base="$base" -v db="$WORK/$2.db" -v dir="$WORK" 'BEGIN {
+  awk -v n="$1" -v certs="$2" -v base="$base" -v db="$WORK/$3.db" -v dir="$WORK" 'BEGIN {
     printf "{\"state_url\": \"sqlite://%s\",\n \"tenants\": {\n", db
     for (i = 0; i < n; i++)
       printf "  \"t%05d\": {\"tenant_id\": \"t%05d\", \"client_id\": \"00000000-0000-4000-8000-00000000c11e\", \"graph_url\": \"%s/beta\", \"token_url\": \"%s/t%05d/oauth2/v2.0/token\", \"auth\": {\"client_secret_file\": \"%s/secret\"}}%s\n", i, i, base, base, i, dir, (i < n - 1 ? "," : "")
@@ -47,42 +51,76 @@ config() {
     printf " ],\n \"signers\": {\"root\": {\"certificate\": \"%s/root.pem\", \"key\": \"%s/root.key\", \"passphrase_file\": \"%s/pass\"}},\n", dir, dir, dir
     printf " \"keys\": {\"passphrase_file\": \"%s/pass\"}, \"trust_anchors\": \"%s/root.pem\",\n", dir, dir
     printf " \"run\": {\"poll_interval_ms\": 100, \"confirm_wait_seconds\": 120, \"max_in_flight\": 256}}\n"
-  }' > "$2.json"
+  }' > "$3.json"
 }
 
-requests() { grep -c . "$WORK/emu.log" 2>/dev/null || echo 0; }
-
-echo "pkiflow run at scale: GSA records, one per tenant, emulator latency ${LATENCY} ms," \
-  "--concurrency $C (machine: $(nproc) cores)"
-for n in "${COUNTS[@]}"; do
-  label="n$n"
-  config "$n" "$label"
-  "$BUILD/pkiflow" request --config "$label.json" --from-config >/dev/null
+# A fresh emulator (no objects) on the same port, logging each request.
+restart_emulator() {
   kill "$emu" 2>/dev/null || true
   wait "$emu" 2>/dev/null || true
   rm -f emu.log
-  "$BUILD/pkiflow-graph-emulator" --multi-tenant --staged-flow --p256-service-keys --client-secret-file secret \
-    --activation-delay-ms 0 --faults "latency=$LATENCY" --port "${base##*:}" --log emu.log \
-    > emu.out 2>&1 &
+  "$BUILD/pkiflow-graph-emulator" --multi-tenant --staged-flow --p256-service-keys \
+    --client-secret-file secret --activation-delay-ms 0 --faults "latency=$LATENCY" \
+    --port "${base##*:}" --log emu.log > emu.out 2>&1 &
   emu=$!
   for _ in $(seq 1 100); do grep -q "listening on" emu.out && break; sleep 0.05; done
-  start=$(date +%s.%N)
-  /usr/bin/time -f "%e %U %S %M" -o "$label.time" \
-    "$BUILD/pkiflow" run --config "$label.json" --concurrency "$C" > "$label.out" 2>&1 ||
-    { echo "bench: the run failed:" >&2; tail -5 "$label.out" >&2; exit 1; }
-  end=$(date +%s.%N)
-  active=$("$BUILD/pkiflow" status --config "$label.json" --json |
+}
+
+# pkiflow run over the records of $1.json at concurrency $2; leaves "wall user sys rss_kb"
+# in $1.time.
+run_pkiflow() {
+  "$BUILD/pkiflow" request --config "$1.json" --from-config >/dev/null
+  restart_emulator
+  /usr/bin/time -f "%e %U %S %M" -o "$1.time" \
+    "$BUILD/pkiflow" run --config "$1.json" --concurrency "$2" > "$1.out" 2>&1 ||
+    { echo "bench: the run failed:" >&2; tail -5 "$1.out" >&2; exit 1; }
+  local n active
+  n=$(grep -c '"gsa-tls-ca"' "$1.json")
+  active=$("$BUILD/pkiflow" status --config "$1.json" --json |
     grep -o '"state": *"active"' | wc -l)
   [ "$active" -eq "$n" ] || { echo "bench: only $active of $n records became active" >&2; exit 1; }
+}
+
+echo "GSA records, one per tenant; emulator latency ${LATENCY} ms on every answer;" \
+  "machine: $(nproc) cores"
+
+if [ "${BASELINE:-1}" = 1 ]; then
+  B=200
+  restart_emulator
+  /usr/bin/time -f "%e %U %S %M" -o admin.time "$HERE/admin_script.sh" "$base" t 0 "$B" \
+    secret root.pem root.key pass || { echo "bench: the admin script failed" >&2; exit 1; }
+  config "$B" "$B" serial
+  run_pkiflow serial 1
+  config "$B" "$B" parallel
+  run_pkiflow parallel "$C"
+  read -r aw au as _ < admin.time
+  read -r sw su ss _ < serial.time
+  read -r pw pu ps _ < parallel.time
+  echo "the same $B records as admins script them (curl + openssl, one after another):"
+  awk -v n="$B" -v aw="$aw" -v au="$au" -v as="$as" -v sw="$sw" -v su="$su" -v ss="$ss" \
+    -v pw="$pw" -v pu="$pu" -v ps="$ps" -v c="$C" 'BEGIN {
+      printf "  shell script:           %6.1f ms/record wall, %5.2f ms/record CPU (all processes)\n", aw * 1000 / n, (au + as) * 1000 / n
+      printf "  pkiflow --concurrency 1: %5.1f ms/record wall, %5.2f ms/record CPU; %.2fx the script\n", sw * 1000 / n, (su + ss) * 1000 / n, aw / sw
+      printf "  pkiflow --concurrency %d: %4.1f ms/record wall, %5.2f ms/record CPU; %.1fx the script\n", c, pw * 1000 / n, (pu + ps) * 1000 / n, aw / pw
+    }'
+fi
+
+echo "one run at scale, --concurrency $C (the configuration holds $MAX tenants every time):"
+for n in "${COUNTS[@]}"; do
+  label="n$n"
+  config "$MAX" "$n" "$label"
+  start=$(date +%s.%N)
+  run_pkiflow "$label" "$C"
+  end=$(date +%s.%N)
   sstart=$(date +%s.%N)
   "$BUILD/pkiflow" status --config "$label.json" > /dev/null
   send=$(date +%s.%N)
   read -r wall user sys rss < "$label.time"
-  reqs=$(requests)
-  awk -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v rss="$rss" \
+  reqs=$(grep -c . emu.log)
+  awk -v n="$n" -v w="$wall" -v u="$user" -v y="$sys" -v rss="$rss" \
     -v reqs="$reqs" -v lat="$LATENCY" -v c="$C" -v ss="$sstart" -v se="$send" 'BEGIN {
-      rate = n / (e - s); per = reqs / n; bound = c / (per * lat / 1000)
-      printf "  %6d records: %7.1f records/s; bound %.1f (%.2f requests/record); ratio %.2f\n", n, rate, bound, per, rate / bound
+      rate = n / w; per = reqs / n; bound = c / (per * lat / 1000)
+      printf "  %6d records: %6.1f records/s; bound %.1f (%.2f requests/record); %.0f%% of it\n", n, rate, bound, per, 100 * rate / bound
       printf "                  CPU %.2f ms/record (user %.1f s, sys %.1f s); peak RSS %.1f MiB; status %.0f ms\n", (u + y) * 1000 / n, u, y, rss / 1024, (se - ss) * 1000
     }'
 done

@@ -1,6 +1,8 @@
-// state_bench: durable transitions per second in the SQLite store, and the time of
+// state_bench: durable transitions per second in a state store, and the time of
 // `pkiflow status` over 10,000 records.
-//   state_bench [RECORDS=10000] [PKIFLOW_CLI]
+//   state_bench [RECORDS=10000] [PKIFLOW_CLI] [STORE_URL]
+// Without STORE_URL: a new SQLite file in a temporary directory. With one (an empty PostgreSQL
+// database, for bench/state_backends.sh): that store, and no bare-sqlite3 baseline.
 // Figures: one transition per transaction (Lifecycle), 100 per transaction (StateStore::apply),
 // and a baseline of bare sqlite3 statements doing the same UPDATE + INSERT per transition with
 // the same durability (WAL, synchronous=FULL), with the ratios. Targets: >= 5,000 transitions/s
@@ -16,7 +18,7 @@
 
 #include "engine/lifecycle.hpp"
 #include "engine/record_id.hpp"
-#include "state/sqlite/sqlite_store.hpp"
+#include "state/store.hpp"
 
 using namespace pkiflow;
 using Clock = std::chrono::steady_clock;
@@ -91,11 +93,19 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   auto dir = fs::temp_directory_path() / ("pkiflow-state-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const auto db = (dir / "state.db").string();
-  auto store = std::move(*state::SqliteStore::open(db));
+  const std::string given = argc > 3 ? argv[3] : "";
+  const bool sqlite = given.empty();
+  const auto url = sqlite ? "sqlite://" + (dir / "state.db").string() : given;
+  auto opened = state::open_store(url);
+  if (!opened) {
+    std::fprintf(stderr, "state_bench: %s\n", opened.error().what().c_str());
+    return 1;
+  }
+  auto store = std::move(*opened);
   engine::SystemClock clock;
   engine::Lifecycle life(*store, clock, "bench");
-  std::printf("state_bench: %zu records, SQLite WAL synchronous=FULL, %s\n", n, db.c_str());
+  std::printf("state_bench: %zu records, %s, %s\n", n,
+              sqlite ? "SQLite WAL synchronous=FULL" : "PostgreSQL", state::redact_url(url).c_str());
   auto t = Clock::now();
   auto ids = populate(*store, life, n);
   std::printf("  create through Lifecycle, 1 per transaction   %9.0f records/s\n",
@@ -128,17 +138,21 @@ int main(int argc, char** argv) {
     moved += writes.size();
   }
   double batched = static_cast<double>(moved) / seconds_since(t);
-  double base_single = baseline_sqlite((dir / "base1.db").string(), single_n, 1);
-  double base_batched = baseline_sqlite((dir / "base100.db").string(), n, batch);
-
-  std::printf(
-      "  transitions, 1 per transaction (Lifecycle)    %9.0f /s   bare sqlite3 %9.0f /s   ratio "
-      "%.2f\n",
-      single, base_single, single / base_single);
-  std::printf(
-      "  transitions, %zu per transaction (apply)      %9.0f /s   bare sqlite3 %9.0f /s   ratio "
-      "%.2f  (target >= 5,000/s)\n",
-      batch, batched, base_batched, batched / base_batched);
+  if (sqlite) {
+    double base_single = baseline_sqlite((dir / "base1.db").string(), single_n, 1);
+    double base_batched = baseline_sqlite((dir / "base100.db").string(), n, batch);
+    std::printf(
+        "  transitions, 1 per transaction (Lifecycle)    %9.0f /s   bare sqlite3 %9.0f /s   "
+        "ratio %.2f\n",
+        single, base_single, single / base_single);
+    std::printf(
+        "  transitions, %zu per transaction (apply)      %9.0f /s   bare sqlite3 %9.0f /s   "
+        "ratio %.2f  (target >= 5,000/s)\n",
+        batch, batched, base_batched, batched / base_batched);
+  } else {
+    std::printf("  transitions, 1 per transaction (Lifecycle)    %9.0f /s\n", single);
+    std::printf("  transitions, %zu per transaction (apply)      %9.0f /s\n", batch, batched);
+  }
 
   auto t_list = Clock::now();
   auto listed = store->list({});
@@ -148,7 +162,7 @@ int main(int argc, char** argv) {
   if (!cli.empty()) {
     for (const char* mode : {"", " --json"}) {
       std::string cmd =
-          "'" + cli + "' status" + mode + " --state-url 'sqlite://" + db + "' >/dev/null";
+          "'" + cli + "' status" + mode + " --state-url '" + url + "' >/dev/null";
       double best = 1e9;
       for (int i = 0; i < 5; ++i) {
         auto s = Clock::now();

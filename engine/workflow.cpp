@@ -71,10 +71,17 @@ RecordOutcome outcome_of(const state::Record& r, RecordOutcome::Result result, s
 }
 
 std::size_t RunReport::count(RecordOutcome::Result r) const {
-  std::size_t n = 0;
-  for (const auto& o : records)
-    n += o.result == r;
-  return n;
+  return by_result[static_cast<std::size_t>(r)];
+}
+
+void RunReport::add(RecordOutcome o, const std::function<void(const RecordOutcome&)>& sink) {
+  ++outcomes;
+  ++by_result[static_cast<std::size_t>(o.result)];
+  drifted += !o.drift.empty();
+  if (sink)
+    sink(o);
+  else
+    records.push_back(std::move(o));
 }
 
 Status validate_for_upload(const pki::Certificate& cert, const std::vector<pki::Certificate>& chain,
@@ -115,23 +122,8 @@ const std::vector<RecordState>& due_states() {
   return states;
 }
 
-// Every record with work due now; `renewing` gets the records a live successor renews.
-Result<std::vector<Record>> due_records(state::StateStore& store, TimePoint now,
-                                        std::set<std::string>& renewing) {
-  std::vector<Record> due;
-  for (auto s : due_states()) {
-    state::RecordFilter f;
-    f.state = s;
-    auto list = store.list(f);
-    if (!list) return list.error();
-    for (auto& r : *list) {
-      if (!r.renews.empty() && s != RecordState::active && s != RecordState::superseded)
-        renewing.insert(r.renews);
-      if (!r.next_attempt_at || *r.next_attempt_at <= now) due.push_back(std::move(r));
-    }
-  }
-  return due;
-}
+// Due records are read this many at a time (StateStore::due_page).
+constexpr std::size_t kDuePage = 256;
 
 }  // namespace
 
@@ -146,16 +138,25 @@ struct Workflow::Pass {
   Impl& m;
   net::io_context& ioc;
   RunReport report;
-  std::deque<Record> pending;     // due when the run looked, not yet claimed
-  std::deque<Record> work;        // claimed, not yet taken by a worker
-  std::vector<Record> held_back;  // due, but another run held them when asked
+  // The run streams: due records are read a page at a time in id order (the cursor), claimed a
+  // batch at a time, and each lease is let go once its record has settled. So a run holds a
+  // page, a batch and the records in flight, however many records the store has.
+  std::string cursor;                  // the last id read
+  bool read_all = false;               // the last page has been read
+  std::deque<Record> pending;          // read, not yet claimed (at most a page)
+  std::deque<Record> work;             // claimed, not yet taken by a worker
+  std::vector<std::string> held_back;  // due, but another run held them when asked
+  std::vector<std::string> retake;     // held back, since let go or dead: to claim again
+  std::vector<std::string> settled;    // worked: their leases go at the next claim
   std::size_t due_total = 0;
-  // Each record taken up, in the state it was taken up in: a record comes back (claim_more)
-  // only when it moved on since (the active predecessor a renewal superseded in this run).
+  // Superseded records taken up, in the state they were taken up in: one comes back through
+  // claim_more as well as through the pages, and is worked again only when it moved on since.
+  // (Every other record is read once, by the cursor.)
   std::map<std::string, RecordState> taken;
   std::optional<LeaseKeeper> leases;
 
   bool take_up(const Record& r) {
+    if (r.state != RecordState::superseded) return true;
     auto [it, fresh] = taken.emplace(r.id, r.state);
     if (fresh) return true;
     if (it->second == r.state) return false;
@@ -168,6 +169,39 @@ struct Workflow::Pass {
   std::optional<net::signal_set> signals;
   std::exception_ptr crashed;
   std::string claim_error;  // why claiming stopped early ("" when it did not)
+
+  std::size_t batch() const {
+    return m.opt.claim_batch > 0 ? m.opt.claim_batch
+                                 : std::max<std::size_t>(8, 2 * m.opt.concurrency);
+  }
+
+  // How many records have work now (the progress line's total): the pages read once, nothing
+  // kept.
+  Result<std::size_t> count_due() {
+    std::size_t n = 0;
+    std::string after;
+    for (;;) {
+      auto page = m.store.due_page(due_states(), m.clock.now(), after, kDuePage);
+      if (!page) return page.error();
+      for (const auto& r : *page)
+        n += m.has_work(r);
+      if (page->size() < kDuePage) return n;
+      after = page->back().id;
+    }
+  }
+
+  // The next page of due records with work into `pending`; false when there are no more.
+  Result<bool> read_page() {
+    while (pending.empty() && !read_all) {
+      auto page = m.store.due_page(due_states(), m.clock.now(), cursor, kDuePage);
+      if (!page) return page.error();
+      read_all = page->size() < kDuePage;
+      if (!page->empty()) cursor = page->back().id;
+      for (auto& r : *page)
+        if (m.has_work(r)) pending.push_back(std::move(r));
+    }
+    return !pending.empty();
+  }
 
   Status claim() {
     // Renewals that came due first, so their successors are worked in this run.
@@ -187,20 +221,16 @@ struct Workflow::Pass {
                       : "due (" + p.reason + "); successor " + p.successor + " planned";
       m.emit(e);
     }
-    auto due = due_records(m.store, m.clock.now(), m.renewing);
-    if (!due) return due.error();
-    std::erase_if(*due, [this](const Record& r) { return !m.has_work(r); });
-    if (m.opt.dry_run) {
-      work.assign(due->begin(), due->end());
-      return Ok{};
+    auto total = count_due();
+    if (!total) return total.error();
+    due_total = *total;
+    if (!m.opt.dry_run) {
+      m.reconcile_journal();
+      leases.emplace(m.store, m.clock,
+                     RunOwner::current(m.opt.run_id.empty() ? new_record_id(m.rng) : m.opt.run_id),
+                     std::chrono::duration_cast<std::chrono::seconds>(m.opt.lease));
+      m.leases = &*leases;
     }
-    m.reconcile_journal();
-    leases.emplace(m.store, m.clock,
-                   RunOwner::current(m.opt.run_id.empty() ? new_record_id(m.rng) : m.opt.run_id),
-                   std::chrono::duration_cast<std::chrono::seconds>(m.opt.lease));
-    m.leases = &*leases;
-    due_total = due->size();
-    pending.assign(std::make_move_iterator(due->begin()), std::make_move_iterator(due->end()));
     return refill();
   }
 
@@ -208,20 +238,35 @@ struct Workflow::Pass {
   // time, so that runs started together (several workers on a shared store) share the records
   // instead of the first one taking them all.
   Status refill() {
-    const std::size_t batch =
-        m.opt.claim_batch > 0 ? m.opt.claim_batch : std::max<std::size_t>(8, 2 * m.opt.concurrency);
-    while (work.empty() && (!pending.empty() || take_back_from_the_dead())) {
-      std::vector<Record> next;
-      while (!pending.empty() && next.size() < batch) {
-        next.push_back(std::move(pending.front()));
-        pending.pop_front();
+    if (leases && !settled.empty()) {
+      leases->let_go(settled);  // settled: nothing more is due for them in this run
+      settled.clear();
+    }
+    while (work.empty()) {
+      std::vector<std::string> next;
+      if (!retake.empty()) {
+        next = std::move(retake);
+        retake.clear();
+      } else {
+        auto more = read_page();
+        if (!more) return more.error();
+        if (!*more && !(leases && take_back_from_the_dead())) break;
+        if (!*more) continue;
+        while (!pending.empty() && next.size() < batch()) {
+          if (!leases) {  // a dry run works on what it read
+            if (take_up(pending.front())) work.push_back(std::move(pending.front()));
+          } else {
+            next.push_back(pending.front().id);
+          }
+          pending.pop_front();
+        }
+        if (!leases) continue;
       }
       auto claimed = leases->claim(next);
       if (!claimed) return claimed.error();
       for (const auto& h : claimed->held) {
         report.skipped_leased.push_back({h.id, h.owner, h.until});
-        for (auto& r : next)
-          if (r.id == h.id) held_back.push_back(std::move(r));
+        held_back.push_back(h.id);
       }
       report.taken_over += claimed->taken_over;
       std::vector<std::string> idle;  // claimed, but nothing is due for it now
@@ -240,16 +285,16 @@ struct Workflow::Pass {
   // host killed mid-run) or has let go of them go back to be claimed, so the runs still going
   // finish a dead worker's records. Those a live run still holds stay with it.
   bool take_back_from_the_dead() {
-    std::vector<Record> still;
-    for (auto& r : held_back) {
-      auto who = m.store.lease_owner(r.id, m.clock.now());
+    std::vector<std::string> still;
+    for (auto& id : held_back) {
+      auto who = m.store.lease_owner(id, m.clock.now());
       if (who && *who && !owner_is_dead(**who))
-        still.push_back(std::move(r));
+        still.push_back(std::move(id));
       else
-        pending.push_back(std::move(r));
+        retake.push_back(std::move(id));
     }
     held_back = std::move(still);
-    return !pending.empty();
+    return !retake.empty();
   }
 
   void all_done() {
@@ -295,10 +340,10 @@ struct Workflow::Pass {
 
   net::awaitable<void> worker() {
     while (!m.stopping) {
-      if (work.empty() && leases) {
+      if (work.empty() && claim_error.empty()) {
         if (auto st = refill(); !st) {
-          claim_error = st.error().what();
-          pending.clear();  // no more claims in this run; what is claimed is still worked
+          claim_error = st.error().what();  // no more claims in this run; the claimed are worked
+          pending.clear();
         }
       }
       if (work.empty()) break;
@@ -313,40 +358,42 @@ struct Workflow::Pass {
       // A renewal that became active superseded its predecessor: retire it now, so the tenant
       // never keeps the old object longer than one run.
       if (outcome.to == RecordState::active && outcome.from != RecordState::active && leases) {
-        auto more = leases->claim_more({RecordState::superseded});
+        auto more = leases->claim_more({RecordState::superseded}, batch());
         if (more)
           for (auto& rec : *more)
             if (m.has_work(rec) && take_up(rec)) work.push_back(std::move(rec));
       }
-      RunEvent settled;
-      settled.kind = RunEvent::Kind::settled;
-      settled.record_id = outcome.id;
-      settled.name = outcome.name;
-      settled.record_kind = outcome.kind;
-      settled.from = outcome.from;
-      settled.to = outcome.to;
-      settled.result = to_string(outcome.result);
-      settled.message = outcome.note;
-      settled.drift = outcome.drift;
-      m.emit(settled);
+      RunEvent done;
+      done.kind = RunEvent::Kind::settled;
+      done.record_id = outcome.id;
+      done.name = outcome.name;
+      done.record_kind = outcome.kind;
+      done.from = outcome.from;
+      done.to = outcome.to;
+      done.result = to_string(outcome.result);
+      done.message = outcome.note;
+      done.drift = outcome.drift;
+      m.emit(done);
       if (outcome.lease_lost) {
         auto who = m.store.lease_owner(outcome.id, m.clock.now());
         report.skipped_leased.push_back(
             {outcome.id, who && *who ? **who : std::string("another run"), m.clock.now()});
+      } else if (leases) {
+        settled.push_back(outcome.id);
       }
-      report.records.push_back(std::move(outcome));
+      report.add(std::move(outcome), m.opt.on_outcome);
     }
   }
 
   void work_all() {
     RunEvent claimed;
     claimed.kind = RunEvent::Kind::claimed;
-    claimed.total = m.opt.dry_run ? work.size() : due_total;
+    claimed.total = due_total;
     m.emit(claimed);
     watch_signals();
     watch_deadline();
     const std::size_t workers =
-        std::max<std::size_t>(1, std::min(m.opt.concurrency, work.size() + pending.size()));
+        std::max<std::size_t>(1, std::min(m.opt.concurrency, std::max(due_total, work.size())));
     for (std::size_t i = 0; i < workers && !work.empty(); ++i) {
       ++running;
       net::co_spawn(ioc, worker(), [this](const std::exception_ptr& e) {
@@ -373,7 +420,10 @@ struct Workflow::Pass {
             : "not started: the run was stopped";
     for (const auto* queue : {&work, &pending})  // never started: the run stopped first
       for (const auto& r : *queue)
-        report.records.push_back(outcome_of(r, Outcome::waiting, why));
+        report.add(outcome_of(r, Outcome::waiting, why), m.opt.on_outcome);
+    // Due records the run stopped before reading (it reads a page at a time): counted only.
+    if (report.interrupted || !claim_error.empty())
+      report.not_read = due_total > report.outcomes ? due_total - report.outcomes : 0;
     m.leases = nullptr;
     if (leases) leases->release();  // also after a crash
     // A due record another run held when this one asked, and has let go since, was worked by

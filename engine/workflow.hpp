@@ -10,6 +10,7 @@
 // Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
 #include <utility>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
@@ -50,10 +51,15 @@ struct RunEvent {
 };
 const char* to_string(RunEvent::Kind k);
 
+struct RecordOutcome;
+
 struct RunOptions {
   std::string actor = "pkiflow run";
   std::string run_id;  // in leases and logs; "" = one is made
   std::function<void(const RunEvent&)> on_event;
+  // Each record's outcome as it settles, on the I/O thread. When set, the report keeps counts
+  // only, so a run's memory stays flat however many records it works.
+  std::function<void(const RecordOutcome&)> on_outcome;
   bool dry_run = false;
   // `pkiflow plan`: the dry run reads the tenant (the transport lets reads through), so steps
   // go as far as their first write.
@@ -111,13 +117,20 @@ struct SkippedRecord {
 };
 
 struct RunReport {
+  // Every record's outcome as it settled; empty when RunOptions::on_outcome took them.
   std::vector<RecordOutcome> records;
+  std::size_t outcomes = 0;                // records settled (kept or not)
+  std::array<std::size_t, 5> by_result{};  // by RecordOutcome::Result
+  std::size_t drifted = 0;                 // outcomes whose drift check found a condition
+  std::size_t not_read = 0;  // due records a stopped run never read (it reads a page at a time)
   std::vector<SkippedRecord> skipped_leased;  // due records another live run holds
   std::vector<PlannedRenewal> renewals;       // active records whose renewal came due
   std::size_t taken_over = 0;    // leases of dead runs of this host taken over at the start
   bool interrupted = false;      // SIGTERM/SIGINT (or request_stop) ended the run early
   bool deadline_passed = false;  // run.deadline_seconds ended it (interrupted is set too)
   std::size_t count(RecordOutcome::Result r) const;
+  // Counts `o`, then hands it to `sink`, or keeps it in `records` when there is none.
+  void add(RecordOutcome o, const std::function<void(const RecordOutcome&)>& sink);
 };
 
 // Where a record's provider and signer come from (the CLI builds them from the configuration).

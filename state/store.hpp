@@ -99,6 +99,14 @@ class StateStore {
   virtual Result<std::vector<Record>> claim_ids(const std::string& owner,
                                                 const std::vector<std::string>& ids, TimePoint now,
                                                 TimePoint until) = 0;
+  // What a run has to do, a page at a time in id order after `after_id` ("" from the start), so
+  // that it never holds more than a page however many records there are: the records in one of
+  // `states` whose next attempt is due at `now` (or unset), leased or not (claiming decides).
+  // An active record that a live successor (planned .. uploaded) renews is left out: that
+  // successor is its renewal, and a drift check meanwhile would race it.
+  virtual Result<std::vector<Record>> due_page(const std::vector<RecordState>& states,
+                                               TimePoint now, const std::string& after_id,
+                                               std::size_t limit) = 0;
   virtual Status release(const std::string& owner, const std::vector<std::string>& ids) = 0;
   virtual Result<std::optional<std::string>> lease_owner(const std::string& id, TimePoint now) = 0;
   // Every lease in force at `now` (the engine decides which owners are dead).

@@ -31,8 +31,7 @@ net::awaitable<Status> DurabilityBarrier::wait() {
   // A sync already running may have started before this caller's write: the next one covers it.
   Waiter w{started_ + 1, nullptr};
   if (!running_) start();
-  net::steady_timer timer(co_await net::this_coro::executor,
-                          net::steady_timer::time_point::max());
+  net::steady_timer timer(co_await net::this_coro::executor, net::steady_timer::time_point::max());
   w.timer = &timer;
   waiters_.push_back(&w);
   const auto self = std::prev(waiters_.end());

@@ -8,7 +8,7 @@ LeaseKeeper::LeaseKeeper(state::StateStore& store, const Clock& clock, const Run
                          std::chrono::seconds lease)
     : store_(store), clock_(clock), owner_str_(owner.str()), lease_(lease) {}
 
-Result<LeaseKeeper::Claim> LeaseKeeper::claim(const std::vector<state::Record>& due) {
+Result<LeaseKeeper::Claim> LeaseKeeper::claim(const std::vector<std::string>& due) {
   Claim out;
   const auto now = clock_.now();
   auto leases = store_.leases(now);
@@ -21,11 +21,7 @@ Result<LeaseKeeper::Claim> LeaseKeeper::claim(const std::vector<state::Record>& 
     if (!n) return n.error();
     out.taken_over += *n;
   }
-  std::vector<std::string> wanted;
-  wanted.reserve(due.size());
-  for (const auto& r : due)
-    wanted.push_back(r.id);
-  auto claimed = store_.claim_ids(owner_str_, wanted, now, now + lease_);
+  auto claimed = store_.claim_ids(owner_str_, due, now, now + lease_);
   if (!claimed) return claimed.error();
   for (const auto& r : *claimed)
     ids_.insert(r.id);
@@ -33,24 +29,24 @@ Result<LeaseKeeper::Claim> LeaseKeeper::claim(const std::vector<state::Record>& 
   std::map<std::string, const state::Lease*> by_id;
   for (const auto& l : *leases)
     by_id[l.record_id] = &l;
-  for (const auto& r : due) {
-    if (ids_.count(r.id)) continue;
-    auto it = by_id.find(r.id);
+  for (const auto& id : due) {
+    if (ids_.count(id)) continue;
+    auto it = by_id.find(id);
     if (it == by_id.end() || dead.count(it->second->owner)) {
       // Free a moment ago yet not claimed (it moved on meanwhile): report who holds it now.
-      auto who = store_.lease_owner(r.id, now);
-      if (who && *who) out.held.push_back({r.id, **who, now});
+      auto who = store_.lease_owner(id, now);
+      if (who && *who) out.held.push_back({id, **who, now});
       continue;
     }
-    out.held.push_back({r.id, it->second->owner, it->second->expires_at});
+    out.held.push_back({id, it->second->owner, it->second->expires_at});
   }
   return out;
 }
 
 Result<std::vector<state::Record>> LeaseKeeper::claim_more(
-    const std::vector<state::RecordState>& states) {
+    const std::vector<state::RecordState>& states, std::size_t limit) {
   const auto now = clock_.now();
-  auto claimed = store_.claim_due(owner_str_, now, now + lease_, states, 0);
+  auto claimed = store_.claim_due(owner_str_, now, now + lease_, states, limit);
   if (!claimed) return claimed.error();
   for (const auto& r : *claimed)
     ids_.insert(r.id);

@@ -35,13 +35,15 @@ class LeaseKeeper {
     std::vector<HeldElsewhere> held;     // due, but a live run holds them
     std::size_t taken_over = 0;          // leases of dead runs of this host dropped first
   };
-  // Drops the leases of dead runs of this host, then claims those of `due` (records that had
-  // work when the run looked) that no live run holds; says who holds the others. A run calls
-  // it a batch at a time, so runs started together share the work.
-  Result<Claim> claim(const std::vector<state::Record>& due);
-  // Claims more due records in `states` (work a run finds it has, e.g. a superseded record);
-  // records this run held already are among them (the caller knows which it has worked).
-  Result<std::vector<state::Record>> claim_more(const std::vector<state::RecordState>& states);
+  // Drops the leases of dead runs of this host, then claims those of `due` (ids of records that
+  // had work when the run looked) that no live run holds; says who holds the others. A run
+  // calls it a batch at a time, so runs started together share the work.
+  Result<Claim> claim(const std::vector<std::string>& due);
+  // Claims up to `limit` more due records in `states` (work a run finds it has, e.g. a
+  // superseded record); records this run held already are among them (the caller knows which
+  // it has worked).
+  Result<std::vector<state::Record>> claim_more(const std::vector<state::RecordState>& states,
+                                                std::size_t limit);
   // Releases the leases of `ids` (claimed with the others, but nothing is due for them).
   void let_go(const std::vector<std::string>& ids);
   // Extends every lease still held; records another run took since are forgotten and their ids

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "engine/run/renewals.hpp"
@@ -56,12 +57,13 @@ class Writer {
 
 }  // namespace
 
-std::string prometheus_text(const std::vector<state::Record>& records, const Config& config,
+std::string prometheus_text(const RecordSource& records, const Config& config,
                             const RunReport& report, const RunFigures& figures) {
   Writer w;
   std::map<std::tuple<std::string, std::string, std::string>, int> by_state;
-  for (const auto& r : records)
+  records([&](const state::Record& r) {
     ++by_state[{state::to_string(r.state), state::to_string(r.kind), r.tenant}];
+  });
   w.family("pkiflow_records", "gauge", "Records in the state store by state, kind and tenant.");
   for (const auto& [key, n] : by_state)
     w.sample(
@@ -77,37 +79,38 @@ std::string prometheus_text(const std::vector<state::Record>& records, const Con
   };
   w.family("pkiflow_certificate_expiration_timestamp_seconds", "gauge",
            "notAfter of each certificate in the tenant (active or superseded), Unix time.");
-  for (const auto& r : records)
+  records([&](const state::Record& r) {
     if ((r.state == state::RecordState::active || r.state == state::RecordState::superseded) &&
         r.not_after)
       w.sample("pkiflow_certificate_expiration_timestamp_seconds", ids(r),
                seconds_of(*r.not_after));
+  });
   w.family("pkiflow_certificate_renewal_timestamp_seconds", "gauge",
            "When each active certificate is due for renewal under its policy, Unix time.");
-  std::map<std::string, bool> renewing;
-  for (const auto& r : records)
+  std::set<std::string> renewing;  // records a live successor renews
+  records([&](const state::Record& r) {
     if (!r.renews.empty() && r.state != state::RecordState::retired &&
         r.state != state::RecordState::failed)
-      renewing[r.renews] = true;
-  for (const auto& r : records) {
-    if (r.state != state::RecordState::active) continue;
+      renewing.insert(r.renews);
+    if (r.state != state::RecordState::active) return;
     if (auto t = renewal_due(r, config.renewal_policy(r.kind, r.name, r.tenant)))
       w.sample("pkiflow_certificate_renewal_timestamp_seconds", ids(r), seconds_of(t->at));
-  }
+  });
   w.family("pkiflow_certificate_renewal_planned", "gauge",
            "1 when an active certificate's successor is on its way, else 0.");
-  for (const auto& r : records)
+  records([&](const state::Record& r) {
     if (r.state == state::RecordState::active)
       w.sample("pkiflow_certificate_renewal_planned", ids(r), renewing.count(r.id) ? "1" : "0");
+  });
 
   w.family("pkiflow_drift", "gauge",
            "1 when an active record's remote object no longer matches it (by condition), else 0.");
-  for (const auto& r : records)
-    if (r.state == state::RecordState::active) {
-      auto labels = ids(r);
-      labels.emplace_back("condition", r.drift.empty() ? "none" : r.drift);
-      w.sample("pkiflow_drift", labels, r.drift.empty() ? "0" : "1");
-    }
+  records([&](const state::Record& r) {
+    if (r.state != state::RecordState::active) return;
+    auto labels = ids(r);
+    labels.emplace_back("condition", r.drift.empty() ? "none" : r.drift);
+    w.sample("pkiflow_drift", labels, r.drift.empty() ? "0" : "1");
+  });
   w.family("pkiflow_run_records", "gauge", "Records the last run worked, by result.");
   for (auto result : {RecordOutcome::Result::progressed, RecordOutcome::Result::waiting,
                       RecordOutcome::Result::failed, RecordOutcome::Result::unchanged,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,8 +26,12 @@ struct RunFigures {
   std::map<std::string, std::uint64_t> graph_requests;
 };
 
-// The exposition text (format 0.0.4) for `records` (every record of the store) after `report`.
-std::string prometheus_text(const std::vector<state::Record>& records, const Config& config,
+// Every record of the store, handed to the visitor one by one (read a page at a time); it may
+// be called several times.
+using RecordSource = std::function<void(const std::function<void(const state::Record&)>&)>;
+
+// The exposition text (format 0.0.4) for every record of `records` after `report`.
+std::string prometheus_text(const RecordSource& records, const Config& config,
                             const RunReport& report, const RunFigures& figures);
 
 // pkiflow_run_last_success_timestamp_seconds from an earlier file's text, if it has one.

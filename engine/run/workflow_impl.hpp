@@ -219,17 +219,14 @@ struct Workflow::Impl {
     return RenewalPolicy{};
   }
 
-  // Whether a claimed record has work now: a superseded one only when its policy retires it,
-  // an active one only when its drift check is due and no renewal of it is under way (its
-  // successor being put in force switches it off on the service: that is the renewal, not
-  // drift, and the check would race the successor's steps).
-  // Records a live successor renews (seen when the run listed the due records).
-  std::set<std::string> renewing;
-
+  // Whether a due record has work now: a superseded one only when its policy retires it, an
+  // active one only when its drift check is due. (An active record whose renewal is under way
+  // is not listed as due at all, StateStore::due_page: its successor being put in force
+  // switches it off on the service; that is the renewal, not drift, and a check would race the
+  // successor's steps.)
   bool has_work(const Record& r) const {
     if (r.state == RecordState::active)
-      return !renewing.count(r.id) &&
-             verify_due(r, opt.verify_interval, clock.now(), opt.config_changed_at);
+      return verify_due(r, opt.verify_interval, clock.now(), opt.config_changed_at);
     return r.state != RecordState::superseded || retirement_due(r, policy_of(r), clock.now());
   }
 

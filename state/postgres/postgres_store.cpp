@@ -376,6 +376,27 @@ Result<std::vector<Record>> PostgresStore::claim_due(const std::string& owner, T
   return records_of(rows);
 }
 
+Result<std::vector<Record>> PostgresStore::due_page(const std::vector<RecordState>& states,
+                                                    TimePoint now, const std::string& after_id,
+                                                    std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  Params p;
+  p.bind(1, std::string_view(after_id))
+      .bind(2, std::string_view(state_array(states)))
+      .bind(3, to_millis(now))
+      .bind(4, static_cast<std::int64_t>(limit));
+  auto rows =
+      impl_->conn.exec(kSelectRecord +
+                           " WHERE id > $1::text AND state = ANY($2::text[])"
+                           " AND (next_attempt_at IS NULL OR next_attempt_at <= $3::bigint)"
+                           " AND NOT (state = 'active' AND id IN (SELECT renews FROM records"
+                           " WHERE renews IS NOT NULL AND state IN ('planned', 'csrGenerated', "
+                           "'signed', 'uploaded')))"
+                           " ORDER BY id LIMIT $4::bigint",
+                       p);
+  return records_of(rows);
+}
+
 Result<std::vector<Record>> PostgresStore::claim_ids(const std::string& owner,
                                                      const std::vector<std::string>& ids,
                                                      TimePoint now, TimePoint until) {

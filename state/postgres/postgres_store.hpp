@@ -41,6 +41,8 @@ class PostgresStore final : public StateStore {
   Result<std::vector<Record>> claim_ids(const std::string& owner,
                                         const std::vector<std::string>& ids, TimePoint now,
                                         TimePoint until) override;
+  Result<std::vector<Record>> due_page(const std::vector<RecordState>& states, TimePoint now,
+                                       const std::string& after_id, std::size_t limit) override;
   Status release(const std::string& owner, const std::vector<std::string>& ids) override;
   Result<std::optional<std::string>> lease_owner(const std::string& id, TimePoint now) override;
   Result<std::vector<Lease>> leases(TimePoint now) override;

@@ -27,6 +27,14 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10'000;
 
+// States bound as one JSON array (json_each), never spliced into the SQL.
+std::string states_json(const std::vector<RecordState>& states) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < states.size(); ++i)
+    out += (i ? ",\"" : "\"") + std::string(to_string(states[i])) + "\"";
+  return out + "]";
+}
+
 // An existing non-empty file must start with the SQLite header before SQLite may touch it.
 Status check_header(const std::string& path) {
   std::error_code ec;
@@ -339,16 +347,12 @@ Result<std::vector<Operation>> SqliteStore::journal_of(const std::string& record
 
 Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, TimePoint now,
                                                    TimePoint until,
-                                                   const std::vector<RecordState>& states,
+                                                   const std::vector<RecordState>& wanted,
                                                    std::size_t limit) {
   auto& db = impl_->db;
   WriteTransaction tx(db);
   if (auto st = tx.begin(); !st) return st.error();
-  // The states are bound one by one as a JSON array (json_each), never spliced into the SQL.
-  std::string states_json = "[";
-  for (std::size_t i = 0; i < states.size(); ++i)
-    states_json += (i ? ",\"" : "\"") + std::string(to_string(states[i])) + "\"";
-  states_json += "]";
+  const std::string states = states_json(wanted);
   Stmt st(db, std::string("UPDATE records SET lease_owner = ?1, lease_expires_at = ?2 WHERE id IN ("
                           " SELECT id FROM records WHERE state IN (SELECT value FROM json_each(?3))"
                           " AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)"
@@ -357,7 +361,7 @@ Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, Tim
                   sql::kRecordColumns);
   st.bind(1, std::string_view(owner))
       .bind(2, to_millis(until))
-      .bind(3, std::string_view(states_json))
+      .bind(3, std::string_view(states))
       .bind(4, to_millis(now))
       .bind(5, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
   std::vector<Record> out;
@@ -366,6 +370,31 @@ Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, Tim
     out.push_back(read_record(st));
   if (rc != SQLITE_DONE) return db.error("cannot claim records");
   if (auto c = tx.commit(); !c) return c.error();
+  return out;
+}
+
+Result<std::vector<Record>> SqliteStore::due_page(const std::vector<RecordState>& states,
+                                                  TimePoint now, const std::string& after_id,
+                                                  std::size_t limit) {
+  // The renewed ids are one list for the statement (not a subquery per row): linear in the
+  // records, however many renewals are under way.
+  Stmt st(impl_->db,
+          std::string("SELECT ") + sql::kRecordColumns +
+              " FROM records WHERE id > ?1 AND state IN (SELECT value FROM json_each(?2))"
+              " AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)"
+              " AND NOT (state = 'active' AND id IN (SELECT renews FROM records"
+              " WHERE renews IS NOT NULL AND state IN "
+              "('planned', 'csrGenerated', 'signed', 'uploaded')))"
+              " ORDER BY id LIMIT ?4");
+  st.bind(1, std::string_view(after_id))
+      .bind(2, std::string_view(states_json(states)))
+      .bind(3, to_millis(now))
+      .bind(4, static_cast<std::int64_t>(limit));
+  std::vector<Record> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(read_record(st));
+  if (rc != SQLITE_DONE) return impl_->db.error("cannot list the due records");
   return out;
 }
 

@@ -4,6 +4,7 @@
 // and writes by several workers at once, renewals planned once, read-only opening, and every
 // older schema migrated forward with its data. SQL "from another program" is run with the
 // backends' own command-line tools (sqlite3, psql), not through pkiflow.
+#include <algorithm>
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -430,6 +431,59 @@ BOOST_DATA_TEST_CASE(records_not_yet_due_are_not_claimed, bdata::make(kBackends)
       store->claim_due("run", later, later + std::chrono::minutes(5), {RecordState::planned}, 10);
   BOOST_REQUIRE(got->size() == 1u);
   BOOST_TEST(got->front().id == r.id);  // the signed one is not in the states asked for
+}
+
+// A run reads what is due a page at a time: every due record exactly once across the pages,
+// in id order, leased or not; none that is not due yet, in another state, or active while a
+// live successor renews it.
+BOOST_DATA_TEST_CASE(due_records_are_read_in_pages_each_once, bdata::make(kBackends), backend) {
+  StoreUnderTest s(backend);
+  auto store = s.open();
+  std::set<std::string> due;
+  for (int i = 0; i < 23; ++i) {
+    Record r = sample(id_of(i));
+    r.state = i % 3 == 0   ? RecordState::planned
+              : i % 3 == 1 ? RecordState::uploaded
+                           : RecordState::active;
+    if (i % 5 == 0) r.next_attempt_at = t0() + std::chrono::hours(1);  // not due yet
+    if (i == 7) r.state = RecordState::failed;                         // not a due state
+    BOOST_REQUIRE(store->create(r, created(r.id)).ok());
+    const bool is_due = !(i % 5 == 0) && i != 7;
+    if (is_due) due.insert(r.id);
+  }
+  // A live successor renews record 2 (active): it is left out; one renewing record 8 (active)
+  // has failed, so 8 is still due.
+  Record successor = sample("S000000000000001");
+  successor.renews = id_of(2);
+  BOOST_REQUIRE(store->create(successor, created(successor.id)).ok());
+  due.insert(successor.id);
+  due.erase(id_of(2));
+  Record gave_up = sample("S000000000000002");
+  gave_up.renews = id_of(8);
+  BOOST_REQUIRE(store->create(gave_up, created(gave_up.id)).ok());
+  gave_up.state = RecordState::failed;
+  gave_up.version = 1;
+  BOOST_REQUIRE(
+      store->apply({{gave_up, moved(gave_up.id, RecordState::planned, RecordState::failed)}}).ok());
+  // Another run's lease does not hide a record: claiming decides.
+  BOOST_REQUIRE(
+      store->claim_ids("another run", {id_of(4)}, t0(), t0() + std::chrono::hours(1))->size() ==
+      1u);
+  const std::vector<RecordState> states{RecordState::planned, RecordState::uploaded,
+                                        RecordState::active};
+  std::vector<std::string> read;
+  std::string after;
+  for (int pages = 0; pages < 20; ++pages) {
+    auto page = store->due_page(states, t0(), after, 4);
+    BOOST_TEST_REQUIRE(page.ok(), pkiflow::test::why(page));
+    for (const auto& r : *page)
+      read.push_back(r.id);
+    if (page->size() < 4) break;
+    after = page->back().id;
+  }
+  BOOST_TEST(std::is_sorted(read.begin(), read.end()));
+  BOOST_TEST(std::set<std::string>(read.begin(), read.end()).size() == read.size());
+  BOOST_TEST((std::set<std::string>(read.begin(), read.end()) == due));
 }
 
 BOOST_DATA_TEST_CASE(a_renewal_is_planned_once_and_only_of_an_active_record, bdata::make(kBackends),

@@ -23,7 +23,12 @@ using S = state::RecordState;
 namespace {
 
 struct Fixture : pkiflow::test::StoreFixture {
-  std::vector<state::Record> due() { return store->list({}).value(); }
+  std::vector<std::string> due() {
+    std::vector<std::string> ids;
+    for (const auto& r : store->list({}).value())
+      ids.push_back(r.id);
+    return ids;
+  }
 };
 
 const std::vector<S> kStates{S::planned};

@@ -14,6 +14,7 @@
 #include "engine/graph_session.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/encoded_file.hpp"
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
@@ -43,6 +44,69 @@ std::optional<state::TimePoint> changed_at(const std::filesystem::path& file) {
       std::chrono::file_clock::to_sys(t));
 }
 
+// A record's outcome as `run --json` shows it (one element of "records").
+nlohmann::ordered_json run_outcome_json(const engine::RecordOutcome& o) {
+  return {{"id", o.id},
+          {"name", o.name},
+          {"kind", state::to_string(o.kind)},
+          {"from", state::to_string(o.from)},
+          {"to", state::to_string(o.to)},
+          {"result", engine::to_string(o.result)},
+          {"verified", o.verified},
+          {"drift",
+           o.drift.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.drift)},
+          {"note", o.note}};
+}
+
+// The run's outcomes as they settle, one JSON line each in an unlinked temporary file (0600),
+// read back for the report: the run's memory stays flat however many records it works. Kept
+// in memory instead when no temporary file can be written.
+class OutcomeSpool {
+ public:
+  OutcomeSpool() : file_(std::tmpfile()) {}
+  ~OutcomeSpool() {
+    if (file_) std::fclose(file_);
+  }
+  OutcomeSpool(const OutcomeSpool&) = delete;
+  OutcomeSpool& operator=(const OutcomeSpool&) = delete;
+
+  void add(const engine::RecordOutcome& o) {
+    auto j = run_outcome_json(o);
+    if (file_) {
+      const std::string line = json_text(j, -1) + "\n";
+      if (std::fwrite(line.data(), 1, line.size(), file_) == line.size()) return;
+      std::fclose(file_);  // what it holds is lost with it: keep from here on in memory
+      file_ = nullptr;
+      lost_ = true;
+    }
+    kept_.push_back(std::move(j));
+  }
+
+  // Each outcome in the order they settled.
+  void each(const std::function<void(const nlohmann::ordered_json&)>& f) {
+    if (file_ && std::fflush(file_) == 0 && std::fseek(file_, 0, SEEK_SET) == 0) {
+      std::string line;
+      int c;
+      while ((c = std::fgetc(file_)) != EOF) {
+        if (c != '\n') {
+          line += static_cast<char>(c);
+          continue;
+        }
+        f(nlohmann::ordered_json::parse(line));
+        line.clear();
+      }
+    }
+    for (const auto& j : kept_)
+      f(j);
+  }
+  bool lost() const { return lost_; }
+
+ private:
+  std::FILE* file_;
+  std::vector<nlohmann::ordered_json> kept_;
+  bool lost_ = false;
+};
+
 struct Run {
   StoreOptions store;
   // plan: a dry run that reads the tenant (token, GETs) so it shows the writes a run would
@@ -54,7 +118,7 @@ struct Run {
   int concurrency = 0, poll_ms = 0, wait_s = -1;
 
   // The Prometheus textfile (0644, atomically): records, expiry and renewal times, the run.
-  void write_metrics(const std::vector<state::Record>& records, const engine::Config& config,
+  void write_metrics(const engine::RecordSource& records, const engine::Config& config,
                      const engine::RunReport& report, std::chrono::steady_clock::time_point start,
                      int code, std::map<std::string, std::uint64_t> requests) const {
     if (metrics_file.empty() || dry_run) return;
@@ -104,6 +168,8 @@ struct Run {
     ro.actor = "pkiflow run (" + actor() + ")";
     ro.run_id = run_id;
     ro.on_event = [&log](const engine::RunEvent& e) { log.event(e); };
+    OutcomeSpool outcomes;
+    ro.on_outcome = [&outcomes](const engine::RecordOutcome& o) { outcomes.add(o); };
     ro.dry_run = dry_run;
     ro.reads_tenant = plan;
     ro.concurrency = workers;
@@ -120,25 +186,32 @@ struct Run {
     auto report = flow.run(ioc);
     log.finish();
     if (!report) fail(report.error(), kCannotRun);
-    // The store after the run, read once: for the drift that stays a condition until it is put
-    // right (whether or not this run checked again), and for the metrics file.
-    const std::vector<state::Record> after =
-        dry_run ? std::vector<state::Record>{} : take(st->list({}));
+    // The store after the run, a page at a time: for the drift that stays a condition until it
+    // is put right (whether or not this run checked again), and for the metrics file.
+    engine::RecordSource after = [&st, this](const auto& visit) {
+      if (dry_run) return;
+      std::string cursor;
+      for (;;) {
+        auto page = take(st->records_page(cursor, 500));
+        for (const auto& r : page)
+          visit(r);
+        if (page.size() < 500) return;
+        cursor = page.back().id;
+      }
+    };
     std::vector<state::Record> drifted;
-    for (const auto& r : after)
+    after([&drifted](const state::Record& r) {
       if (r.state == state::RecordState::active && !r.drift.empty()) drifted.push_back(r);
-    const int code =
-        report->interrupted ? kInterrupted
-        : report->count(engine::RecordOutcome::Result::failed) > 0 ||
-                std::any_of(report->renewals.begin(), report->renewals.end(),
-                            [](const auto& p) { return !p.error.empty(); })
-            ? kRecordsFailed
-        : !drifted.empty() || std::any_of(report->records.begin(), report->records.end(),
-                                          [](const auto& o) { return !o.drift.empty(); })
-            ? kDrift
-        : !report->skipped_leased.empty() ? kHeldByAnotherRun
-                                          : kOk;
-    print(*report, dry, code);
+    });
+    const int code = report->interrupted ? kInterrupted
+                     : report->count(engine::RecordOutcome::Result::failed) > 0 ||
+                             std::any_of(report->renewals.begin(), report->renewals.end(),
+                                         [](const auto& p) { return !p.error.empty(); })
+                         ? kRecordsFailed
+                     : !drifted.empty() || report->drifted > 0 ? kDrift
+                     : !report->skipped_leased.empty()         ? kHeldByAnotherRun
+                                                               : kOk;
+    print(*report, outcomes, dry, code);
     write_metrics(after, config, *report, start, code, session.request_counts());
     if (code == kInterrupted && report->deadline_passed)
       throw Exit(kInterrupted,
@@ -165,25 +238,17 @@ struct Run {
     if (code != kOk) throw Exit(code, "");
   }
 
-  void print(const engine::RunReport& report, const DryRunOutput& dry, int code) const {
+  void print(const engine::RunReport& report, OutcomeSpool& outcomes, const DryRunOutput& dry,
+             int code) const {
     using R = engine::RecordOutcome::Result;
+    if (outcomes.lost())
+      std::cerr << "pkiflow: warning: the temporary file of this run's outcomes could not be "
+                   "written; the report lists only those after the failure (the counts are "
+                   "whole)\n";
     if (json) {
-      nlohmann::ordered_json j;
-      if (plan) j["plan"] = true;
-      j["dry_run"] = dry_run;
-      auto recs = nlohmann::ordered_json::array();
-      for (const auto& o : report.records)
-        recs.push_back({{"id", o.id},
-                        {"name", o.name},
-                        {"kind", state::to_string(o.kind)},
-                        {"from", state::to_string(o.from)},
-                        {"to", state::to_string(o.to)},
-                        {"result", engine::to_string(o.result)},
-                        {"verified", o.verified},
-                        {"drift", o.drift.empty() ? nlohmann::ordered_json(nullptr)
-                                                  : nlohmann::ordered_json(o.drift)},
-                        {"note", o.note}});
-      j["records"] = recs;
+      nlohmann::ordered_json head, j;
+      if (plan) head["plan"] = true;
+      head["dry_run"] = dry_run;
       auto renewals = nlohmann::ordered_json::array();
       for (const auto& p : report.renewals)
         renewals.push_back(
@@ -207,7 +272,23 @@ struct Run {
       j["deadline_passed"] = report.deadline_passed;
       if (dry_run && dry_run_out.empty()) j["requests"] = dry.collected;
       j["exit"] = code;
-      print_json(j);
+      // As print_json would print {head..., "records": [...], j...}, with the records streamed
+      // from the spool rather than held as one document.
+      const std::string a = json_text(head, 2), b = json_text(j, 2);
+      std::cout << a.substr(0, a.size() - 2) << ",\n  \"records\": [";
+      bool first = true;
+      outcomes.each([&first](const nlohmann::ordered_json& o) {
+        std::string text = json_text(o, 2);
+        std::string indented;
+        for (char c : text) {
+          indented += c;
+          if (c == '\n') indented += "    ";
+        }
+        std::cout << (first ? "\n    " : ",\n    ") << indented;
+        first = false;
+      });
+      std::cout << (first ? "]," : "\n  ],") << b.substr(1) << "\n";
+      document_written();
       return;
     }
     for (const auto& p : report.renewals) {
@@ -222,22 +303,26 @@ struct Run {
       else
         std::cout << "planned " << p.successor << "\n";
     }
-    for (const auto& o : report.records) {
-      std::cout << o.id << "  " << o.name << "  " << state::to_string(o.from);
-      if (o.to != o.from) std::cout << " -> " << state::to_string(o.to);
-      std::cout << "  (" << engine::to_string(o.result) << ")";
-      if (!o.note.empty()) std::cout << "  " << o.note;
+    outcomes.each([](const nlohmann::ordered_json& o) {
+      const auto from = o["from"].get<std::string>(), to = o["to"].get<std::string>();
+      std::cout << o["id"].get<std::string>() << "  " << o["name"].get<std::string>() << "  "
+                << from;
+      if (to != from) std::cout << " -> " << to;
+      std::cout << "  (" << o["result"].get<std::string>() << ")";
+      if (const auto note = o["note"].get<std::string>(); !note.empty()) std::cout << "  " << note;
       std::cout << "\n";
-    }
+    });
     for (const auto& k : report.skipped_leased)
       std::cout << k.id << "  skipped: a live run holds it (" << k.owner << ", lease until "
                 << pki::format_rfc3339(k.until) << ")\n";
     if (report.taken_over > 0)
       std::cout << "took over " << report.taken_over
                 << " record(s) from a run of this host that is no longer running\n";
-    std::cout << report.records.size() << " record(s): " << report.count(R::progressed)
-              << " progressed, " << report.count(R::waiting) << " waiting, "
-              << report.count(R::failed) << " failed";
+    if (report.not_read > 0)
+      std::cout << report.not_read
+                << " more due record(s) not started: the run stopped before it read them\n";
+    std::cout << report.outcomes << " record(s): " << report.count(R::progressed) << " progressed, "
+              << report.count(R::waiting) << " waiting, " << report.count(R::failed) << " failed";
     if (dry_run) std::cout << ", " << report.count(R::dry_run) << " stopped at a request (dry run)";
     std::cout << "\n";
   }
