@@ -2,6 +2,9 @@
 // resumes only after a sync that started after it asked, a failed sync reaches every step that
 // waited for it, and no sync function means no wait. Also the SQLite store's side of it: a
 // sync from another thread while the store is in use, and nothing lost across a reopen.
+// Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
+#include <utility>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,9 +36,12 @@ struct CountingSync {
   std::atomic<int> began{0}, ended{0};
   int ms = 20;
   bool fail = false;
+  std::atomic<bool>* hold = nullptr;  // the first sync waits until this is set (at most 5 s)
   std::function<Status()> fn() {
     return [this]() -> Status {
-      ++began;
+      if (++began == 1 && hold)
+        for (int i = 0; i < 500 && !hold->load(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       ++ended;
       if (fail) return Error(ErrorKind::io, "state.db-wal", "cannot sync: Input/output error");
@@ -92,7 +98,8 @@ BOOST_AUTO_TEST_CASE(steps_waiting_together_share_a_sync_that_began_after_they_a
 BOOST_AUTO_TEST_CASE(a_step_that_asks_during_a_sync_waits_for_the_next_one) {
   net::io_context ioc;
   CountingSync sync;
-  sync.ms = 50;
+  std::atomic<bool> asked{false};
+  sync.hold = &asked;  // the first sync runs until the second step has asked
   DurabilityBarrier b(ioc.get_executor(), sync.fn());
   int second_saw_ended = -1, first_saw_ended = -1;
   net::co_spawn(
@@ -105,10 +112,13 @@ BOOST_AUTO_TEST_CASE(a_step_that_asks_during_a_sync_waits_for_the_next_one) {
   net::co_spawn(
       ioc,
       [&]() -> net::awaitable<void> {
-        // Ask once the first sync is under way: its write may be after that sync's start.
-        net::steady_timer t(ioc, std::chrono::milliseconds(20));
-        co_await t.async_wait(net::use_awaitable);
-        BOOST_TEST(sync.began.load() == 1);
+        // Asks once the first sync is under way: its write may be after that sync's start.
+        while (sync.began.load() == 0) {
+          net::steady_timer t(ioc, std::chrono::milliseconds(1));
+          co_await t.async_wait(net::use_awaitable);
+        }
+        BOOST_TEST(sync.ended.load() == 0);
+        asked = true;
         (void)co_await b.wait();
         second_saw_ended = sync.ended.load();
       },
