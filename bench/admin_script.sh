@@ -21,6 +21,8 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 crlDistributionPoints = URI:http://crl.scale.test/root.crl
 EOF
+# The secret's first line, without its newline, for curl's @file (never on a command line).
+(umask 077 && head -n 1 "$SECRET" | tr -d '\r\n' > "$WORK/secret")
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 pem_json() { awk '{ printf "%s\\n", $0 }' "$1"; }
 
@@ -28,7 +30,7 @@ for i in $(seq "$FIRST" $((FIRST + COUNT - 1))); do
   t=$(printf "%s%05d" "$PREFIX" "$i")
   token=$(curl -sS --fail -X POST "$BASE/$t/oauth2/v2.0/token" \
     -d grant_type=client_credentials -d "client_id=$CLIENT_ID" \
-    --data-urlencode "client_secret@$SECRET" \
+    --data-urlencode "client_secret@$WORK/secret" \
     --data-urlencode "scope=https://graph.microsoft.com/.default" | json_field access_token)
   auth="Authorization: Bearer $token"
   created=$(curl -sS --fail -X POST "$GSA" -H "$auth" -H "Content-Type: application/json" \

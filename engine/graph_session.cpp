@@ -121,13 +121,34 @@ struct GraphSession::Impl {
   state::StateStore* throttle_store = nullptr;                          // share_throttling()
   std::map<std::string, std::unique_ptr<graph::Transport>> transports;  // by TLS CA file
   std::map<std::string, std::unique_ptr<graph::Transport>> read_only;   // plan: over those
-  std::map<std::string, std::unique_ptr<graph::GraphClient>> clients;   // by tenant name
-  std::map<std::string, std::unique_ptr<providers::Provider>> providers_;
+  // A tenant's client and its providers, shared with the records that use them.
+  struct TenantEntry {
+    std::unique_ptr<graph::GraphClient> client;
+    std::map<state::RecordKind, std::unique_ptr<providers::Provider>> providers;
+    std::uint64_t used = 0;  // when last asked for (a tick of `clock_ticks`)
+  };
+  std::map<std::string, std::shared_ptr<TenantEntry>> tenants;  // by tenant name
+  std::uint64_t ticks = 0;
+
+  // Drops the least recently used tenants no record holds, down to kTenantsKept.
+  void trim() {
+    while (tenants.size() > kTenantsKept) {
+      auto oldest = tenants.end();
+      for (auto it = tenants.begin(); it != tenants.end(); ++it)
+        if (it->second.use_count() == 1 &&
+            (oldest == tenants.end() || it->second->used < oldest->second->used))
+          oldest = it;
+      if (oldest == tenants.end()) return;  // all in use
+      tenants.erase(oldest);
+    }
+  }
   std::map<std::string, std::unique_ptr<Signer>> signers;
   // A signer that could not be made is not tried again in this session: a token asked for its
   // PIN once per record would count one failed try per record and lock.
   std::map<std::string, Error> signer_failures;
   pki::Rng rng = pki::Rng::system();
+
+  static constexpr std::size_t kTenantsKept = GraphSession::kTenantsKept;
 
   Impl(const net::any_io_executor& e, const Config& c, const Clock& k, Options o)
       : ex(e),
@@ -202,7 +223,10 @@ std::map<std::string, std::uint64_t> GraphSession::request_counts() const {
 
 Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
   auto& m = *impl_;
-  if (auto it = m.clients.find(tenant); it != m.clients.end()) return it->second.get();
+  if (auto it = m.tenants.find(tenant); it != m.tenants.end()) {
+    it->second->used = ++m.ticks;
+    return it->second->client.get();
+  }
   const TenantConfig* t = m.config.tenant(tenant);
   if (!t)
     return Error(ErrorKind::invalid_input, "tenant \"" + tenant + "\"",
@@ -232,7 +256,11 @@ Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
       m.ex, **tr, std::move(*cc), [&clock = m.clock] { return clock.now(); },
       [&m] { return m.jitter(); }, m.opt.trace);
   auto* raw = c.get();
-  m.clients[tenant] = std::move(c);
+  auto entry = std::make_shared<Impl::TenantEntry>();
+  entry->client = std::move(c);
+  entry->used = ++m.ticks;
+  m.tenants[tenant] = std::move(entry);
+  m.trim();
   return raw;
 }
 
@@ -240,12 +268,13 @@ void GraphSession::share_throttling(state::StateStore& store) {
   impl_->throttle_store = &store;
 }
 
-Result<providers::Provider*> GraphSession::provider(const state::Record& r) {
+Result<std::shared_ptr<providers::Provider>> GraphSession::provider(const state::Record& r) {
   auto& m = *impl_;
-  const std::string key = r.tenant + "/" + state::to_string(r.kind);
-  if (auto it = m.providers_.find(key); it != m.providers_.end()) return it->second.get();
   auto c = client(r.tenant);
   if (!c) return c.error();
+  const std::shared_ptr<Impl::TenantEntry> entry = m.tenants.at(r.tenant);
+  if (auto it = entry->providers.find(r.kind); it != entry->providers.end())
+    return std::shared_ptr<providers::Provider>(entry, it->second.get());
   std::unique_ptr<providers::Provider> p;
   switch (r.kind) {
     case state::RecordKind::gsa_tls_ca: {
@@ -271,8 +300,8 @@ Result<providers::Provider*> GraphSession::provider(const state::Record& r) {
       break;
   }
   auto* raw = p.get();
-  m.providers_[key] = std::move(p);
-  return raw;
+  entry->providers[r.kind] = std::move(p);
+  return std::shared_ptr<providers::Provider>(entry, raw);  // holds the client with it
 }
 
 Result<Signer*> GraphSession::signer(const state::Record& r) {

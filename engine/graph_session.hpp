@@ -44,12 +44,18 @@ class GraphSession {
                Options options);
   ~GraphSession();
 
+  // The tenant's client; valid until the next client() or provider() call for another tenant
+  // (the session keeps the clients of the tenants used last, kTenantsKept of them, and those in
+  // use: a run over 10,000 tenants does not keep 10,000 clients).
   Result<graph::GraphClient*> client(const std::string& tenant);
   // Shares throttling with the other runs on `store` (a tenant's Retry-After, state/store.hpp),
   // for the clients made from now on. The store must outlive the session.
   void share_throttling(state::StateStore& store);
-  // The provider for a record (by its tenant and kind), or the reason there is none.
-  Result<providers::Provider*> provider(const state::Record& record);
+  // The provider for a record (by its tenant and kind), or the reason there is none. It keeps
+  // its tenant's client alive while the caller holds it.
+  Result<std::shared_ptr<providers::Provider>> provider(const state::Record& record);
+  // Tenants whose clients (token, providers) are kept when no record uses them.
+  static constexpr std::size_t kTenantsKept = 256;
   // The signer named in the record's profile; nullptr when it names none.
   Result<Signer*> signer(const state::Record& record);
   // Graph's answers so far by HTTP status ("none": no response), the token endpoint included.

@@ -150,6 +150,7 @@ Status check_new_record(state::StateStore& store, const NewRecord& n) {
   if (n.kind != state::RecordKind::gsa_tls_ca || !n.renews.empty()) return Ok{};
   state::RecordFilter f;
   f.kind = state::RecordKind::gsa_tls_ca;
+  f.tenant = n.tenant;
   auto all = store.list(f);
   if (!all) return all.error();
   for (const auto& r : *all) {

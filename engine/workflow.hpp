@@ -135,7 +135,8 @@ struct RunReport {
 
 // Where a record's provider and signer come from (the CLI builds them from the configuration).
 struct RunWiring {
-  std::function<Result<providers::Provider*>(const state::Record&)> provider;
+  // The provider for a record, held while the record's step uses it.
+  std::function<Result<std::shared_ptr<providers::Provider>>(const state::Record&)> provider;
   // nullptr: the record names no signer (sign offline and import).
   std::function<Result<Signer*>(const state::Record&)> signer;
   std::shared_ptr<const pki::TrustStore> trust;  // anchors the chains must reach

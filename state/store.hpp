@@ -28,6 +28,8 @@ struct RecordFilter {
   std::optional<RecordState> state;
   std::optional<RecordKind> kind;
   std::optional<TimePoint> expiring_before;  // not_after < this
+  std::string tenant;                        // "" = any
+  std::string remote_id;                     // "" = any
   std::size_t limit = 0;                     // 0 = no limit
 };
 

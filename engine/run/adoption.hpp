@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,8 +20,8 @@
 
 namespace pkiflow::engine {
 
-using ProviderFor =
-    std::function<Result<providers::Provider*>(state::RecordKind kind, const std::string& tenant)>;
+using ProviderFor = std::function<Result<std::shared_ptr<providers::Provider>>(
+    state::RecordKind kind, const std::string& tenant)>;
 
 struct Discovered {
   state::RecordKind kind = state::RecordKind::gsa_tls_ca;

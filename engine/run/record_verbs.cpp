@@ -59,8 +59,8 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
       created_maybe = created_maybe || op.action == "create";
   if (created_maybe) {
     auto p = m.wiring.provider ? m.wiring.provider(r)
-                               : Result<providers::Provider*>(Error(ErrorKind::invalid_input,
-                                                                    "record " + id, "no provider"));
+                               : Result<std::shared_ptr<providers::Provider>>(Error(
+                                     ErrorKind::invalid_input, "record " + id, "no provider"));
     if (!p) return p.error();
     StoreJournal journal(m.store, m.clock, r.id, m.opt.dry_run);
     auto done = run_to_end<Status>(ioc, [&] { return (*p)->retire(r, journal); });
@@ -99,7 +99,7 @@ Result<RecordOutcome> Workflow::enable(net::io_context& ioc, const std::string& 
                      "; only an uploaded (staged) certificate can be enabled; nothing was sent");
   if (auto st = not_held_elsewhere(m.store, r, m.clock.now()); !st) return st.error();
   auto p = m.wiring.provider ? m.wiring.provider(r)
-                             : Result<providers::Provider*>(
+                             : Result<std::shared_ptr<providers::Provider>>(
                                    Error(ErrorKind::invalid_input, "record " + id, "no provider"));
   if (!p) return p.error();
   StoreJournal journal(m.store, m.clock, r.id, m.opt.dry_run);

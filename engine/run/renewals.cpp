@@ -1,5 +1,6 @@
 #include "engine/run/renewals.hpp"
 
+#include <functional>
 #include <set>
 
 #include "engine/pki/time_format.hpp"
@@ -34,28 +35,54 @@ Result<std::vector<PlannedRenewal>> plan_due_renewals(state::StateStore& store, 
                                                       const RenewalSource& source, bool dry_run) {
   std::vector<PlannedRenewal> out;
   if (!source) return out;
-  auto all = store.list({});
-  if (!all) return all.error();
+  // The store a page at a time (memory flat over 10,000 records), twice: first what is being
+  // renewed already, then the active records.
+  const auto each = [&store](const std::function<void(state::Record&)>& f) -> Status {
+    std::string after;
+    for (;;) {
+      auto page = store.records_page(after, 500);
+      if (!page) return page.error();
+      for (auto& r : *page)
+        f(r);
+      if (page->size() < 500) return Ok{};
+      after = page->back().id;
+    }
+  };
   std::set<std::string> being_renewed;
-  for (const auto& r : *all)
-    if (!r.renews.empty() && r.state != state::RecordState::retired &&
-        r.state != state::RecordState::failed)
-      being_renewed.insert(r.renews);
+  if (auto st = each([&](state::Record& r) {
+        if (!r.renews.empty() && r.state != state::RecordState::retired &&
+            r.state != state::RecordState::failed)
+          being_renewed.insert(r.renews);
+      });
+      !st)
+    return st.error();
+  // The due ones, without their certificates: what planning them needs.
+  struct Due {
+    std::string id, name;
+    RenewalTime due;
+    RenewalPlan plan;
+  };
+  std::vector<Due> due_now;
   const auto now = clock.now();
-  for (const auto& r : *all) {
-    if (r.state != state::RecordState::active || being_renewed.count(r.id)) continue;
-    const auto plan = source(r);
-    if (!plan) continue;
-    const auto due = renewal_due(r, plan->policy);
-    if (!due || due->at > now) continue;
-    PlannedRenewal p{r.id, r.name, "", due->at, due->reason, "", ""};
-    if (plan->policy.window && !plan->policy.window->contains(now)) {
-      p.window = plan->policy.window->describe();  // the next run inside the window plans it
+  if (auto st = each([&](state::Record& r) {
+        if (r.state != state::RecordState::active || being_renewed.count(r.id)) return;
+        auto plan = source(r);
+        if (!plan) return;
+        const auto due = renewal_due(r, plan->policy);
+        if (due && due->at <= now) due_now.push_back({r.id, r.name, *due, std::move(*plan)});
+      });
+      !st)
+    return st.error();
+  for (const auto& d : due_now) {
+    const auto& plan = d.plan;
+    PlannedRenewal p{d.id, d.name, "", d.due.at, d.due.reason, "", ""};
+    if (plan.policy.window && !plan.policy.window->contains(now)) {
+      p.window = plan.policy.window->describe();  // the next run inside the window plans it
     } else if (!dry_run) {
-      const std::string why = "due since " + pki::format_rfc3339(due->at) + " (" + due->reason +
-                              ")" + (plan->profile_note.empty() ? "" : "; " + plan->profile_note);
+      const std::string why = "due since " + pki::format_rfc3339(d.due.at) + " (" + d.due.reason +
+                              ")" + (plan.profile_note.empty() ? "" : "; " + plan.profile_note);
       // The store decides atomically: a run that lost the race is told "already being renewed".
-      auto successor = life.renew(r.id, new_record_id(rng), plan->profile_json, why);
+      auto successor = life.renew(d.id, new_record_id(rng), plan.profile_json, why);
       if (successor)
         p.successor = successor->id;
       else

@@ -38,7 +38,9 @@ namespace detail {
 inline std::string other_live_owner(state::StateStore& store, const std::string& self,
                                     const std::string& remote_id) {
   if (remote_id.empty()) return "";
-  auto all = store.list({});
+  state::RecordFilter f;
+  f.remote_id = remote_id;
+  auto all = store.list(f);
   if (!all) return "";
   for (const auto& r : *all)
     if (r.id != self && r.remote_id == remote_id && r.state != RecordState::retired) return r.id;
@@ -491,14 +493,15 @@ struct Workflow::Impl {
   net::awaitable<RecordOutcome> process(Record r) {
     RecordOutcome out = outcome_of(r, Outcome::unchanged);
     auto found = wiring.provider ? wiring.provider(r)
-                                 : Result<providers::Provider*>(Error(
+                                 : Result<std::shared_ptr<providers::Provider>>(Error(
                                        ErrorKind::invalid_input, "record " + r.id, "no provider"));
     if (!found) {  // a configuration problem: the record itself is left as it is
       out.result = Outcome::failed;
       out.note = found.error().what();
       co_return out;
     }
-    providers::Provider* p = *found;
+    const std::shared_ptr<providers::Provider> held = *found;
+    providers::Provider* p = held.get();
     StoreJournal journal(store, clock, r.id, opt.dry_run, durable.get());
     if (r.state == RecordState::active) co_return co_await verified(out, r, *p, journal);
     for (int steps = 0; steps < 8; ++steps) {

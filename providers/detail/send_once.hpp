@@ -36,16 +36,30 @@ struct SendOnce {
   std::function<graph::HttpRequest()> request;
   std::function<boost::asio::awaitable<Result<T>>(const graph::Reply&)> done;  // after a 2xx
   std::function<Error(const graph::Reply&)> refused;  // optional wording of a refusal
+  // The object is this record's alone, and the step just read it (GSA upload and enable): with
+  // no earlier attempt of `action` in the journal nothing of ours can be there yet, so the
+  // first round sends without reading back (one GET less per step). Any attempt since, even one
+  // that failed, brings the read back.
+  bool read_back_only_after_an_attempt = false;
 };
 
 template <class T>
 boost::asio::awaitable<Result<T>> send_once(graph::GraphClient& client, Journal& journal,
                                             SendOnce<T> s) {
   int throttled = 0;
+  bool read_back = true;
+  if (s.read_back_only_after_an_attempt) {
+    const auto earlier = journal.earlier();
+    read_back = std::any_of(earlier.begin(), earlier.end(),
+                            [&](const state::Operation& op) { return op.action == s.action; });
+  }
   for (int round = 0; round < s.rounds; ++round) {
-    auto there = co_await s.settled();
-    if (!there) co_return there.error();
-    if (*there) co_return std::move(**there);
+    if (read_back) {
+      auto there = co_await s.settled();
+      if (!there) co_return there.error();
+      if (*there) co_return std::move(**there);
+    }
+    read_back = true;
     auto req = s.request();
     auto op = co_await journal.begin(s.action, req);
     if (!op) co_return op.error();

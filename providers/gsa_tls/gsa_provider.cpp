@@ -161,6 +161,7 @@ class GsaProvider : public providers::Provider {
     s.action = "upload";
     s.what = "upload to " + record.remote_id;
     s.subject = "record " + record.id;
+    s.read_back_only_after_an_attempt = true;  // before our first upload none of ours is there
     s.settled = [&]() -> net::awaitable<Result<std::optional<Uploaded>>> {
       auto ca = co_await get(record.remote_id);
       if (!ca) co_return ca.error();
@@ -214,6 +215,7 @@ class GsaProvider : public providers::Provider {
     s.action = "enable";
     s.what = "enable " + record.remote_id;
     s.subject = "record " + record.id;
+    s.read_back_only_after_an_attempt = true;  // confirm read it "disabled" a moment ago
     s.settled = [&]() -> net::awaitable<Result<std::optional<bool>>> {
       auto ca = co_await get(record.remote_id);
       if (!ca) co_return ca.error();

@@ -245,10 +245,18 @@ Result<std::vector<Record>> PostgresStore::list(const RecordFilter& f) {
     p.bind_null(4);  // LIMIT NULL: no limit
   else
     p.bind(4, static_cast<std::int64_t>(f.limit));
+  for (const auto& [i, v] : {std::pair{5, &f.tenant}, std::pair{6, &f.remote_id}}) {
+    if (v->empty())
+      p.bind_null(i);
+    else
+      p.bind(i, std::string_view(*v));
+  }
   auto rows = impl_->conn.exec(
       kSelectRecord +
           " WHERE ($1::text IS NULL OR state = $1::text) AND ($2::text IS NULL OR kind = $2::text)"
           " AND ($3::bigint IS NULL OR (not_after IS NOT NULL AND not_after < $3::bigint))"
+          " AND ($5::text IS NULL OR tenant = $5::text)"
+          " AND ($6::text IS NULL OR remote_id = $6::text)"
           " ORDER BY created_at, id LIMIT $4::bigint",
       p);
   return records_of(rows);

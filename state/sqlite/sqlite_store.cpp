@@ -227,6 +227,7 @@ Result<std::vector<Record>> SqliteStore::list(const RecordFilter& f) {
   std::string q = std::string("SELECT ") + sql::kRecordColumns +
                   " FROM records WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)"
                   " AND (?3 IS NULL OR (not_after IS NOT NULL AND not_after < ?3))"
+                  " AND (?5 IS NULL OR tenant = ?5) AND (?6 IS NULL OR remote_id = ?6)"
                   " ORDER BY created_at, id LIMIT ?4";
   Stmt st(impl_->db, q);
   if (f.state)
@@ -239,6 +240,8 @@ Result<std::vector<Record>> SqliteStore::list(const RecordFilter& f) {
     st.bind_null(2);
   st.bind(3, millis(f.expiring_before));
   st.bind(4, f.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(f.limit));
+  st.bind_optional_text(5, f.tenant);
+  st.bind_optional_text(6, f.remote_id);
   std::vector<Record> out;
   int rc;
   while ((rc = st.step()) == SQLITE_ROW)
