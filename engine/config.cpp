@@ -584,6 +584,11 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   for (const char* section : {"tenants", "signers"}) {
     if (!j.contains(section)) continue;
     if (!j[section].is_object()) return bad(file, section, "must be an object keyed by name");
+    // Reserved: a vector of 10,000 tenants that doubles holds both copies for a moment.
+    if (std::string(section) == "tenants")
+      c.tenants.reserve(j[section].size());
+    else
+      c.signers.reserve(j[section].size());
     for (auto it = j[section].begin(); it != j[section].end(); ++it) {
       if (std::string(section) == "tenants") {
         auto t = parse_tenant(it.key(), it.value(), file);
