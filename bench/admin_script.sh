@@ -19,7 +19,7 @@ basicConstraints = critical, CA:TRUE, pathlen:1
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
-crlDistributionPoints = URI:http://crl.scale.test/root.crl
+crlDistributionPoints = URI:http://crl.bench.test/root.crl
 EOF
 # The secret's first line, without its newline, for curl's @file (never on a command line).
 (umask 077 && head -n 1 "$SECRET" | tr -d '\r\n' > "$WORK/secret")

@@ -11,19 +11,12 @@ N=${2:-40}
 C=${3:-8}
 DELAY=${4:-300}
 BUILD=$(cd "$BUILD" && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pkiflow-bench.XXXXXX")
-trap 'kill $emu 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cd "$WORK"
-umask 077
-head -c 24 /dev/urandom | base64 > secret
-head -c 24 /dev/urandom | base64 > pass
-"$BUILD/pkiflow" ca new-root --subject "CN=Bench Root" --alg p256 --key-out root.key \
-  --cert-out root.pem --passphrase-file pass --crl-url http://crl.bench.test/root.crl >/dev/null
+. "$(dirname "$0")/lib.sh"
+bench_workdir bench
 "$BUILD/pkiflow-graph-emulator" --client-secret-file secret --activation-delay-ms "$DELAY" \
   > emu.out 2>&1 &
 emu=$!
-for _ in $(seq 1 100); do grep -q "listening on" emu.out && break; sleep 0.05; done
-base=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' emu.out)
+base=$(emulator_url)
 
 run_pass() {  # $1 = label, $2 = concurrency; prints records/s
   local db="$WORK/$1.db"

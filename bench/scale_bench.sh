@@ -25,19 +25,12 @@ BUILD=$(cd "$BUILD" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 MAX=0
 for n in "${COUNTS[@]}"; do [ "$n" -gt "$MAX" ] && MAX=$n; done
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pkiflow-scale.XXXXXX")
-trap 'kill $emu 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
-cd "$WORK"
-umask 077
-head -c 24 /dev/urandom | base64 > secret
-head -c 24 /dev/urandom | base64 > pass
-"$BUILD/pkiflow" ca new-root --subject "CN=Scale Root" --alg p256 --key-out root.key \
-  --cert-out root.pem --passphrase-file pass --crl-url http://crl.scale.test/root.crl >/dev/null
+. "$HERE/lib.sh"
+bench_workdir scale
 "$BUILD/pkiflow-graph-emulator" --multi-tenant --staged-flow --p256-service-keys \
   --client-secret-file secret --activation-delay-ms 0 --faults "latency=$LATENCY" > emu.out 2>&1 &
 emu=$!
-for _ in $(seq 1 100); do grep -q "listening on" emu.out && break; sleep 0.05; done
-base=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' emu.out)
+base=$(emulator_url)
 
 # The configuration: $1 tenants of the emulator, certificates for the first $2 of them.
 config() {
@@ -63,7 +56,7 @@ restart_emulator() {
     --client-secret-file secret --activation-delay-ms 0 --faults "latency=$LATENCY" \
     --port "${base##*:}" --log emu.log > emu.out 2>&1 &
   emu=$!
-  for _ in $(seq 1 100); do grep -q "listening on" emu.out && break; sleep 0.05; done
+  emulator_url >/dev/null
 }
 
 # pkiflow run over the records of $1.json at concurrency $2; leaves "wall user sys rss_kb"
