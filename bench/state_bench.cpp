@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
   engine::SystemClock clock;
   engine::Lifecycle life(*store, clock, "bench");
   std::printf("state_bench: %zu records, %s, %s\n", n,
-              sqlite ? "SQLite WAL synchronous=FULL" : "PostgreSQL", state::redact_url(url).c_str());
+              sqlite ? "SQLite WAL synchronous=FULL" : "PostgreSQL",
+              state::redact_url(url).c_str());
   auto t = Clock::now();
   auto ids = populate(*store, life, n);
   std::printf("  create through Lifecycle, 1 per transaction   %9.0f records/s\n",
@@ -161,8 +162,7 @@ int main(int argc, char** argv) {
               list_ms);
   if (!cli.empty()) {
     for (const char* mode : {"", " --json"}) {
-      std::string cmd =
-          "'" + cli + "' status" + mode + " --state-url '" + url + "' >/dev/null";
+      std::string cmd = "'" + cli + "' status" + mode + " --state-url '" + url + "' >/dev/null";
       double best = 1e9;
       for (int i = 0; i < 5; ++i) {
         auto s = Clock::now();

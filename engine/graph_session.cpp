@@ -125,17 +125,18 @@ struct GraphSession::Impl {
   struct TenantEntry {
     std::unique_ptr<graph::GraphClient> client;
     std::map<state::RecordKind, std::unique_ptr<providers::Provider>> providers;
-    std::uint64_t used = 0;  // when last asked for (a tick of `clock_ticks`)
+    std::uint64_t used = 0;  // when last asked for (a value of `ticks`)
   };
   std::map<std::string, std::shared_ptr<TenantEntry>> tenants;  // by tenant name
   std::uint64_t ticks = 0;
 
-  // Drops the least recently used tenants no record holds, down to kTenantsKept.
-  void trim() {
+  // Drops the least recently used tenants no record holds, down to kTenantsKept; never `keep`
+  // (the one just asked for).
+  void trim(const std::string& keep) {
     while (tenants.size() > kTenantsKept) {
       auto oldest = tenants.end();
       for (auto it = tenants.begin(); it != tenants.end(); ++it)
-        if (it->second.use_count() == 1 &&
+        if (it->first != keep && it->second.use_count() == 1 &&
             (oldest == tenants.end() || it->second->used < oldest->second->used))
           oldest = it;
       if (oldest == tenants.end()) return;  // all in use
@@ -260,7 +261,7 @@ Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
   entry->client = std::move(c);
   entry->used = ++m.ticks;
   m.tenants[tenant] = std::move(entry);
-  m.trim();
+  m.trim(tenant);
   return raw;
 }
 
