@@ -48,13 +48,12 @@ void DurabilityBarrier::start() {
   const std::uint64_t generation = ++started_;
   net::post(thread_, [this, generation] {
     Status outcome = sync_();
-    net::post(io_, [this, generation, outcome = std::move(outcome)]() mutable {
-      finished(generation, std::move(outcome));
-    });
+    net::post(io_,
+              [this, generation, outcome = std::move(outcome)] { finished(generation, outcome); });
   });
 }
 
-void DurabilityBarrier::finished(std::uint64_t generation, Status outcome) {
+void DurabilityBarrier::finished(std::uint64_t generation, const Status& outcome) {
   done_ = generation;
   running_ = false;
   bool more = false;

@@ -40,7 +40,7 @@ class DurabilityBarrier {
  private:
   struct Waiter;
   void start();
-  void finished(std::uint64_t generation, Status outcome);
+  void finished(std::uint64_t generation, const Status& outcome);
 
   boost::asio::any_io_executor io_;
   std::function<Status()> sync_;

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "state/sql/record_codec.hpp"
 #include "state/sql/schema.hpp"
@@ -154,12 +156,16 @@ Status sync_log(const std::string& wal) {
   const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Ok{};  // no log: nothing was written since the last checkpoint
-    return Error(ErrorKind::io, wal, std::string("cannot open to sync: ") + std::strerror(errno));
+    return Error(
+        ErrorKind::io, wal,
+        "cannot open to sync: " + std::error_code(errno, std::generic_category()).message());
   }
   const int rc = ::fdatasync(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0) return Error(ErrorKind::io, wal, std::string("cannot sync: ") + std::strerror(err));
+  if (rc != 0)
+    return Error(ErrorKind::io, wal,
+                 "cannot sync: " + std::error_code(err, std::generic_category()).message());
   return Ok{};
 }
 
