@@ -48,8 +48,12 @@ void DurabilityBarrier::start() {
   const std::uint64_t generation = ++started_;
   net::post(thread_, [this, generation] {
     Status outcome = sync_();
+    // After the barrier is gone (a run that ended by an exception while a sync ran), the
+    // completion finds no barrier and does nothing.
     net::post(io_,
-              [this, generation, outcome = std::move(outcome)] { finished(generation, outcome); });
+              [this, alive = std::weak_ptr<int>(alive_), generation, outcome = std::move(outcome)] {
+                if (alive.lock()) finished(generation, outcome);
+              });
   });
 }
 

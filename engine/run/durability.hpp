@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 
 #include "engine/pki/result.hpp"
 
@@ -48,6 +49,7 @@ class DurabilityBarrier {
   std::uint64_t started_ = 0, done_ = 0;
   bool running_ = false;
   std::list<Waiter*> waiters_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // what a late completion checks
 };
 
 }  // namespace pkiflow::engine
