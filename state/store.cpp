@@ -5,6 +5,18 @@
 
 namespace pkiflow::state {
 
+Status for_each_record(StateStore& store, const std::function<void(const Record&)>& visit,
+                       std::size_t page) {
+  for (std::string after;;) {
+    auto records = store.records_page(after, page);
+    if (!records) return records.error();
+    for (const auto& r : *records)
+      visit(r);
+    if (records->size() < page) return Ok{};
+    after = records->back().id;
+  }
+}
+
 bool is_postgres_url(const std::string& url) {
   return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
 }

@@ -163,6 +163,11 @@ Result<std::unique_ptr<StateStore>> open_store(const std::string& url,
                                                OpenMode mode = OpenMode::read_write,
                                                const pki::Passphrase* password = nullptr);
 
+// Every record of `store`, handed to `visit` in id order, read `page` at a time (StateStore::
+// records_page): a pass over 10,000 records holds one page.
+Status for_each_record(StateStore& store, const std::function<void(const Record&)>& visit,
+                       std::size_t page = 500);
+
 bool is_postgres_url(const std::string& url);
 // The URL as it may be shown: a password in it (postgresql://user:secret@host/db or
 // ?password=secret) replaced by "***". Every message that names a store uses this form.

@@ -50,6 +50,7 @@ class Writer {
     out_ << " " << value << "\n";
   }
   std::string str() const { return out_.str(); }
+  void append(const Writer& other) { out_ << other.out_.str(); }
 
  private:
   std::ostringstream out_;
@@ -60,9 +61,36 @@ class Writer {
 std::string prometheus_text(const RecordSource& records, const Config& config,
                             const RunReport& report, const RunFigures& figures) {
   Writer w;
+  // One pass over the store; each per-record family collects its samples in a writer of its
+  // own, printed in the order of the families. Whether an active record's renewal is planned is
+  // known only once every record was seen: those samples are written after the pass.
+  using Labels = std::vector<std::pair<const char*, std::string>>;
+  auto ids = [](const state::Record& r) {
+    return Labels{{"record", r.id},
+                  {"kind", state::to_string(r.kind)},
+                  {"tenant", r.tenant},
+                  {"name", r.name}};
+  };
   std::map<std::tuple<std::string, std::string, std::string>, int> by_state;
+  Writer expiry, renewal, drift;
+  std::set<std::string> renewing;                          // records a live successor renews
+  std::vector<std::pair<std::string, Labels>> active_ids;  // id, labels of each active record
   records([&](const state::Record& r) {
     ++by_state[{state::to_string(r.state), state::to_string(r.kind), r.tenant}];
+    if ((r.state == state::RecordState::active || r.state == state::RecordState::superseded) &&
+        r.not_after)
+      expiry.sample("pkiflow_certificate_expiration_timestamp_seconds", ids(r),
+                    seconds_of(*r.not_after));
+    if (!r.renews.empty() && r.state != state::RecordState::retired &&
+        r.state != state::RecordState::failed)
+      renewing.insert(r.renews);
+    if (r.state != state::RecordState::active) return;
+    if (auto t = renewal_due(r, config.renewal_policy(r.kind, r.name, r.tenant)))
+      renewal.sample("pkiflow_certificate_renewal_timestamp_seconds", ids(r), seconds_of(t->at));
+    active_ids.emplace_back(r.id, ids(r));
+    auto labels = ids(r);
+    labels.emplace_back("condition", r.drift.empty() ? "none" : r.drift);
+    drift.sample("pkiflow_drift", labels, r.drift.empty() ? "0" : "1");
   });
   w.family("pkiflow_records", "gauge", "Records in the state store by state, kind and tenant.");
   for (const auto& [key, n] : by_state)
@@ -70,47 +98,19 @@ std::string prometheus_text(const RecordSource& records, const Config& config,
         "pkiflow_records",
         {{"state", std::get<0>(key)}, {"kind", std::get<1>(key)}, {"tenant", std::get<2>(key)}},
         std::to_string(n));
-
-  auto ids = [](const state::Record& r) {
-    return std::vector<std::pair<const char*, std::string>>{{"record", r.id},
-                                                            {"kind", state::to_string(r.kind)},
-                                                            {"tenant", r.tenant},
-                                                            {"name", r.name}};
-  };
   w.family("pkiflow_certificate_expiration_timestamp_seconds", "gauge",
            "notAfter of each certificate in the tenant (active or superseded), Unix time.");
-  records([&](const state::Record& r) {
-    if ((r.state == state::RecordState::active || r.state == state::RecordState::superseded) &&
-        r.not_after)
-      w.sample("pkiflow_certificate_expiration_timestamp_seconds", ids(r),
-               seconds_of(*r.not_after));
-  });
+  w.append(expiry);
   w.family("pkiflow_certificate_renewal_timestamp_seconds", "gauge",
            "When each active certificate is due for renewal under its policy, Unix time.");
-  std::set<std::string> renewing;  // records a live successor renews
-  records([&](const state::Record& r) {
-    if (!r.renews.empty() && r.state != state::RecordState::retired &&
-        r.state != state::RecordState::failed)
-      renewing.insert(r.renews);
-    if (r.state != state::RecordState::active) return;
-    if (auto t = renewal_due(r, config.renewal_policy(r.kind, r.name, r.tenant)))
-      w.sample("pkiflow_certificate_renewal_timestamp_seconds", ids(r), seconds_of(t->at));
-  });
+  w.append(renewal);
   w.family("pkiflow_certificate_renewal_planned", "gauge",
            "1 when an active certificate's successor is on its way, else 0.");
-  records([&](const state::Record& r) {
-    if (r.state == state::RecordState::active)
-      w.sample("pkiflow_certificate_renewal_planned", ids(r), renewing.count(r.id) ? "1" : "0");
-  });
-
+  for (const auto& [id, labels] : active_ids)
+    w.sample("pkiflow_certificate_renewal_planned", labels, renewing.count(id) ? "1" : "0");
   w.family("pkiflow_drift", "gauge",
            "1 when an active record's remote object no longer matches it (by condition), else 0.");
-  records([&](const state::Record& r) {
-    if (r.state != state::RecordState::active) return;
-    auto labels = ids(r);
-    labels.emplace_back("condition", r.drift.empty() ? "none" : r.drift);
-    w.sample("pkiflow_drift", labels, r.drift.empty() ? "0" : "1");
-  });
+  w.append(drift);
   w.family("pkiflow_run_records", "gauge", "Records the last run worked, by result.");
   for (auto result : {RecordOutcome::Result::progressed, RecordOutcome::Result::waiting,
                       RecordOutcome::Result::failed, RecordOutcome::Result::unchanged,

@@ -1,6 +1,5 @@
 #include "engine/run/renewals.hpp"
 
-#include <functional>
 #include <set>
 
 #include "engine/pki/time_format.hpp"
@@ -37,23 +36,14 @@ Result<std::vector<PlannedRenewal>> plan_due_renewals(state::StateStore& store, 
   if (!source) return out;
   // The store a page at a time (memory flat over 10,000 records), twice: first what is being
   // renewed already, then the active records.
-  const auto each = [&store](const std::function<void(state::Record&)>& f) -> Status {
-    std::string after;
-    for (;;) {
-      auto page = store.records_page(after, 500);
-      if (!page) return page.error();
-      for (auto& r : *page)
-        f(r);
-      if (page->size() < 500) return Ok{};
-      after = page->back().id;
-    }
-  };
   std::set<std::string> being_renewed;
-  if (auto st = each([&](state::Record& r) {
-        if (!r.renews.empty() && r.state != state::RecordState::retired &&
-            r.state != state::RecordState::failed)
-          being_renewed.insert(r.renews);
-      });
+  if (auto st = state::for_each_record(store,
+                                       [&](const state::Record& r) {
+                                         if (!r.renews.empty() &&
+                                             r.state != state::RecordState::retired &&
+                                             r.state != state::RecordState::failed)
+                                           being_renewed.insert(r.renews);
+                                       });
       !st)
     return st.error();
   // The due ones, without their certificates: what planning them needs.
@@ -64,13 +54,15 @@ Result<std::vector<PlannedRenewal>> plan_due_renewals(state::StateStore& store, 
   };
   std::vector<Due> due_now;
   const auto now = clock.now();
-  if (auto st = each([&](state::Record& r) {
-        if (r.state != state::RecordState::active || being_renewed.count(r.id)) return;
-        auto plan = source(r);
-        if (!plan) return;
-        const auto due = renewal_due(r, plan->policy);
-        if (due && due->at <= now) due_now.push_back({r.id, r.name, *due, std::move(*plan)});
-      });
+  if (auto st = state::for_each_record(
+          store,
+          [&](const state::Record& r) {
+            if (r.state != state::RecordState::active || being_renewed.count(r.id)) return;
+            auto plan = source(r);
+            if (!plan) return;
+            const auto due = renewal_due(r, plan->policy);
+            if (due && due->at <= now) due_now.push_back({r.id, r.name, *due, std::move(*plan)});
+          });
       !st)
     return st.error();
   for (const auto& d : due_now) {

@@ -190,14 +190,7 @@ struct Run {
     // is put right (whether or not this run checked again), and for the metrics file.
     engine::RecordSource after = [&st, this](const auto& visit) {
       if (dry_run) return;
-      std::string cursor;
-      for (;;) {
-        auto page = take(st->records_page(cursor, 500));
-        for (const auto& r : page)
-          visit(r);
-        if (page.size() < 500) return;
-        cursor = page.back().id;
-      }
+      if (auto done = state::for_each_record(*st, visit); !done) fail(done.error());
     };
     std::vector<state::Record> drifted;
     after([&drifted](const state::Record& r) {
