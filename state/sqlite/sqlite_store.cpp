@@ -37,6 +37,16 @@ std::string states_json(const std::vector<RecordState>& states) {
   return out + "]";
 }
 
+// Every row `st` answers, as records; `what` names the read in an error.
+Result<std::vector<Record>> read_records(Db& db, Stmt& st, const std::string& what) {
+  std::vector<Record> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW)
+    out.push_back(read_record(st));
+  if (rc != SQLITE_DONE) return db.error(what);
+  return out;
+}
+
 // An existing non-empty file must start with the SQLite header before SQLite may touch it.
 Status check_header(const std::string& path) {
   std::error_code ec;
@@ -248,12 +258,7 @@ Result<std::vector<Record>> SqliteStore::list(const RecordFilter& f) {
   st.bind(4, f.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(f.limit));
   st.bind_optional_text(5, f.tenant);
   st.bind_optional_text(6, f.remote_id);
-  std::vector<Record> out;
-  int rc;
-  while ((rc = st.step()) == SQLITE_ROW)
-    out.push_back(read_record(st));
-  if (rc != SQLITE_DONE) return impl_->db.error("cannot list records");
-  return out;
+  return read_records(impl_->db, st, "cannot list records");
 }
 
 Result<std::vector<Record>> SqliteStore::apply(const std::vector<RecordWrite>& writes) {
@@ -373,11 +378,8 @@ Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, Tim
       .bind(3, std::string_view(states))
       .bind(4, to_millis(now))
       .bind(5, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
-  std::vector<Record> out;
-  int rc;
-  while ((rc = st.step()) == SQLITE_ROW)
-    out.push_back(read_record(st));
-  if (rc != SQLITE_DONE) return db.error("cannot claim records");
+  auto out = read_records(db, st, "cannot claim records");
+  if (!out) return out;
   if (auto c = tx.commit(); !c) return c.error();
   return out;
 }
@@ -399,12 +401,7 @@ Result<std::vector<Record>> SqliteStore::due_page(const std::vector<RecordState>
       .bind(2, std::string_view(states_json(states)))
       .bind(3, to_millis(now))
       .bind(4, static_cast<std::int64_t>(limit));
-  std::vector<Record> out;
-  int rc;
-  while ((rc = st.step()) == SQLITE_ROW)
-    out.push_back(read_record(st));
-  if (rc != SQLITE_DONE) return impl_->db.error("cannot list the due records");
-  return out;
+  return read_records(impl_->db, st, "cannot list the due records");
 }
 
 Result<std::vector<Record>> SqliteStore::claim_ids(const std::string& owner,
@@ -537,12 +534,7 @@ Result<std::vector<Record>> SqliteStore::records_page(const std::string& after_i
   Stmt st(impl_->db, std::string("SELECT ") + sql::kRecordColumns +
                          " FROM records WHERE id > ? ORDER BY id LIMIT ?");
   st.bind(1, std::string_view(after_id)).bind(2, static_cast<std::int64_t>(limit));
-  std::vector<Record> out;
-  int rc;
-  while ((rc = st.step()) == SQLITE_ROW)
-    out.push_back(read_record(st));
-  if (rc != SQLITE_DONE) return impl_->db.error("cannot read records");
-  return out;
+  return read_records(impl_->db, st, "cannot read records");
 }
 
 Result<std::vector<HistoryEntry>> SqliteStore::history_page(std::int64_t after_seq,
