@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -26,6 +27,9 @@ namespace pkiflow::engine {
 namespace net = boost::asio;
 
 namespace {
+
+// How long a tenant's shared "not before" (throttling seen by the fleet) is taken as read.
+constexpr std::chrono::seconds kThrottleReread{1};
 
 std::string strip_slash(std::string s) {
   while (!s.empty() && s.back() == '/')
@@ -245,12 +249,29 @@ Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
     auto* store = m.throttle_store;
     const std::string id = t->tenant_id;
     const Clock& clock = m.clock;
-    cc->shared_not_before = [store, id, &clock]() -> std::optional<TimePoint> {
-      auto nb = store->not_before(id, clock.now());
-      return nb ? *nb : std::nullopt;  // an unreadable store: this run's own pacing only
+    // Read at most once a second per tenant: another worker's 429 reaches this one within a
+    // second, and a record's own requests do not each cost a store read.
+    struct Seen {
+      std::mutex mutex;
+      std::optional<TimePoint> read_at;
+      std::optional<TimePoint> not_before;
     };
-    cc->share_not_before = [store, id, &clock](TimePoint until) {
+    auto seen = std::make_shared<Seen>();
+    cc->shared_not_before = [store, id, &clock, seen]() -> std::optional<TimePoint> {
+      const auto now = clock.now();
+      const std::lock_guard lock(seen->mutex);
+      if (seen->read_at && now >= *seen->read_at && now - *seen->read_at < kThrottleReread)
+        return seen->not_before;
+      auto nb = store->not_before(id, now);
+      if (!nb) return seen->not_before;  // an unreadable store: what was known, and own pacing
+      seen->read_at = now;
+      seen->not_before = *nb;
+      return *nb;
+    };
+    cc->share_not_before = [store, id, &clock, seen](TimePoint until) {
       (void)store->throttle(id, until, clock.now());
+      const std::lock_guard lock(seen->mutex);
+      if (!seen->not_before || *seen->not_before < until) seen->not_before = until;
     };
   }
   auto c = std::make_unique<graph::GraphClient>(

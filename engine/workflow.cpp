@@ -349,6 +349,7 @@ struct Workflow::Pass {
       if (work.empty()) break;
       Record r = std::move(work.front());
       work.pop_front();
+      const bool renewal = !r.renews.empty();
       RecordOutcome outcome = outcome_of(r, Outcome::failed);
       try {
         outcome = co_await m.process(r);
@@ -357,7 +358,8 @@ struct Workflow::Pass {
       }
       // A renewal that became active superseded its predecessor: retire it now, so the tenant
       // never keeps the old object longer than one run.
-      if (outcome.to == RecordState::active && outcome.from != RecordState::active && leases) {
+      if (renewal && outcome.to == RecordState::active && outcome.from != RecordState::active &&
+          leases) {
         auto more = leases->claim_more({RecordState::superseded}, batch());
         if (more)
           for (auto& rec : *more)

@@ -7,6 +7,7 @@
 #include <botan/rng.h>
 #include <botan/x509_crl.h>
 #include <botan/x509cert.h>
+#include <atomic>
 #include <memory>
 
 #include "engine/pki/certificate.hpp"
@@ -33,7 +34,11 @@ struct Certificate::Impl {
 };
 
 struct Csr::Impl {
+  explicit Impl(Botan::PKCS10_Request r) : req(std::move(r)) {}
   Botan::PKCS10_Request req;
+  // The signature's verdict once checked (-1: not yet): a run checks one CSR when it signs and
+  // again when it validates the result, and an ECDSA verification is the costly part of both.
+  mutable std::atomic<int> signature_ok{-1};
 };
 
 struct Crl::Impl {

@@ -40,7 +40,7 @@ Result<Botan::Extensions> requested_extensions(const CsrSpec& spec) {
 }  // namespace
 
 Csr wrap(Botan::PKCS10_Request req) {
-  return Csr(std::make_shared<const Csr::Impl>(Csr::Impl{std::move(req)}));
+  return Csr(std::make_shared<const Csr::Impl>(std::move(req)));
 }
 
 Result<Csr> Csr::build(const CsrSpec& spec, const PrivateKey& key, Rng& rng) {
@@ -94,11 +94,15 @@ Result<Csr> Csr::load(const std::filesystem::path& path) {
 }
 
 bool Csr::verify_signature() const {
+  if (const int known = impl_->signature_ok.load(); known >= 0) return known == 1;
+  bool ok = false;
   try {
-    return impl_->req.check_signature(*impl_->req.subject_public_key());
+    ok = impl_->req.check_signature(*impl_->req.subject_public_key());
   } catch (const Botan::Exception&) {
-    return false;
+    ok = false;
   }
+  impl_->signature_ok.store(ok ? 1 : 0);  // two threads that race both compute the same verdict
+  return ok;
 }
 
 std::string Csr::subject() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,7 +50,8 @@ class LeaseKeeper {
   // Extends every lease still held; records another run took since are forgotten and their ids
   // returned.
   std::vector<std::string> heartbeat();
-  // Whether this run still holds `id` (read from the store).
+  // Whether this run still holds `id`: read from the store, at most once a second while more
+  // than half of the lease it last took or renewed is left.
   bool holds(const std::string& id);
   // Releases every lease this run holds.
   void release();
@@ -59,7 +61,12 @@ class LeaseKeeper {
   const Clock& clock_;
   std::string owner_str_;
   std::chrono::seconds lease_;
-  std::set<std::string> ids_;
+  static constexpr std::chrono::seconds kTrusted{1};
+  struct Held {
+    TimePoint until;    // as the store was told at the last claim or renewal
+    TimePoint checked;  // when the store last said so
+  };
+  std::map<std::string, Held> ids_;
 };
 
 }  // namespace pkiflow::engine

@@ -23,6 +23,7 @@
 #include "engine/run/durability.hpp"
 #include "engine/run/lease_keeper.hpp"
 #include "engine/workflow.hpp"
+#include "state/sql/record_codec.hpp"
 
 namespace pkiflow::engine {
 
@@ -84,8 +85,16 @@ class StoreJournal : public providers::Journal {
       op.request_summary += " name=" + body["name"].get<std::string>();
     if (const auto* crid = request.header("client-request-id")) op.client_request_id = *crid;
     op.state = OperationState::sent;
-    op.created_at = op.updated_at = clock_.now();
+    op.created_at = op.updated_at = std::chrono::floor<std::chrono::milliseconds>(clock_.now());
     if (auto st = store_.journal_begin(op); !st) co_return st.error();
+    if (ops_) {  // as the store keeps it, in journal_of's order
+      op.request_summary = state::sql::storable_text(op.request_summary);
+      op.client_request_id = state::sql::storable_text(op.client_request_id);
+      ops_->push_back(op);
+      std::sort(ops_->begin(), ops_->end(), [](const Operation& a, const Operation& b) {
+        return std::tie(a.created_at, a.op_id) < std::tie(b.created_at, b.op_id);
+      });
+    }
     if (durable_)
       if (auto st = co_await durable_->wait(); !st)
         co_return Error(ErrorKind::unavailable, "record " + record_id_,
@@ -97,12 +106,27 @@ class StoreJournal : public providers::Journal {
   void end(const std::string& op_id, OperationState outcome, const std::string& summary) override {
     if (dry_run_) return;
     // A failure to close is harmless: the next run reconciles the open operation.
-    (void)store_.journal_update(op_id, outcome, summary.substr(0, 500), clock_.now());
+    const auto at = std::chrono::floor<std::chrono::milliseconds>(clock_.now());
+    const std::string kept = summary.substr(0, 500);
+    if (!store_.journal_update(op_id, outcome, kept, at)) return;
+    if (ops_)
+      for (auto& op : *ops_)
+        if (op.op_id == op_id) {
+          op.state = outcome;
+          op.response_summary = state::sql::storable_text(kept);
+          op.updated_at = at;
+        }
   }
 
+  // Read once per record and kept up to date by begin and end: the record is leased to this
+  // run, so no other writes its journal meanwhile.
   std::vector<Operation> earlier() override {
-    auto ops = store_.journal_of(record_id_);
-    return ops ? *ops : std::vector<Operation>{};
+    if (!ops_) {
+      auto ops = store_.journal_of(record_id_);
+      if (!ops) return {};
+      ops_ = std::move(*ops);
+    }
+    return *ops_;
   }
 
   std::string owner_of(const std::string& remote_id) override {
@@ -116,6 +140,7 @@ class StoreJournal : public providers::Journal {
   bool dry_run_;
   DurabilityBarrier* durable_;
   pki::Rng rng_;
+  std::optional<std::vector<Operation>> ops_;  // this record's journal, once read
 };
 
 constexpr const char* kLeaseLost =

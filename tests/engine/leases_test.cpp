@@ -108,6 +108,28 @@ BOOST_AUTO_TEST_CASE(the_heartbeat_renews_and_gives_up_a_lease_another_run_took)
   BOOST_TEST(f.store->lease_owner(b, f.clock.now()).value().value_or("") == thief);
 }
 
+BOOST_AUTO_TEST_CASE(a_held_lease_is_read_from_the_store_at_most_once_a_second) {
+  Fixture f;
+  const auto a = f.planned(), b = f.planned();
+  LeaseKeeper keeper(*f.store, f.clock, RunOwner::current("ME"), std::chrono::seconds(120));
+  BOOST_REQUIRE(keeper.claim(f.due()).ok());
+  // Gone from the store behind the keeper's back (an operator's edit; no run takes a live
+  // lease): within a second of the claim the keeper does not ask...
+  BOOST_REQUIRE(f.store->release(keeper.owner(), {a}).ok());
+  f.clock.advance(std::chrono::milliseconds(900));
+  BOOST_TEST(keeper.holds(a));
+  // ...after it, it does, and believes what it reads.
+  f.clock.advance(std::chrono::milliseconds(200));
+  BOOST_TEST(!keeper.holds(a));
+  BOOST_TEST(!keeper.holds(a));
+  // Past half of the lease, every question is read, however recent the last one.
+  f.clock.advance(std::chrono::seconds(61));
+  BOOST_TEST(keeper.holds(b));
+  BOOST_REQUIRE(f.store->release(keeper.owner(), {b}).ok());
+  f.clock.advance(std::chrono::milliseconds(100));
+  BOOST_TEST(!keeper.holds(b));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace leases_test

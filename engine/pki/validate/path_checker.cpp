@@ -2,6 +2,7 @@
 
 #include <botan/hash.h>
 #include <botan/x509_ext.h>
+#include <mutex>
 
 namespace pkiflow::pki::detail {
 
@@ -25,6 +26,35 @@ std::string verification_key(const Botan::X509_Certificate& subject,
   }
   auto d = h->final();
   return std::string(d.begin(), d.end());
+}
+
+// Self-signatures of the roots that end paths, remembered for the process: every validation
+// of a run (one Validator each) ends at the same few anchors. Bounded and locked: validations
+// run on several threads.
+class AnchorVerdicts {
+ public:
+  template <class Verify>
+  auto get(const std::string& id, Verify&& verify) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (auto it = seen_.find(id); it != seen_.end()) return it->second;
+    }
+    auto v = verify();
+    const std::lock_guard lock(mutex_);
+    if (seen_.size() >= kMax) seen_.clear();
+    seen_.emplace(id, v);
+    return v;
+  }
+
+ private:
+  static constexpr std::size_t kMax = 64;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::pair<Code, std::string>> seen_;
+};
+
+AnchorVerdicts& anchor_verdicts() {
+  static AnchorVerdicts v;
+  return v;
 }
 
 }  // namespace
@@ -54,8 +84,11 @@ PathChecker::Verdict PathChecker::verify(const Botan::X509_Certificate& subject,
   auto id = verification_key(subject, issuer);
   auto it = verdicts_.find(id);
   if (it != verdicts_.end()) return it->second;
-  ++verifications_;
-  auto [code, hash] = subject.verify_signature(key);
+  auto check = [&] {
+    ++verifications_;
+    return subject.verify_signature(key);
+  };
+  auto [code, hash] = subject == issuer ? anchor_verdicts().get(id, check) : check();
   Verdict v{code, hash};
   if (verdicts_.size() >= kMaxVerdicts) verdicts_.clear();
   verdicts_.emplace(std::move(id), v);
