@@ -562,10 +562,91 @@ Result<CertificateSpec> parse_certificate_entry(const std::string& json_text, co
   return spec;
 }
 
+namespace {
+
+// Tenants and certificates taken out of the document while it is parsed: a configuration of
+// 10,000 tenants never holds them all as JSON (a map per object) and as configuration at once.
+// Each is parsed as it ends, in file order, and dropped from the document; the first problem
+// found is kept for the point where the sections are checked. Anything else (a section that is
+// not an object or array, an entry that is not an object) stays for those checks.
+class SectionStream {
+ public:
+  explicit SectionStream(const std::filesystem::path& file) : file_(file) {}
+
+  bool operator()(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (depth == 1 && event == Event::key) {
+      section_ = parsed.get<std::string>();
+      in_tenants_ = in_certificates_ = false;
+      next_ = 0;
+    } else if (depth == 1 && (event == Event::object_start || event == Event::array_start)) {
+      in_tenants_ = section_ == "tenants" && event == Event::object_start;
+      in_certificates_ = section_ == "certificates" && event == Event::array_start;
+    } else if (depth == 2 && event == Event::key && in_tenants_) {
+      name_ = parsed.get<std::string>();
+    } else if (depth == 2 && event == Event::object_end && in_tenants_) {
+      tenant(parsed);
+      return false;
+    } else if (depth == 2 && event == Event::object_end && in_certificates_) {
+      certificate(parsed);
+      return false;
+    } else if (depth == 2 && in_certificates_ &&
+               (event == Event::value || event == Event::array_end)) {
+      left_in_place.push_back(next_++);  // not an object: reported by the checks after parsing
+    }
+    return true;
+  }
+
+  std::vector<TenantConfig> tenants;
+  std::vector<std::string> deprecated;  // tenants that still say gsa_enable_after_upload
+  std::vector<std::pair<std::size_t, CertificateSpec>> certificates;  // with their index
+  std::vector<std::size_t> left_in_place;    // indexes of certificates[] entries not objects
+  std::optional<Error> tenant_problem;       // the first tenant that does not parse
+  std::optional<Error> certificate_problem;  // the first certificate that does not parse
+
+ private:
+  void tenant(const nlohmann::json& j) {
+    if (tenant_problem) return;
+    auto t = parse_tenant(name_, j, file_);
+    if (!t) {
+      tenant_problem = t.error();
+      return;
+    }
+    if (j.contains("gsa_enable_after_upload")) deprecated.push_back(name_);
+    tenants.push_back(std::move(*t));
+  }
+
+  void certificate(const nlohmann::json& j) {
+    const std::size_t i = next_++;
+    if (certificate_problem) return;
+    auto spec = parse_certificate(j, file_, "certificates[" + std::to_string(i) + "]");
+    if (!spec) {
+      certificate_problem = spec.error();
+      return;
+    }
+    certificates.emplace_back(i, std::move(*spec));
+  }
+
+  const std::filesystem::path& file_;
+  std::string section_;
+  bool in_tenants_ = false;
+  bool in_certificates_ = false;
+  std::string name_;      // the tenant being parsed
+  std::size_t next_ = 0;  // the index of the next certificates[] entry
+};
+
+}  // namespace
+
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& file) {
   nlohmann::json j;
+  SectionStream stream(file);
   try {
-    j = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);
+    j = nlohmann::json::parse(
+        text,
+        [&stream](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+          return stream(depth, event, parsed);
+        },
+        true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::exception& e) {  // syntax, or a number past a double (4e3454)
     return Error(ErrorKind::parse, file.string(), std::string("not valid JSON: ") + e.what());
   }
@@ -584,25 +665,31 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   for (const char* section : {"tenants", "signers"}) {
     if (!j.contains(section)) continue;
     if (!j[section].is_object()) return bad(file, section, "must be an object keyed by name");
-    // Reserved: a vector of 10,000 tenants that doubles holds both copies for a moment.
-    if (std::string(section) == "tenants")
-      c.tenants.reserve(j[section].size());
-    else
-      c.signers.reserve(j[section].size());
-    for (auto it = j[section].begin(); it != j[section].end(); ++it) {
-      if (std::string(section) == "tenants") {
-        auto t = parse_tenant(it.key(), it.value(), file);
-        if (!t) return t.error();
-        if (it.value().contains("gsa_enable_after_upload"))
-          c.notices.push_back(file.string() + ": tenants." + it.key() +
-                              ".gsa_enable_after_upload is deprecated: GSA uploads are switched "
-                              "on by \"gsa_activation\" (\"auto\", the default, or \"manual\")");
-        c.tenants.push_back(std::move(*t));
-      } else {
-        auto sg = parse_signer(it.key(), it.value(), file);
-        if (!sg) return sg.error();
-        c.signers.push_back(std::move(*sg));
-      }
+  }
+  // What the stream left of "tenants" is not an object: parse_tenant says so.
+  if (j.contains("tenants"))
+    for (auto it = j["tenants"].begin(); it != j["tenants"].end(); ++it)
+      if (auto t = parse_tenant(it.key(), it.value(), file); !t) return t.error();
+  if (stream.tenant_problem) return *stream.tenant_problem;
+  c.tenants = std::move(stream.tenants);
+  // By name, as before the stream (and as `pkiflow config show` lists them); a name given twice
+  // is refused rather than one of them silently dropped.
+  std::sort(c.tenants.begin(), c.tenants.end(),
+            [](const TenantConfig& a, const TenantConfig& b) { return a.name < b.name; });
+  for (std::size_t i = 1; i < c.tenants.size(); ++i)
+    if (c.tenants[i].name == c.tenants[i - 1].name)
+      return bad(file, "tenants." + c.tenants[i].name, "is given twice");
+  std::sort(stream.deprecated.begin(), stream.deprecated.end());
+  for (const auto& name : stream.deprecated)
+    c.notices.push_back(file.string() + ": tenants." + name +
+                        ".gsa_enable_after_upload is deprecated: GSA uploads are switched on by "
+                        "\"gsa_activation\" (\"auto\", the default, or \"manual\")");
+  if (j.contains("signers")) {
+    c.signers.reserve(j["signers"].size());
+    for (auto it = j["signers"].begin(); it != j["signers"].end(); ++it) {
+      auto sg = parse_signer(it.key(), it.value(), file);
+      if (!sg) return sg.error();
+      c.signers.push_back(std::move(*sg));
     }
   }
   if (j.contains("trust_anchors")) {
@@ -640,11 +727,17 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
   }
   if (j.contains("certificates")) {
     if (!j["certificates"].is_array()) return bad(file, "certificates", "must be an array");
+    // What the stream left in the array is not an object: parse_certificate says so.
+    const auto& left = j["certificates"];
+    for (std::size_t k = 0; k < left.size() && k < stream.left_in_place.size(); ++k)
+      if (auto spec = parse_certificate(
+              left[k], file, "certificates[" + std::to_string(stream.left_in_place[k]) + "]");
+          !spec)
+        return spec.error();
+    if (stream.certificate_problem) return *stream.certificate_problem;
     std::set<std::string> names;
-    for (std::size_t i = 0; i < j["certificates"].size(); ++i) {
-      auto spec =
-          parse_certificate(j["certificates"][i], file, "certificates[" + std::to_string(i) + "]");
-      if (!spec) return spec.error();
+    for (auto& [i, parsed] : stream.certificates) {
+      CertificateSpec* spec = &parsed;
       auto key = std::string(state::to_string(spec->kind)) + "/" + spec->tenant + "/" + spec->name;
       if (!names.insert(key).second)
         return bad(file, "certificates[" + std::to_string(i) + "]",
@@ -679,7 +772,9 @@ Result<Config> load_config(const std::optional<std::filesystem::path>& explicit_
   }
   auto bytes = pki::read_file_bytes(file, 4 * 1024 * 1024);
   if (!bytes) return bytes.error();
-  return parse_config(std::string(bytes->begin(), bytes->end()), file);
+  std::string text(bytes->begin(), bytes->end());
+  pki::Bytes().swap(*bytes);  // one copy of the file while it is parsed
+  return parse_config(text, file);
 }
 
 Result<std::string> default_state_url() {

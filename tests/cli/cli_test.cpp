@@ -437,6 +437,26 @@ BOOST_AUTO_TEST_CASE(a_bad_config_or_store_is_a_clear_error) {
                    quote((dir / "s.db").string()));
   BOOST_TEST(r.exit_code == 2);
   BOOST_TEST(r.err.find("certificates[0]: \"tenant\" is required") != std::string::npos, r.err);
+  // Tenants and certificates are parsed as the file is read (issue 16): a tenant given twice
+  // is refused by name, and an entry that is not an object is named by its index.
+  const std::string t =
+      R"({"tenant_id": "t.example", "client_id": "app", "auth": {"client_secret_env": "X"}})";
+  const std::pair<std::string, std::string> streamed[] = {
+      {R"({"tenants": {"a": )" + t + R"(, "b": )" + t + R"(, "a": )" + t + "}}",
+       "tenants.a: is given twice"},
+      {R"({"tenants": {"a": )" + t + R"(}, "certificates": [{"kind": "cba-ca", "name": "x",
+          "tenant": "a", "subject": "CN=X"}, 5, [1]]})",
+       "certificates[1]: must be an object"},
+      {R"({"tenants": {"a": )" + t + R"(, "b": 7}})", "tenants.b: must be an object"},
+      {R"({"tenants": {"a": {"tenant_id": "x"}}})", "tenants.a: \"client_id\" is required"},
+  };
+  for (const auto& [text, expected] : streamed) {
+    pkiflow::test::write_file(dir / "streamed.json", text);
+    auto c = run_cli("status --config " + quote(dir / "streamed.json") + " --state-url " +
+                     quote((dir / "s.db").string()));
+    BOOST_TEST(c.exit_code == 2, text);
+    BOOST_TEST(c.err.find(expected) != std::string::npos, text << "\n" << c.err);
+  }
   pkiflow::test::write_file(dir / "notes.txt", "not a database");
   auto s = run_cli("status --state-url " + quote((dir / "notes.txt").string()));
   BOOST_TEST(s.exit_code == 2);
