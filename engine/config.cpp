@@ -432,6 +432,12 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
 }  // namespace
 
 const TenantConfig* Config::tenant(const std::string& name) const {
+  // parse_config sorts them by name: a binary search finds a configured tenant. A vector built
+  // otherwise may not be sorted, so a miss is confirmed by a scan (a miss is an error anyway).
+  auto it =
+      std::lower_bound(tenants.begin(), tenants.end(), name,
+                       [](const TenantConfig& t, const std::string& n) { return t.name < n; });
+  if (it != tenants.end() && it->name == name) return &*it;
   for (const auto& t : tenants)
     if (t.name == name) return &t;
   return nullptr;
@@ -770,7 +776,9 @@ Result<Config> load_config(const std::optional<std::filesystem::path>& explicit_
   } else {
     return Config{};
   }
-  auto bytes = pki::read_file_bytes(file, 4 * 1024 * 1024);
+  // The input limit of every file: 10,000 tenants with a certificate each are about 4 MiB
+  // written compactly, twice that indented.
+  auto bytes = pki::read_file_bytes(file, pki::kMaxInputFileBytes);
   if (!bytes) return bytes.error();
   std::string text(bytes->begin(), bytes->end());
   pki::Bytes().swap(*bytes);  // one copy of the file while it is parsed
