@@ -646,15 +646,6 @@ class SectionStream {
 Result<Config> parse_config(const std::string& text, const std::filesystem::path& file) {
   nlohmann::json j;
   SectionStream stream(file);
-  {
-    // Every tenant names its "tenant_id" once: room for them all up front, so 10,000 tenants
-    // never sit in a vector that doubles (both copies held at once for a moment).
-    std::size_t ids = 0;
-    for (auto at = text.find("\"tenant_id\""); at != std::string::npos;
-         at = text.find("\"tenant_id\"", at + 1))
-      ++ids;
-    stream.tenants.reserve(ids);
-  }
   try {
     j = nlohmann::json::parse(
         text,
