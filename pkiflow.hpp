@@ -1,4 +1,5 @@
-// libpkiflow umbrella header: the public API of the PKI core.
+// libpkiflow umbrella header: the public API of the PKI core, and the lifecycle for programs
+// that embed pkiflow (pkiflow/engine.hpp).
 #pragma once
 
 #include "engine/pki/certificate.hpp"
@@ -18,3 +19,4 @@
 #include "engine/pki/validate/rule_catalog.hpp"
 #include "engine/pki/validate/validator.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
+#include "pkiflow/engine.hpp"

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "engine/api/setup.hpp"
 #include "tools/pkiflow/cli_support.hpp"
 
 namespace pkiflow::cli {
@@ -47,29 +48,11 @@ void GraphContext::dry_run_done(nlohmann::ordered_json about) const {
 }
 
 engine::LocalKeys keys_of(const engine::Config& c, const std::string& state_url) {
-  engine::LocalKeys k;
-  if (!c.keys.dir.empty()) {
-    k.dir = c.keys.dir;
-  } else {
-    // Beside the SQLite store; a PostgreSQL store is elsewhere, and the keys stay on this host,
-    // beside where its own store would be.
-    std::string path =
-        state::is_postgres_url(state_url) ? take(engine::default_state_url()) : state_url;
-    if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
-    k.dir = std::filesystem::path(path).parent_path() / "keys";
-  }
-  std::optional<std::filesystem::path> file;
-  if (!c.keys.passphrase_file.empty()) file = c.keys.passphrase_file;
-  auto pass = pki::find_passphrase(
-      file, c.keys.passphrase_env.empty() ? pki::kPassphraseEnv : c.keys.passphrase_env.c_str());
-  if (!pass) fail(pass.error().about("keys"), kBadInput);
-  k.passphrase = std::move(*pass);
-  return k;
+  return take(engine::local_keys(c, state_url), kBadInput);
 }
 
 std::shared_ptr<const pki::TrustStore> trust_of(const engine::Config& c) {
-  if (c.trust_anchors.empty()) return nullptr;
-  return std::make_shared<const pki::TrustStore>(take(pki::TrustStore::load(c.trust_anchors)));
+  return take(engine::trust_anchors(c));
 }
 
 }  // namespace pkiflow::cli

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "engine/api/record_json.hpp"
+#include "engine/api/setup.hpp"
 #include "engine/bundle/records.hpp"
 #include "engine/config.hpp"
 #include "engine/lifecycle.hpp"
@@ -18,90 +20,8 @@ namespace pkiflow::cli {
 
 namespace {
 
-// JSON string literal of `v` (RFC 8259: quote, backslash and control characters escaped).
-void append_json_string(std::string& out, std::string_view v) {
-  static const char* kHex = "0123456789abcdef";
-  out += '"';
-  for (char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
-
-// The record as one line of JSON, written directly (status --json prints 10,000 of them in
-// well under 100 ms). The stored profile is spliced in after a validity check.
-std::string record_json_text(const state::Record& r,
-                             const std::optional<engine::RenewalTime>& renewal = std::nullopt) {
-  std::string out = "{";
-  auto key = [&](const char* k) {
-    if (out.size() > 1) out += ',';
-    append_json_string(out, k);
-    out += ':';
-  };
-  auto str = [&](const char* k, std::string_view v) {
-    key(k);
-    append_json_string(out, v);
-  };
-  auto time = [&](const char* k, const std::optional<state::TimePoint>& t) {
-    key(k);
-    if (t)
-      append_json_string(out, pki::format_rfc3339(*t));
-    else
-      out += "null";
-  };
-  str("id", r.id);
-  str("kind", state::to_string(r.kind));
-  str("name", r.name);
-  str("tenant", r.tenant);
-  str("state", state::to_string(r.state));
-  if (r.failed_from) str("failed_from", state::to_string(*r.failed_from));
-  str("remote_id", r.remote_id);
-  str("remote_status", r.remote_status);
-  time("not_after", r.not_after);
-  if (renewal) {
-    time("renew_at", renewal->at);
-    str("renew_reason", renewal->reason);
-  }
-  time("verified_at", r.verified_at);
-  key("drift");
-  if (r.drift.empty())
-    out += "null";
-  else
-    append_json_string(out, r.drift);
-  str("drift_note", r.drift_note);
-  str("thumbprint_sha1", r.thumbprint_sha1);
-  str("renews", r.renews);
-  str("superseded_by", r.superseded_by);
-  key("attempts");
-  out += std::to_string(r.attempts);
-  time("next_attempt_at", r.next_attempt_at);
-  str("last_error", r.last_error);
-  if (!r.bundle_id.empty()) {
-    str("bundle_id", r.bundle_id);
-    time("bundle_exported_at", r.bundle_exported_at);
-  }
-  key("profile");
-  out += nlohmann::json::accept(r.profile_json) ? r.profile_json : std::string("null");
-  time("created_at", r.created_at);
-  time("updated_at", r.updated_at);
-  key("version");
-  out += std::to_string(r.version);
-  out += '}';
-  return out;
-}
-
 nlohmann::ordered_json record_json(const state::Record& r) {
-  return nlohmann::ordered_json::parse(record_json_text(r));
+  return nlohmann::ordered_json::parse(engine::record_json_text(r));
 }
 
 // Prints rows as an aligned table on a terminal, tab-separated otherwise (for scripts).
@@ -153,45 +73,29 @@ struct Request {
       wanted = {take(engine::parse_certificate_entry(entry.dump(), config, "command line"))};
     }
     auto st = store.open(config);
-    auto existing = take(st->list({}));
-    engine::SystemClock clock;
-    engine::Lifecycle life(*st, clock, actor());
-    auto rng = pki::Rng::system();
     auto out = nlohmann::ordered_json::array();
-    for (const auto& spec : wanted) {
-      // Idempotent: a configured certificate is one lineage (its renewals carry its kind, name
-      // and tenant); while any record of it is not retired, nothing new is planned. The newest
-      // record of the lineage is the one reported.
-      auto same = existing.end();
-      for (auto it = existing.begin(); it != existing.end(); ++it)
-        if (it->kind == spec.kind && it->name == spec.name && it->tenant == spec.tenant &&
-            it->state != state::RecordState::retired &&
-            (same == existing.end() || it->created_at >= same->created_at))
-          same = it;
-      if (same != existing.end()) {
-        // An edited entry is not applied to a record that exists; it is said, never ignored.
-        const auto changes = engine::profile_changes(same->profile_json, spec);
-        if (!json) {
-          std::cout << "exists   " << same->id << "  " << spec.name << " ("
-                    << state::to_string(same->state) << ")\n";
-          if (!changes.empty())
-            std::cout << "  the configuration differs: " << joined(changes)
-                      << "; its next renewal takes it (pkiflow renew " << same->id << ")\n";
-        }
-        out.push_back({{"id", same->id},
-                       {"name", spec.name},
-                       {"created", false},
-                       {"profile_changes", changes}});
-        continue;
-      }
-      const engine::NewRecord n{engine::new_record_id(rng), spec.kind, spec.name, spec.tenant,
-                                spec.profile_json(),        ""};
-      if (auto ok = engine::check_new_record(*st, n); !ok) fail(ok.error());
-      auto r = take(life.plan(n, from_config ? "requested from " + config.file.string()
-                                             : "requested on the command line"));
-      if (!json) std::cout << "planned  " << r.id << "  " << spec.name << "\n";
-      out.push_back({{"id", r.id}, {"name", spec.name}, {"created", true}});
-    }
+    const auto done = engine::request_records(
+        *st, wanted,
+        from_config ? "requested from " + config.file.string() : "requested on the command line",
+        actor(), [&](const engine::Requested& r) {
+          if (!r.created) {
+            if (!json) {
+              std::cout << "exists   " << r.id << "  " << r.name << " ("
+                        << state::to_string(r.state) << ")\n";
+              if (!r.profile_changes.empty())
+                std::cout << "  the configuration differs: " << joined(r.profile_changes)
+                          << "; its next renewal takes it (pkiflow renew " << r.id << ")\n";
+            }
+            out.push_back({{"id", r.id},
+                           {"name", r.name},
+                           {"created", false},
+                           {"profile_changes", r.profile_changes}});
+            return;
+          }
+          if (!json) std::cout << "planned  " << r.id << "  " << r.name << "\n";
+          out.push_back({{"id", r.id}, {"name", r.name}, {"created", true}});
+        });
+    if (!done) fail(done.error());
     if (json) print_json(out);
   }
 };
@@ -239,7 +143,7 @@ struct Status {
       // One compact record per line inside the array: valid JSON, greppable, and it streams.
       std::string out = "[";
       for (std::size_t i = 0; i < records.size(); ++i)
-        out += (i ? ",\n " : "\n ") + record_json_text(records[i], renewal(records[i]));
+        out += (i ? ",\n " : "\n ") + engine::record_json_text(records[i], renewal(records[i]));
       out += records.empty() ? "]\n" : "\n]\n";
       std::cout << out;
       document_written();

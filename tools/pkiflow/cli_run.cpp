@@ -11,6 +11,7 @@
 #include <iostream>
 #include <thread>
 
+#include "engine/api/setup.hpp"
 #include "engine/graph_session.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/pki/encoded_file.hpp"
@@ -196,14 +197,9 @@ struct Run {
     after([&drifted](const state::Record& r) {
       if (r.state == state::RecordState::active && !r.drift.empty()) drifted.push_back(r);
     });
-    const int code = report->interrupted ? kInterrupted
-                     : report->count(engine::RecordOutcome::Result::failed) > 0 ||
-                             std::any_of(report->renewals.begin(), report->renewals.end(),
-                                         [](const auto& p) { return !p.error.empty(); })
-                         ? kRecordsFailed
-                     : !drifted.empty() || report->drifted > 0 ? kDrift
-                     : !report->skipped_leased.empty()         ? kHeldByAnotherRun
-                                                               : kOk;
+    static_assert(kInterrupted == 7 && kRecordsFailed == 5 && kDrift == 9 &&
+                  kHeldByAnotherRun == 8 && kOk == 0);  // as engine::run_exit_code says them
+    const int code = engine::run_exit_code(*report, !drifted.empty());
     print(*report, outcomes, dry, code);
     write_metrics(after, config, *report, start, code, session.request_counts());
     if (code == kInterrupted && report->deadline_passed)

@@ -190,21 +190,7 @@ std::string StoreOptions::url(const engine::Config& c) const {
 
 std::unique_ptr<state::StateStore> StoreOptions::open(const engine::Config& c,
                                                       state::OpenMode mode) const {
-  return take(open_state(c, url(c), mode));
-}
-
-Result<std::unique_ptr<state::StateStore>> open_state(const engine::Config& c,
-                                                      const std::string& url,
-                                                      state::OpenMode mode) {
-  if (c.state_password_file.empty() || !state::is_postgres_url(url))
-    return state::open_store(url, mode);
-  // The file alone: a PKIFLOW_PASSPHRASE meant for keys must not be sent to the database.
-  auto password = pki::find_passphrase(c.state_password_file, "");
-  if (!password) return password.error().about("state_password_file");
-  if (!*password)
-    return Error(ErrorKind::invalid_input, "state_password_file",
-                 c.state_password_file.string() + " holds no password");
-  return state::open_store(url, mode, &**password);
+  return take(engine::open_state(c, url(c), mode));
 }
 
 int exit_code_of(const Error& e) {

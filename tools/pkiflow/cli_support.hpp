@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/api/setup.hpp"
 #include "engine/config.hpp"
 #include "engine/pki/certificate.hpp"
 #include "engine/pki/csr.hpp"
@@ -118,9 +119,7 @@ struct StoreOptions {
   std::string url(const engine::Config& c) const;
 };
 
-// Opens the store at `url` with the config's state_password_file (PostgreSQL).
-Result<std::unique_ptr<state::StateStore>> open_state(const engine::Config& c,
-                                                      const std::string& url, state::OpenMode mode);
+using engine::open_state;  // engine/api/setup.hpp
 
 // "a, b, c", and " (did you mean \"b\"?)" when `got` is close to one of `names` (else "").
 std::string joined(const std::vector<std::string>& names);
