@@ -69,6 +69,7 @@ struct HistoryItem {
   std::string at;  // RFC 3339
   std::string reason;
   std::string actor;
+  std::string details_json = "{}";  // what the transition recorded besides its reason
 };
 
 // What request decided for one certificate entry (`pkiflow request --json`).

@@ -207,7 +207,7 @@ Result<std::vector<HistoryItem>> Engine::history(const std::string& id) {
   out.reserve(rows->size());
   for (const auto& h : *rows)
     out.push_back({h.seq, h.from ? state::to_string(*h.from) : "", state::to_string(h.to),
-                   pki::format_rfc3339(h.at), h.reason, h.actor});
+                   pki::format_rfc3339(h.at), h.reason, h.actor, h.details_json});
   return out;
 }
 

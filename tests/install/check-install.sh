@@ -8,6 +8,26 @@ build=$1; cert=$2
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+# The installed headers are the public API only: none includes Boost, Asio, Botan, SQLite, libpq
+# or JSON, none of the lifecycle's internals is there, and each compiles on its own.
+inc="$tmp/prefix/include/pkiflow"
+if grep -rEn '#include *[<"](boost/|botan/|sqlite3|libpq|postgresql/|nlohmann/)' "$inc"; then
+  echo "an installed header includes a dependency's header (above)" >&2; exit 1
+fi
+for internal in state providers engine/workflow.hpp engine/graph_session.hpp engine/config.hpp \
+    engine/pki/botan_access.hpp engine/pki/json_text.hpp; do
+  [ ! -e "$inc/$internal" ] || { echo "internal header installed: $internal" >&2; exit 1; }
+done
+find "$inc" -name '*.hpp' -o -name '*.h' | while read -r h; do
+  case "$h" in *.h) lang=c; std=c11 ;; *) lang=c++; std=c++20 ;; esac
+  echo "#include \"$h\"" | g++ -x "$lang" -std="$std" -fsyntax-only -I"$inc" - ||
+    { echo "$h does not compile on its own" >&2; exit 1; }
+done
+# The C ABI: libpkiflow.so.1 exports the pkiflow_* functions under PKIFLOW_1, nothing else.
+so="$tmp/prefix/lib/libpkiflow.so.1"
+[ -e "$so" ] || { echo "libpkiflow.so.1 is not installed" >&2; exit 1; }
+others=$(nm -D --defined-only "$so" | awk '$3 != "" && $3 !~ /^pkiflow_.*@@PKIFLOW_1$/ && $3 != "PKIFLOW_1"')
+[ -z "$others" ] || { echo "libpkiflow.so.1 exports more than its C ABI:" >&2; echo "$others" | head >&2; exit 1; }
 # Where the build found Botan 3 (its CMake package directory is PREFIX/lib/cmake/Botan-3.x.y).
 botan_dir=$(sed -n 's/^Botan_DIR:[A-Z]*=//p' "$build/CMakeCache.txt")
 botan_prefix=""
@@ -23,4 +43,4 @@ export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig${botan_prefix:+:$botan_prefix/
 g++ -std=c++20 "$here/main.cpp" $(pkg-config --cflags --libs pkiflow) -o "$tmp/pc-consumer"
 got=$("$tmp/pc-consumer" "$cert" "$tmp/pc")
 [ "$got" = "$want" ] || { echo "pkg-config consumer printed '$got', want '$want'" >&2; exit 1; }
-echo "install: find_package and pkg-config consumers work"
+echo "install: public headers only; find_package and pkg-config consumers work"

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""The C ABI (pkiflow/pkiflow.h) from Python's ctypes, standard library only (issue 17): an
+engine opened on the emulator requests a record of each family, runs them to active, and reads
+the status and a history back; errors come back as status codes with messages; a run is
+cancelled from another thread.
+    c_api_test.py BUILD_DIR"""
+import ctypes
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+build = os.path.abspath(sys.argv[1])
+work = tempfile.mkdtemp(prefix="pkiflow-capi-")
+os.chmod(work, 0o700)
+
+# --- the library and its declarations ------------------------------------------------------
+lib = ctypes.CDLL(os.path.join(build, "libpkiflow.so.1"))
+TRANSITION = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
+lib.pkiflow_abi_version.restype = ctypes.c_int
+lib.pkiflow_open.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p),
+                             ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_close.argtypes = [ctypes.c_void_p]
+lib.pkiflow_last_error.argtypes = [ctypes.c_void_p]
+lib.pkiflow_last_error.restype = ctypes.c_char_p
+lib.pkiflow_free.argtypes = [ctypes.c_void_p]
+lib.pkiflow_request_configured.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_request.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_status_json.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_show.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_history.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_run.argtypes = [ctypes.c_void_p, ctypes.c_char_p, TRANSITION, ctypes.c_void_p,
+                            ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_cancel.argtypes = [ctypes.c_void_p]
+
+OK, ERR_INVALID_INPUT = 0, 1
+
+
+def take(ptr):
+    """The text a call returned, released with pkiflow_free."""
+    if not ptr.value:
+        return None
+    text = ctypes.string_at(ptr.value).decode()
+    lib.pkiflow_free(ptr.value)
+    return text
+
+
+def call(engine, fn, *args):
+    """Calls fn(engine, *args, &out); returns (status, parsed JSON or the error message)."""
+    out = ctypes.c_void_p()
+    rc = fn(engine, *args, ctypes.byref(out))
+    if rc != OK:
+        return rc, lib.pkiflow_last_error(engine).decode()
+    return rc, json.loads(take(out))
+
+
+def expect(cond, what):
+    if not cond:
+        raise SystemExit("FAIL: " + what)
+
+
+assert lib.pkiflow_abi_version() == 1
+
+# --- the emulator, a root CA, a configuration -------------------------------------------------
+def write(name, text, mode=0o600):
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+write("client-secret", "capi-secret-" + os.urandom(8).hex() + "\n")
+write("pass", "capi-passphrase-" + os.urandom(8).hex() + "\n")
+subprocess.run([os.path.join(build, "pkiflow"), "ca", "new-root", "--subject", "CN=CAPI Root,O=Lab",
+                "--key-out", os.path.join(work, "root.key"), "--cert-out",
+                os.path.join(work, "root.pem"), "--passphrase-file", os.path.join(work, "pass")],
+               check=True, stdout=subprocess.DEVNULL)
+emu_out = open(os.path.join(work, "emu.out"), "w")
+emu = subprocess.Popen([os.path.join(build, "pkiflow-graph-emulator"), "--client-secret-file",
+                        os.path.join(work, "client-secret"), "--port", "0"], stdout=emu_out,
+                       stderr=subprocess.STDOUT)
+try:
+    base = None
+    for _ in range(200):
+        m = re.search(r"listening on (http://\S+)", open(os.path.join(work, "emu.out")).read())
+        if m:
+            base = m.group(1)
+            break
+        time.sleep(0.05)
+    expect(base, "the emulator did not start")
+
+    def entry(kind, name, subject):
+        e = {"kind": kind, "name": name, "tenant": "contoso", "subject": subject,
+             "signer": "root"}
+        if kind != "gsa-tls-ca":
+            e["key_algorithm"] = "p256"
+        return e
+
+    config = {
+        "state_url": "sqlite://" + os.path.join(work, "state.db"),
+        "tenants": {"contoso": {
+            "tenant_id": "contoso", "client_id": "00000000-0000-4000-8000-00000000c11e",
+            "graph_url": base + "/beta", "token_url": base + "/contoso/oauth2/v2.0/token",
+            "auth": {"client_secret_file": "client-secret"}}},
+        "signers": {"root": {"certificate": "root.pem", "key": "root.key",
+                             "passphrase_file": "pass"}},
+        "keys": {"passphrase_file": "pass"},
+        "trust_anchors": "root.pem",
+        "run": {"poll_interval_ms": 50, "retry_base_seconds": 0},
+        "certificates": [entry("gsa-tls-ca", "inspection", "CN=CAPI Inspection,O=Lab"),
+                         entry("cba-ca", "users", "CN=CAPI Users,O=Lab")],
+    }
+    config_file = write("pkiflow.json", json.dumps(config), 0o644)
+
+    # --- errors are codes and messages --------------------------------------------------------
+    engine = ctypes.c_void_p()
+    error = ctypes.c_void_p()
+    rc = lib.pkiflow_open(b'{"config_fil": "x"}', ctypes.byref(engine), ctypes.byref(error))
+    message = take(error)
+    expect(rc == ERR_INVALID_INPUT and not engine.value, "a misspelt option opened an engine")
+    expect('unknown key "config_fil"' in message, "the message: " + str(message))
+    rc = lib.pkiflow_open(json.dumps({"config_json": '{"tenants": 1}'}).encode(),
+                          ctypes.byref(engine), ctypes.byref(error))
+    message = take(error)
+    expect(rc == ERR_INVALID_INPUT and "tenants" in message, "a bad config: " + str(message))
+
+    rc = lib.pkiflow_open(json.dumps({"config_file": config_file}).encode(),
+                          ctypes.byref(engine), ctypes.byref(error))
+    expect(rc == OK, "open: " + str(take(error)))
+    rc, msg = call(engine, lib.pkiflow_show, b"NO-SUCH-RECORD")
+    expect(rc != OK, "show of a record that does not exist succeeded")
+
+    # --- the lifecycle ----------------------------------------------------------------------
+    rc, planned = call(engine, lib.pkiflow_request_configured)
+    expect(rc == OK and len(planned) == 2 and all(p["created"] for p in planned),
+           "request_configured: %r" % (planned,))
+    rc, one = call(engine, lib.pkiflow_request, json.dumps(
+        entry("intune-codesigning", "apps", "CN=CAPI Apps,O=Lab")).encode())
+    expect(rc == OK and one["created"] and one["state"] == "planned", "request: %r" % (one,))
+    rc, msg = call(engine, lib.pkiflow_request, b'{"kind": "cba-ca", "name": "x", "tenant": "nope"}')
+    expect(rc == ERR_INVALID_INPUT and '"nope" is not defined' in msg, "a bad entry: " + str(msg))
+
+    heard = []
+    on_transition = TRANSITION(lambda text, user: heard.append(json.loads(text)))
+    out = ctypes.c_void_p()
+    rc = lib.pkiflow_run(engine, b'{"concurrency": 3}', on_transition, None, ctypes.byref(out))
+    expect(rc == OK, "run: " + lib.pkiflow_last_error(engine).decode())
+    result = json.loads(take(out))
+    expect(result["exit"] == 0 and result["progressed"] == 3, "run result: %r" % (result,))
+    expect(sorted(t["to"] for t in heard) == ["active"] * 3, "transitions heard: %r" % (heard,))
+
+    rc, records = call(engine, lib.pkiflow_status_json, 0)
+    expect(rc == OK and sorted(r["kind"] for r in records) ==
+           ["cba-ca", "gsa-tls-ca", "intune-codesigning"], "status: %r" % (records,))
+    expect(all(r["state"] == "active" and r["remote_id"] for r in records),
+           "not all active: %r" % ([(r["name"], r["state"]) for r in records],))
+    cli = json.loads(subprocess.run([os.path.join(build, "pkiflow"), "status", "--config",
+                                     config_file, "--json"], check=True, capture_output=True,
+                                    text=True).stdout)
+    expect(sorted(cli, key=lambda r: r["id"]) == sorted(records, key=lambda r: r["id"]),
+           "the C ABI's status differs from `pkiflow status --json`")
+    rc, history = call(engine, lib.pkiflow_history, records[0]["id"].encode())
+    expect(rc == OK and history[0]["from"] is None and history[-1]["to"] == "active",
+           "history: %r" % (history,))
+
+    # --- cancelled from another thread once the first record settled -------------------------
+    rc, more = call(engine, lib.pkiflow_request, json.dumps(
+        entry("cba-ca", "admins", "CN=CAPI Admins,O=Lab")).encode())
+    rc, more2 = call(engine, lib.pkiflow_request, json.dumps(
+        entry("intune-codesigning", "tools", "CN=CAPI Tools,O=Lab")).encode())
+    settled = []
+
+    def cancel_after_first(text, user):
+        settled.append(text)
+        if len(settled) == 1:
+            t = threading.Thread(target=lib.pkiflow_cancel, args=(engine,))
+            t.start()
+            t.join()
+
+    on_cut = TRANSITION(cancel_after_first)
+    rc = lib.pkiflow_run(engine, b'{"concurrency": 1}', on_cut, None, ctypes.byref(out))
+    expect(rc == OK, "cancelled run: " + lib.pkiflow_last_error(engine).decode())
+    cut = json.loads(take(out))
+    expect(cut["interrupted"] and cut["exit"] == 7, "cancelled run result: %r" % (cut,))
+    lib.pkiflow_close(engine)
+    print("c_api: ok; three families active through the C ABI; %d records" % len(records))
+finally:
+    emu.terminate()
+    emu.wait()
+    subprocess.run(["rm", "-rf", work])
