@@ -90,6 +90,7 @@ struct Transition {
   std::string to;
   std::string result;   // "progressed", "unchanged", "waiting", "failed", "dry-run"
   std::string message;  // the reason, the wait or the error
+  std::string drift;    // a drift check found this condition ("" none): see `pkiflow repair`
 };
 
 // Stops a run from another thread: no new step starts, the steps in flight finish, leases are
@@ -154,6 +155,21 @@ class Engine {
   Result<RecordInfo> show(const std::string& id);
   // Its transitions, oldest first (`pkiflow history ID`).
   Result<std::vector<HistoryItem>> history(const std::string& id);
+
+  // Plans a successor of an active record now (`pkiflow renew ID`), with the configuration as it
+  // is now; the next run() brings it to active and retires this one. Returns the successor.
+  Result<RecordInfo> renew(const std::string& id);
+  // Sends a failed record back to the state it failed in (`pkiflow retry ID`).
+  Result<RecordInfo> retry(const std::string& id);
+  // Retires a record (`pkiflow cancel ID`): the remote object pkiflow made for it is deleted
+  // first (never one it cannot prove it made), unless `keep_remote`. busy: a live run holds it.
+  Result<RecordInfo> cancel(const std::string& id, bool keep_remote = false);
+  // Switches on an upload the service holds staged (`pkiflow enable ID`), and waits for it to
+  // be in force as a run would.
+  Result<Transition> enable(const std::string& id);
+  // Reads an active record's remote object back (`pkiflow verify ID`); Transition::drift says
+  // what differs from the record, "" when nothing does.
+  Result<Transition> verify(const std::string& id);
 
   // Moves every due record as far as it can go now (`pkiflow run`): on the calling thread, which
   // it holds until the run ends. Errors only when no run happened (the store could not be

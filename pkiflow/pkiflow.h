@@ -39,7 +39,8 @@ typedef enum pkiflow_status {
 typedef struct pkiflow_engine pkiflow_engine;
 
 /* Each record as a run settles it: one JSON object ({"id", "name", "kind", "from", "to",
- * "result", "message"}), on the thread that called pkiflow_run. Valid during the call only. */
+ * "result", "message", "drift"}), on the thread that called pkiflow_run. Valid during the call
+ * only. */
 typedef void (*pkiflow_transition_fn)(const char* transition_json, void* user);
 
 int pkiflow_abi_version(void);
@@ -79,7 +80,22 @@ pkiflow_status pkiflow_run(pkiflow_engine* engine, const char* options_json,
 /* Stops the engine's run under way from any thread: no new step starts, steps in flight finish,
  * leases are released; pkiflow_run then returns with "interrupted": true. Without a run under
  * way it does nothing. */
-void pkiflow_cancel(pkiflow_engine* engine);
+void pkiflow_interrupt(pkiflow_engine* engine);
+
+/* The record verbs; each *result_json is the record as `pkiflow status --json` shows it after
+ * the verb (for renew: the successor). renew: plans a successor with the configuration as it is
+ * now. retry: a failed record goes back to the state it failed in. cancel: retires the record,
+ * deleting the remote object pkiflow made for it unless keep_remote is non-zero. */
+pkiflow_status pkiflow_renew(pkiflow_engine* engine, const char* id, char** result_json);
+pkiflow_status pkiflow_retry(pkiflow_engine* engine, const char* id, char** result_json);
+pkiflow_status pkiflow_cancel(pkiflow_engine* engine, const char* id, int keep_remote,
+                              char** result_json);
+/* enable: switches on an upload the service holds staged and waits for it to be in force.
+ * verify: reads an active record's object back; "drift" says what differs ("" nothing).
+ * *result_json is a transition ({"id", "name", "kind", "from", "to", "result", "message",
+ * "drift"}). */
+pkiflow_status pkiflow_enable(pkiflow_engine* engine, const char* id, char** result_json);
+pkiflow_status pkiflow_verify(pkiflow_engine* engine, const char* id, char** result_json);
 
 void pkiflow_free(char* text); /* NULL is allowed */
 

@@ -120,8 +120,8 @@ json request_json(const pkiflow::RequestResult& r) {
 }
 
 json transition_json(const pkiflow::Transition& t) {
-  return {{"id", t.record_id}, {"name", t.name},     {"kind", t.kind},      {"from", t.from},
-          {"to", t.to},        {"result", t.result}, {"message", t.message}};
+  return {{"id", t.record_id}, {"name", t.name},     {"kind", t.kind},       {"from", t.from},
+          {"to", t.to},        {"result", t.result}, {"message", t.message}, {"drift", t.drift}};
 }
 
 }  // namespace
@@ -313,10 +313,63 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_run(pkiflow_engine* e, const char* options
   });
 }
 
-PKIFLOW_EXPORT void pkiflow_cancel(pkiflow_engine* e) {
+PKIFLOW_EXPORT void pkiflow_interrupt(pkiflow_engine* e) {
   if (!e) return;
   const std::lock_guard lock(e->run_mutex);
   if (e->run) e->run->cancel();
+}
+
+namespace {
+
+// A verb on one record whose result is a value `to_json` turns into JSON.
+template <class Verb, class ToJson>
+pkiflow_status record_verb(pkiflow_engine* e, const char* id, char** result_json, Verb verb,
+                           ToJson to_json) {
+  return guarded(e, result_json, [&](std::string& out) -> std::optional<pkiflow::Error> {
+    if (!id) return bad_json("id", "is NULL");
+    auto r = verb(std::string(id));
+    if (!r) return r.error();
+    out = to_json(*r);
+    return std::nullopt;
+  });
+}
+
+std::string record_text(const pkiflow::RecordInfo& r) {
+  return r.json;
+}
+
+std::string transition_text(const pkiflow::Transition& t) {
+  return transition_json(t).dump();
+}
+
+}  // namespace
+
+PKIFLOW_EXPORT pkiflow_status pkiflow_renew(pkiflow_engine* e, const char* id, char** out) {
+  return record_verb(
+      e, id, out, [e](const std::string& i) { return e->engine.renew(i); }, record_text);
+}
+
+PKIFLOW_EXPORT pkiflow_status pkiflow_retry(pkiflow_engine* e, const char* id, char** out) {
+  return record_verb(
+      e, id, out, [e](const std::string& i) { return e->engine.retry(i); }, record_text);
+}
+
+PKIFLOW_EXPORT pkiflow_status pkiflow_cancel(pkiflow_engine* e, const char* id, int keep_remote,
+                                             char** out) {
+  return record_verb(
+      e, id, out,
+      [e, keep_remote](const std::string& i) { return e->engine.cancel(i, keep_remote != 0); },
+      record_text);
+}
+
+PKIFLOW_EXPORT pkiflow_status pkiflow_enable(pkiflow_engine* e, const char* id, char** out) {
+  return record_verb(
+      e, id, out, [e](const std::string& i) { return e->engine.enable(i); }, transition_text);
+}
+
+PKIFLOW_EXPORT pkiflow_status pkiflow_verify(pkiflow_engine* e, const char* id, char** out) {
+  return record_verb(
+      e, id, out, [e](const std::string& i) { return e->engine.verify(i); }, transition_text);
 }
 
 PKIFLOW_EXPORT void pkiflow_free(char* text) {

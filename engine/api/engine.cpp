@@ -15,9 +15,11 @@
 #include "engine/config.hpp"
 #include "engine/config_check.hpp"
 #include "engine/graph_session.hpp"
+#include "engine/lifecycle.hpp"
 #include "engine/pki/time_format.hpp"
 #include "engine/record_id.hpp"
 #include "engine/renewal.hpp"
+#include "engine/run/renewals.hpp"
 #include "engine/run/run_owner.hpp"
 #include "engine/workflow.hpp"
 #include "state/store.hpp"
@@ -50,6 +52,17 @@ namespace {
 
 std::string rfc3339_or_empty(const std::optional<state::TimePoint>& t) {
   return t ? pki::format_rfc3339(*t) : std::string();
+}
+
+Transition transition_of(const engine::RecordOutcome& o) {
+  return {o.id,
+          o.name,
+          state::to_string(o.kind),
+          state::to_string(o.from),
+          state::to_string(o.to),
+          engine::to_string(o.result),
+          o.note,
+          o.drift};
 }
 
 RecordInfo info_of(const state::Record& r, const std::optional<engine::RenewalTime>& renewal) {
@@ -113,6 +126,42 @@ struct Engine::Impl {
       reader = std::move(*st);
     }
     return reader.get();
+  }
+
+  // What a verb that talks to Graph needs: an I/O context, the session, and a workflow on the
+  // store for writing (`verb` names it in history).
+  struct Flow {
+    boost::asio::io_context ioc{1};
+    engine::SystemClock clock;
+    std::unique_ptr<engine::GraphSession> session;
+    std::unique_ptr<engine::Workflow> flow;
+  };
+  Result<std::unique_ptr<Flow>> flow(const std::string& verb) {
+    auto st = write();
+    if (!st) return st.error();
+    auto f = std::make_unique<Flow>();
+    f->session = std::make_unique<engine::GraphSession>(f->ioc.get_executor(), config, f->clock,
+                                                        engine::GraphSession::Options{});
+    engine::RunWiring wiring;
+    auto* session = f->session.get();
+    wiring.provider = [session](const state::Record& r) { return session->provider(r); };
+    wiring.renewal = engine::renewal_source(config);
+    engine::RunOptions ro;
+    ro.actor = "pkiflow " + verb + " (" + actor + ")";
+    ro.poll_interval = config.run.poll_interval;
+    ro.confirm_wait = config.run.confirm_wait;
+    ro.handle_signals = false;
+    f->flow = std::make_unique<engine::Workflow>(**st, f->clock, std::move(wiring), ro);
+    return f;
+  }
+
+  Result<RecordInfo> record(const std::string& id) {
+    auto st = read();
+    if (!st) return st.error();
+    auto r = (*st)->get(id);
+    if (!r) return r.error();
+    if (!*r) return Error(ErrorKind::invalid_input, "record " + id, "no such record");
+    return info_of(**r, renewal(**r));
   }
 
   std::optional<engine::RenewalTime> renewal(const state::Record& r) const {
@@ -189,12 +238,62 @@ Result<std::vector<RecordInfo>> Engine::status(bool include_retired) {
 }
 
 Result<RecordInfo> Engine::show(const std::string& id) {
-  auto st = impl_->read();
+  return impl_->record(id);
+}
+
+Result<RecordInfo> Engine::renew(const std::string& id) {
+  auto st = impl_->write();
   if (!st) return st.error();
-  auto r = (*st)->get(id);
+  auto r = engine::renew_record(**st, impl_->config, id, impl_->actor);
   if (!r) return r.error();
-  if (!*r) return Error(ErrorKind::invalid_input, "record " + id, "no such record");
-  return info_of(**r, impl_->renewal(**r));
+  return info_of(r->successor, std::nullopt);
+}
+
+Result<RecordInfo> Engine::retry(const std::string& id) {
+  auto st = impl_->write();
+  if (!st) return st.error();
+  engine::SystemClock clock;
+  engine::Lifecycle life(**st, clock, impl_->actor);
+  auto r = life.retry(id);
+  if (!r) return r.error();
+  return info_of(*r, std::nullopt);
+}
+
+Result<RecordInfo> Engine::cancel(const std::string& id, bool keep_remote) {
+  if (keep_remote) {
+    auto st = impl_->write();
+    if (!st) return st.error();
+    engine::SystemClock clock;
+    auto who = (*st)->lease_owner(id, clock.now());
+    if (!who) return who.error();
+    if (*who && !engine::owner_is_dead(**who))
+      return Error(ErrorKind::busy, "record " + id,
+                   "a run holds it (" + **who + "); try again when that run has finished");
+    engine::Lifecycle life(**st, clock, impl_->actor);
+    auto r = life.cancel(id);
+    if (!r) return r.error();
+    return info_of(*r, std::nullopt);
+  }
+  auto f = impl_->flow("cancel");
+  if (!f) return f.error();
+  if (auto ok = (*f)->flow->cancel((*f)->ioc, id); !ok) return ok.error();
+  return impl_->record(id);
+}
+
+Result<Transition> Engine::enable(const std::string& id) {
+  auto f = impl_->flow("enable");
+  if (!f) return f.error();
+  auto o = (*f)->flow->enable((*f)->ioc, id);
+  if (!o) return o.error();
+  return transition_of(*o);
+}
+
+Result<Transition> Engine::verify(const std::string& id) {
+  auto f = impl_->flow("verify");
+  if (!f) return f.error();
+  auto o = (*f)->flow->verify((*f)->ioc, id);
+  if (!o) return o.error();
+  return transition_of(*o);
 }
 
 Result<std::vector<HistoryItem>> Engine::history(const std::string& id) {
@@ -250,13 +349,7 @@ Result<RunResult> Engine::run(const RunOptions& options) {
   ro.actor = "pkiflow run (" + m.actor + ")";
   ro.run_id = engine::new_record_id(rng);
   ro.on_outcome = [&result, &options](const engine::RecordOutcome& o) {
-    Transition t{o.id,
-                 o.name,
-                 state::to_string(o.kind),
-                 state::to_string(o.from),
-                 state::to_string(o.to),
-                 engine::to_string(o.result),
-                 o.note};
+    Transition t = transition_of(o);
     if (options.on_transition) options.on_transition(t);
     result.records.push_back(std::move(t));
   };

@@ -7,6 +7,7 @@
 #include "engine/pki/passphrase.hpp"
 #include "engine/pki/rng.hpp"
 #include "engine/record_id.hpp"
+#include "engine/run/renewals.hpp"
 
 namespace pkiflow::engine {
 
@@ -86,6 +87,21 @@ Status request_records(state::StateStore& store, const std::vector<CertificateSp
     each({r->id, spec.name, true, r->state, {}});
   }
   return Ok{};
+}
+
+Result<Renewed> renew_record(state::StateStore& store, const Config& config, const std::string& id,
+                             const std::string& actor) {
+  SystemClock clock;
+  Lifecycle life(store, clock, actor);
+  auto rng = pki::Rng::system();
+  RenewalPlan plan;
+  auto old = store.get(id);
+  if (!old) return old.error();
+  if (*old)
+    if (auto p = renewal_source(config)(**old)) plan = std::move(*p);
+  auto r = life.renew(id, new_record_id(rng), plan.profile_json, plan.profile_note);
+  if (!r) return r.error();
+  return Renewed{std::move(*r), std::move(plan.changes)};
 }
 
 int run_exit_code(const RunReport& report, bool drift_in_store) {

@@ -47,6 +47,15 @@ Status request_records(state::StateStore& store, const std::vector<CertificateSp
                        const std::string& reason, const std::string& actor,
                        const std::function<void(const Requested&)>& each);
 
+// A renewal planned now (`pkiflow renew`): the successor takes the configuration as it is now
+// (the same plan a run makes for a renewal that came due), and says what differs.
+struct Renewed {
+  state::Record successor;
+  std::vector<std::string> profile_changes;
+};
+Result<Renewed> renew_record(state::StateStore& store, const Config& config, const std::string& id,
+                             const std::string& actor);
+
 // How `pkiflow run` exits (and Engine::run's exit_code): 7 stopped (signal, cancel, deadline);
 // 5 a record failed or a due renewal could not be planned; 9 a live object differs from its
 // record (`drift_in_store`: an active record still marked, or found by this run); 8 due records

@@ -35,7 +35,12 @@ lib.pkiflow_show.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ct
 lib.pkiflow_history.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
 lib.pkiflow_run.argtypes = [ctypes.c_void_p, ctypes.c_char_p, TRANSITION, ctypes.c_void_p,
                             ctypes.POINTER(ctypes.c_void_p)]
-lib.pkiflow_cancel.argtypes = [ctypes.c_void_p]
+lib.pkiflow_interrupt.argtypes = [ctypes.c_void_p]
+for verb in ("renew", "retry", "enable", "verify"):
+    getattr(lib, "pkiflow_" + verb).argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                ctypes.POINTER(ctypes.c_void_p)]
+lib.pkiflow_cancel.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                               ctypes.POINTER(ctypes.c_void_p)]
 
 OK, ERR_INVALID_INPUT = 0, 1
 
@@ -177,7 +182,7 @@ try:
     def cancel_after_first(text, user):
         settled.append(text)
         if len(settled) == 1:
-            t = threading.Thread(target=lib.pkiflow_cancel, args=(engine,))
+            t = threading.Thread(target=lib.pkiflow_interrupt, args=(engine,))
             t.start()
             t.join()
 
@@ -186,6 +191,30 @@ try:
     expect(rc == OK, "cancelled run: " + lib.pkiflow_last_error(engine).decode())
     cut = json.loads(take(out))
     expect(cut["interrupted"] and cut["exit"] == 7, "cancelled run result: %r" % (cut,))
+
+    # --- the record verbs ----------------------------------------------------------------------
+    gsa = next(r for r in records if r["kind"] == "gsa-tls-ca")
+    rc, checked = call(engine, lib.pkiflow_verify, gsa["id"].encode())
+    expect(rc == OK and checked["drift"] == "" and checked["to"] == "active",
+           "verify: %r" % (checked,))
+    rc, msg = call(engine, lib.pkiflow_retry, gsa["id"].encode())
+    expect(rc == ERR_INVALID_INPUT and msg, "retry of an active record: %r" % (msg,))
+    rc, successor = call(engine, lib.pkiflow_renew, gsa["id"].encode())
+    expect(rc == OK and successor["renews"] == gsa["id"] and successor["state"] == "planned",
+           "renew: %r" % (successor,))
+    rc = lib.pkiflow_run(engine, None, TRANSITION(lambda t, u: None), None, ctypes.byref(out))
+    expect(rc == OK, "the renewal's run: " + lib.pkiflow_last_error(engine).decode())
+    rc, old = call(engine, lib.pkiflow_show, gsa["id"].encode())
+    rc2, new = call(engine, lib.pkiflow_show, successor["id"].encode())
+    expect(old["state"] == "retired" and new["state"] == "active",
+           "after the renewal: %s %s" % (old["state"], new["state"]))
+    rc, spare = call(engine, lib.pkiflow_request, json.dumps(
+        entry("cba-ca", "spare", "CN=CAPI Spare,O=Lab")).encode())
+    out = ctypes.c_void_p()
+    rc = lib.pkiflow_cancel(engine, spare["id"].encode(), 0, ctypes.byref(out))
+    expect(rc == OK, "cancel: " + lib.pkiflow_last_error(engine).decode())
+    cancelled = json.loads(take(out))
+    expect(cancelled["state"] == "retired", "cancel: %r" % (cancelled,))
     lib.pkiflow_close(engine)
     print("c_api: ok; three families active through the C ABI; %d records" % len(records))
 finally:

@@ -205,6 +205,50 @@ BOOST_AUTO_TEST_CASE(a_dry_run_shows_requests_and_a_cancelled_run_stops_between_
     BOOST_TEST(r.state == "active", r.id);
 }
 
+BOOST_AUTO_TEST_CASE(record_verbs_enable_verify_retry_renew_and_cancel) {
+  auto opt = emulator_options();
+  opt.staged_flow = true;  // uploads stay staged ("disabled") until enabled
+  LiveEmulator live(opt, 173);
+  Lab lab({live.base(), "", "secret", kSecret});
+  lab.configure([](json& c) {
+    c["tenants"]["lab"]["gsa_activation"] = "manual";
+    c["certificates"] = json::array({{{"kind", "gsa-tls-ca"},
+                                      {"name", "inspection"},
+                                      {"tenant", "lab"},
+                                      {"subject", "CN=API Inspection,O=Lab"},
+                                      {"signer", "lab-root"}}});
+  });
+  auto engine = open_lab(lab);
+  auto planned = engine.request_configured();
+  BOOST_TEST_REQUIRE(planned.ok(), pkiflow::test::why(planned));
+  const std::string id = planned->front().id;
+  auto run = engine.run();
+  BOOST_TEST_REQUIRE(run.ok(), pkiflow::test::why(run));
+  BOOST_TEST(engine.show(id)->state == "uploaded");  // staged, for the operator to switch on
+
+  auto enabled = engine.enable(id);
+  BOOST_TEST_REQUIRE(enabled.ok(), pkiflow::test::why(enabled));
+  BOOST_TEST(enabled->from == "uploaded");
+  BOOST_TEST(enabled->to == "active", enabled->message);
+  auto verified = engine.verify(id);
+  BOOST_TEST_REQUIRE(verified.ok(), pkiflow::test::why(verified));
+  BOOST_TEST(verified->drift.empty(), verified->drift);
+  auto retried = engine.retry(id);  // only a failed record is retried
+  BOOST_TEST(!retried.ok());
+
+  auto successor = engine.renew(id);
+  BOOST_TEST_REQUIRE(successor.ok(), pkiflow::test::why(successor));
+  BOOST_TEST(successor->state == "planned");
+  BOOST_TEST(json::parse(successor->json)["renews"] == id);
+  auto dropped = engine.cancel(successor->id);  // never uploaded: retired, nothing to delete
+  BOOST_TEST_REQUIRE(dropped.ok(), pkiflow::test::why(dropped));
+  BOOST_TEST(dropped->state == "retired");
+  BOOST_TEST(engine.show(id)->state == "active");
+  auto active = engine.cancel(id);  // an active record is renewed, not cancelled
+  BOOST_TEST_REQUIRE(!active.ok());
+  BOOST_TEST(active.error().what().find("is active") != std::string::npos, active.error().what());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace engine_api_test

@@ -331,18 +331,17 @@ struct Operator {
     auto st = store.open(config);
     engine::SystemClock clock;
     engine::Lifecycle life(*st, clock, actor());
-    auto rng = pki::Rng::system();
     // A renewal takes the configuration as it is now: a subject or key algorithm edited since
     // the record was planned goes to the successor, and its history says so.
-    engine::RenewalPlan plan;  // the same plan a run makes for a renewal that came due
-    if (action == Action::renew)
-      if (auto old = take(st->get(id)); old)
-        if (auto p = engine::renewal_source(config)(*old)) plan = std::move(*p);
-    auto r = take(action == Action::cancel  ? life.cancel(id)
-                  : action == Action::renew ? life.renew(id, engine::new_record_id(rng),
-                                                         plan.profile_json, plan.profile_note)
-                                            : life.retry(id));
-    const auto& changes = plan.changes;
+    std::vector<std::string> changes;
+    state::Record r;
+    if (action == Action::renew) {
+      auto renewed = take(engine::renew_record(*st, config, id, actor()));
+      r = std::move(renewed.successor);
+      changes = std::move(renewed.profile_changes);
+    } else {
+      r = take(action == Action::cancel ? life.cancel(id) : life.retry(id));
+    }
     if (json) {
       auto j = record_json(r);
       if (action == Action::renew) j["profile_changes"] = changes;
