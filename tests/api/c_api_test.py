@@ -70,6 +70,29 @@ def expect(cond, what):
 
 assert lib.pkiflow_abi_version() == 1
 
+# The PowerShell sketch (samples/embedding/pkiflow.ps1) cannot run here: every function it
+# declares must be exported by the library and declared in pkiflow.h with as many parameters.
+source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+header = open(os.path.join(source, "pkiflow", "pkiflow.h")).read()
+sketch = open(os.path.join(source, "samples", "embedding", "pkiflow.ps1")).read()
+sketch = re.sub(r"\[MarshalAs\([^)]*\)\]", "", sketch)  # attributes hold parentheses
+
+
+def arity(params):
+    params = re.sub(r"\[[^\]]*\]", "", params).strip()
+    return 0 if params in ("", "void") else params.count(",") + 1
+
+
+declared = {m.group(1): arity(m.group(2)) for m in
+            re.finditer(r"extern \w+ (pkiflow_\w+)\(([^)]*)\);", sketch)}
+expect(len(declared) >= 8, "the PowerShell sketch declares too few functions: %r" % (declared,))
+for name, n in declared.items():
+    expect(hasattr(lib, name), "the sketch declares %s, which libpkiflow.so.1 lacks" % name)
+    m = re.search(r"\b%s\(([^)]*)\);" % name, header)
+    expect(m is not None, "the sketch declares %s, which pkiflow.h lacks" % name)
+    expect(arity(m.group(1)) == n, "%s: %d parameters in the sketch, %d in pkiflow.h"
+           % (name, n, arity(m.group(1))))
+
 # --- the emulator, a root CA, a configuration -------------------------------------------------
 def write(name, text, mode=0o600):
     path = os.path.join(work, name)

@@ -2,7 +2,9 @@
 # Builds the README's embedding example as written (the ```cpp block after "### Embedding the
 # lifecycle") against the installed package with the build line its first comment gives, and
 # runs it on a configuration for the emulator: the TLS-inspection CA it requests must end
-# active, and the program must exit as `pkiflow run` would (0).
+# active, and the program must exit as `pkiflow run` would (0). Then the Python example (the
+# ```python block) through the installed libpkiflow.so.1, on a configuration of its own: its
+# code-signing certificate must end active.
 #   embedding.sh README.md BUILD_DIR
 set -euo pipefail
 readme=$(realpath "$1") build=$(cd "$2" && pwd)
@@ -13,6 +15,9 @@ cd "$work"
 awk '/^### Embedding the lifecycle/ {on=1} on && /^```cpp$/ && !inblock {inblock=1; next}
      inblock && /^```$/ {exit} inblock {print}' "$readme" > embed.cpp
 [ -s embed.cpp ] || { echo "no embedding example in $readme" >&2; exit 1; }
+awk '/^### Embedding the lifecycle/ {on=1} on && /^```python$/ && !inblock {inblock=1; next}
+     inblock && /^```$/ {exit} inblock {print}' "$readme" > embed.py
+[ -s embed.py ] || { echo "no Python embedding example in $readme" >&2; exit 1; }
 build_line=$(sed -n '1s#^// embed.cpp: ##p' embed.cpp)
 [ -n "$build_line" ] || { echo "the example's first line gives no build command" >&2; exit 1; }
 
@@ -52,4 +57,19 @@ grep -q ' planned -> active$' embed.out ||
   { echo "no transition to active in:" >&2; cat embed.out >&2; exit 1; }
 "$build/pkiflow" status --config pkiflow.json --json | grep -q '"state":"active"' ||
   { echo "the record is not active" >&2; exit 1; }
-echo "readme embedding example: ok"
+
+# The Python example: its own store, a code-signing certificate.
+python3 - "$work" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1] + "/pkiflow.json"))
+c["state_url"] = "sqlite://" + sys.argv[1] + "/state-py.db"
+c["certificates"] = [{"kind": "intune-codesigning", "name": "apps", "tenant": "contoso",
+                      "subject": "CN=Embedded Apps,O=Contoso", "key_algorithm": "p256",
+                      "signer": "lab-root"}]
+json.dump(c, open(sys.argv[1] + "/py.json", "w"))
+PY
+LD_LIBRARY_PATH="$work/prefix/lib" python3 embed.py py.json > embed-py.out ||
+  { echo "embed.py exited $?" >&2; cat embed-py.out >&2; exit 1; }
+grep -q ' apps active$' embed-py.out ||
+  { echo "the Python example did not bring its record to active:" >&2; cat embed-py.out >&2; exit 1; }
+echo "readme embedding examples (C++, Python): ok"
