@@ -86,17 +86,6 @@ RequestResult result_of(const engine::Requested& r) {
   return {r.id, r.name, r.created, state::to_string(r.state), r.profile_changes};
 }
 
-// When the configuration file last changed (nullopt without one): records checked before it
-// are checked again by the run.
-std::optional<state::TimePoint> changed_at(const std::filesystem::path& file) {
-  if (file.empty()) return std::nullopt;
-  std::error_code ec;
-  const auto t = std::filesystem::last_write_time(file, ec);
-  if (ec) return std::nullopt;
-  return std::chrono::time_point_cast<state::TimePoint::duration>(
-      std::chrono::file_clock::to_sys(t));
-}
-
 }  // namespace
 
 struct Engine::Impl {
@@ -362,7 +351,7 @@ Result<RunResult> Engine::run(const RunOptions& options) {
   ro.backoff.cap = config.run.retry_cap;
   ro.handle_signals = false;  // the host program's signals are its own
   ro.verify_interval = config.run.verify_interval;
-  ro.config_changed_at = changed_at(config.file);
+  ro.config_changed_at = engine::config_changed_at(config);
   ro.deadline = deadline;
   engine::Workflow flow(store, clock, std::move(wiring), ro);
 

@@ -89,6 +89,15 @@ Status request_records(state::StateStore& store, const std::vector<CertificateSp
   return Ok{};
 }
 
+std::optional<state::TimePoint> config_changed_at(const Config& c) {
+  if (c.file.empty()) return std::nullopt;
+  std::error_code ec;
+  const auto t = std::filesystem::last_write_time(c.file, ec);
+  if (ec) return std::nullopt;
+  return std::chrono::time_point_cast<state::TimePoint::duration>(
+      std::chrono::file_clock::to_sys(t));
+}
+
 Result<Renewed> renew_record(state::StateStore& store, const Config& config, const std::string& id,
                              const std::string& actor) {
   SystemClock clock;

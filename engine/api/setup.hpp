@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct Requested {
 Status request_records(state::StateStore& store, const std::vector<CertificateSpec>& wanted,
                        const std::string& reason, const std::string& actor,
                        const std::function<void(const Requested&)>& each);
+
+// When the configuration file last changed (nullopt without one): a run checks again the
+// active records it verified before that.
+std::optional<state::TimePoint> config_changed_at(const Config& c);
 
 // A renewal planned now (`pkiflow renew`): the successor takes the configuration as it is now
 // (the same plan a run makes for a renewal that came due), and says what differs.

@@ -35,16 +35,6 @@ namespace {
 
 namespace net = boost::asio;
 
-// When the configuration file last changed (nullopt without one).
-std::optional<state::TimePoint> changed_at(const std::filesystem::path& file) {
-  if (file.empty()) return std::nullopt;
-  std::error_code ec;
-  const auto t = std::filesystem::last_write_time(file, ec);
-  if (ec) return std::nullopt;
-  return std::chrono::time_point_cast<state::TimePoint::duration>(
-      std::chrono::file_clock::to_sys(t));
-}
-
 // A record's outcome as `run --json` shows it (one element of "records").
 nlohmann::ordered_json run_outcome_json(const engine::RecordOutcome& o) {
   return {{"id", o.id},
@@ -181,7 +171,7 @@ struct Run {
     ro.backoff.cap = config.run.retry_cap;
     ro.handle_signals = true;
     ro.verify_interval = config.run.verify_interval;
-    ro.config_changed_at = changed_at(config.file);
+    ro.config_changed_at = engine::config_changed_at(config);
     ro.deadline = deadline;
     engine::Workflow flow(*st, clock, std::move(wiring), ro);
     auto report = flow.run(ioc);
