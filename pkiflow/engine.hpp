@@ -108,8 +108,8 @@ class CancelToken {
 };
 
 struct RunOptions {
-  bool dry_run = false;         // nothing is sent or written; the first request of each record is
-                                // shown in RunResult::requests
+  bool dry_run = false;         // nothing is sent or written (the store is only read, and not
+                                // created); each record's first request is in RunResult::requests
   bool plan = false;            // a dry run that reads the tenant (`pkiflow plan`)
   std::size_t concurrency = 0;  // records worked at once; 0: the configuration's run.concurrency
   // The run stops starting steps after this long (and cuts requests in flight); 0: the
