@@ -124,6 +124,41 @@ json transition_json(const pkiflow::Transition& t) {
           {"to", t.to},        {"result", t.result}, {"message", t.message}, {"drift", t.drift}};
 }
 
+// A verb on one record whose result is a value `to_json` turns into JSON.
+template <class Verb, class ToJson>
+pkiflow_status record_verb(pkiflow_engine* e, const char* id, char** result_json, Verb verb,
+                           ToJson to_json) {
+  return guarded(e, result_json, [&](std::string& out) -> std::optional<pkiflow::Error> {
+    if (!id) return bad_json("id", "is NULL");
+    auto r = verb(std::string(id));
+    if (!r) return r.error();
+    out = to_json(*r);
+    return std::nullopt;
+  });
+}
+
+std::string record_text(const pkiflow::RecordInfo& r) {
+  return r.json;
+}
+
+std::string transition_text(const pkiflow::Transition& t) {
+  return transition_json(t).dump();
+}
+
+// As `pkiflow history --json` prints it.
+std::string history_text(const std::vector<pkiflow::HistoryItem>& rows) {
+  auto arr = json::array();
+  for (const auto& h : rows)
+    arr.push_back({{"seq", h.seq},
+                   {"at", h.at},
+                   {"from", h.from.empty() ? json(nullptr) : json(h.from)},
+                   {"to", h.to},
+                   {"actor", h.actor},
+                   {"reason", h.reason},
+                   {"details", json::parse(h.details_json, nullptr, false)}});
+  return arr.dump();
+}
+
 }  // namespace
 
 PKIFLOW_EXPORT int pkiflow_abi_version(void) {
@@ -221,33 +256,15 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_status_json(pkiflow_engine* e, int include
 }
 
 PKIFLOW_EXPORT pkiflow_status pkiflow_show(pkiflow_engine* e, const char* id, char** record_json) {
-  return guarded(e, record_json, [&](std::string& out) -> std::optional<pkiflow::Error> {
-    if (!id) return bad_json("id", "is NULL");
-    auto r = e->engine.show(id);
-    if (!r) return r.error();
-    out = r->json;
-    return std::nullopt;
-  });
+  return record_verb(
+      e, id, record_json, [e](const std::string& i) { return e->engine.show(i); }, record_text);
 }
 
 PKIFLOW_EXPORT pkiflow_status pkiflow_history(pkiflow_engine* e, const char* id,
                                               char** history_json) {
-  return guarded(e, history_json, [&](std::string& out) -> std::optional<pkiflow::Error> {
-    if (!id) return bad_json("id", "is NULL");
-    auto r = e->engine.history(id);
-    if (!r) return r.error();
-    auto arr = json::array();
-    for (const auto& h : *r)
-      arr.push_back({{"seq", h.seq},
-                     {"at", h.at},
-                     {"from", h.from.empty() ? json(nullptr) : json(h.from)},
-                     {"to", h.to},
-                     {"actor", h.actor},
-                     {"reason", h.reason},
-                     {"details", json::parse(h.details_json, nullptr, false)}});
-    out = arr.dump();
-    return std::nullopt;
-  });
+  return record_verb(
+      e, id, history_json, [e](const std::string& i) { return e->engine.history(i); },
+      history_text);
 }
 
 PKIFLOW_EXPORT pkiflow_status pkiflow_run(pkiflow_engine* e, const char* options_json,
@@ -318,31 +335,6 @@ PKIFLOW_EXPORT void pkiflow_interrupt(pkiflow_engine* e) {
   const std::lock_guard lock(e->run_mutex);
   if (e->run) e->run->cancel();
 }
-
-namespace {
-
-// A verb on one record whose result is a value `to_json` turns into JSON.
-template <class Verb, class ToJson>
-pkiflow_status record_verb(pkiflow_engine* e, const char* id, char** result_json, Verb verb,
-                           ToJson to_json) {
-  return guarded(e, result_json, [&](std::string& out) -> std::optional<pkiflow::Error> {
-    if (!id) return bad_json("id", "is NULL");
-    auto r = verb(std::string(id));
-    if (!r) return r.error();
-    out = to_json(*r);
-    return std::nullopt;
-  });
-}
-
-std::string record_text(const pkiflow::RecordInfo& r) {
-  return r.json;
-}
-
-std::string transition_text(const pkiflow::Transition& t) {
-  return transition_json(t).dump();
-}
-
-}  // namespace
 
 PKIFLOW_EXPORT pkiflow_status pkiflow_renew(pkiflow_engine* e, const char* id, char** out) {
   return record_verb(
