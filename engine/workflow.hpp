@@ -155,7 +155,9 @@ class Workflow {
 
   // Cancels a record that never became active (or failed): deletes its remote object first, so
   // nothing half-done stays in the tenant, then retires it. Dry run: shows the DELETE only.
-  Status cancel(boost::asio::io_context& ioc, const std::string& id);
+  // `keep_remote`: the remote object is left in the tenant (and the record retired all the
+  // same); the same checks come first either way.
+  Status cancel(boost::asio::io_context& ioc, const std::string& id, bool keep_remote = false);
 
   // Switches on a record's staged upload (GSA, `pkiflow enable ID`) and waits up to
   // confirm_wait for it to be in force; the outcome says where the record ended.

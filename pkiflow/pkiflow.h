@@ -46,7 +46,9 @@ typedef void (*pkiflow_transition_fn)(const char* transition_json, void* user);
 int pkiflow_abi_version(void);
 
 /* Opens an engine. options_json: {"config_file": PATH} or {"config_json": TEXT,
- * "config_name": PATH}, and optionally "state_url" and "allow_insecure_permissions" (bool).
+ * "config_name": PATH} or {"find_config": true} ($PKIFLOW_CONFIG, else ./pkiflow.json), and
+ * optionally "state_url", "actor" (who the records' history names) and
+ * "allow_insecure_permissions" (bool).
  * On failure *engine is NULL and *error (if error is not NULL) holds the message. */
 pkiflow_status pkiflow_open(const char* options_json, pkiflow_engine** engine, char** error);
 void pkiflow_close(pkiflow_engine* engine); /* NULL is allowed */
@@ -64,16 +66,21 @@ pkiflow_status pkiflow_request(pkiflow_engine* engine, const char* certificate_j
 /* The records as `pkiflow status --json` prints them (include_retired: also the retired). */
 pkiflow_status pkiflow_status_json(pkiflow_engine* engine, int include_retired,
                                    char** records_json);
-/* One record (`pkiflow status --json`'s object) or its history (`pkiflow history --json`: an
- * array of {"seq", "at", "from", "to", "actor", "reason", "details"}). */
+/* One record whole (`pkiflow show --json`: the status object, its PEMs and key file) or its
+ * history (`pkiflow history --json`: an array of {"seq", "at", "from", "to", "actor", "reason",
+ * "details"}). */
 pkiflow_status pkiflow_show(pkiflow_engine* engine, const char* id, char** record_json);
 pkiflow_status pkiflow_history(pkiflow_engine* engine, const char* id, char** history_json);
 
-/* A run (`pkiflow run`). options_json (NULL for the defaults): {"dry_run", "plan" (bool),
- * "concurrency", "deadline_seconds" (numbers)}. *result_json: {"records": [transitions],
- * "progressed", "unchanged", "waiting", "failed", "interrupted", "deadline_passed", "drift",
- * "held_elsewhere", "requests" (dry run), "exit"}. PKIFLOW_OK means the run happened; its
- * records' failures are in the result ("exit" as `pkiflow run` exits). */
+/* A run (`pkiflow run`). options_json (NULL for the defaults): {"dry_run", "plan",
+ * "keep_records" (bool), "concurrency", "deadline_seconds", "poll_interval_ms",
+ * "confirm_wait_seconds" (numbers), "run_id", "metrics_file" (a Prometheus textfile written
+ * after the run)}. *result_json: {"run_id", "records": [transitions], "settled", "progressed",
+ * "unchanged", "waiting", "failed", "interrupted", "deadline_passed", "drift", "drifted"
+ * [records], "held_elsewhere", "held" [{"id", "owner", "until"}], "renewals" [{"id", "name",
+ * "successor", "due", "reason", "window", "error"}], "taken_over", "not_read", "metrics_error",
+ * "requests" (dry run), "exit"}. PKIFLOW_OK means the run happened; its records' failures are
+ * in the result ("exit" as `pkiflow run` exits). */
 pkiflow_status pkiflow_run(pkiflow_engine* engine, const char* options_json,
                            pkiflow_transition_fn on_transition, void* user, char** result_json);
 
@@ -83,19 +90,31 @@ pkiflow_status pkiflow_run(pkiflow_engine* engine, const char* options_json,
 void pkiflow_interrupt(pkiflow_engine* engine);
 
 /* The record verbs; each *result_json is the record as `pkiflow status --json` shows it after
- * the verb (for renew: the successor). renew: plans a successor with the configuration as it is
- * now. retry: a failed record goes back to the state it failed in. cancel: retires the record,
- * deleting the remote object pkiflow made for it unless keep_remote is non-zero. */
+ * the verb (for renew: the successor, with "profile_changes"). renew: plans a successor with the
+ * configuration as it is now. retry: a failed record goes back to the state it failed in.
+ * cancel: retires the record, deleting the remote object pkiflow made for it unless keep_remote
+ * is non-zero. */
 pkiflow_status pkiflow_renew(pkiflow_engine* engine, const char* id, char** result_json);
 pkiflow_status pkiflow_retry(pkiflow_engine* engine, const char* id, char** result_json);
 pkiflow_status pkiflow_cancel(pkiflow_engine* engine, const char* id, int keep_remote,
                               char** result_json);
 /* enable: switches on an upload the service holds staged and waits for it to be in force.
  * verify: reads an active record's object back; "drift" says what differs ("" nothing).
+ * repair: puts a drifted record right (uploads again, switches on again, or plans a renewal).
  * *result_json is a transition ({"id", "name", "kind", "from", "to", "result", "message",
- * "drift"}). */
+ * "drift", "verified"}). */
 pkiflow_status pkiflow_enable(pkiflow_engine* engine, const char* id, char** result_json);
 pkiflow_status pkiflow_verify(pkiflow_engine* engine, const char* id, char** result_json);
+pkiflow_status pkiflow_repair(pkiflow_engine* engine, const char* id, char** result_json);
+
+/* Checks a certificate and its chain as an upload would be (`pkiflow validate`). request_json:
+ * {"certificate", "chain", "csr" (PEM), "profile" ("tls-inspection-ca", "cba-ca",
+ * "code-signing", "root-ca"), "trust" (a PEM file, a directory or "system"; default: the
+ * configuration's trust_anchors), "crls" [PEM], "crl_check", "purpose", "lenient"}.
+ * *report_json: {"valid": bool, "report": `pkiflow validate --json`'s report}. A chain that
+ * fails a rule is PKIFLOW_OK with "valid": false. */
+pkiflow_status pkiflow_validate(pkiflow_engine* engine, const char* request_json,
+                                char** report_json);
 
 void pkiflow_free(char* text); /* NULL is allowed */
 

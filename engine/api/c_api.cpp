@@ -120,8 +120,9 @@ json request_json(const pkiflow::RequestResult& r) {
 }
 
 json transition_json(const pkiflow::Transition& t) {
-  return {{"id", t.record_id}, {"name", t.name},     {"kind", t.kind},       {"from", t.from},
-          {"to", t.to},        {"result", t.result}, {"message", t.message}, {"drift", t.drift}};
+  return {{"id", t.record_id},    {"name", t.name},   {"kind", t.kind},
+          {"from", t.from},       {"to", t.to},       {"result", t.result},
+          {"message", t.message}, {"drift", t.drift}, {"verified", t.verified}};
 }
 
 // A verb on one record whose result is a value `to_json` turns into JSON.
@@ -139,6 +140,13 @@ pkiflow_status record_verb(pkiflow_engine* e, const char* id, char** result_json
 
 std::string record_text(const pkiflow::RecordInfo& r) {
   return r.json;
+}
+
+// The successor, as `pkiflow renew --json` prints it (the record and "profile_changes").
+std::string renewed_text(const pkiflow::Renewed& r) {
+  auto j = json::parse(r.successor.json);
+  j["profile_changes"] = r.profile_changes;
+  return j.dump();
 }
 
 std::string transition_text(const pkiflow::Transition& t) {
@@ -182,23 +190,23 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_open(const char* options_json, pkiflow_eng
     for (auto it = o->begin(); it != o->end(); ++it) {
       const auto& k = it.key();
       const auto& v = it.value();
-      if (k == "allow_insecure_permissions") {
+      if (k == "allow_insecure_permissions" || k == "find_config") {
         if (!v.is_boolean())
-          return fail(PKIFLOW_ERR_INVALID_INPUT,
-                      "options: \"allow_insecure_permissions\" must be true or false");
-        opt.allow_insecure_permissions = v.get<bool>();
+          return fail(PKIFLOW_ERR_INVALID_INPUT, "options: \"" + k + "\" must be true or false");
+        (k == "find_config" ? opt.find_config : opt.allow_insecure_permissions) = v.get<bool>();
         continue;
       }
       std::string* field = k == "config_file"   ? &opt.config_file
                            : k == "config_json" ? &opt.config_json
                            : k == "config_name" ? &opt.config_name
                            : k == "state_url"   ? &opt.state_url
+                           : k == "actor"       ? &opt.actor
                                                 : nullptr;
       if (!field)
         return fail(PKIFLOW_ERR_INVALID_INPUT,
                     "options: unknown key \"" + k +
-                        "\" (config_file, config_json, config_name, state_url, "
-                        "allow_insecure_permissions)");
+                        "\" (config_file, config_json, config_name, find_config, state_url, "
+                        "actor, allow_insecure_permissions)");
       if (!v.is_string())
         return fail(PKIFLOW_ERR_INVALID_INPUT, "options: \"" + k + "\" must be a string");
       *field = v.get<std::string>();
@@ -248,7 +256,9 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_request(pkiflow_engine* e, const char* cer
 PKIFLOW_EXPORT pkiflow_status pkiflow_status_json(pkiflow_engine* e, int include_retired,
                                                   char** records_json) {
   return guarded(e, records_json, [&](std::string& out) -> std::optional<pkiflow::Error> {
-    auto r = e->engine.status(include_retired != 0);
+    pkiflow::StatusFilter filter;
+    filter.include_retired = include_retired != 0;
+    auto r = e->engine.status(filter);
     if (!r) return r.error();
     out = record_array(*r).dump();
     return std::nullopt;
@@ -275,22 +285,33 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_run(pkiflow_engine* e, const char* options
     auto o = object_arg(options_json, "run options", why);
     if (!o) return bad_json("run options", why);
     pkiflow::RunOptions ro;
+    const char* const known =
+        " (dry_run, plan, concurrency, deadline_seconds, poll_interval_ms, "
+        "confirm_wait_seconds, run_id, metrics_file, keep_records)";
     for (auto it = o->begin(); it != o->end(); ++it) {
       const auto& k = it.key();
       const auto& v = it.value();
-      if (k == "dry_run" || k == "plan") {
+      if (k == "dry_run" || k == "plan" || k == "keep_records") {
         if (!v.is_boolean()) return bad_json("run options", "\"" + k + "\" must be true or false");
-        (k == "dry_run" ? ro.dry_run : ro.plan) = v.get<bool>();
-      } else if (k == "concurrency" || k == "deadline_seconds") {
+        (k == "dry_run" ? ro.dry_run : k == "plan" ? ro.plan : ro.keep_records) = v.get<bool>();
+      } else if (k == "concurrency" || k == "deadline_seconds" || k == "poll_interval_ms" ||
+                 k == "confirm_wait_seconds") {
         if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 1'000'000)
           return bad_json("run options", "\"" + k + "\" must be a whole number up to 1000000");
+        const auto n = v.get<std::int64_t>();
         if (k == "concurrency")
-          ro.concurrency = v.get<std::size_t>();
+          ro.concurrency = static_cast<std::size_t>(n);
+        else if (k == "deadline_seconds")
+          ro.deadline = std::chrono::seconds(n);
+        else if (k == "poll_interval_ms")
+          ro.poll_interval = std::chrono::milliseconds(n);
         else
-          ro.deadline = std::chrono::seconds(v.get<std::int64_t>());
+          ro.confirm_wait = std::chrono::seconds(n);
+      } else if (k == "run_id" || k == "metrics_file") {
+        if (!v.is_string()) return bad_json("run options", "\"" + k + "\" must be a string");
+        (k == "run_id" ? ro.run_id : ro.metrics_file) = v.get<std::string>();
       } else {
-        return bad_json("run options",
-                        "unknown key \"" + k + "\" (dry_run, plan, concurrency, deadline_seconds)");
+        return bad_json("run options", "unknown key \"" + k + "\"" + known);
       }
     }
     if (on_transition)
@@ -311,7 +332,24 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_run(pkiflow_engine* e, const char* options
     auto records = json::array();
     for (const auto& t : r->records)
       records.push_back(transition_json(t));
-    json j{{"records", records},
+    auto held = json::array();
+    for (const auto& h : r->held)
+      held.push_back({{"id", h.id}, {"owner", h.owner}, {"until", h.until}});
+    auto renewals = json::array();
+    for (const auto& p : r->renewals)
+      renewals.push_back({{"id", p.id},
+                          {"name", p.name},
+                          {"successor", p.successor},
+                          {"due", p.due},
+                          {"reason", p.reason},
+                          {"window", p.window},
+                          {"error", p.error}});
+    auto drifted = json::array();
+    for (const auto& d : r->drifted)
+      drifted.push_back(json::parse(d.json));
+    json j{{"run_id", r->run_id},
+           {"records", records},
+           {"settled", r->settled},
            {"progressed", r->progressed},
            {"unchanged", r->unchanged},
            {"waiting", r->waiting},
@@ -319,7 +357,13 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_run(pkiflow_engine* e, const char* options
            {"interrupted", r->interrupted},
            {"deadline_passed", r->deadline_passed},
            {"drift", r->drift},
-           {"held_elsewhere", r->held_elsewhere}};
+           {"drifted", drifted},
+           {"held_elsewhere", r->held_elsewhere},
+           {"held", held},
+           {"renewals", renewals},
+           {"taken_over", r->taken_over},
+           {"not_read", r->not_read},
+           {"metrics_error", r->metrics_error ? json(r->metrics_error->what()) : json(nullptr)}};
     auto requests = json::array();
     for (const auto& line : r->requests)
       requests.push_back(json::parse(line, nullptr, false));
@@ -338,7 +382,7 @@ PKIFLOW_EXPORT void pkiflow_interrupt(pkiflow_engine* e) {
 
 PKIFLOW_EXPORT pkiflow_status pkiflow_renew(pkiflow_engine* e, const char* id, char** out) {
   return record_verb(
-      e, id, out, [e](const std::string& i) { return e->engine.renew(i); }, record_text);
+      e, id, out, [e](const std::string& i) { return e->engine.renew(i); }, renewed_text);
 }
 
 PKIFLOW_EXPORT pkiflow_status pkiflow_retry(pkiflow_engine* e, const char* id, char** out) {
@@ -362,6 +406,69 @@ PKIFLOW_EXPORT pkiflow_status pkiflow_enable(pkiflow_engine* e, const char* id, 
 PKIFLOW_EXPORT pkiflow_status pkiflow_verify(pkiflow_engine* e, const char* id, char** out) {
   return record_verb(
       e, id, out, [e](const std::string& i) { return e->engine.verify(i); }, transition_text);
+}
+
+PKIFLOW_EXPORT pkiflow_status pkiflow_repair(pkiflow_engine* e, const char* id, char** out) {
+  return record_verb(
+      e, id, out, [e](const std::string& i) { return e->engine.repair(i); }, transition_text);
+}
+
+PKIFLOW_EXPORT pkiflow_status pkiflow_validate(pkiflow_engine* e, const char* request_json,
+                                               char** report_json) {
+  return guarded(e, report_json, [&](std::string& out) -> std::optional<pkiflow::Error> {
+    std::string why;
+    auto o = object_arg(request_json, "validate request", why);
+    if (!o) return bad_json("validate request", why);
+    pkiflow::ValidateRequest req;
+    for (auto it = o->begin(); it != o->end(); ++it) {
+      const auto& k = it.key();
+      const auto& v = it.value();
+      auto text = [&](std::string& field) -> std::optional<pkiflow::Error> {
+        if (!v.is_string()) return bad_json("validate request", "\"" + k + "\" must be a string");
+        field = v.get<std::string>();
+        return std::nullopt;
+      };
+      std::optional<pkiflow::Error> bad;
+      if (k == "certificate")
+        bad = text(req.certificate_pem);
+      else if (k == "chain")
+        bad = text(req.chain_pem);
+      else if (k == "csr")
+        bad = text(req.csr_pem);
+      else if (k == "profile")
+        bad = text(req.profile);
+      else if (k == "trust")
+        bad = text(req.trust);
+      else if (k == "purpose")
+        bad = text(req.purpose);
+      else if (k == "crl_check")
+        bad = text(req.crl_check);
+      else if (k == "lenient") {
+        if (!v.is_boolean())
+          return bad_json("validate request", "\"lenient\" must be true or false");
+        req.lenient = v.get<bool>();
+      } else if (k == "crls") {
+        if (!v.is_array()) return bad_json("validate request", "\"crls\" must be an array of PEM");
+        for (const auto& c : v) {
+          if (!c.is_string())
+            return bad_json("validate request", "\"crls\" must be an array of PEM");
+          req.crl_pem.push_back(c.get<std::string>());
+        }
+      } else {
+        return bad_json(
+            "validate request",
+            "unknown key \"" + k +
+                "\" (certificate, chain, csr, profile, trust, crls, crl_check, purpose, "
+                "lenient)");
+      }
+      if (bad) return bad;
+    }
+    auto r = e->engine.validate(req);
+    if (!r) return r.error();
+    auto report = json::parse(r->json);
+    out = json{{"valid", r->valid}, {"report", report}}.dump();
+    return std::nullopt;
+  });
 }
 
 PKIFLOW_EXPORT void pkiflow_free(char* text) {

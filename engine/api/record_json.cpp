@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/pki/csr.hpp"
+#include "engine/pki/json_text.hpp"
 #include "engine/pki/time_format.hpp"
 
 namespace pkiflow::engine {
@@ -89,6 +91,26 @@ std::string record_json_text(const state::Record& r, const std::optional<Renewal
   out += std::to_string(r.version);
   out += '}';
   return out;
+}
+
+nlohmann::ordered_json key_json(const pki::PublicKeyInfo& k) {
+  nlohmann::ordered_json j{{"algorithm", k.algorithm}, {"bits", k.bits}};
+  if (!k.curve.empty()) j["curve"] = k.curve;
+  return j;
+}
+
+std::string record_show_json_text(const state::Record& r,
+                                  const std::optional<RenewalTime>& renewal) {
+  auto j = nlohmann::ordered_json::parse(record_json_text(r, renewal));
+  // The key as the CSR has it (for a TLS-inspection CA, the one the service made).
+  if (!r.csr_pem.empty())
+    if (auto c = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end())); c)
+      j["csr_key"] = key_json(c->facts().key);
+  j["key_path"] = r.key_path;
+  j["csr_pem"] = r.csr_pem;
+  j["certificate_pem"] = r.certificate_pem;
+  j["chain_pem"] = r.chain_pem;
+  return json_text(j, -1);
 }
 
 }  // namespace pkiflow::engine

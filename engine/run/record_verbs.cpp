@@ -33,7 +33,7 @@ Status not_held_elsewhere(state::StateStore& store, const Record& r, TimePoint n
 
 }  // namespace
 
-Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
+Status Workflow::cancel(net::io_context& ioc, const std::string& id, bool keep_remote) {
   auto& m = *impl_;
   auto rec = m.store.get(id);
   if (!rec) return rec.error();
@@ -50,6 +50,12 @@ Status Workflow::cancel(net::io_context& ioc, const std::string& id) {
     return Error(ErrorKind::invalid_input, "record " + id,
                  std::string("is ") + state::to_string(r.state) + "; there is nothing to cancel");
   if (auto st = not_held_elsewhere(m.store, r, m.clock.now()); !st) return st;
+  if (keep_remote) {
+    if (m.opt.dry_run) return Ok{};
+    auto c = m.life.cancel(id);
+    if (!c) return c.error();
+    return Ok{};
+  }
   if (auto st = sole_owner(m.store, r); !st) return st;
   // A create may have reached the service although no remote id was recorded (its answer was
   // lost): the provider then looks for it by the names the journal holds.

@@ -175,10 +175,20 @@ try:
     heard = []
     on_transition = TRANSITION(lambda text, user: heard.append(json.loads(text)))
     out = ctypes.c_void_p()
-    rc = lib.pkiflow_run(engine, b'{"concurrency": 3}', on_transition, None, ctypes.byref(out))
+    metrics = os.path.join(work, "pkiflow.prom")
+    rc = lib.pkiflow_run(engine, json.dumps({"concurrency": 3, "run_id": "CAPI-RUN",
+                                             "metrics_file": metrics}).encode(),
+                         on_transition, None, ctypes.byref(out))
     expect(rc == OK, "run: " + lib.pkiflow_last_error(engine).decode())
     result = json.loads(take(out))
-    expect(result["exit"] == 0 and result["progressed"] == 3, "run result: %r" % (result,))
+    expect(result["exit"] == 0 and result["progressed"] == 3 and result["settled"] == 3
+           and result["run_id"] == "CAPI-RUN" and result["metrics_error"] is None
+           and result["held"] == [] and result["renewals"] == [], "run result: %r" % (result,))
+    expect("pkiflow_run_exit_code 0" in open(metrics).read(), "the metrics file")
+    rc = lib.pkiflow_run(engine, b'{"keep_record": false}', TRANSITION(lambda t, u: None), None,
+                         ctypes.byref(out))
+    expect(rc == ERR_INVALID_INPUT and "keep_records" in lib.pkiflow_last_error(engine).decode(),
+           "a misspelt run option")
     expect(sorted(t["to"] for t in heard) == ["active"] * 3, "transitions heard: %r" % (heard,))
 
     rc, records = call(engine, lib.pkiflow_status_json, 0)
@@ -223,14 +233,31 @@ try:
     rc, msg = call(engine, lib.pkiflow_retry, gsa["id"].encode())
     expect(rc == ERR_INVALID_INPUT and msg, "retry of an active record: %r" % (msg,))
     rc, successor = call(engine, lib.pkiflow_renew, gsa["id"].encode())
-    expect(rc == OK and successor["renews"] == gsa["id"] and successor["state"] == "planned",
-           "renew: %r" % (successor,))
+    expect(rc == OK and successor["renews"] == gsa["id"] and successor["state"] == "planned"
+           and successor["profile_changes"] == [], "renew: %r" % (successor,))
     rc = lib.pkiflow_run(engine, None, TRANSITION(lambda t, u: None), None, ctypes.byref(out))
     expect(rc == OK, "the renewal's run: " + lib.pkiflow_last_error(engine).decode())
     rc, old = call(engine, lib.pkiflow_show, gsa["id"].encode())
     rc2, new = call(engine, lib.pkiflow_show, successor["id"].encode())
     expect(old["state"] == "retired" and new["state"] == "active",
            "after the renewal: %s %s" % (old["state"], new["state"]))
+    expect(new["certificate_pem"].startswith("-----BEGIN CERTIFICATE-----"),
+           "show gives the record whole: %r" % (sorted(new),))
+
+    # --- validate: the new CA against the configuration's anchors, then a day after expiry ------
+    request = {"certificate": new["certificate_pem"], "chain": new["chain_pem"],
+               "profile": "tls-inspection-ca"}
+    rc, verdict = call(engine, lib.pkiflow_validate, json.dumps(request).encode())
+    expect(rc == OK and verdict["valid"] and verdict["report"]["verdict"] == "valid",
+           "validate: %r" % (verdict,))
+    rc, verdict = call(engine, lib.pkiflow_validate, json.dumps(
+        dict(request, profile="code-signing")).encode())
+    expect(rc == OK and not verdict["valid"], "a CA against the code-signing profile: %r"
+           % (verdict,))
+    rc, msg = call(engine, lib.pkiflow_validate, b'{"certificate": 1}')
+    expect(rc == ERR_INVALID_INPUT and "must be a string" in msg, "validate: %r" % (msg,))
+    rc, msg = call(engine, lib.pkiflow_repair, new["id"].encode())
+    expect(rc == OK and msg["to"] == "active", "repair of a record without drift: %r" % (msg,))
     rc, spare = call(engine, lib.pkiflow_request, json.dumps(
         entry("cba-ca", "spare", "CN=CAPI Spare,O=Lab")).encode())
     out = ctypes.c_void_p()

@@ -7,6 +7,15 @@
 
 namespace pkiflow::cli {
 
+DryRunOutput::DryRunOutput(std::string out) : path(std::move(out)), collect(json_output()) {}
+
+void DryRunOutput::done(nlohmann::ordered_json about) const {
+  if (!json_output()) return;
+  about["dry_run"] = true;
+  about["requests"] = collected;
+  print_json(about);
+}
+
 void DryRunOutput::open() {
   if (path.empty()) return;
   file.open(path, std::ios::trunc);
@@ -29,7 +38,6 @@ GraphContext::GraphContext(const engine::Config& config, const engine::Clock& cl
                            bool read_only,
                            std::optional<std::chrono::steady_clock::time_point> run_deadline) {
   dry.path = std::move(dry_path);
-  dry.collect = json_output();  // the requests go in the one JSON document
   if (dry_run || read_only) dry.open();
   engine::GraphSession::Options so;
   so.dry_run = dry_run && !read_only;
@@ -41,10 +49,7 @@ GraphContext::GraphContext(const engine::Config& config, const engine::Clock& cl
 }
 
 void GraphContext::dry_run_done(nlohmann::ordered_json about) const {
-  if (!json_output()) return;
-  about["dry_run"] = true;
-  about["requests"] = dry.collected;
-  print_json(about);
+  dry.done(std::move(about));
 }
 
 engine::LocalKeys keys_of(const engine::Config& c, const std::string& state_url) {

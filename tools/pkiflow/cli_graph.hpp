@@ -28,8 +28,13 @@ struct DryRunOutput {
   nlohmann::ordered_json collected = nlohmann::ordered_json::array();
   bool collect = false;
 
+  // Where the lines go: `path` (--dry-run-out), else collected under --json, else stdout.
+  explicit DryRunOutput(std::string out = "");
   void open();
   std::function<void(const std::string&)> sink();
+  // The end of a dry run that stopped at its first request: under --json, `about` with the
+  // requests it would have sent; otherwise the "would send" lines have said it all.
+  void done(nlohmann::ordered_json about) const;
 };
 
 // What a verb that talks to Graph needs: an I/O context, where dry-run lines go, and the

@@ -20,8 +20,8 @@ std::string request_id_in(const std::string& message) {
   return std::regex_search(message, m, re) ? m[1].str() : "";
 }
 
-const char* level_of(const engine::RunEvent& e) {
-  if (e.kind != engine::RunEvent::Kind::settled) return "info";
+const char* level_of(const RunEvent& e) {
+  if (e.type != RunEvent::Type::settled) return "info";
   if (e.result == "failed") return "error";
   if (!e.drift.empty()) return "warning";
   return "info";
@@ -33,14 +33,13 @@ RunLogger::Format parse_log_format(const std::string& s) {
   return s == "json" ? RunLogger::Format::json : RunLogger::Format::text;
 }
 
-RunLogger::RunLogger(Format format, std::string run_id, bool verbose, std::size_t concurrency)
+RunLogger::RunLogger(Format format, std::string run_id, bool verbose)
     : format_(format),
       run_id_(std::move(run_id)),
       verbose_(verbose),
-      tty_(format == Format::text && ::isatty(STDERR_FILENO) != 0),
-      concurrency_(concurrency) {}
+      tty_(format == Format::text && ::isatty(STDERR_FILENO) != 0) {}
 
-void RunLogger::line(const char* level, const std::string& event, const engine::RunEvent* e,
+void RunLogger::line(const char* level, const std::string& event, const RunEvent* e,
                      const std::string& message) {
   if (format_ == Format::text) {
     if (progress_shown_) std::cerr << "\r\033[K";
@@ -57,34 +56,33 @@ void RunLogger::line(const char* level, const std::string& event, const engine::
     if (!e->record_id.empty()) {
       j["record"] = e->record_id;
       j["name"] = e->name;
-      j["kind"] = state::to_string(e->record_kind);
+      j["kind"] = e->kind;
     }
-    if (e->from) j["from"] = state::to_string(*e->from);
-    if (e->to) j["to"] = state::to_string(*e->to);
+    if (!e->from.empty()) j["from"] = e->from;
+    if (!e->to.empty()) j["to"] = e->to;
     if (!e->result.empty()) j["result"] = e->result;
     if (!e->drift.empty()) j["drift"] = e->drift;
-    if (e->kind == engine::RunEvent::Kind::claimed) j["records"] = e->total;
+    if (e->type == RunEvent::Type::claimed) j["records"] = e->total;
   }
   if (!message.empty()) j["message"] = message;
   if (auto rid = request_id_in(message); !rid.empty()) j["request_id"] = rid;
   std::cerr << json_text(j) << "\n";
 }
 
-void RunLogger::event(const engine::RunEvent& e) {
-  using K = engine::RunEvent::Kind;
-  switch (e.kind) {
+void RunLogger::event(const RunEvent& e) {
+  using K = RunEvent::Type;
+  switch (e.type) {
     case K::claimed:
       total_ = e.total;
+      concurrency_ = e.concurrency;
       if (format_ == Format::json) line("info", "claimed", &e, "");
       progress();
       return;
     case K::transition:
       if (format_ == Format::json || verbose_)
         line("info", "transition", &e,
-             format_ == Format::json
-                 ? ""
-                 : e.record_id + " " + e.name + " " + state::to_string(*e.from) + " -> " +
-                       state::to_string(*e.to));
+             format_ == Format::json ? ""
+                                     : e.record_id + " " + e.name + " " + e.from + " -> " + e.to);
       return;
     case K::renewal:  // the report lists renewals too: text repeats them only under -v
       if (format_ == Format::json || verbose_)

@@ -7,24 +7,25 @@
 #include <cstddef>
 #include <string>
 
-#include "engine/workflow.hpp"
+#include "pkiflow/engine.hpp"
 
 namespace pkiflow::cli {
 
 class RunLogger {
  public:
   enum class Format { text, json };
-  // `concurrency`: records worked at once (what "in flight" can be at most).
-  RunLogger(Format format, std::string run_id, bool verbose, std::size_t concurrency);
+  RunLogger(Format format, std::string run_id, bool verbose);
 
-  void event(const engine::RunEvent& e);
+  // The run's `claimed` event says how many records it works at once (what "in flight" can be
+  // at most).
+  void event(const RunEvent& e);
   // One Graph attempt (GraphClient's trace line): debug level, shown under -v.
   void graph(const std::string& line);
   // The run is over: the progress line is cleared.
   void finish();
 
  private:
-  void line(const char* level, const std::string& event, const engine::RunEvent* e,
+  void line(const char* level, const std::string& event, const RunEvent* e,
             const std::string& message);
   void progress();
 
@@ -32,7 +33,7 @@ class RunLogger {
   std::string run_id_;
   bool verbose_;
   bool tty_;
-  std::size_t concurrency_;
+  std::size_t concurrency_ = 0;
   std::size_t total_ = 0, done_ = 0;
   bool progress_shown_ = false;
 };

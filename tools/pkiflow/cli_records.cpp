@@ -20,10 +20,6 @@ namespace pkiflow::cli {
 
 namespace {
 
-nlohmann::ordered_json record_json(const state::Record& r) {
-  return nlohmann::ordered_json::parse(engine::record_json_text(r));
-}
-
 // Prints rows as an aligned table on a terminal, tab-separated otherwise (for scripts).
 void print_table(const std::vector<std::vector<std::string>>& rows) {
   if (::isatty(STDOUT_FILENO) == 0) {
@@ -48,6 +44,13 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
+// The command line's names for what the Engine calls "state" and "kind".
+[[noreturn]] void fail_filter(const Error& e) {
+  if (e.subject() == "state" || e.subject() == "kind")
+    fail(Error(e.kind(), "--" + e.subject(), e.message()));
+  fail(e);
+}
+
 struct Request {
   StoreOptions store;
   std::string kind, name, tenant, subject, key_alg;
@@ -56,46 +59,39 @@ struct Request {
   bool from_config = false, json = false;
 
   void run() const {
-    auto config = store.load();
-    std::vector<engine::CertificateSpec> wanted;
+    if (!from_config && (kind.empty() || name.empty() || tenant.empty()))
+      fail(kBadInput, "give --kind, --name and --tenant (or --from-config)");
+    auto engine = store.engine();
+    std::vector<RequestResult> results;
     if (from_config) {
-      if (config.file.empty()) fail(kBadInput, "--from-config: no configuration file found");
-      wanted = config.certificates;
+      results = take(engine.request_configured());
     } else {
-      if (kind.empty() || name.empty() || tenant.empty())
-        fail(kBadInput, "give --kind, --name and --tenant (or --from-config)");
       // The same checks as a configured certificate (name, subject, key, validity, references).
       nlohmann::json entry{{"kind", kind}, {"name", name}, {"tenant", tenant}};
       if (!key_alg.empty()) entry["key_algorithm"] = key_alg;
       if (!subject.empty()) entry["subject"] = subject;
       if (days > 0) entry["validity_days"] = days;
       if (!signer.empty()) entry["signer"] = signer;
-      wanted = {take(engine::parse_certificate_entry(entry.dump(), config, "command line"))};
+      results.push_back(take(engine.request(entry.dump(), "the command line")));
     }
-    auto st = store.open(config);
     auto out = nlohmann::ordered_json::array();
-    const auto done = engine::request_records(
-        *st, wanted,
-        from_config ? "requested from " + config.file.string() : "requested on the command line",
-        actor(), [&](const engine::Requested& r) {
-          if (!r.created) {
-            if (!json) {
-              std::cout << "exists   " << r.id << "  " << r.name << " ("
-                        << state::to_string(r.state) << ")\n";
-              if (!r.profile_changes.empty())
-                std::cout << "  the configuration differs: " << joined(r.profile_changes)
-                          << "; its next renewal takes it (pkiflow renew " << r.id << ")\n";
-            }
-            out.push_back({{"id", r.id},
-                           {"name", r.name},
-                           {"created", false},
-                           {"profile_changes", r.profile_changes}});
-            return;
-          }
-          if (!json) std::cout << "planned  " << r.id << "  " << r.name << "\n";
-          out.push_back({{"id", r.id}, {"name", r.name}, {"created", true}});
-        });
-    if (!done) fail(done.error());
+    for (const auto& r : results) {
+      if (!r.created) {
+        if (!json) {
+          std::cout << "exists   " << r.id << "  " << r.name << " (" << r.state << ")\n";
+          if (!r.profile_changes.empty())
+            std::cout << "  the configuration differs: " << joined(r.profile_changes)
+                      << "; its next renewal takes it (pkiflow renew " << r.id << ")\n";
+        }
+        out.push_back({{"id", r.id},
+                       {"name", r.name},
+                       {"created", false},
+                       {"profile_changes", r.profile_changes}});
+        continue;
+      }
+      if (!json) std::cout << "planned  " << r.id << "  " << r.name << "\n";
+      out.push_back({{"id", r.id}, {"name", r.name}, {"created", true}});
+    }
     if (json) print_json(out);
   }
 };
@@ -107,44 +103,21 @@ struct Status {
   bool json = false, all = false;
 
   void run() const {
-    state::RecordFilter f;
-    if (!state_filter.empty()) {
-      f.state = state::parse_state(state_filter);
-      if (!f.state) {
-        std::vector<std::string> names;
-        for (auto s : state::kAllStates)
-          names.emplace_back(state::to_string(s));
-        fail(Error(ErrorKind::invalid_input, "--state",
-                   "unknown state \"" + state_filter + "\"" + did_you_mean(state_filter, names) +
-                       "; the states are " + joined(names)));
-      }
-    }
-    if (!kind_filter.empty()) {
-      f.kind = state::parse_kind(kind_filter);
-      if (!f.kind)
-        fail(kBadInput,
-             "--kind: unknown kind '" + kind_filter + "' (gsa-tls-ca, cba-ca, intune-codesigning)");
-    }
+    StatusFilter f;
+    f.state = state_filter;
+    f.kind = kind_filter;
+    f.include_retired = all;
     if (expiring_within >= 0)
       f.expiring_before = std::chrono::system_clock::now() + std::chrono::days(expiring_within);
-    const auto config = store.load();
-    auto st = store.open(config, state::OpenMode::read_only);
-    auto records = take(st->list(f));
-    // When each active record is renewed, under the configuration's policy for it.
-    auto renewal = [&config](const state::Record& r) -> std::optional<engine::RenewalTime> {
-      if (r.state != state::RecordState::active) return std::nullopt;
-      return engine::renewal_due(r, config.renewal_policy(r.kind, r.name, r.tenant));
-    };
-    // Retired records are history: shown with --all or --state retired.
-    if (!all && !f.state)
-      std::erase_if(records,
-                    [](const state::Record& r) { return r.state == state::RecordState::retired; });
+    auto engine = store.engine();
+    auto records = engine.status(f);
+    if (!records) fail_filter(records.error());
     if (json) {
       // One compact record per line inside the array: valid JSON, greppable, and it streams.
       std::string out = "[";
-      for (std::size_t i = 0; i < records.size(); ++i)
-        out += (i ? ",\n " : "\n ") + engine::record_json_text(records[i], renewal(records[i]));
-      out += records.empty() ? "]\n" : "\n]\n";
+      for (std::size_t i = 0; i < records->size(); ++i)
+        out += (i ? ",\n " : "\n ") + (*records)[i].json;
+      out += records->empty() ? "]\n" : "\n]\n";
       std::cout << out;
       document_written();
       return;
@@ -152,23 +125,10 @@ struct Status {
     std::vector<std::vector<std::string>> rows{{"ID", "KIND", "NAME", "TENANT", "STATE",
                                                 "NOT AFTER", "RENEW AT", "DRIFT", "ATTEMPTS",
                                                 "NEXT ATTEMPT", "LAST ERROR"}};
-    // Why a record in csrGenerated waits: in a bundle, or for one.
-    auto note = [&config](const state::Record& r) -> std::string {
-      if (!r.last_error.empty()) return r.last_error;
-      if (!r.drift_note.empty()) return r.drift_note;
-      if (auto b = engine::bundle::bundle_wait_note(r); !b.empty()) return b;
-      if (engine::bundle::waits_for_offline_signature(r, config))
-        return "waiting for an offline signature (pkiflow bundle export DIR)";
-      return "";
-    };
-    for (const auto& r : records) {
-      const auto renew = renewal(r);
-      rows.push_back({r.id, state::to_string(r.kind), r.name, r.tenant, state::to_string(r.state),
-                      time_or_dash(r.not_after),
-                      renew ? pki::format_rfc3339(renew->at) : std::string("-"),
-                      r.drift.empty() ? std::string("-") : r.drift, std::to_string(r.attempts),
-                      time_or_dash(r.next_attempt_at), note(r)});
-    }
+    auto dash = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+    for (const auto& r : *records)
+      rows.push_back({r.id, r.kind, r.name, r.tenant, r.state, dash(r.not_after), dash(r.renew_at),
+                      dash(r.drift), std::to_string(r.attempts), dash(r.next_attempt_at), r.note});
     print_table(rows);
   }
 };
@@ -181,10 +141,7 @@ struct Show {
   bool json = false, csr = false, certificate = false, chain = false;
 
   void run() const {
-    auto st = store.open(store.load(), state::OpenMode::read_only);
-    auto found = take(st->get(id));
-    if (!found) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
-    const auto& r = *found;
+    auto r = take(store.engine().show(id));
     if (csr || certificate || chain) {
       // The parts asked for, in this order, each as PEM (or as fields of one JSON object).
       const struct {
@@ -195,13 +152,13 @@ struct Show {
       } parts[] = {{csr, "CSR", "csr_pem", r.csr_pem},
                    {certificate, "certificate", "certificate_pem", r.certificate_pem},
                    {chain, "chain", "chain_pem", r.chain_pem}};
-      nlohmann::ordered_json j{{"id", r.id}, {"state", state::to_string(r.state)}};
+      nlohmann::ordered_json j{{"id", r.id}, {"state", r.state}};
       std::string text;
       for (const auto& p : parts) {
         if (!p.wanted) continue;
         if (p.pem.empty())
           fail(Error(ErrorKind::invalid_input, "record " + id,
-                     std::string("has no ") + p.what + " yet (" + state::to_string(r.state) + ")"));
+                     std::string("has no ") + p.what + " yet (" + r.state + ")"));
         j[p.field] = p.pem;
         text += p.pem;
       }
@@ -209,15 +166,7 @@ struct Show {
       std::cout << text;
       return;
     }
-    auto j = record_json(r);
-    // The key as the CSR has it (for a TLS-inspection CA, the one the service made).
-    if (!r.csr_pem.empty())
-      if (auto c = pki::Csr::decode(pki::Bytes(r.csr_pem.begin(), r.csr_pem.end())); c)
-        j["csr_key"] = to_json(c->facts().key);
-    j["key_path"] = r.key_path;
-    j["csr_pem"] = r.csr_pem;
-    j["certificate_pem"] = r.certificate_pem;
-    j["chain_pem"] = r.chain_pem;
+    auto j = nlohmann::ordered_json::parse(r.json);
     if (json) return print_json(j);
     for (auto it = j.begin(); it != j.end(); ++it)
       std::cout << it.key() << ": "
@@ -232,27 +181,24 @@ struct History {
   bool json = false;
 
   void run() const {
-    auto st = store.open(store.load(), state::OpenMode::read_only);
-    if (!take(st->get(id))) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
-    auto rows = take(st->history(id));
+    auto rows = take(store.engine().history(id));
     if (json) {
       auto arr = nlohmann::ordered_json::array();
       for (const auto& h : rows)
-        arr.push_back(
-            {{"seq", h.seq},
-             {"at", pki::format_rfc3339(h.at)},
-             {"from", h.from ? nlohmann::ordered_json(state::to_string(*h.from)) : nullptr},
-             {"to", state::to_string(h.to)},
-             {"actor", h.actor},
-             {"reason", h.reason},
-             {"details", nlohmann::ordered_json::parse(h.details_json, nullptr, false)}});
+        arr.push_back({{"seq", h.seq},
+                       {"at", h.at},
+                       {"from", h.from.empty() ? nlohmann::ordered_json(nullptr)
+                                               : nlohmann::ordered_json(h.from)},
+                       {"to", h.to},
+                       {"actor", h.actor},
+                       {"reason", h.reason},
+                       {"details", nlohmann::ordered_json::parse(h.details_json, nullptr, false)}});
       print_json(arr);
       return;
     }
     std::vector<std::vector<std::string>> table{{"AT", "FROM", "TO", "ACTOR", "REASON"}};
     for (const auto& h : rows)
-      table.push_back({pki::format_rfc3339(h.at), h.from ? state::to_string(*h.from) : "-",
-                       state::to_string(h.to), h.actor, h.reason});
+      table.push_back({h.at, h.from.empty() ? "-" : h.from, h.to, h.actor, h.reason});
     print_table(table);
   }
 };
@@ -277,40 +223,34 @@ struct NeedsRenewal {
     if (id.empty() == !all) fail(kBadInput, "give a record id or --all");
     std::chrono::seconds ahead{0};
     if (!within.empty()) ahead = take(engine::parse_duration(within));
-    const auto config = store.load();
-    auto st = store.open(config, state::OpenMode::read_only);
-    std::vector<state::Record> records;
+    auto engine = store.engine();
+    std::vector<RecordInfo> records;
     if (all) {
-      state::RecordFilter f;
-      f.state = state::RecordState::active;
-      records = take(st->list(f));
+      StatusFilter f;
+      f.state = "active";
+      records = take(engine.status(f));
     } else {
-      auto found = take(st->get(id));
-      if (!found) fail(Error(ErrorKind::invalid_input, "record " + id, "no such record"));
-      records.push_back(*found);
+      records.push_back(take(engine.show(id)));
     }
     const auto horizon = std::chrono::system_clock::now() + ahead;
     std::size_t due_count = 0;
     auto arr = nlohmann::ordered_json::array();
     for (const auto& r : records) {
-      std::optional<engine::RenewalTime> t;
-      if (r.state == state::RecordState::active)
-        t = engine::renewal_due(r, config.renewal_policy(r.kind, r.name, r.tenant));
-      const bool due = t && t->at <= horizon;
+      const bool renews = !r.renew_at.empty();
+      const bool due = renews && take(pki::parse_rfc3339(r.renew_at)) <= horizon;
       due_count += due;
       arr.push_back({{"id", r.id},
                      {"name", r.name},
-                     {"state", state::to_string(r.state)},
-                     {"renew_at", t ? nlohmann::ordered_json(pki::format_rfc3339(t->at))
-                                    : nlohmann::ordered_json(nullptr)},
-                     {"reason", t ? t->reason : std::string("not active: nothing to renew")},
+                     {"state", r.state},
+                     {"renew_at", renews ? nlohmann::ordered_json(r.renew_at)
+                                         : nlohmann::ordered_json(nullptr)},
+                     {"reason", renews ? r.renew_reason : "not active: nothing to renew"},
                      {"due", due}});
       if (!json)
         std::cout << r.id << "  " << r.name << "  "
-                  << (due ? "due since " + pki::format_rfc3339(t->at) + " (" + t->reason + ")"
-                      : t ? "not due until " + pki::format_rfc3339(t->at) + " (" + t->reason + ")"
-                          : std::string("not active (") + state::to_string(r.state) +
-                                "): nothing to renew")
+                  << (due      ? "due since " + r.renew_at + " (" + r.renew_reason + ")"
+                      : renews ? "not due until " + r.renew_at + " (" + r.renew_reason + ")"
+                               : "not active (" + r.state + "): nothing to renew")
                   << "\n";
     }
     const int code = due_count > 0 ? kOk : 1;
@@ -320,30 +260,27 @@ struct NeedsRenewal {
 };
 
 struct Operator {
-  enum class Action { retry, cancel, renew };
+  enum class Action { retry, renew };
   StoreOptions store;
   std::string id;
   bool json = false;
   Action action = Action::retry;
 
   void run() const {
-    const auto config = store.load();
-    auto st = store.open(config);
-    engine::SystemClock clock;
-    engine::Lifecycle life(*st, clock, actor());
+    auto engine = store.engine();
     // A renewal takes the configuration as it is now: a subject or key algorithm edited since
     // the record was planned goes to the successor, and its history says so.
     std::vector<std::string> changes;
-    state::Record r;
+    RecordInfo r;
     if (action == Action::renew) {
-      auto renewed = take(engine::renew_record(*st, config, id, actor()));
+      auto renewed = take(engine.renew(id));
       r = std::move(renewed.successor);
       changes = std::move(renewed.profile_changes);
     } else {
-      r = take(action == Action::cancel ? life.cancel(id) : life.retry(id));
+      r = take(engine.retry(id));
     }
     if (json) {
-      auto j = record_json(r);
+      auto j = nlohmann::ordered_json::parse(r.json);
       if (action == Action::renew) j["profile_changes"] = changes;
       return print_json(j);
     }
@@ -351,7 +288,7 @@ struct Operator {
       std::cout << "planned  " << r.id << "  " << r.name << "  (renews " << id << ")\n";
       if (!changes.empty()) std::cout << "  with the configuration's " << joined(changes) << "\n";
     } else {
-      std::cout << r.id << ": " << state::to_string(r.state) << "\n";
+      std::cout << r.id << ": " << r.state << "\n";
     }
   }
 };
@@ -436,11 +373,8 @@ void add_record_commands(CLI::App& app) {
     auto o = std::make_shared<Operator>();
     o->action = action;
     auto* cmd = app.add_subcommand(
-        action == A::cancel  ? "cancel"
-        : action == A::renew ? "renew"
-                             : "retry",
-        action == A::cancel ? "retire a record that never became active"
-        : action == A::renew
+        action == A::renew ? "renew" : "retry",
+        action == A::renew
             ? "plan the successor of an active record (the next run stages it; the old one is "
               "retired once the successor is active)"
             : "send a failed record back to the state it failed in");

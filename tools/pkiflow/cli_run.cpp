@@ -1,5 +1,6 @@
-// pkiflow run | import | graph login-test: the verbs that talk to Graph (each with --dry-run),
-// and the offline-signing path back into the lifecycle.
+// pkiflow run | plan | cancel | enable (on the embedding API's Engine), import | cba | graph
+// login-test: the verbs that talk to Graph (each with --dry-run), and the offline-signing path
+// back into the lifecycle.
 // Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
 #include <utility>
 
@@ -20,9 +21,6 @@
 #include "engine/pki/time_format.hpp"
 #include "engine/pki/x509_vocabulary.hpp"
 #include "engine/record_id.hpp"
-#include "engine/run/metrics.hpp"
-#include "engine/run/run_owner.hpp"
-#include "engine/workflow.hpp"
 #include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/encoding.hpp"
 #include "tools/pkiflow/cli_graph.hpp"
@@ -36,17 +34,17 @@ namespace {
 namespace net = boost::asio;
 
 // A record's outcome as `run --json` shows it (one element of "records").
-nlohmann::ordered_json run_outcome_json(const engine::RecordOutcome& o) {
-  return {{"id", o.id},
-          {"name", o.name},
-          {"kind", state::to_string(o.kind)},
-          {"from", state::to_string(o.from)},
-          {"to", state::to_string(o.to)},
-          {"result", engine::to_string(o.result)},
-          {"verified", o.verified},
+nlohmann::ordered_json run_outcome_json(const Transition& t) {
+  return {{"id", t.record_id},
+          {"name", t.name},
+          {"kind", t.kind},
+          {"from", t.from},
+          {"to", t.to},
+          {"result", t.result},
+          {"verified", t.verified},
           {"drift",
-           o.drift.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.drift)},
-          {"note", o.note}};
+           t.drift.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.drift)},
+          {"note", t.message}};
 }
 
 // The run's outcomes as they settle, one JSON line each in an unlinked temporary file (0600),
@@ -61,8 +59,8 @@ class OutcomeSpool {
   OutcomeSpool(const OutcomeSpool&) = delete;
   OutcomeSpool& operator=(const OutcomeSpool&) = delete;
 
-  void add(const engine::RecordOutcome& o) {
-    auto j = run_outcome_json(o);
+  void add(const Transition& t) {
+    auto j = run_outcome_json(t);
     if (file_) {
       const std::string line = json_text(j, -1) + "\n";
       if (std::fwrite(line.data(), 1, line.size(), file_) == line.size()) return;
@@ -98,6 +96,8 @@ class OutcomeSpool {
   bool lost_ = false;
 };
 
+// pkiflow run | plan, on the embedding API's Engine::run (pkiflow/engine.hpp): the command line
+// only sets the options, logs the events and prints the result.
 struct Run {
   StoreOptions store;
   // plan: a dry run that reads the tenant (token, GETs) so it shows the writes a run would
@@ -108,94 +108,40 @@ struct Run {
   std::string log_format = "text";
   int concurrency = 0, poll_ms = 0, wait_s = -1;
 
-  // The Prometheus textfile (0644, atomically): records, expiry and renewal times, the run.
-  void write_metrics(const engine::RecordSource& records, const engine::Config& config,
-                     const engine::RunReport& report, std::chrono::steady_clock::time_point start,
-                     int code, std::map<std::string, std::uint64_t> requests) const {
-    if (metrics_file.empty() || dry_run) return;
-    engine::RunFigures f;
-    f.graph_requests = std::move(requests);
-    f.finished = std::chrono::system_clock::now();
-    f.duration_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    f.exit_code = code;
-    if (code == kOk) {
-      f.last_success = f.finished;
-    } else if (auto previous = pki::read_file_bytes(metrics_file, std::uintmax_t{16} * 1024 * 1024);
-               previous) {
-      f.last_success = engine::last_success_in(std::string(previous->begin(), previous->end()));
-    }
-    write_output(metrics_file, engine::prometheus_text(records, config, report, f), 0644);
-  }
-
   void run() {
-    const auto start = std::chrono::steady_clock::now();
-    auto config = store.load();
-    auto st = store.open(config);
-    engine::SystemClock clock;
-    auto rng = pki::Rng::system();
-    const std::string run_id = engine::new_record_id(rng);
-    const std::size_t workers =
-        concurrency > 0 ? static_cast<std::size_t>(concurrency) : config.run.concurrency;
-    RunLogger log(parse_log_format(log_format), run_id, verbose, workers);
-    std::function<void(const std::string&)> trace;
-    if (verbose) trace = [&log](const std::string& line) { log.graph(line); };
+    auto engine = store.engine();
     if (plan) dry_run = true;
-    std::optional<std::chrono::steady_clock::time_point> deadline;
-    if (config.run.deadline.count() > 0)
-      deadline = std::chrono::steady_clock::now() + config.run.deadline;
-    GraphContext g(config, clock, dry_run, trace, dry_run_out, plan, deadline);
-    auto& ioc = g.ioc;
-    auto& dry = g.dry;
-    auto& session = *g.session;
-    if (!dry_run) session.share_throttling(*st);
-    engine::RunWiring wiring;
-    wiring.provider = [&](const state::Record& r) { return session.provider(r); };
-    wiring.signer = [&](const state::Record& r) { return session.signer(r); };
-    wiring.trust = trust_of(config);
-    wiring.keys = keys_of(config, store.url(config));
-    wiring.renewal = engine::renewal_source(config);
-    engine::RunOptions ro;
-    ro.actor = "pkiflow run (" + actor() + ")";
-    ro.run_id = run_id;
-    ro.on_event = [&log](const engine::RunEvent& e) { log.event(e); };
+    auto rng = pki::Rng::system();
+    RunOptions o;
+    o.dry_run = dry_run;
+    o.plan = plan;
+    o.run_id = engine::new_record_id(rng);
+    if (concurrency > 0) o.concurrency = static_cast<std::size_t>(concurrency);
+    if (poll_ms > 0) o.poll_interval = std::chrono::milliseconds(poll_ms);
+    if (wait_s >= 0) o.confirm_wait = std::chrono::seconds(wait_s);
+    RunLogger log(parse_log_format(log_format), o.run_id, verbose);
+    o.on_event = [&log](const RunEvent& e) { log.event(e); };
+    if (verbose) o.on_request = [&log](const std::string& line) { log.graph(line); };
+    DryRunOutput dry(dry_run_out);
+    if (dry_run) dry.open();
+    o.on_dry_run_request = dry.sink();
     OutcomeSpool outcomes;
-    ro.on_outcome = [&outcomes](const engine::RecordOutcome& o) { outcomes.add(o); };
-    ro.dry_run = dry_run;
-    ro.reads_tenant = plan;
-    ro.concurrency = workers;
-    ro.poll_interval = poll_ms > 0 ? std::chrono::milliseconds(poll_ms) : config.run.poll_interval;
-    ro.confirm_wait =
-        wait_s >= 0 ? std::chrono::milliseconds(wait_s * 1000LL) : config.run.confirm_wait;
-    ro.backoff.base = config.run.retry_base;
-    ro.backoff.cap = config.run.retry_cap;
-    ro.handle_signals = true;
-    ro.verify_interval = config.run.verify_interval;
-    ro.config_changed_at = engine::config_changed_at(config);
-    ro.deadline = deadline;
-    engine::Workflow flow(*st, clock, std::move(wiring), ro);
-    auto report = flow.run(ioc);
+    o.keep_records = false;
+    o.on_transition = [&outcomes](const Transition& t) { outcomes.add(t); };
+    o.handle_signals = true;
+    if (!dry_run) o.metrics_file = metrics_file;
+    auto result = engine.run(o);
     log.finish();
-    if (!report) fail(report.error(), kCannotRun);
-    // The store after the run, a page at a time: for the drift that stays a condition until it
-    // is put right (whether or not this run checked again), and for the metrics file.
-    engine::RecordSource after = [&st, this](const auto& visit) {
-      if (dry_run) return;
-      if (auto done = state::for_each_record(*st, visit); !done) fail(done.error());
-    };
-    std::vector<state::Record> drifted;
-    after([&drifted](const state::Record& r) {
-      if (r.state == state::RecordState::active && !r.drift.empty()) drifted.push_back(r);
-    });
+    if (!result) fail(result.error());
     static_assert(kInterrupted == 7 && kRecordsFailed == 5 && kDrift == 9 &&
-                  kHeldByAnotherRun == 8 && kOk == 0);  // as engine::run_exit_code says them
-    const int code = engine::run_exit_code(*report, !drifted.empty());
-    print(*report, outcomes, dry, code);
-    write_metrics(after, config, *report, start, code, session.request_counts());
-    if (code == kInterrupted && report->deadline_passed)
+                  kHeldByAnotherRun == 8 && kOk == 0);  // as RunResult::exit_code says them
+    const int code = result->exit_code;
+    print(*result, outcomes, dry);
+    if (result->metrics_error) fail(*result->metrics_error, kCannotWrite);
+    if (code == kInterrupted && result->deadline_passed)
       throw Exit(kInterrupted,
                  "stopped at the run's deadline (run.deadline_seconds = " +
-                     std::to_string(config.run.deadline.count()) +
+                     std::to_string(result->deadline.count()) +
                      "): requests in flight were cut, records stay as they were and leases were "
                      "released; the next run carries on");
     if (code == kInterrupted)
@@ -204,11 +150,11 @@ struct Run {
                  "again to carry on");
     if (code == kHeldByAnotherRun)
       throw Exit(kHeldByAnotherRun,
-                 std::to_string(report->skipped_leased.size()) +
+                 std::to_string(result->held.size()) +
                      " due record(s) left alone: a live run holds them (see above)");
     if (code == kDrift) {
       std::string which;
-      for (const auto& r : drifted)
+      for (const auto& r : result->drifted)
         which += (which.empty() ? "" : ", ") + r.id + " (" + r.name + ": " + r.drift + ")";
       throw Exit(kDrift, "drift: live objects no longer match their records: " + which +
                              "; `pkiflow verify` says what the service holds, `pkiflow repair ID` "
@@ -217,40 +163,37 @@ struct Run {
     if (code != kOk) throw Exit(code, "");
   }
 
-  void print(const engine::RunReport& report, OutcomeSpool& outcomes, const DryRunOutput& dry,
-             int code) const {
-    using R = engine::RecordOutcome::Result;
+  void print(const RunResult& result, OutcomeSpool& outcomes, const DryRunOutput& dry) const {
     if (outcomes.lost())
       std::cerr << "pkiflow: warning: the temporary file of this run's outcomes could not be "
                    "written; the report lists only those after the failure (the counts are "
                    "whole)\n";
+    auto or_null = [](const std::string& s) {
+      return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+    };
     if (json) {
       nlohmann::ordered_json head, j;
       if (plan) head["plan"] = true;
       head["dry_run"] = dry_run;
       auto renewals = nlohmann::ordered_json::array();
-      for (const auto& p : report.renewals)
-        renewals.push_back(
-            {{"id", p.id},
-             {"name", p.name},
-             {"successor", p.successor.empty() ? nlohmann::ordered_json(nullptr)
-                                               : nlohmann::ordered_json(p.successor)},
-             {"due", pki::format_rfc3339(p.due)},
-             {"reason", p.reason},
-             {"window", p.window.empty() ? nlohmann::ordered_json(nullptr)
-                                         : nlohmann::ordered_json(p.window)},
-             {"error", p.error}});
+      for (const auto& p : result.renewals)
+        renewals.push_back({{"id", p.id},
+                            {"name", p.name},
+                            {"successor", or_null(p.successor)},
+                            {"due", p.due},
+                            {"reason", p.reason},
+                            {"window", or_null(p.window)},
+                            {"error", p.error}});
       j["renewals"] = renewals;
       auto skipped = nlohmann::ordered_json::array();
-      for (const auto& k : report.skipped_leased)
-        skipped.push_back(
-            {{"id", k.id}, {"owner", k.owner}, {"until", pki::format_rfc3339(k.until)}});
+      for (const auto& k : result.held)
+        skipped.push_back({{"id", k.id}, {"owner", k.owner}, {"until", k.until}});
       j["skipped_leased"] = skipped;
-      j["leases_taken_over"] = report.taken_over;
-      j["interrupted"] = report.interrupted;
-      j["deadline_passed"] = report.deadline_passed;
+      j["leases_taken_over"] = result.taken_over;
+      j["interrupted"] = result.interrupted;
+      j["deadline_passed"] = result.deadline_passed;
       if (dry_run && dry_run_out.empty()) j["requests"] = dry.collected;
-      j["exit"] = code;
+      j["exit"] = result.exit_code;
       // As print_json would print {head..., "records": [...], j...}, with the records streamed
       // from the spool rather than held as one document.
       const std::string a = json_text(head, 2), b = json_text(j, 2);
@@ -270,9 +213,9 @@ struct Run {
       document_written();
       return;
     }
-    for (const auto& p : report.renewals) {
-      std::cout << p.id << "  " << p.name << "  renewal due since " << pki::format_rfc3339(p.due)
-                << " (" << p.reason << "): ";
+    for (const auto& p : result.renewals) {
+      std::cout << p.id << "  " << p.name << "  renewal due since " << p.due << " (" << p.reason
+                << "): ";
       if (!p.error.empty())
         std::cout << "not planned: " << p.error << "\n";
       else if (!p.window.empty())
@@ -291,18 +234,19 @@ struct Run {
       if (const auto note = o["note"].get<std::string>(); !note.empty()) std::cout << "  " << note;
       std::cout << "\n";
     });
-    for (const auto& k : report.skipped_leased)
+    for (const auto& k : result.held)
       std::cout << k.id << "  skipped: a live run holds it (" << k.owner << ", lease until "
-                << pki::format_rfc3339(k.until) << ")\n";
-    if (report.taken_over > 0)
-      std::cout << "took over " << report.taken_over
+                << k.until << ")\n";
+    if (result.taken_over > 0)
+      std::cout << "took over " << result.taken_over
                 << " record(s) from a run of this host that is no longer running\n";
-    if (report.not_read > 0)
-      std::cout << report.not_read
+    if (result.not_read > 0)
+      std::cout << result.not_read
                 << " more due record(s) not started: the run stopped before it read them\n";
-    std::cout << report.outcomes << " record(s): " << report.count(R::progressed) << " progressed, "
-              << report.count(R::waiting) << " waiting, " << report.count(R::failed) << " failed";
-    if (dry_run) std::cout << ", " << report.count(R::dry_run) << " stopped at a request (dry run)";
+    std::cout << result.settled << " record(s): " << result.progressed << " progressed, "
+              << result.waiting << " waiting, " << result.failed << " failed";
+    if (dry_run)
+      std::cout << ", " << result.stopped_at_request << " stopped at a request (dry run)";
     std::cout << "\n";
   }
 };
@@ -372,42 +316,25 @@ struct Cancel {
   bool dry_run = false, keep_remote = false, json = false;
 
   void run() const {
-    auto config = store.load();
-    auto st = store.open(config);
-    engine::SystemClock clock;
-    if (keep_remote) {
-      if (auto who = take(st->lease_owner(id, clock.now())); who && !engine::owner_is_dead(*who))
-        fail(kHeldByAnotherRun, "record " + id + ": a run holds it (" + *who +
-                                    "); try again when that run has finished");
-      engine::Lifecycle life(*st, clock, actor());
-      auto r = take(life.cancel(id));
-      print(r.id, r.remote_id);
-      return;
+    auto engine = store.engine();
+    DryRunOutput dry;
+    if (dry_run) dry.open();
+    ActionOptions o;
+    o.dry_run = dry_run;
+    o.on_dry_run_request = dry.sink();
+    auto r = engine.cancel(id, keep_remote, o);
+    if (!r) {
+      if (r.error().kind() == ErrorKind::not_sent)  // dry run: the DELETE was shown
+        return dry.done({{"id", id}});
+      fail(r.error());
     }
-    GraphContext g(config, clock, dry_run);
-    auto& ioc = g.ioc;
-    auto& session = *g.session;
-    engine::RunWiring wiring;
-    wiring.provider = [&](const state::Record& r) { return session.provider(r); };
-    engine::RunOptions ro;
-    ro.actor = actor();
-    ro.dry_run = dry_run;
-    engine::Workflow flow(*st, clock, std::move(wiring), ro);
-    if (auto ok = flow.cancel(ioc, id); !ok) {
-      if (ok.error().kind() == ErrorKind::not_sent)  // dry run: the DELETE was shown
-        return g.dry_run_done({{"id", id}});
-      fail(ok.error());
-    }
-    if (!dry_run) return print(id, "");
-    g.dry_run_done({{"id", id}});  // nothing remote to delete: the record would be retired
-  }
-
-  void print(const std::string& rid, const std::string& kept) const {
+    if (dry_run) return dry.done({{"id", id}});  // nothing remote to delete: it would be retired
+    const std::string kept = keep_remote ? r->remote_id : "";
     if (json) {
-      print_json({{"id", rid}, {"state", "retired"}, {"remote_kept", kept}});
+      print_json({{"id", r->id}, {"state", r->state}, {"remote_kept", kept}});
       return;
     }
-    std::cout << rid << ": retired";
+    std::cout << r->id << ": " << r->state;
     if (!kept.empty()) std::cout << " (its remote object " << kept << " was left in the tenant)";
     std::cout << "\n";
   }
@@ -422,36 +349,27 @@ struct Enable {
   int wait_s = -1;
 
   void run() const {
-    auto config = store.load();
-    auto st = store.open(config);
-    engine::SystemClock clock;
-    GraphContext g(config, clock, dry_run);
-    auto& session = *g.session;
-    engine::RunWiring wiring;
-    wiring.provider = [&](const state::Record& r) { return session.provider(r); };
-    engine::RunOptions ro;
-    ro.actor = "pkiflow enable (" + actor() + ")";
-    ro.dry_run = dry_run;
-    ro.poll_interval = config.run.poll_interval;
-    ro.confirm_wait =
-        wait_s >= 0 ? std::chrono::milliseconds(wait_s * 1000LL) : config.run.confirm_wait;
-    engine::Workflow flow(*st, clock, std::move(wiring), ro);
-    auto out = flow.enable(g.ioc, id);
+    auto engine = store.engine();
+    DryRunOutput dry;
+    if (dry_run) dry.open();
+    ActionOptions o;
+    o.dry_run = dry_run;
+    o.on_dry_run_request = dry.sink();
+    o.wait = std::chrono::seconds(wait_s);
+    auto out = engine.enable(id, o);
     if (!out) {
       if (out.error().kind() == ErrorKind::not_sent)  // dry run: the request was shown
-        return g.dry_run_done({{"id", id}});
+        return dry.done({{"id", id}});
       fail(out.error());
     }
     if (json) {
-      print_json({{"id", out->id},
-                  {"from", state::to_string(out->from)},
-                  {"to", state::to_string(out->to)},
-                  {"note", out->note}});
+      print_json(
+          {{"id", out->record_id}, {"from", out->from}, {"to", out->to}, {"note", out->message}});
       return;
     }
-    std::cout << out->id << "  " << out->name << "  " << state::to_string(out->from);
-    if (out->to != out->from) std::cout << " -> " << state::to_string(out->to);
-    if (!out->note.empty()) std::cout << "  " << out->note;
+    std::cout << out->record_id << "  " << out->name << "  " << out->from;
+    if (out->to != out->from) std::cout << " -> " << out->to;
+    if (!out->message.empty()) std::cout << "  " << out->message;
     std::cout << "\n";
   }
 };

@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "engine/api/record_json.hpp"
 #include "engine/closest_name.hpp"
 #include "engine/config_check.hpp"
 #include "engine/run/run_owner.hpp"
@@ -103,9 +104,7 @@ void write_output(const std::filesystem::path& p, const std::string& content, un
 }
 
 nlohmann::ordered_json to_json(const pki::PublicKeyInfo& k) {
-  nlohmann::ordered_json j{{"algorithm", k.algorithm}, {"bits", k.bits}};
-  if (!k.curve.empty()) j["curve"] = k.curve;
-  return j;
+  return engine::key_json(k);
 }
 
 nlohmann::ordered_json to_json(const pki::CertFacts& f, const pki::Certificate& c) {
@@ -180,6 +179,22 @@ engine::Config StoreOptions::load() const {
     fail(problem.error, kBadInput);
   }
   return c;
+}
+
+pkiflow::Engine StoreOptions::engine() const {
+  pkiflow::EngineOptions o;
+  o.config_file = config;
+  o.find_config = true;
+  o.state_url = state_url;
+  o.allow_insecure_permissions = allow_insecure_permissions;
+  o.actor = actor();
+  auto e = pkiflow::Engine::open(o);
+  if (!e) fail(e.error(), kBadInput);
+  for (const auto& n : e->notices())
+    std::cerr << "pkiflow: notice: " << n << "\n";
+  for (const auto& w : e->warnings())
+    std::cerr << "pkiflow: warning: " << w << " (read anyway: --allow-insecure-permissions)\n";
+  return std::move(*e);
 }
 
 std::string StoreOptions::url(const engine::Config& c) const {

@@ -16,6 +16,7 @@
 #include "engine/pki/csr.hpp"
 #include "engine/pki/passphrase.hpp"
 #include "engine/pki/result.hpp"
+#include "pkiflow/engine.hpp"
 #include "state/store.hpp"
 
 namespace pkiflow::cli {
@@ -117,6 +118,9 @@ struct StoreOptions {
                                           state::OpenMode mode = state::OpenMode::read_write) const;
   // The store's URL: --state-url, else the config's, else the default file.
   std::string url(const engine::Config& c) const;
+  // The lifecycle verbs' Engine (pkiflow/engine.hpp) on these options, with load()'s checks,
+  // notices and exit codes; history names actor().
+  pkiflow::Engine engine() const;
 };
 
 using engine::open_state;  // engine/api/setup.hpp

@@ -20,110 +20,93 @@ namespace pkiflow::cli {
 
 namespace {
 
-nlohmann::ordered_json outcome_json(const engine::RecordOutcome& o) {
-  return {{"id", o.id},
-          {"name", o.name},
-          {"kind", state::to_string(o.kind)},
-          {"from", state::to_string(o.from)},
-          {"to", state::to_string(o.to)},
+nlohmann::ordered_json outcome_json(const Transition& t) {
+  return {{"id", t.record_id},
+          {"name", t.name},
+          {"kind", t.kind},
+          {"from", t.from},
+          {"to", t.to},
           {"drift",
-           o.drift.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.drift)},
-          {"result", engine::to_string(o.result)},
-          {"note", o.note}};
+           t.drift.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.drift)},
+          {"result", t.result},
+          {"note", t.message}};
 }
 
-void print_outcome(const engine::RecordOutcome& o) {
-  std::cout << o.id << "  " << o.name << "  " << (o.drift.empty() ? "ok" : o.drift) << "  "
-            << o.note << "\n";
+void print_outcome(const Transition& t) {
+  std::cout << t.record_id << "  " << t.name << "  " << (t.drift.empty() ? "ok" : t.drift) << "  "
+            << t.message << "\n";
 }
 
-// The workflow a drift verb uses: providers from the configuration, renewal for repair.
+// verify and repair, on the embedding API's Engine (pkiflow/engine.hpp).
 struct DriftVerb {
   StoreOptions store;
   std::string id;
   bool dry_run = false, json = false;
 
-  template <class F>
-  void with_flow(const char* verb, F body) const {
-    auto config = store.load();
-    auto st = store.open(config);
-    engine::SystemClock clock;
-    GraphContext g(config, clock, dry_run);
-    auto& session = *g.session;
-    engine::RunWiring wiring;
-    wiring.provider = [&](const state::Record& r) { return session.provider(r); };
-    wiring.renewal = engine::renewal_source(config);
-    engine::RunOptions ro;
-    ro.actor = std::string("pkiflow ") + verb + " (" + actor() + ")";
-    ro.dry_run = dry_run;
-    engine::Workflow flow(*st, clock, std::move(wiring), ro);
-    body(flow, g, *st);
+  ActionOptions options(DryRunOutput& dry) const {
+    if (dry_run) dry.open();
+    ActionOptions o;
+    o.dry_run = dry_run;
+    o.on_dry_run_request = dry.sink();
+    return o;
   }
 };
 
 struct Verify : DriftVerb {
   void run() const {
-    with_flow("verify", [&](engine::Workflow& flow, GraphContext& g, state::StateStore& st) {
-      std::vector<std::string> ids;
-      if (!id.empty()) {
-        ids.push_back(id);
-      } else {
-        state::RecordFilter f;
-        f.state = state::RecordState::active;
-        for (const auto& r : take(st.list(f)))
-          ids.push_back(r.id);
-      }
-      std::vector<engine::RecordOutcome> outs;
-      std::vector<Error> errors;
-      for (const auto& rid : ids) {
-        auto o = flow.verify(g.ioc, rid);
-        if (o) {
-          outs.push_back(*o);
-        } else if (o.error().kind() == ErrorKind::not_sent) {
-          continue;  // dry run: the GET was shown
-        } else if (!id.empty()) {
-          fail(o.error());
-        } else {
-          errors.push_back(o.error());
-        }
-      }
-      if (dry_run) return g.dry_run_done({{"ids", ids}});
-      const bool drift =
-          std::any_of(outs.begin(), outs.end(), [](const auto& o) { return !o.drift.empty(); });
-      const int code = !errors.empty() ? exit_code_of(errors.front()) : drift ? kDrift : kOk;
-      if (json) {
-        auto arr = nlohmann::ordered_json::array();
-        for (const auto& o : outs)
-          arr.push_back(outcome_json(o));
-        auto errs = nlohmann::ordered_json::array();
-        for (const auto& e : errors)
-          errs.push_back({{"subject", e.subject()}, {"message", e.message()}});
-        print_json({{"records", arr}, {"errors", errs}, {"exit", code}});
-      } else {
-        for (const auto& o : outs)
-          print_outcome(o);
-        for (const auto& e : errors)
-          std::cerr << "pkiflow: " << e.what() << "\n";
-        if (ids.empty()) std::cout << "no active records\n";
-      }
-      if (code != kOk) throw Exit(code, "");
-    });
+    auto engine = store.engine();
+    DryRunOutput dry;
+    const auto o = options(dry);
+    VerifyResult found;
+    if (id.empty()) {
+      found = take(engine.verify_all(o));
+    } else {
+      found.ids.push_back(id);
+      auto t = engine.verify(id, o);
+      if (t)
+        found.records.push_back(*t);
+      else if (t.error().kind() != ErrorKind::not_sent)  // dry run: the GET was shown
+        fail(t.error());
+    }
+    const auto& ids = found.ids;
+    const auto& outs = found.records;
+    const auto& errors = found.errors;
+    if (dry_run) return dry.done({{"ids", ids}});
+    const bool drift =
+        std::any_of(outs.begin(), outs.end(), [](const auto& t) { return !t.drift.empty(); });
+    const int code = !errors.empty() ? exit_code_of(errors.front()) : drift ? kDrift : kOk;
+    if (json) {
+      auto arr = nlohmann::ordered_json::array();
+      for (const auto& t : outs)
+        arr.push_back(outcome_json(t));
+      auto errs = nlohmann::ordered_json::array();
+      for (const auto& e : errors)
+        errs.push_back({{"subject", e.subject()}, {"message", e.message()}});
+      print_json({{"records", arr}, {"errors", errs}, {"exit", code}});
+    } else {
+      for (const auto& t : outs)
+        print_outcome(t);
+      for (const auto& e : errors)
+        std::cerr << "pkiflow: " << e.what() << "\n";
+      if (ids.empty()) std::cout << "no active records\n";
+    }
+    if (code != kOk) throw Exit(code, "");
   }
 };
 
 struct Repair : DriftVerb {
   void run() const {
-    with_flow("repair", [&](engine::Workflow& flow, GraphContext& g, state::StateStore&) {
-      auto o = flow.repair(g.ioc, id);
-      if (!o) {
-        if (o.error().kind() == ErrorKind::not_sent) return g.dry_run_done({{"id", id}});
-        fail(o.error());
-      }
-      if (json)
-        print_json(outcome_json(*o));
-      else
-        print_outcome(*o);
-    });
+    auto engine = store.engine();
+    DryRunOutput dry;
+    auto t = engine.repair(id, options(dry));
+    if (!t) {
+      if (t.error().kind() == ErrorKind::not_sent) return dry.done({{"id", id}});
+      fail(t.error());
+    }
+    if (json)
+      print_json(outcome_json(*t));
+    else
+      print_outcome(*t);
   }
 };
 
