@@ -45,14 +45,17 @@ struct CertificateSpec {
 
 // How pkiflow signs in to a tenant (graph-api.md 6). Secrets come from an environment variable
 // or a file, never from the configuration itself.
+// Its files are kept as text (resolved against the configuration's directory), not as
+// std::filesystem::path: a path holds a list of its components on the heap, and a managed-service
+// provider's 10,000 tenants would hold 10,000 such lists each.
 struct TenantAuth {
   enum class Kind { secret, certificate } kind = Kind::secret;
-  std::string secret_env;             // name of the variable holding the client secret
-  std::filesystem::path secret_file;  // or a file holding it (first line)
-  std::filesystem::path certificate;  // certificate credential: the app's certificate
-  std::filesystem::path key;          // and its key
+  std::string secret_env;   // name of the variable holding the client secret
+  std::string secret_file;  // or a file holding it (first line)
+  std::string certificate;  // certificate credential: the app's certificate
+  std::string key;          // and its key
   std::string key_passphrase_env;
-  std::filesystem::path key_passphrase_file;
+  std::string key_passphrase_file;
   std::string algorithm = "PS256";  // PS256 (x5t#S256) or RS256 (x5t)
 };
 
@@ -61,9 +64,9 @@ struct TenantConfig {
   std::string tenant_id;  // directory (tenant) id or domain
   std::string client_id;  // the app registration
   std::string cloud = "global";
-  std::string graph_url;  // overrides the cloud's (e.g. the emulator's http://127.0.0.1:…/beta)
-  std::string token_url;  // overrides the cloud's token endpoint
-  std::filesystem::path tls_ca_file;  // trust anchors for Graph's TLS; empty = system store
+  std::string graph_url;    // overrides the cloud's (e.g. the emulator's http://127.0.0.1:…/beta)
+  std::string token_url;    // overrides the cloud's token endpoint
+  std::string tls_ca_file;  // trust anchors for Graph's TLS (a file); empty = system store
   TenantAuth auth;
   // GSA uploads are staged until enabled (graph-api.md 0). "auto": pkiflow enables them (for a
   // renewal, the cutover); "manual": the record waits in `uploaded` for the operator.

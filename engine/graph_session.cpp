@@ -179,7 +179,7 @@ struct GraphSession::Impl {
   Result<graph::Transport*> uncounted(const TenantConfig& t) {
     auto real = https_transport(t);
     if (!real || !opt.read_only) return real;
-    const std::string key = t.tls_ca_file.string();
+    const std::string key = t.tls_ca_file;
     if (auto it = read_only.find(key); it != read_only.end()) return it->second.get();
     // Sign-in is a read: the token requests of the configured tenants go out, nothing else.
     std::set<std::string> token_urls;
@@ -197,7 +197,7 @@ struct GraphSession::Impl {
   }
 
   Result<graph::Transport*> https_transport(const TenantConfig& t) {
-    const std::string key = t.tls_ca_file.string();
+    const std::string key = t.tls_ca_file;
     if (auto it = transports.find(key); it != transports.end()) return it->second.get();
     graph::HttpsOptions o;
     o.ca_file = key;
