@@ -1,8 +1,10 @@
 // pkiflow's PathChecker must say exactly what Botan 3's PKIX::check_chain says, on every path
 // of the openssl fixtures (good and broken), at several times and under two restriction sets,
 // whether its caches are cold or warm.
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <sstream>
+#include <thread>
 
 #include "engine/pki/botan_access.hpp"
 #include "engine/pki/time_format.hpp"
@@ -122,6 +124,32 @@ BOOST_AUTO_TEST_CASE(a_forged_certificate_reusing_a_valid_signature_is_not_taken
                                                    load("badsig-root.pem")};
   BOOST_TEST(fresh.check(forged_root, now)[2].count(
                  Botan::Certificate_Status_Code::SIGNATURE_ERROR) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_verifier_kept_for_an_issuer_judges_each_signature_on_every_thread) {
+  // Checkers of their own (no memo between them) share the process's verifier of int.pem's key:
+  // on four threads at once, every good leaf verifies and every broken one is refused.
+  Botan::Path_Validation_Restrictions r(false, 80);
+  const std::vector<Botan::X509_Certificate> good{load("leaf.pem"), load("int.pem"),
+                                                  load("root.pem")};
+  const std::vector<Botan::X509_Certificate> bad{load("badsig-leaf.pem"), load("int.pem"),
+                                                 load("root.pem")};
+  const auto now = std::chrono::system_clock::now();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        detail::PathChecker checker(r);
+        if (!checker.check(good, now)[0].empty()) ++wrong;
+        if (checker.check(bad, now)[0].count(Botan::Certificate_Status_Code::SIGNATURE_ERROR) != 1)
+          ++wrong;
+        if (checker.verifications() != 3u) ++wrong;  // both leaves and int.pem: none on trust
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  BOOST_TEST(wrong.load() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 #include "engine/pki/validate/detail/path_checker.hpp"
 
 #include <botan/hash.h>
+#include <botan/pubkey.h>
 #include <botan/x509_ext.h>
 #include <mutex>
 
@@ -57,6 +58,65 @@ AnchorVerdicts& anchor_verdicts() {
   return v;
 }
 
+// A verifier per issuer key and signature algorithm, kept for the process: building one is a
+// good part of an ECDSA verification (Botan precomputes a table for the key), and a run checks
+// every certificate it issues against the same CA key. Bounded and locked (validations run on
+// several threads); each verifier is used by one thread at a time. The result is what Botan's
+// X509_Object::verify_signature gives; anything unusual is left to that function itself.
+class IssuerVerifiers {
+ public:
+  std::pair<Code, std::string> verify(const Botan::X509_Certificate& subject,
+                                      const Botan::X509_Certificate& issuer,
+                                      const std::shared_ptr<const Botan::Public_Key>& key) {
+    std::string id;
+    for (const auto& part :
+         {issuer.subject_public_key_info(), subject.signature_algorithm().BER_encode()}) {
+      id += std::to_string(part.size()) + ":";
+      id.append(part.begin(), part.end());
+    }
+    std::shared_ptr<Entry> e;
+    {
+      const std::lock_guard lock(mutex_);
+      if (auto it = kept_.find(id); it != kept_.end()) e = it->second;
+    }
+    if (!e) {
+      try {
+        e = std::make_shared<Entry>(key, subject.signature_algorithm());
+      } catch (...) {
+        return subject.verify_signature(*key);  // its codes for an unusable algorithm
+      }
+      const std::lock_guard lock(mutex_);
+      if (kept_.size() >= kMax) kept_.clear();
+      kept_.emplace(std::move(id), e);
+    }
+    const std::lock_guard lock(e->mutex);
+    try {
+      if (e->verifier.verify_message(subject.tbs_data(), subject.signature()))
+        return {Code::VERIFIED, e->verifier.hash_function()};
+      return {Code::SIGNATURE_ERROR, ""};
+    } catch (...) {
+      return subject.verify_signature(*key);
+    }
+  }
+
+ private:
+  struct Entry {
+    Entry(std::shared_ptr<const Botan::Public_Key> k, const Botan::AlgorithmIdentifier& alg)
+        : key(std::move(k)), verifier(*key, alg) {}
+    std::shared_ptr<const Botan::Public_Key> key;  // the verifier is made from it
+    std::mutex mutex;
+    Botan::PK_Verifier verifier;
+  };
+  static constexpr std::size_t kMax = 64;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<Entry>> kept_;
+};
+
+IssuerVerifiers& issuer_verifiers() {
+  static IssuerVerifiers v;
+  return v;
+}
+
 }  // namespace
 
 PathChecker::PathChecker(const Botan::Path_Validation_Restrictions& restrictions)
@@ -80,13 +140,14 @@ std::shared_ptr<const Botan::Public_Key> PathChecker::issuer_key(
 
 PathChecker::Verdict PathChecker::verify(const Botan::X509_Certificate& subject,
                                          const Botan::X509_Certificate& issuer,
-                                         const Botan::Public_Key& key) {
+                                         const std::shared_ptr<const Botan::Public_Key>& key) {
   auto id = verification_key(subject, issuer);
   auto it = verdicts_.find(id);
   if (it != verdicts_.end()) return it->second;
   auto check = [&] {
     ++verifications_;
-    return subject.verify_signature(key);
+    return subject == issuer ? subject.verify_signature(*key)
+                             : issuer_verifiers().verify(subject, issuer, key);
   };
   auto [code, hash] = subject == issuer ? anchor_verdicts().get(id, check) : check();
   Verdict v{code, hash};
@@ -115,7 +176,7 @@ void PathChecker::check_signatures(const std::vector<Botan::X509_Certificate>& p
     }
     if (key->estimated_strength() < restrictions_.minimum_key_strength())
       s.insert(Code::SIGNATURE_METHOD_TOO_WEAK);
-    auto v = verify(subject, issuer, *key);
+    auto v = verify(subject, issuer, key);
     if (v.code != Code::VERIFIED) {
       s.insert(v.code);
     } else {

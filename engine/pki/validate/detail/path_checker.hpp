@@ -40,7 +40,7 @@ class PathChecker {
 
   std::shared_ptr<const Botan::Public_Key> issuer_key(const Botan::X509_Certificate& issuer);
   Verdict verify(const Botan::X509_Certificate& subject, const Botan::X509_Certificate& issuer,
-                 const Botan::Public_Key& key);
+                 const std::shared_ptr<const Botan::Public_Key>& key);
   void check_signatures(const std::vector<Botan::X509_Certificate>& path,
                         Botan::CertificatePathStatusCodes& status);
   void check_certificates(const std::vector<Botan::X509_Certificate>& path,
