@@ -210,6 +210,17 @@ struct Engine::Impl {
     return f;
   }
 
+  // enable, verify, repair: one record's transition through a workflow of its own.
+  template <class Verb>
+  Result<Transition> act(const std::string& verb_name, const std::string& id,
+                         const ActionOptions& options, Verb verb) {
+    auto f = flow(verb_name, options);
+    if (!f) return f.error();
+    auto o = verb(*(*f)->flow, (*f)->ioc, id);
+    if (!o) return o.error();
+    return transition_of(*o);
+  }
+
   Result<state::Record> get(const std::string& id) {
     auto st = read();
     if (!st) return st.error();
@@ -380,19 +391,15 @@ Result<RecordInfo> Engine::cancel(const std::string& id, bool keep_remote,
 }
 
 Result<Transition> Engine::enable(const std::string& id, const ActionOptions& options) {
-  auto f = impl_->flow("enable", options);
-  if (!f) return f.error();
-  auto o = (*f)->flow->enable((*f)->ioc, id);
-  if (!o) return o.error();
-  return transition_of(*o);
+  return impl_->act(
+      "enable", id, options,
+      [](engine::Workflow& w, auto& ioc, const std::string& i) { return w.enable(ioc, i); });
 }
 
 Result<Transition> Engine::verify(const std::string& id, const ActionOptions& options) {
-  auto f = impl_->flow("verify", options);
-  if (!f) return f.error();
-  auto o = (*f)->flow->verify((*f)->ioc, id);
-  if (!o) return o.error();
-  return transition_of(*o);
+  return impl_->act(
+      "verify", id, options,
+      [](engine::Workflow& w, auto& ioc, const std::string& i) { return w.verify(ioc, i); });
 }
 
 Result<VerifyResult> Engine::verify_all(const ActionOptions& options) {
@@ -415,11 +422,9 @@ Result<VerifyResult> Engine::verify_all(const ActionOptions& options) {
 }
 
 Result<Transition> Engine::repair(const std::string& id, const ActionOptions& options) {
-  auto f = impl_->flow("repair", options);
-  if (!f) return f.error();
-  auto o = (*f)->flow->repair((*f)->ioc, id);
-  if (!o) return o.error();
-  return transition_of(*o);
+  return impl_->act(
+      "repair", id, options,
+      [](engine::Workflow& w, auto& ioc, const std::string& i) { return w.repair(ioc, i); });
 }
 
 Result<ValidationResult> Engine::validate(const ValidateRequest& request) {

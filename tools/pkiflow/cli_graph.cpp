@@ -16,6 +16,14 @@ void DryRunOutput::done(nlohmann::ordered_json about) const {
   print_json(about);
 }
 
+ActionOptions action_options(bool dry_run, DryRunOutput& dry) {
+  if (dry_run) dry.open();
+  ActionOptions o;
+  o.dry_run = dry_run;
+  o.on_dry_run_request = dry.sink();
+  return o;
+}
+
 void DryRunOutput::open() {
   if (path.empty()) return;
   file.open(path, std::ios::trunc);

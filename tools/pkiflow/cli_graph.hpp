@@ -18,6 +18,7 @@
 #include "engine/graph_session.hpp"
 #include "engine/local_keys.hpp"
 #include "engine/pki/validate/validator.hpp"
+#include "pkiflow/engine.hpp"
 
 namespace pkiflow::cli {
 
@@ -36,6 +37,10 @@ struct DryRunOutput {
   // requests it would have sent; otherwise the "would send" lines have said it all.
   void done(nlohmann::ordered_json about) const;
 };
+
+// An Engine action (cancel, enable, verify, repair) as the verb's --dry-run says: its requests
+// go to `dry`, which is opened for them.
+ActionOptions action_options(bool dry_run, DryRunOutput& dry);
 
 // What a verb that talks to Graph needs: an I/O context, where dry-run lines go, and the
 // session (transports, clients, providers, signers) built from the configuration.

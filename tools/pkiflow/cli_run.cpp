@@ -318,11 +318,7 @@ struct Cancel {
   void run() const {
     auto engine = store.engine();
     DryRunOutput dry;
-    if (dry_run) dry.open();
-    ActionOptions o;
-    o.dry_run = dry_run;
-    o.on_dry_run_request = dry.sink();
-    auto r = engine.cancel(id, keep_remote, o);
+    auto r = engine.cancel(id, keep_remote, action_options(dry_run, dry));
     if (!r) {
       if (r.error().kind() == ErrorKind::not_sent)  // dry run: the DELETE was shown
         return dry.done({{"id", id}});
@@ -351,10 +347,7 @@ struct Enable {
   void run() const {
     auto engine = store.engine();
     DryRunOutput dry;
-    if (dry_run) dry.open();
-    ActionOptions o;
-    o.dry_run = dry_run;
-    o.on_dry_run_request = dry.sink();
+    auto o = action_options(dry_run, dry);
     o.wait = std::chrono::seconds(wait_s);
     auto out = engine.enable(id, o);
     if (!out) {

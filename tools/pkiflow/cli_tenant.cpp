@@ -43,13 +43,7 @@ struct DriftVerb {
   std::string id;
   bool dry_run = false, json = false;
 
-  ActionOptions options(DryRunOutput& dry) const {
-    if (dry_run) dry.open();
-    ActionOptions o;
-    o.dry_run = dry_run;
-    o.on_dry_run_request = dry.sink();
-    return o;
-  }
+  ActionOptions options(DryRunOutput& dry) const { return action_options(dry_run, dry); }
 };
 
 struct Verify : DriftVerb {
