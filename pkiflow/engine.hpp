@@ -46,7 +46,7 @@ struct EngineOptions {
   std::string state_url;
   // Read secret files that group or others can access (the CLI's
   // --allow-insecure-permissions); otherwise such a file is refused when the Engine opens, and
-  // notices() names each one read anyway.
+  // warnings() names each one read anyway.
   bool allow_insecure_permissions = false;
   // Who the records' history names for what this Engine does ("provisioning-portal: alice");
   // empty: "embedded:HOST pid N".
@@ -186,12 +186,13 @@ struct RunOptions {
   bool dry_run = false;         // nothing is sent or written (the store is only read, and not
                                 // created); each record's first request is in RunResult::requests
   bool plan = false;            // a dry run that reads the tenant (`pkiflow plan`)
-  std::size_t concurrency = 0;  // records worked at once; 0: the configuration's run.concurrency
+  std::size_t concurrency = 0;  // records worked at once (1-256); 0: the configuration's
   // The run stops starting steps after this long (and cuts requests in flight); 0: the
   // configuration's run.deadline_seconds.
   std::chrono::seconds deadline{0};
-  // Between GETs while waiting for a record to become active, and how long this run waits for
-  // that; unset: the configuration's run.poll_interval_ms and run.confirm_wait_seconds.
+  // Between GETs while waiting for a record to become active (10 ms-10 min), and how long this
+  // run waits for that (0-24 h); unset: the configuration's run.poll_interval_ms and
+  // run.confirm_wait_seconds. invalid_input outside those bounds.
   std::optional<std::chrono::milliseconds> poll_interval;
   std::optional<std::chrono::seconds> confirm_wait;
   CancelToken cancel;

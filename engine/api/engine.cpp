@@ -184,6 +184,10 @@ struct Engine::Impl {
     std::unique_ptr<engine::Workflow> flow;
   };
   Result<std::unique_ptr<Flow>> flow(const std::string& verb, const ActionOptions& options) {
+    if (options.wait.count() > engine::kConfirmWaitSecondsBounds.max)
+      return Error(
+          ErrorKind::invalid_input, "action options.wait",
+          "must be at most " + std::to_string(engine::kConfirmWaitSecondsBounds.max) + " seconds");
     auto st = write();
     if (!st) return st.error();
     auto f = std::make_unique<Flow>();
@@ -517,6 +521,21 @@ Result<RunResult> Engine::run(const RunOptions& options) {
   auto& m = *impl_;
   const engine::Config& config = m.config;
   const auto start = std::chrono::steady_clock::now();
+  // The bounds the configuration file and the command line hold these to.
+  auto outside = [](long long v, engine::Bounds b) { return v < b.min || v > b.max; };
+  auto refuse = [](const char* field, engine::Bounds b) {
+    return Error(ErrorKind::invalid_input, std::string("run options.") + field,
+                 "must be from " + std::to_string(b.min) + " to " + std::to_string(b.max));
+  };
+  if (options.concurrency > 0 &&
+      outside(static_cast<long long>(options.concurrency), engine::kConcurrencyBounds))
+    return refuse("concurrency", engine::kConcurrencyBounds);
+  if (options.poll_interval &&
+      outside(options.poll_interval->count(), engine::kPollIntervalMsBounds))
+    return refuse("poll_interval (ms)", engine::kPollIntervalMsBounds);
+  if (options.confirm_wait &&
+      outside(options.confirm_wait->count(), engine::kConfirmWaitSecondsBounds))
+    return refuse("confirm_wait (s)", engine::kConfirmWaitSecondsBounds);
   const bool dry = options.dry_run || options.plan;
   auto st = dry ? m.read() : m.write();
   if (!st) return st.error();

@@ -325,6 +325,22 @@ BOOST_AUTO_TEST_CASE(errors_are_values_that_name_what_is_wrong) {
       r.error().what());
   auto shown = engine->show("NO-SUCH-RECORD");
   BOOST_TEST(!shown.ok());
+  // Run options outside the bounds the configuration and the command line hold them to.
+  RunOptions wide;
+  wide.concurrency = 1000;
+  auto refused = engine->run(wide);
+  BOOST_TEST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.error().subject() == "run options.concurrency");
+  BOOST_TEST(refused.error().message() == "must be from 1 to 256");
+  RunOptions quick;
+  quick.poll_interval = std::chrono::milliseconds(1);
+  BOOST_TEST(!engine->run(quick).ok());
+  pkiflow::ActionOptions patient;
+  patient.wait = std::chrono::hours(48);
+  auto enabled = engine->enable("X", patient);
+  BOOST_TEST_REQUIRE(!enabled.ok());
+  BOOST_TEST(enabled.error().subject() == "action options.wait");
+  BOOST_TEST(!std::filesystem::exists(dir / "s.db"));  // refused before the store was made
 }
 
 BOOST_AUTO_TEST_CASE(a_dry_run_shows_requests_and_a_cancelled_run_stops_between_records) {
