@@ -111,4 +111,13 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
   return std::move(k.out);
 }
 
+Status accept_config_files(const Config& c, bool allow_insecure_permissions,
+                           const std::function<void(const Error&)>& read_anyway) {
+  for (const auto& problem : check_config_files(c)) {
+    if (!(problem.permissions && allow_insecure_permissions)) return problem.error;
+    read_anyway(problem.error);
+  }
+  return Ok{};
+}
+
 }  // namespace pkiflow::engine

@@ -4,6 +4,7 @@
 // What parse_config checks (known keys, references, ranges) has already passed.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,5 +21,11 @@ struct ConfigProblem {
 };
 
 std::vector<ConfigProblem> check_config_files(const Config& c);
+
+// The same checks as a verb takes them: the first problem that refuses the configuration is the
+// error; with `allow_insecure_permissions`, a secret file whose only problem is its mode is read
+// anyway and handed to `read_anyway` (in file order, as it is found) for a warning.
+Status accept_config_files(const Config& c, bool allow_insecure_permissions,
+                           const std::function<void(const Error&)>& read_anyway);
 
 }  // namespace pkiflow::engine

@@ -149,7 +149,7 @@ struct Engine::Impl {
   engine::Config config;
   std::string url;
   std::string actor;
-  std::vector<std::string> notices, warnings;
+  std::vector<std::string> warnings;          // secret files read in spite of their permissions
   std::unique_ptr<state::StateStore> writer;  // opened by the first call that writes
   std::unique_ptr<state::StateStore> reader;  // read-only, until a writer is open
 
@@ -273,11 +273,11 @@ Result<Engine> Engine::open(const EngineOptions& options) {
   else if (options.find_config)
     config = engine::load_config(std::nullopt);
   if (!config) return config.error();
-  impl->notices = config->notices;
-  for (const auto& problem : engine::check_config_files(*config)) {
-    if (!(problem.permissions && options.allow_insecure_permissions)) return problem.error;
-    impl->warnings.push_back(problem.error.what());
-  }
+  if (auto ok = engine::accept_config_files(
+          *config, options.allow_insecure_permissions,
+          [&impl](const Error& e) { impl->warnings.push_back(e.what()); });
+      !ok)
+    return ok.error();
   impl->config = std::move(*config);
   impl->url = !options.state_url.empty() ? options.state_url : impl->config.state_url;
   if (impl->url.empty()) {
@@ -292,7 +292,7 @@ Result<Engine> Engine::open(const EngineOptions& options) {
 }
 
 const std::vector<std::string>& Engine::notices() const {
-  return impl_->notices;
+  return impl_->config.notices;
 }
 
 const std::vector<std::string>& Engine::warnings() const {

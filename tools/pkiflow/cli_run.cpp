@@ -129,7 +129,7 @@ struct Run {
     o.keep_records = false;
     o.on_transition = [&outcomes](const Transition& t) { outcomes.add(t); };
     o.handle_signals = true;
-    if (!dry_run) o.metrics_file = metrics_file;
+    o.metrics_file = metrics_file;  // the Engine writes none in a dry run
     auto result = engine.run(o);
     log.finish();
     if (!result) fail(result.error());

@@ -164,20 +164,28 @@ void StoreOptions::add_to(CLI::App& cmd) {
                "read secret files that group or others can access (with a warning)");
 }
 
+namespace {
+
+void print_notices(const std::vector<std::string>& notices) {
+  for (const auto& n : notices)
+    std::cerr << "pkiflow: notice: " << n << "\n";
+}
+
+void print_read_anyway(const std::string& what) {
+  std::cerr << "pkiflow: warning: " << what << " (read anyway: --allow-insecure-permissions)\n";
+}
+
+}  // namespace
+
 engine::Config StoreOptions::load() const {
   std::optional<std::filesystem::path> p;
   if (!config.empty()) p = config;
   auto c = take(engine::load_config(p));
-  for (const auto& n : c.notices)
-    std::cerr << "pkiflow: notice: " << n << "\n";
-  for (const auto& problem : engine::check_config_files(c)) {
-    if (problem.permissions && allow_insecure_permissions) {
-      std::cerr << "pkiflow: warning: " << problem.error.what()
-                << " (read anyway: --allow-insecure-permissions)\n";
-      continue;
-    }
-    fail(problem.error, kBadInput);
-  }
+  print_notices(c.notices);
+  if (auto ok = engine::accept_config_files(c, allow_insecure_permissions,
+                                            [](const Error& e) { print_read_anyway(e.what()); });
+      !ok)
+    fail(ok.error(), kBadInput);
   return c;
 }
 
@@ -190,10 +198,9 @@ pkiflow::Engine StoreOptions::engine() const {
   o.actor = actor();
   auto e = pkiflow::Engine::open(o);
   if (!e) fail(e.error(), kBadInput);
-  for (const auto& n : e->notices())
-    std::cerr << "pkiflow: notice: " << n << "\n";
+  print_notices(e->notices());
   for (const auto& w : e->warnings())
-    std::cerr << "pkiflow: warning: " << w << " (read anyway: --allow-insecure-permissions)\n";
+    print_read_anyway(w);
   return std::move(*e);
 }
 
