@@ -124,6 +124,8 @@ const std::vector<RecordState>& due_states() {
 
 // Due records are read this many at a time (StateStore::due_page).
 constexpr std::size_t kDuePage = 256;
+// The longest a run's writes wait uncommitted when no step waits for the disk (flush_writes).
+constexpr std::chrono::milliseconds kFlushEvery{20};
 
 }  // namespace
 
@@ -165,6 +167,7 @@ struct Workflow::Pass {
   }
   std::size_t running = 0;  // workers still going; the heartbeat and signal watch end with them
   net::steady_timer beat{ioc};
+  net::steady_timer flush{ioc};
   net::steady_timer deadline{ioc};
   std::optional<net::signal_set> signals;
   std::exception_ptr crashed;
@@ -299,6 +302,7 @@ struct Workflow::Pass {
 
   void all_done() {
     beat.cancel();
+    flush.cancel();
     deadline.cancel();
     if (signals) signals->cancel();
   }
@@ -325,6 +329,19 @@ struct Workflow::Pass {
       m.stopping = true;
       beat.cancel();
     });
+  }
+
+  // Commits what the run wrote (and syncs it) every few milliseconds while it works, when no
+  // step's wait did meanwhile: a crash loses little, and other processes (a second worker,
+  // `pkiflow request`) wait little for their turn to write.
+  net::awaitable<void> flush_writes() {
+    while (running > 0) {
+      flush.expires_after(kFlushEvery);
+      boost::system::error_code ec;
+      co_await flush.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (running == 0) break;
+      m.durable->flush();
+    }
   }
 
   // Renews the leases while the run works, so a long wait never loses them.
@@ -404,6 +421,7 @@ struct Workflow::Pass {
       });
     }
     if (leases && running > 0) net::co_spawn(ioc, heartbeat(), net::detached);
+    if (m.durable && running > 0) net::co_spawn(ioc, flush_writes(), net::detached);
     if (running == 0) all_done();
     ioc.restart();
     try {
@@ -447,14 +465,16 @@ Result<RunReport> Workflow::run(net::io_context& ioc) {
       1, std::min<std::size_t>(m.opt.concurrency, std::thread::hardware_concurrency())));
   // Commits wait for the disk only where a request follows (StoreJournal): steps share syncs.
   if (!m.opt.dry_run)
-    m.durable = std::make_unique<DurabilityBarrier>(ioc.get_executor(), m.store.defer_sync());
+    if (auto group = m.store.defer_sync())
+      m.durable = std::make_unique<DurabilityBarrier>(ioc.get_executor(), std::move(group->sync),
+                                                      std::move(group->commit));
   pass.work_all();
   m.crypto->join();
   m.crypto.reset();
   Status synced = Ok{};
   if (m.durable) {
+    m.durable.reset();                     // a sync still running ends first
     synced = m.store.end_deferred_sync();  // everything the run wrote is on disk before it ends
-    m.durable.reset();
   }
   pass.settle();
   if (!synced) return synced.error();

@@ -141,12 +141,21 @@ class StateStore {
   // Starts an import; the store is not used otherwise until it is committed or dropped.
   virtual Result<std::unique_ptr<StoreImport>> begin_import() = 0;
 
-  // Group sync for a run (engine/run/durability.hpp): from now on a commit does not wait for
-  // the disk; the function returned makes every commit so far durable (callable from any
-  // thread, while the store is in use). nullptr: every commit stays durable on its own (the
-  // default; PostgreSQL, whose server groups concurrent commits itself).
-  virtual std::function<Status()> defer_sync() { return nullptr; }
-  // Every commit durable on its own again, after a last sync.
+  // Group commit for a run (engine/run/durability.hpp): from now on the store's writes may wait
+  // in one open transaction, and a commit does not wait for the disk, until the run asks:
+  // `commit` (on the thread that uses the store) commits what waits, and `sync` (from any
+  // thread, while the store is in use) makes every commit so far durable. Each write is still
+  // atomic on its own, and one that fails is undone alone. Until committed, other processes
+  // see none of the group, and wait (busy timeout) to write; a crash loses it, as a power cut
+  // loses what was committed but not synced. The run commits at least every few milliseconds
+  // and before every request with an effect. nullopt: every commit stays durable on its own
+  // (the default; PostgreSQL, whose server groups concurrent commits itself).
+  struct GroupCommit {
+    std::function<Status()> commit;
+    std::function<Status()> sync;
+  };
+  virtual std::optional<GroupCommit> defer_sync() { return std::nullopt; }
+  // Every write committed and durable on its own again, after a last commit and sync.
   virtual Status end_deferred_sync() { return Ok{}; }
 };
 

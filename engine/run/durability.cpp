@@ -19,8 +19,9 @@ struct DurabilityBarrier::Waiter {
   Status outcome = Ok{};
 };
 
-DurabilityBarrier::DurabilityBarrier(net::any_io_executor io, std::function<Status()> sync)
-    : io_(std::move(io)), sync_(std::move(sync)) {}
+DurabilityBarrier::DurabilityBarrier(net::any_io_executor io, std::function<Status()> sync,
+                                     std::function<Status()> commit)
+    : io_(std::move(io)), sync_(std::move(sync)), commit_(std::move(commit)) {}
 
 DurabilityBarrier::~DurabilityBarrier() {
   thread_.join();
@@ -46,8 +47,11 @@ net::awaitable<Status> DurabilityBarrier::wait() {
 void DurabilityBarrier::start() {
   running_ = true;
   const std::uint64_t generation = ++started_;
-  net::post(thread_, [this, generation] {
-    Status outcome = sync_();
+  // The writes so far (this thread's: the store's) are committed now; the disk is waited for on
+  // the sync thread.
+  Status committed = commit_ ? commit_() : Status(Ok{});
+  net::post(thread_, [this, generation, committed = std::move(committed)] {
+    Status outcome = committed ? sync_() : committed;
     // After the barrier is gone (a run that ended by an exception while a sync ran), the
     // completion finds no barrier and does nothing.
     net::post(io_,
@@ -72,8 +76,14 @@ void DurabilityBarrier::finished(std::uint64_t generation, const Status& outcome
   if (more) start();
 }
 
+void DurabilityBarrier::flush() {
+  if (sync_ && !running_) start();
+}
+
 Status DurabilityBarrier::sync_now() {
   if (!sync_) return Ok{};
+  if (commit_)
+    if (auto st = commit_(); !st) return st;
   return sync_();
 }
 

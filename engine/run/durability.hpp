@@ -1,10 +1,12 @@
-// Group sync for a run (DESIGN.md, "Exactly-once"): the run's store commits without waiting for
-// the disk, and a step waits here before it sends a request with an effect, until a sync that
-// started after its journal entry was written has finished. Steps that wait at the same time
-// share one sync (group commit); it runs on a thread of its own, so the I/O thread goes on
-// working the other records meanwhile. What a step writes after a response becomes durable with
-// the next sync: a power cut before it is the same as a crash after the response, which the
-// open journal entry covers (the next run reads the object back).
+// Group commit for a run (DESIGN.md, "Exactly-once"): the run's store holds its writes in one
+// open transaction and commits without waiting for the disk (StateStore::defer_sync), and a step
+// waits here before it sends a request with an effect, until a commit and a sync that started
+// after its journal entry was written have finished. Steps that wait at the same time share
+// them; the sync runs on a thread of its own, so the I/O thread goes on working the other
+// records meanwhile. The run also flushes on a timer (flush()), so nothing waits uncommitted for
+// long and other processes get their turn to write. What a step writes after a response becomes
+// durable with the next commit and sync: a crash or power cut before it is the same as a crash
+// after the response, which the open journal entry covers (the next run reads the object back).
 #pragma once
 // Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
 #include <utility>
@@ -23,17 +25,21 @@ namespace pkiflow::engine {
 
 class DurabilityBarrier {
  public:
-  // `sync` makes every commit so far durable (StateStore::defer_sync); nullptr: every commit is
-  // durable already and wait() returns at once. `io` is the run's one-thread I/O executor: wait()
-  // is called on it, and resumes there.
-  DurabilityBarrier(boost::asio::any_io_executor io, std::function<Status()> sync);
+  // `sync` makes every commit so far durable, from any thread; `commit` (on `io`, nullptr: none)
+  // commits the writes that wait (StateStore::GroupCommit). No sync: every commit is durable
+  // already and wait() returns at once. `io` is the run's one-thread I/O executor, the store's:
+  // wait() and flush() are called on it, and wait() resumes there.
+  DurabilityBarrier(boost::asio::any_io_executor io, std::function<Status()> sync,
+                    std::function<Status()> commit = nullptr);
   ~DurabilityBarrier();
   DurabilityBarrier(const DurabilityBarrier&) = delete;
   DurabilityBarrier& operator=(const DurabilityBarrier&) = delete;
 
   // Returns once a sync that started after this call has finished, with its outcome.
   boost::asio::awaitable<Status> wait();
-  // A sync now, on the calling thread (the end of a run, when nothing waits).
+  // A commit and sync unless one is running already (the run's timer): nothing waits long.
+  void flush();
+  // A commit and sync now, on the calling thread (the end of a run, when nothing waits).
   Status sync_now();
   // Syncs run so far (a test's and a benchmark's figure).
   std::uint64_t syncs() const { return done_; }
@@ -45,6 +51,7 @@ class DurabilityBarrier {
 
   boost::asio::any_io_executor io_;
   std::function<Status()> sync_;
+  std::function<Status()> commit_;
   boost::asio::thread_pool thread_{1};
   std::uint64_t started_ = 0, done_ = 0;
   bool running_ = false;

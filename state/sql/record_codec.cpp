@@ -49,6 +49,12 @@ std::size_t utf8_sequence(std::string_view s) {
 }  // namespace
 
 std::string storable_text(std::string_view text) {
+  // Most text (ids, PEM, JSON) is ASCII without NUL: kept as it is, without a pass per sequence.
+  if (std::all_of(text.begin(), text.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x01 && u <= 0x7F;
+      }))
+    return std::string(text);
   std::string out;
   out.reserve(text.size());
   while (!text.empty()) {

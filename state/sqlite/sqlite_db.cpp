@@ -212,18 +212,67 @@ Status run_cached(Db& db, const char* sql) {
 
 }  // namespace
 
+Status Db::open_group() {
+  if (group_open_ && sqlite3_get_autocommit(db_)) {
+    // SQLite ended the transaction by itself (it does after some I/O errors): what the group
+    // held is gone. Said once, by the next end_group().
+    group_open_ = false;
+    if (!group_lost_)
+      group_lost_ = Error(ErrorKind::io, path_,
+                          "SQLite rolled back the writes not yet committed (after an error "
+                          "writing the store); the steps that made them are redone by the next "
+                          "run");
+  }
+  if (group_open_) return Ok{};
+  if (auto st = run_cached(*this, "BEGIN IMMEDIATE"); !st) return st;
+  group_open_ = true;
+  return Ok{};
+}
+
+Status Db::end_group() {
+  if (group_open_ && sqlite3_get_autocommit(db_)) (void)open_group();  // notes the loss
+  Status out = Ok{};
+  if (group_open_) {
+    out = run_cached(*this, "COMMIT");
+    if (out) {
+      ++groups_committed_;
+    } else if (!sqlite3_get_autocommit(db_)) {
+      (void)run_cached(*this, "ROLLBACK");  // the lock goes back; what it held is lost
+    }
+    group_open_ = false;
+  }
+  if (group_lost_) {
+    out = std::move(*group_lost_);
+    group_lost_.reset();
+  }
+  return out;
+}
+
 WriteTransaction::~WriteTransaction() {
-  if (open_) (void)run_cached(db_, "ROLLBACK");
+  if (!open_) return;
+  if (!in_group_) {
+    (void)run_cached(db_, "ROLLBACK");
+  } else if (!sqlite3_get_autocommit(db_.handle())) {
+    // This write alone is undone; the group's earlier writes stay.
+    (void)run_cached(db_, "ROLLBACK TO pkiflow_write");
+    (void)run_cached(db_, "RELEASE pkiflow_write");
+  }
 }
 
 Status WriteTransaction::begin() {
+  if (db_.grouping()) {
+    if (auto st = db_.open_group(); !st) return st;
+    auto st = run_cached(db_, "SAVEPOINT pkiflow_write");
+    if (st) open_ = in_group_ = true;
+    return st;
+  }
   auto st = run_cached(db_, "BEGIN IMMEDIATE");
   if (st) open_ = true;
   return st;
 }
 
 Status WriteTransaction::commit() {
-  auto st = run_cached(db_, "COMMIT");
+  auto st = run_cached(db_, in_group_ ? "RELEASE pkiflow_write" : "COMMIT");
   if (st) open_ = false;
   return st;
 }

@@ -65,8 +65,23 @@ class Db {
   Error error(const std::string& what) const;
   Result<std::int64_t> pragma_int(const char* name);
 
+  // Group commit (SqliteStore::defer_sync): while on, every WriteTransaction joins one open
+  // transaction (each its own savepoint, so a failed write is undone alone) until end_group()
+  // commits them all. Off again only after end_group().
+  void set_grouping(bool on) { grouping_ = on; }
+  bool grouping() const { return grouping_; }
+  // Commits the open group (nothing to do: Ok). An error when the group could not be committed,
+  // or when SQLite rolled it back by itself meanwhile (an I/O error, a full disk): the writes
+  // since the last end_group() are lost, and the error says so once.
+  Status end_group();
+  // Whether end_group() committed something since `seen` (a count of its commits).
+  std::uint64_t groups_committed() const { return groups_committed_; }
+
  private:
   friend class Stmt;
+  friend class WriteTransaction;
+  // The group is open (BEGIN IMMEDIATE done), or is opened now; notes a group SQLite lost.
+  Status open_group();
   sqlite3_stmt* take(const std::string& sql);
   void give_back(std::string sql, sqlite3_stmt* stmt);
   // Idle prepared statements by their SQL text (one each; a second user of one text at the
@@ -75,6 +90,10 @@ class Db {
   sqlite3* db_ = nullptr;
   std::string path_;
   int busy_timeout_ms_ = 0;
+  bool grouping_ = false;
+  bool group_open_ = false;
+  std::optional<Error> group_lost_;
+  std::uint64_t groups_committed_ = 0;
 };
 
 // "pid 4242 (pkiflow)": the other processes of this host that have `path` open, for a message
@@ -83,6 +102,8 @@ std::string processes_with_open(const std::string& path);
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless commit() succeeded. IMMEDIATE takes the write
 // lock up front, so two writers wait (busy timeout) instead of deadlocking on an upgrade.
+// While the Db groups its writes: SAVEPOINT ... RELEASE inside the group's transaction, rolled
+// back to the savepoint unless commit() succeeded; the group commits them later.
 class WriteTransaction {
  public:
   explicit WriteTransaction(Db& db) : db_(db) {}
@@ -93,6 +114,7 @@ class WriteTransaction {
  private:
   Db& db_;
   bool open_ = false;
+  bool in_group_ = false;
 };
 
 }  // namespace pkiflow::state::sqlite

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -181,18 +182,41 @@ Status sync_log(const std::string& wal) {
 
 }  // namespace
 
-std::function<Status()> SqliteStore::defer_sync() {
-  if (!impl_->db.exec("PRAGMA synchronous = NORMAL")) return nullptr;
+std::optional<StateStore::GroupCommit> SqliteStore::defer_sync() {
+  auto& db = impl_->db;
+  if (!db.exec("PRAGMA synchronous = NORMAL")) return std::nullopt;
   // Checkpoints copy each page once however often the run rewrote it since the last one: fewer
   // of them (the log may grow to 32 MiB meanwhile) is less I/O in a run's busy I/O thread.
-  (void)impl_->db.exec("PRAGMA wal_autocheckpoint = 8192");
-  return [wal = impl_->db.path() + "-wal"] { return sync_log(wal); };
+  (void)db.exec("PRAGMA wal_autocheckpoint = 8192");
+  db.set_grouping(true);
+  // A sync with nothing committed since the last one has nothing to do (the run also asks on a
+  // timer).
+  auto committed = std::make_shared<std::atomic<std::uint64_t>>(db.groups_committed());
+  auto synced = std::make_shared<std::atomic<std::uint64_t>>(db.groups_committed());
+  GroupCommit out;
+  out.commit = [&db, committed] {
+    auto st = db.end_group();
+    committed->store(db.groups_committed());
+    return st;
+  };
+  out.sync = [wal = db.path() + "-wal", committed, synced]() -> Status {
+    const std::uint64_t now = committed->load();
+    if (synced->load() == now) return Ok{};
+    if (auto st = sync_log(wal); !st) return st;
+    synced->store(now);
+    return Ok{};
+  };
+  return out;
 }
 
 Status SqliteStore::end_deferred_sync() {
-  if (auto st = impl_->db.exec("PRAGMA synchronous = FULL"); !st) return st;
-  (void)impl_->db.exec("PRAGMA wal_autocheckpoint = 1000");  // SQLite's default
-  return sync_log(impl_->db.path() + "-wal");
+  auto& db = impl_->db;
+  Status committed = db.end_group();
+  db.set_grouping(false);
+  if (auto st = db.exec("PRAGMA synchronous = FULL"); !st) return st;
+  (void)db.exec("PRAGMA wal_autocheckpoint = 1000");  // SQLite's default
+  if (auto st = sync_log(db.path() + "-wal"); !st) return st;
+  return committed;
 }
 
 Status create_sqlite_at_version(const std::string& path, int version) {
@@ -317,16 +341,20 @@ Result<std::vector<HistoryEntry>> SqliteStore::history(const std::string& record
 
 Status SqliteStore::journal_begin(const Operation& op) {
   auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto ok = tx.begin(); !ok) return ok;
   Stmt st(db, std::string("INSERT INTO journal (") + kOperationColumns +
                   ") VALUES (?,?,?,?,?,?,?,?,?)");
   sql::bind_operation(st, op);
   if (st.step() != SQLITE_DONE) return db.error("cannot journal operation " + op.op_id);
-  return Ok{};
+  return tx.commit();
 }
 
 Status SqliteStore::journal_update(const std::string& op_id, OperationState state,
                                    const std::string& response_summary, TimePoint at) {
   auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto ok = tx.begin(); !ok) return ok;
   Stmt st(db,
           "UPDATE journal SET state = ?2, response_summary = ?3, updated_at = ?4 WHERE op_id = ?1");
   st.bind(1, std::string_view(op_id))
@@ -336,7 +364,7 @@ Status SqliteStore::journal_update(const std::string& op_id, OperationState stat
   if (st.step() != SQLITE_DONE) return db.error("cannot update operation " + op_id);
   if (sqlite3_changes(db.handle()) != 1)
     return Error(ErrorKind::invalid_input, op_id, "no such operation in the journal");
-  return Ok{};
+  return tx.commit();
 }
 
 namespace {
@@ -476,11 +504,15 @@ Result<std::vector<Lease>> SqliteStore::leases(TimePoint now) {
 
 Result<std::size_t> SqliteStore::break_leases(const std::string& owner) {
   auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto ok = tx.begin(); !ok) return ok.error();
   Stmt st(db,
           "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?1");
   st.bind(1, std::string_view(owner));
   if (st.step() != SQLITE_DONE) return db.error("cannot break the leases of " + owner);
-  return static_cast<std::size_t>(sqlite3_changes(db.handle()));
+  const auto broken = static_cast<std::size_t>(sqlite3_changes(db.handle()));
+  if (auto c = tx.commit(); !c) return c.error();
+  return broken;
 }
 
 Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& owner,
@@ -504,13 +536,15 @@ Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& ow
 
 Status SqliteStore::throttle(const std::string& tenant, TimePoint not_before, TimePoint now) {
   auto& db = impl_->db;
+  WriteTransaction tx(db);
+  if (auto ok = tx.begin(); !ok) return ok;
   Stmt st(db,
           "INSERT INTO tenant_throttle (tenant, not_before, updated_at) VALUES (?1, ?2, ?3) "
           "ON CONFLICT (tenant) DO UPDATE SET not_before = max(not_before, excluded.not_before), "
           "updated_at = excluded.updated_at");
   st.bind(1, std::string_view(tenant)).bind(2, to_millis(not_before)).bind(3, to_millis(now));
   if (st.step() != SQLITE_DONE) return db.error("cannot record the throttling of " + tenant);
-  return Ok{};
+  return tx.commit();
 }
 
 Result<std::optional<TimePoint>> SqliteStore::not_before(const std::string& tenant, TimePoint now) {

@@ -1,10 +1,13 @@
 // Group sync (engine/run/durability.hpp): steps waiting at the same time share a sync, each
 // resumes only after a sync that started after it asked, a failed sync reaches every step that
-// waited for it, and no sync function means no wait. Also the SQLite store's side of it: a
-// sync from another thread while the store is in use, and nothing lost across a reopen.
+// waited for it, and no sync function means no wait; the commit comes first, on the I/O thread.
+// Also the SQLite store's side of it: a sync from another thread while the store is in use,
+// nothing committed lost across a reopen, and the group's writes seen by no other connection
+// until their commit, a failed one undone alone.
 // Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
 #include <utility>
 
+#include <sqlite3.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,7 +17,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/lifecycle.hpp"
 #include "engine/run/durability.hpp"
@@ -163,8 +169,8 @@ BOOST_AUTO_TEST_CASE(a_deferred_sqlite_store_syncs_on_demand_and_is_full_again_a
   {
     auto store = state::SqliteStore::open(path);
     BOOST_REQUIRE(store.ok());
-    auto sync = (*store)->defer_sync();
-    BOOST_REQUIRE(sync);
+    auto group = (*store)->defer_sync();
+    BOOST_REQUIRE(group);
     SystemClock clock;
     Lifecycle life(**store, clock, "test");
     auto r = life.plan({"01DEFERREDSYNC0000000000", state::RecordKind::cba_ca, "ca", "contoso",
@@ -172,8 +178,9 @@ BOOST_AUTO_TEST_CASE(a_deferred_sqlite_store_syncs_on_demand_and_is_full_again_a
                        "test");
     BOOST_TEST_REQUIRE(r.ok(), pkiflow::test::why(r));
     id = r->id;
-    BOOST_TEST(sync().ok());  // from another thread, while the store is open
-    std::thread t([&] { BOOST_TEST(sync().ok()); });
+    BOOST_TEST(group->commit().ok());
+    BOOST_TEST(group->sync().ok());  // from another thread, while the store is open
+    std::thread t([&] { BOOST_TEST(group->sync().ok()); });
     t.join();
     BOOST_TEST((*store)->end_deferred_sync().ok());
   }
@@ -182,6 +189,148 @@ BOOST_AUTO_TEST_CASE(a_deferred_sqlite_store_syncs_on_demand_and_is_full_again_a
   auto got = (*again)->get(id);
   BOOST_REQUIRE(got.ok());
   BOOST_TEST(got->has_value());
+}
+
+// The writes of a group wait in one transaction: another connection sees none of them and
+// cannot write until the group commits; a write that fails inside the group is undone alone;
+// what was never committed is gone after a crash (the store reopened without a commit).
+BOOST_AUTO_TEST_CASE(a_group_commits_its_writes_together_and_undoes_a_failed_one_alone) {
+  pkiflow::test::TempDir dir;
+  const std::string path = (dir.path() / "state.db").string();
+  auto store = state::SqliteStore::open(path);
+  BOOST_REQUIRE(store.ok());
+  FakeClock clock{TimePoint(std::chrono::seconds(1'800'000'000))};
+  Lifecycle life(**store, clock, "test");
+  auto plan = [&](const std::string& id) {
+    auto r = life.plan({id, state::RecordKind::cba_ca, "ca", "contoso", "{}", ""}, "test");
+    BOOST_TEST_REQUIRE(r.ok(), pkiflow::test::why(r));
+    return *r;
+  };
+  const auto first = plan("01GROUPFIRST000000000000");
+  auto group = (*store)->defer_sync();
+  BOOST_REQUIRE(group);
+
+  // Two writes in the group, and a third that conflicts (an old version): refused alone.
+  const auto second = plan("01GROUPSECOND00000000000");
+  state::Operation op;
+  op.op_id = "01GROUPOP000000000000000";
+  op.record_id = first.id;
+  op.action = "create";
+  op.request_summary = "POST https://graph.test/beta/x";
+  op.state = state::OperationState::sent;
+  op.created_at = op.updated_at = clock.now();
+  BOOST_TEST_REQUIRE((*store)->journal_begin(op).ok());
+  state::Record stale = first;
+  stale.version = 7;
+  stale.last_error = "never written";
+  auto conflict = (*store)->apply({{stale, std::nullopt}});
+  BOOST_TEST_REQUIRE(!conflict.ok());
+  BOOST_TEST(conflict.error().what().find(state::kVersionConflict) != std::string::npos);
+  // The same connection reads its own group.
+  auto mine = (*store)->get(second.id);
+  BOOST_TEST_REQUIRE(mine.ok());
+  BOOST_TEST(mine->has_value());
+
+  // Another connection (another process) sees none of it and cannot write meanwhile.
+  sqlite3* other = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  auto count = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    BOOST_REQUIRE(sqlite3_prepare_v2(other, sql, -1, &st, nullptr) == SQLITE_OK);
+    BOOST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    const int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  BOOST_TEST(count("SELECT count(*) FROM records") == 1);
+  BOOST_TEST(count("SELECT count(*) FROM journal") == 0);
+  BOOST_TEST(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_BUSY);
+
+  BOOST_TEST(group->commit().ok());
+  BOOST_TEST(group->sync().ok());
+  BOOST_TEST(count("SELECT count(*) FROM records") == 2);
+  BOOST_TEST(count("SELECT count(*) FROM journal") == 1);
+  BOOST_TEST(count("SELECT count(*) FROM records WHERE last_error = 'never written'") == 0);
+  BOOST_TEST(count("SELECT version FROM records WHERE id = '01GROUPFIRST000000000000'") == 1);
+  BOOST_TEST(sqlite3_exec(other, "BEGIN IMMEDIATE; ROLLBACK", nullptr, nullptr, nullptr) ==
+             SQLITE_OK);  // the lock is free again
+
+  // A write after the last commit, then the process dies (the store closed uncommitted).
+  plan("01GROUPLOST0000000000000");
+  BOOST_TEST(count("SELECT count(*) FROM records") == 2);
+  store->reset();
+  BOOST_TEST(count("SELECT count(*) FROM records") == 2);
+  sqlite3_close(other);
+  auto again = state::SqliteStore::open(path);
+  BOOST_REQUIRE(again.ok());
+  auto lost = (*again)->get("01GROUPLOST0000000000000");
+  BOOST_REQUIRE(lost.ok());
+  BOOST_TEST(!lost->has_value());
+  auto kept = (*again)->get(second.id);
+  BOOST_REQUIRE(kept.ok());
+  BOOST_TEST(kept->has_value());
+  auto integrity = (*again)->integrity_ok();
+  BOOST_TEST((integrity.ok() && *integrity));
+}
+
+// The barrier commits on the I/O thread before its sync starts, and flush() commits on its own.
+BOOST_AUTO_TEST_CASE(the_barrier_commits_before_it_syncs_and_flush_commits_unasked) {
+  net::io_context ioc;
+  std::vector<std::string> calls;
+  std::mutex m;
+  auto note = [&](const char* what) {
+    std::lock_guard lock(m);
+    calls.emplace_back(what);
+  };
+  const auto io_thread = std::this_thread::get_id();
+  bool commit_on_io = true;
+  DurabilityBarrier b(
+      ioc.get_executor(),
+      [&]() -> Status {
+        note("sync");
+        return Ok{};
+      },
+      [&]() -> Status {
+        commit_on_io = commit_on_io && std::this_thread::get_id() == io_thread;
+        note("commit");
+        return Ok{};
+      });
+  bool waited = false;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        BOOST_TEST((co_await b.wait()).ok());
+        waited = true;
+      },
+      net::detached);
+  ioc.run();
+  ioc.restart();
+  BOOST_TEST(waited);
+  BOOST_TEST(commit_on_io);
+  BOOST_TEST_REQUIRE(calls.size() == 2u);
+  BOOST_TEST(calls[0] == "commit");
+  BOOST_TEST(calls[1] == "sync");
+  b.flush();  // nothing waits on the I/O context for it: run it until the sync has come back
+  for (int i = 0; i < 500 && b.syncs() < 2; ++i) {
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(10));
+  }
+  BOOST_TEST(calls.size() == 4u);
+  BOOST_TEST(b.syncs() == 2u);
+}
+
+// A commit that fails reaches the steps waiting, and no sync runs for it.
+BOOST_AUTO_TEST_CASE(a_failed_commit_fails_the_steps_waiting_without_a_sync) {
+  net::io_context ioc;
+  CountingSync sync;
+  DurabilityBarrier b(ioc.get_executor(), sync.fn(), [] {
+    return Status(Error(ErrorKind::io, "state.db", "COMMIT: SQLite: disk I/O error"));
+  });
+  for (const auto& w : wait_together(b, sync, ioc, 4)) {
+    BOOST_TEST(!w.ok);
+    BOOST_TEST(w.error.find("disk I/O error") != std::string::npos);
+  }
+  BOOST_TEST(sync.began.load() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
