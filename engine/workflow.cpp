@@ -331,9 +331,9 @@ struct Workflow::Pass {
     });
   }
 
-  // Commits what the run wrote (and syncs it) every few milliseconds while it works, when no
-  // step's wait did meanwhile: a crash loses little, and other processes (a second worker,
-  // `pkiflow request`) wait little for their turn to write.
+  // Commits what the run wrote every few milliseconds while it works (a step's wait for the
+  // disk commits too): a crash loses little, and other processes (a second worker, `pkiflow
+  // request`) wait little for their turn to write.
   net::awaitable<void> flush_writes() {
     while (running > 0) {
       flush.expires_after(kFlushEvery);

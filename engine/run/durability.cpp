@@ -50,6 +50,10 @@ void DurabilityBarrier::start() {
   // The writes so far (this thread's: the store's) are committed now; the disk is waited for on
   // the sync thread.
   Status committed = commit_ ? commit_() : Status(Ok{});
+  if (flush_failed_) {
+    if (committed) committed = std::move(*flush_failed_);
+    flush_failed_.reset();
+  }
   net::post(thread_, [this, generation, committed = std::move(committed)] {
     Status outcome = committed ? sync_() : committed;
     // After the barrier is gone (a run that ended by an exception while a sync ran), the
@@ -77,7 +81,8 @@ void DurabilityBarrier::finished(std::uint64_t generation, const Status& outcome
 }
 
 void DurabilityBarrier::flush() {
-  if (sync_ && !running_) start();
+  if (!commit_) return;
+  if (auto st = commit_(); !st && !flush_failed_) flush_failed_ = st.error();
 }
 
 Status DurabilityBarrier::sync_now() {

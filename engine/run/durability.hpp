@@ -18,6 +18,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 
 #include "engine/pki/result.hpp"
 
@@ -37,7 +38,9 @@ class DurabilityBarrier {
 
   // Returns once a sync that started after this call has finished, with its outcome.
   boost::asio::awaitable<Status> wait();
-  // A commit and sync unless one is running already (the run's timer): nothing waits long.
+  // A commit now, without a sync (the run's timer): nothing waits uncommitted for long, and the
+  // disk is waited for only where a request follows. A failed commit fails the next sync's
+  // waiters, whose journal entries it may have held.
   void flush();
   // A commit and sync now, on the calling thread (the end of a run, when nothing waits).
   Status sync_now();
@@ -55,6 +58,7 @@ class DurabilityBarrier {
   boost::asio::thread_pool thread_{1};
   std::uint64_t started_ = 0, done_ = 0;
   bool running_ = false;
+  std::optional<Error> flush_failed_;  // for the next sync's waiters
   std::list<Waiter*> waiters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // what a late completion checks
 };
