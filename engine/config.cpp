@@ -610,7 +610,7 @@ class SectionStream {
     return true;
   }
 
-  std::vector<TenantConfig> tenants;
+  std::deque<TenantConfig> tenants;
   std::vector<std::string> deprecated;  // tenants that still say gsa_enable_after_upload
   std::vector<std::pair<std::size_t, CertificateSpec>> certificates;  // with their index
   std::vector<std::size_t> left_in_place;    // indexes of certificates[] entries not objects

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -153,7 +154,9 @@ struct Config {
   // libpq's PGPASSWORD or PGPASSFILE.
   std::filesystem::path state_password_file;
   std::vector<CertificateSpec> certificates;
-  std::vector<TenantConfig> tenants;
+  // A deque, not a vector: 10,000 tenants are parsed one by one into it, and a vector's growth
+  // would hold the old and the new array at once (twice the tenants' memory at the peak).
+  std::deque<TenantConfig> tenants;
   std::vector<SignerConfig> signers;
   std::filesystem::path trust_anchors;  // PEM file or directory the chains must reach
   KeysConfig keys;

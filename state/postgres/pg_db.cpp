@@ -43,12 +43,12 @@ std::vector<const char*> Params::pointers() const {
 }
 
 std::string Row::text(int col) const {
-  return std::string(PQgetvalue(res_, row_, col),
-                     static_cast<std::size_t>(PQgetlength(res_, row_, col)));
+  return std::string(libpq().getvalue(res_, row_, col),
+                     static_cast<std::size_t>(libpq().getlength(res_, row_, col)));
 }
 
 std::int64_t Row::integer(int col) const {
-  return std::strtoll(PQgetvalue(res_, row_, col), nullptr, 10);
+  return std::strtoll(libpq().getvalue(res_, row_, col), nullptr, 10);
 }
 
 std::optional<std::int64_t> Row::optional_integer(int col) const {
@@ -57,11 +57,19 @@ std::optional<std::int64_t> Row::optional_integer(int col) const {
 }
 
 bool Row::is_null(int col) const {
-  return PQgetisnull(res_, row_, col) != 0;
+  return libpq().getisnull(res_, row_, col) != 0;
+}
+
+void Rows::Clear::operator()(PGresult* res) const {
+  libpq().clear(res);
+}
+
+int Rows::size() const {
+  return libpq().ntuples(res_.get());
 }
 
 std::size_t Rows::affected() const {
-  return static_cast<std::size_t>(std::strtoull(PQcmdTuples(res_.get()), nullptr, 10));
+  return static_cast<std::size_t>(std::strtoull(libpq().cmdTuples(res_.get()), nullptr, 10));
 }
 
 bool transient_sqlstate(const std::string& s) {
@@ -73,7 +81,7 @@ bool transient_sqlstate(const std::string& s) {
 }
 
 Connection::~Connection() {
-  if (conn_) PQfinish(conn_);
+  if (conn_) libpq().finish(conn_);
 }
 
 Status Connection::connect(const std::string& url, const std::string& shown,
@@ -89,10 +97,12 @@ Status Connection::connect(const std::string& url, const std::string& shown,
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  conn_ = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  auto lib = load_libpq();
+  if (!lib) return lib.error().about(shown_);
+  conn_ = libpq().connectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (!conn_) return Error(ErrorKind::unavailable, shown_, "cannot connect: out of memory");
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(conn_);
+  if (libpq().status(conn_) != CONNECTION_OK) {
+    std::string why = libpq().errorMessage(conn_);
     while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
       why.pop_back();
     const bool auth = why.find("password") != std::string::npos ||
@@ -104,16 +114,17 @@ Status Connection::connect(const std::string& url, const std::string& shown,
 }
 
 Status Connection::ensure_connected() {
-  if (PQstatus(conn_) == CONNECTION_OK) return Ok{};
+  if (libpq().status(conn_) == CONNECTION_OK) return Ok{};
   if (in_transaction_)
     return Error(ErrorKind::unavailable, shown_, "the connection to PostgreSQL was lost");
   // Lost between statements (a server restart, a network blip): one new attempt, with the
   // statements prepared again on it.
-  PQreset(conn_);
+  libpq().reset(conn_);
   prepared_.clear();
-  if (PQstatus(conn_) != CONNECTION_OK)
-    return Error(ErrorKind::unavailable, shown_,
-                 std::string("the connection to PostgreSQL was lost: ") + PQerrorMessage(conn_));
+  if (libpq().status(conn_) != CONNECTION_OK)
+    return Error(
+        ErrorKind::unavailable, shown_,
+        std::string("the connection to PostgreSQL was lost: ") + libpq().errorMessage(conn_));
   return Ok{};
 }
 
@@ -121,15 +132,15 @@ Error Connection::failure(const std::string& what, const PGresult* res) {
   std::string message;
   sqlstate_.clear();
   if (res) {
-    if (const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE)) sqlstate_ = s;
-    if (const char* m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) message = m;
+    if (const char* s = libpq().resultErrorField(res, PG_DIAG_SQLSTATE)) sqlstate_ = s;
+    if (const char* m = libpq().resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) message = m;
   }
   if (message.empty()) {
-    message = PQerrorMessage(conn_);
+    message = libpq().errorMessage(conn_);
     while (!message.empty() && message.back() == '\n')
       message.pop_back();
   }
-  if (sqlstate_.empty() && PQstatus(conn_) != CONNECTION_OK) sqlstate_ = "08006";
+  if (sqlstate_.empty() && libpq().status(conn_) != CONNECTION_OK) sqlstate_ = "08006";
   const ErrorKind kind = transient_sqlstate(sqlstate_) ? ErrorKind::unavailable : ErrorKind::io;
   return Error(kind, shown_,
                what + ": PostgreSQL: " + message +
@@ -142,22 +153,22 @@ Result<Rows> Connection::exec(std::string_view sql, const Params& params) {
   if (it == prepared_.end()) {
     std::string name = "pkiflow_" + std::to_string(prepared_.size() + 1);
     const std::string text(sql);
-    PGresult* prep = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
-    if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
+    PGresult* prep = libpq().prepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
+    if (!prep || libpq().resultStatus(prep) != PGRES_COMMAND_OK) {
       Error e = failure("cannot prepare a statement", prep);
-      PQclear(prep);
+      libpq().clear(prep);
       return e;
     }
-    PQclear(prep);
+    libpq().clear(prep);
     it = prepared_.emplace(text, std::move(name)).first;
   }
   const auto values = params.pointers();
-  PGresult* res =
-      PQexecPrepared(conn_, it->second.c_str(), params.count(), values.data(), nullptr, nullptr, 0);
-  const auto status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  PGresult* res = libpq().execPrepared(conn_, it->second.c_str(), params.count(), values.data(),
+                                       nullptr, nullptr, 0);
+  const auto status = res ? libpq().resultStatus(res) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     Error e = failure("statement failed", res);
-    PQclear(res);
+    libpq().clear(res);
     return e;
   }
   return Rows(res);
@@ -166,14 +177,14 @@ Result<Rows> Connection::exec(std::string_view sql, const Params& params) {
 Status Connection::exec_script(std::string_view sql) {
   if (auto st = ensure_connected(); !st) return st;
   const std::string text(sql);
-  PGresult* res = PQexec(conn_, text.c_str());
-  const auto status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  PGresult* res = libpq().exec(conn_, text.c_str());
+  const auto status = res ? libpq().resultStatus(res) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     Error e = failure("cannot run \"" + text.substr(0, text.find_first_of("\n;")) + "\"", res);
-    PQclear(res);
+    libpq().clear(res);
     return e;
   }
-  PQclear(res);
+  libpq().clear(res);
   return Ok{};
 }
 

@@ -3,7 +3,7 @@
 // by name afterwards.
 #pragma once
 
-#include <libpq-fe.h>
+#include "state/postgres/libpq.hpp"
 
 #include <cstdint>
 #include <map>
@@ -52,14 +52,17 @@ class Row {
 // The result of a statement that succeeded.
 class Rows {
  public:
-  explicit Rows(PGresult* res) : res_(res, &PQclear) {}
-  int size() const { return PQntuples(res_.get()); }
+  explicit Rows(PGresult* res) : res_(res) {}
+  int size() const;
   Row operator[](int row) const { return Row(res_.get(), row); }
   // Rows an INSERT, UPDATE or DELETE changed.
   std::size_t affected() const;
 
  private:
-  std::unique_ptr<PGresult, decltype(&PQclear)> res_;
+  struct Clear {
+    void operator()(PGresult* res) const;
+  };
+  std::unique_ptr<PGresult, Clear> res_;
 };
 
 class Connection {

@@ -28,6 +28,13 @@ so="$tmp/prefix/lib/libpkiflow.so.1"
 [ -e "$so" ] || { echo "libpkiflow.so.1 is not installed" >&2; exit 1; }
 others=$(nm -D --defined-only "$so" | awk '$3 != "" && $3 !~ /^pkiflow_.*@@PKIFLOW_1$/ && $3 != "PKIFLOW_1"')
 [ -z "$others" ] || { echo "libpkiflow.so.1 exports more than its C ABI:" >&2; echo "$others" | head >&2; exit 1; }
+# libpq is loaded only when a PostgreSQL store is opened (state/postgres/libpq.hpp): neither the
+# command nor the C ABI links it, so a run on SQLite never loads it and its twenty libraries.
+for bin in "$tmp/prefix/bin/pkiflow" "$so"; do
+  if readelf -d "$bin" | grep -E 'NEEDED.*libpq'; then
+    echo "$bin links libpq (above); it must load it on demand" >&2; exit 1
+  fi
+done
 # Where the build found Botan 3 (its CMake package directory is PREFIX/lib/cmake/Botan-3.x.y).
 botan_dir=$(sed -n 's/^Botan_DIR:[A-Z]*=//p' "$build/CMakeCache.txt")
 botan_prefix=""
