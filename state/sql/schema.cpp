@@ -90,6 +90,11 @@ CREATE TABLE tenant_throttle (
   updated_at INTEGER NOT NULL
 );
 )sql",
+      // 6: the renewals, found without reading every record (StateStore::due_page asks for them
+      // with every page of due records).
+      R"sql(
+CREATE INDEX records_renews ON records(renews) WHERE renews IS NOT NULL;
+)sql",
   };
   return all;
 }
@@ -194,6 +199,10 @@ CREATE TABLE tenant_throttle (
   not_before BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
 );
+)sql",
+      // 6: the renewals, found without reading every record.
+      R"sql(
+CREATE INDEX records_renews ON records(renews) WHERE renews IS NOT NULL;
 )sql",
   };
   return all;

@@ -10,7 +10,7 @@
 namespace pkiflow::state::sql {
 
 inline constexpr int kOldestSupportedVersion = 1;
-inline constexpr int kCurrentVersion = 5;
+inline constexpr int kCurrentVersion = 6;
 // PRAGMA application_id of a pkiflow SQLite database ("pkif").
 inline constexpr int kApplicationId = 0x706b6966;
 

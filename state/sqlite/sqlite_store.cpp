@@ -419,14 +419,16 @@ Result<std::vector<Record>> SqliteStore::claim_due(const std::string& owner, Tim
 Result<std::vector<Record>> SqliteStore::due_page(const std::vector<RecordState>& states,
                                                   TimePoint now, const std::string& after_id,
                                                   std::size_t limit) {
-  // The renewed ids are one list for the statement (not a subquery per row): linear in the
-  // records, however many renewals are under way.
+  // The renewed ids are one list for the statement (not a subquery per row), read from the
+  // renewals' own index. The records are read in id order from the cursor ("+state": not by the
+  // state index, whose rows would all be read and sorted for every page): a whole pass over
+  // 10,000 records reads each once.
   Stmt st(impl_->db,
           std::string("SELECT ") + sql::kRecordColumns +
-              " FROM records WHERE id > ?1 AND state IN (SELECT value FROM json_each(?2))"
+              " FROM records WHERE id > ?1 AND +state IN (SELECT value FROM json_each(?2))"
               " AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)"
               " AND NOT (state = 'active' AND id IN (SELECT renews FROM records"
-              " WHERE renews IS NOT NULL AND state IN "
+              " INDEXED BY records_renews WHERE renews IS NOT NULL AND state IN "
               "('planned', 'csrGenerated', 'signed', 'uploaded')))"
               " ORDER BY id LIMIT ?4");
   st.bind(1, std::string_view(after_id))
@@ -491,7 +493,10 @@ Result<std::optional<std::string>> SqliteStore::lease_owner(const std::string& i
 
 Result<std::vector<Lease>> SqliteStore::leases(TimePoint now) {
   Stmt st(impl_->db,
-          "SELECT id, lease_owner, lease_expires_at FROM records WHERE lease_owner IS NOT NULL "
+          // The lease index named: without statistics SQLite would rather read every record in
+          // id order (a whole 10,000-record store per claim) than sort the few leases.
+          "SELECT id, lease_owner, lease_expires_at FROM records INDEXED BY records_lease "
+          "WHERE lease_owner IS NOT NULL "
           "AND lease_expires_at > ?1 ORDER BY id");
   st.bind(1, to_millis(now));
   std::vector<Lease> out;
