@@ -456,10 +456,29 @@ const SignerConfig* Config::signer(const std::string& name) const {
   return nullptr;
 }
 
+namespace {
+
+// The order of certificate_order: kind, tenant, name.
+auto certificate_key(const CertificateSpec& c) {
+  return std::tie(c.kind, c.tenant, c.name);
+}
+
+}  // namespace
+
 const CertificateSpec* Config::certificate(state::RecordKind kind, const std::string& name,
                                            const std::string& tenant) const {
+  const auto wanted = std::tie(kind, tenant, name);
+  if (certificate_order.size() == certificates.size()) {
+    auto it = std::lower_bound(certificate_order.begin(), certificate_order.end(), wanted,
+                               [this](std::uint32_t i, const auto& key) {
+                                 return certificate_key(certificates[i]) < key;
+                               });
+    if (it != certificate_order.end() && certificate_key(certificates[*it]) == wanted)
+      return &certificates[*it];
+  }
+  // Not indexed (entries added or changed after parsing): confirmed by a scan.
   for (const auto& c : certificates)
-    if (c.kind == kind && c.name == name && c.tenant == tenant) return &c;
+    if (certificate_key(c) == wanted) return &c;
   return nullptr;
 }
 
@@ -612,10 +631,11 @@ class SectionStream {
 
   std::deque<TenantConfig> tenants;
   std::vector<std::string> deprecated;  // tenants that still say gsa_enable_after_upload
-  std::vector<std::pair<std::size_t, CertificateSpec>> certificates;  // with their index
-  std::vector<std::size_t> left_in_place;    // indexes of certificates[] entries not objects
-  std::optional<Error> tenant_problem;       // the first tenant that does not parse
-  std::optional<Error> certificate_problem;  // the first certificate that does not parse
+  std::deque<CertificateSpec> certificates;
+  std::vector<std::size_t> certificate_index;  // each one's index in certificates[]
+  std::vector<std::size_t> left_in_place;      // indexes of certificates[] entries not objects
+  std::optional<Error> tenant_problem;         // the first tenant that does not parse
+  std::optional<Error> certificate_problem;    // the first certificate that does not parse
 
  private:
   void tenant(const nlohmann::json& j) {
@@ -637,7 +657,8 @@ class SectionStream {
       certificate_problem = spec.error();
       return;
     }
-    certificates.emplace_back(i, std::move(*spec));
+    certificates.push_back(std::move(*spec));
+    certificate_index.push_back(i);
   }
 
   const std::filesystem::path& file_;
@@ -748,14 +769,28 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
           !spec)
         return spec.error();
     if (stream.certificate_problem) return *stream.certificate_problem;
-    std::set<std::string> names;
-    c.certificates.reserve(stream.certificates.size());
-    for (auto& [i, parsed] : stream.certificates) {
-      CertificateSpec* spec = &parsed;
-      auto key = std::string(state::to_string(spec->kind)) + "/" + spec->tenant + "/" + spec->name;
-      if (!names.insert(key).second)
+    auto& specs = stream.certificates;
+    // Sorted by key (file order among equals): the first entry in file order that repeats an
+    // earlier one is reported where the checks in file order reach it.
+    std::vector<std::uint32_t> order(specs.size());
+    for (std::size_t k = 0; k < order.size(); ++k)
+      order[k] = static_cast<std::uint32_t>(k);
+    std::stable_sort(order.begin(), order.end(), [&specs](std::uint32_t a, std::uint32_t b) {
+      return certificate_key(specs[a]) < certificate_key(specs[b]);
+    });
+    std::size_t first_duplicate = specs.size();
+    for (std::size_t k = 1; k < order.size(); ++k)
+      if (certificate_key(specs[order[k]]) == certificate_key(specs[order[k - 1]]))
+        first_duplicate = std::min<std::size_t>(first_duplicate, order[k]);
+    for (std::size_t k = 0; k < specs.size(); ++k) {
+      const CertificateSpec* spec = &specs[k];
+      const std::size_t i = stream.certificate_index[k];
+      if (k == first_duplicate) {
+        const auto key =
+            std::string(state::to_string(spec->kind)) + "/" + spec->tenant + "/" + spec->name;
         return bad(file, "certificates[" + std::to_string(i) + "]",
                    "duplicate of an earlier entry (" + key + ")");
+      }
       const std::string where = "certificates[" + std::to_string(i) + "]";
       if (auto st = check_references(*spec, c, file, where); !st) return st.error();
       // A policy that is due the moment a certificate is issued would renew it every run.
@@ -767,8 +802,9 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
                    spec->renew_before ? where + ".renew_before"
                                       : "renewal.renew_before (for " + where + ")",
                    why);
-      c.certificates.push_back(std::move(*spec));
     }
+    c.certificates = std::move(specs);
+    c.certificate_order = std::move(order);
   }
   return c;
 }

@@ -177,6 +177,59 @@ BOOST_AUTO_TEST_CASE(a_policy_that_can_never_be_satisfied_is_refused_with_its_fi
              bad_window.error().message());
 }
 
+// Entries are found by (kind, tenant, name) through the index parse_config makes, also among
+// many; one added afterwards is found too; a duplicate is reported at the first entry in file
+// order that repeats an earlier one, after the checks of the entries before it.
+BOOST_AUTO_TEST_CASE(configured_certificates_are_found_by_key_and_a_duplicate_is_named) {
+  const std::string tenants = R"("tenants": {"a": {"tenant_id": "a", "client_id": "c",
+      "auth": {"client_secret_env": "X"}}, "b": {"tenant_id": "b", "client_id": "c",
+      "auth": {"client_secret_env": "X"}}})";
+  std::string certs;
+  for (int i = 0; i < 300; ++i)
+    certs += std::string(certs.empty() ? "" : ",") + R"({"kind": ")" +
+             (i % 3 == 0 ? "cba-ca" : "intune-codesigning") + R"(", "name": "n)" +
+             std::to_string(299 - i) + R"(", "tenant": ")" + (i % 2 ? "a" : "b") +
+             R"(", "subject": "CN=X", "renew_before": ")" + std::to_string(i + 1) + R"(d"})";
+  auto c = parse_config("{" + tenants + R"(, "certificates": [)" + certs + "]}", "c.json");
+  BOOST_TEST_REQUIRE(c.ok(), pkiflow::test::why(c));
+  BOOST_TEST(c->certificates.size() == 300u);
+  for (int i = 0; i < 300; ++i) {
+    const auto kind =
+        i % 3 == 0 ? state::RecordKind::cba_ca : state::RecordKind::intune_codesigning;
+    const auto* spec = c->certificate(kind, "n" + std::to_string(299 - i), i % 2 ? "a" : "b");
+    BOOST_TEST_REQUIRE(spec != nullptr, i);
+    BOOST_TEST(spec->renew_before->count() == (i + 1) * 86'400);
+    BOOST_TEST(c->certificate(kind, "n" + std::to_string(299 - i), i % 2 ? "b" : "a") == nullptr);
+  }
+  CertificateSpec added;
+  added.kind = state::RecordKind::cba_ca;
+  added.name = "late";
+  added.tenant = "a";
+  c->certificates.push_back(added);
+  BOOST_TEST(c->certificate(state::RecordKind::cba_ca, "late", "a") != nullptr);
+  BOOST_TEST(c->certificate(state::RecordKind::cba_ca, "n299", "b") != nullptr);
+
+  auto dup = parse_config("{" + tenants + R"(, "certificates": [
+      {"kind": "cba-ca", "name": "x", "tenant": "a", "subject": "CN=X"},
+      {"kind": "cba-ca", "name": "y", "tenant": "a", "subject": "CN=X"},
+      {"kind": "cba-ca", "name": "y", "tenant": "b", "subject": "CN=X"},
+      {"kind": "cba-ca", "name": "y", "tenant": "a", "subject": "CN=X"},
+      {"kind": "cba-ca", "name": "x", "tenant": "a", "subject": "CN=X"}]})",
+                          "c.json");
+  BOOST_TEST_REQUIRE(!dup.ok());
+  BOOST_TEST(dup.error().message().find(
+                 "certificates[3]: duplicate of an earlier entry (cba-ca/a/y)") == 0u,
+             dup.error().message());
+  // An entry before the duplicate with its own problem is reported first, as the file reads.
+  auto first = parse_config("{" + tenants + R"(, "certificates": [
+      {"kind": "cba-ca", "name": "x", "tenant": "a", "subject": "CN=X"},
+      {"kind": "cba-ca", "name": "z", "tenant": "nobody", "subject": "CN=X"},
+      {"kind": "cba-ca", "name": "x", "tenant": "a", "subject": "CN=X"}]})",
+                            "c.json");
+  BOOST_TEST_REQUIRE(!first.ok());
+  BOOST_TEST(first.error().message().find("certificates[1].tenant") == 0u, first.error().message());
+}
+
 BOOST_AUTO_TEST_CASE(each_family_keeps_or_removes_a_superseded_certificate_as_its_service_needs) {
   state::Record r;
   r.not_after = kIssued + std::chrono::days(30);
