@@ -220,20 +220,22 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
   Fields f(j, file, "tenants." + name);
   TenantConfig t;
   t.name = name;
+  TenantExtras x;
   if (auto st = first_error(
-          {f.only(keys_of("tenants.NAME")), f.text("cba_pki_name", t.cba_pki_name),
-           f.flag("cba_issuer_hint", t.cba_issuer_hint), f.text("cba_crl_url", t.cba_crl_url),
-           f.text("cba_delta_crl_url", t.cba_delta_crl_url), f.text("tenant_id", t.tenant_id, true),
-           f.text("client_id", t.client_id, true), f.text("cloud", t.cloud),
+          {f.only(keys_of("tenants.NAME")), f.text("cba_pki_name", x.cba_pki_name),
+           f.flag("cba_issuer_hint", x.cba_issuer_hint), f.text("cba_crl_url", x.cba_crl_url),
+           f.text("cba_delta_crl_url", x.cba_delta_crl_url), f.text("tenant_id", t.tenant_id, true),
+           f.text("client_id", t.client_id, true), f.text("cloud", x.cloud),
            f.text("graph_url", t.graph_url), f.text("token_url", t.token_url),
-           f.path("tls_ca_file", t.tls_ca_file), f.text("gsa_activation", t.gsa_activation),
-           f.flag("gsa_enable_after_upload", t.gsa_enable_after_upload)});
+           f.path("tls_ca_file", x.tls_ca_file), f.text("gsa_activation", x.gsa_activation),
+           f.flag("gsa_enable_after_upload", x.gsa_enable_after_upload)});
       !st)
     return st.error();
-  if (!t.cba_pki_name.empty())
-    if (auto why = pki::printable_text_problem(t.cba_pki_name, 256); !why.empty())
+  if (!(x == *TenantExtras::defaults())) t.extras = std::make_shared<const TenantExtras>(x);
+  if (!x.cba_pki_name.empty())
+    if (auto why = pki::printable_text_problem(x.cba_pki_name, 256); !why.empty())
       return f.error("\"cba_pki_name\" " + why + " (a container's displayName)");
-  if (auto cloud = graph::parse_cloud(t.cloud); !cloud)
+  if (auto cloud = graph::parse_cloud(x.cloud); !cloud)
     return f.error("\"cloud\": " + cloud.error().message());
   // https only, except to loopback (the emulator): TLS to Graph is always verified, and there
   // is no setting that turns that off.
@@ -241,11 +243,11 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
     if (!url->empty())
       if (auto u = graph::parse_url(*url, key); !u)
         return f.error(std::string("\"") + key + "\" " + u.error().message());
-  if (t.gsa_activation != "auto" && t.gsa_activation != "manual")
-    return f.error("\"gsa_activation\" must be \"auto\" or \"manual\", not \"" + t.gsa_activation +
+  if (x.gsa_activation != "auto" && x.gsa_activation != "manual")
+    return f.error("\"gsa_activation\" must be \"auto\" or \"manual\", not \"" + x.gsa_activation +
                    "\"");
   if (j.contains("gsa_enable_after_upload") && j.contains("gsa_activation") &&
-      t.gsa_enable_after_upload && t.gsa_activation == "manual")
+      x.gsa_enable_after_upload && x.gsa_activation == "manual")
     return f.error(
         "\"gsa_enable_after_upload\": true contradicts \"gsa_activation\": \"manual\"; "
         "drop the deprecated gsa_enable_after_upload");
@@ -437,6 +439,11 @@ Result<RunSettings> parse_run(const nlohmann::json& j, const std::filesystem::pa
 }
 
 }  // namespace
+
+const std::shared_ptr<const TenantExtras>& TenantExtras::defaults() {
+  static const std::shared_ptr<const TenantExtras> one = std::make_shared<const TenantExtras>();
+  return one;
+}
 
 const TenantConfig* Config::tenant(const std::string& name) const {
   // parse_config sorts them by name: a binary search finds a configured tenant. A vector built

@@ -10,6 +10,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,15 +62,12 @@ struct TenantAuth {
   std::string algorithm = "PS256";  // PS256 (x5t#S256) or RS256 (x5t)
 };
 
-struct TenantConfig {
-  std::string name;       // the key under "tenants", used by certificates[].tenant
-  std::string tenant_id;  // directory (tenant) id or domain
-  std::string client_id;  // the app registration
+// A tenant's settings that most tenants leave as they are. Every tenant that does shares one
+// copy (TenantConfig::extras): 10,000 tenants hold 10,000 pointers, not 10,000 copies of six
+// strings.
+struct TenantExtras {
   std::string cloud = "global";
-  std::string graph_url;    // overrides the cloud's (e.g. the emulator's http://127.0.0.1:…/beta)
-  std::string token_url;    // overrides the cloud's token endpoint
   std::string tls_ca_file;  // trust anchors for Graph's TLS (a file); empty = system store
-  TenantAuth auth;
   // GSA uploads are staged until enabled (graph-api.md 0). "auto": pkiflow enables them (for a
   // renewal, the cutover); "manual": the record waits in `uploaded` for the operator.
   std::string gsa_activation = "auto";
@@ -82,6 +80,19 @@ struct TenantConfig {
   bool cba_issuer_hint = false;
   std::string cba_crl_url;
   std::string cba_delta_crl_url;
+  bool operator==(const TenantExtras&) const = default;
+  // The one copy the tenants without settings of their own share.
+  static const std::shared_ptr<const TenantExtras>& defaults();
+};
+
+struct TenantConfig {
+  std::string name;       // the key under "tenants", used by certificates[].tenant
+  std::string tenant_id;  // directory (tenant) id or domain
+  std::string client_id;  // the app registration
+  std::string graph_url;  // overrides the cloud's (e.g. the emulator's http://127.0.0.1:…/beta)
+  std::string token_url;  // overrides the cloud's token endpoint
+  TenantAuth auth;
+  std::shared_ptr<const TenantExtras> extras = TenantExtras::defaults();  // never null
 };
 
 // Keys pkiflow makes (CBA CAs, code signing): DIR/<record id>.key, encrypted, 0600.

@@ -79,7 +79,7 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
     k.exists(t.auth.certificate, w + ".auth.certificate");
     k.secret(t.auth.key, w + ".auth.key");
     k.secret(t.auth.key_passphrase_file, w + ".auth.key_passphrase_file");
-    k.exists(t.tls_ca_file, w + ".tls_ca_file");
+    k.exists(t.extras->tls_ca_file, w + ".tls_ca_file");
   }
   for (const auto& s : c.signers) {
     const std::string w = "signers." + s.name;

@@ -51,7 +51,7 @@ Result<std::string> read_secret_file(const std::filesystem::path& file) {
 
 Result<graph::ClientConfig> client_config(const TenantConfig& t, const Clock& clock) {
   const std::string where = "tenants." + t.name;
-  auto cloud = graph::parse_cloud(t.cloud);
+  auto cloud = graph::parse_cloud(t.extras->cloud);
   if (!cloud) return cloud.error().about(where + ".cloud");
   const auto ep = graph::endpoints(*cloud);
   graph::ClientConfig c;
@@ -179,7 +179,7 @@ struct GraphSession::Impl {
   Result<graph::Transport*> uncounted(const TenantConfig& t) {
     auto real = https_transport(t);
     if (!real || !opt.read_only) return real;
-    const std::string key = t.tls_ca_file;
+    const std::string& key = t.extras->tls_ca_file;
     if (auto it = read_only.find(key); it != read_only.end()) return it->second.get();
     // Sign-in is a read: the token requests of the configured tenants go out, nothing else.
     std::set<std::string> token_urls;
@@ -197,7 +197,7 @@ struct GraphSession::Impl {
   }
 
   Result<graph::Transport*> https_transport(const TenantConfig& t) {
-    const std::string key = t.tls_ca_file;
+    const std::string& key = t.extras->tls_ca_file;
     if (auto it = transports.find(key); it != transports.end()) return it->second.get();
     graph::HttpsOptions o;
     o.ca_file = key;
@@ -302,18 +302,18 @@ Result<std::shared_ptr<providers::Provider>> GraphSession::provider(const state:
     case state::RecordKind::gsa_tls_ca: {
       gsa::GsaOptions o;
       const TenantConfig* t = m.config.tenant(r.tenant);
-      o.manual_activation = t->gsa_activation == "manual";
-      o.enable_enrolling = t->gsa_enable_after_upload;
+      o.manual_activation = t->extras->gsa_activation == "manual";
+      o.enable_enrolling = t->extras->gsa_enable_after_upload;
       p = gsa::make_gsa_provider(**c, o);
       break;
     }
     case state::RecordKind::cba_ca: {
       const TenantConfig* t = m.config.tenant(r.tenant);
       cba::CbaSettings cs;
-      cs.pki_name = t->cba_pki_name;
-      cs.issuer_hint = t->cba_issuer_hint;
-      cs.crl_url = t->cba_crl_url;
-      cs.delta_crl_url = t->cba_delta_crl_url;
+      cs.pki_name = t->extras->cba_pki_name;
+      cs.issuer_hint = t->extras->cba_issuer_hint;
+      cs.crl_url = t->extras->cba_crl_url;
+      cs.delta_crl_url = t->extras->cba_delta_crl_url;
       p = cba::make_cba_provider(**c, cs);
       break;
     }

@@ -433,10 +433,10 @@ T run_sync(net::io_context& ioc, net::awaitable<T> work) {
 
 cba::CbaSettings cba_settings(const engine::TenantConfig& t) {
   cba::CbaSettings s;
-  s.pki_name = t.cba_pki_name;
-  s.issuer_hint = t.cba_issuer_hint;
-  s.crl_url = t.cba_crl_url;
-  s.delta_crl_url = t.cba_delta_crl_url;
+  s.pki_name = t.extras->cba_pki_name;
+  s.issuer_hint = t.extras->cba_issuer_hint;
+  s.crl_url = t.extras->cba_crl_url;
+  s.delta_crl_url = t.extras->cba_delta_crl_url;
   return s;
 }
 
@@ -464,7 +464,7 @@ struct CbaCommand {
     providers::NullJournal journal;
     auto settle = [&](const Error& e) {
       if (e.kind() == ErrorKind::not_sent) {  // the dry-run line says it
-        g.dry_run_done({{"tenant", name}, {"pki_name", t->cba_pki_name}});
+        g.dry_run_done({{"tenant", name}, {"pki_name", t->extras->cba_pki_name}});
         throw Exit(kOk, "");
       }
       fail(e, e.kind() == ErrorKind::invalid_input ? kBadInput : kCannotRun);
@@ -472,8 +472,9 @@ struct CbaCommand {
     if (verb == Verb::rename) {
       auto st = run_sync(ioc, cba::rename_pki(*client, cba_settings(*t), to, journal));
       if (!st) settle(st.error());
-      if (json) return print_json({{"tenant", name}, {"from", t->cba_pki_name}, {"to", to}});
-      std::cout << "PKI container \"" << t->cba_pki_name << "\" renamed to \"" << to
+      if (json)
+        return print_json({{"tenant", name}, {"from", t->extras->cba_pki_name}, {"to", to}});
+      std::cout << "PKI container \"" << t->extras->cba_pki_name << "\" renamed to \"" << to
                 << "\"; set \"cba_pki_name\": \"" << to << "\" for tenant " << name << "\n";
       return;
     }
@@ -495,7 +496,7 @@ struct CbaCommand {
                   {"status", state->status},
                   {"status_details", state->status_details}});
     else if (state->id.empty())
-      std::cout << "no PKI container named \"" << t->cba_pki_name << "\"\n";
+      std::cout << "no PKI container named \"" << t->extras->cba_pki_name << "\"\n";
     else
       std::cout << "PKI container \"" << state->display_name << "\" (" << state->id << "): status "
                 << (state->status.empty() ? "-" : state->status)
