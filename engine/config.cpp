@@ -253,7 +253,7 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
         "drop the deprecated gsa_enable_after_upload");
   if (!j.contains("auth")) return f.error("\"auth\" is required");
   Fields a(j["auth"], file, "tenants." + name + ".auth");
-  auto& au = t.auth;
+  TenantAuth au;
   if (auto st = first_error(
           {a.only(keys_of("tenants.NAME.auth")), a.text("client_secret_env", au.secret_env),
            a.path("client_secret_file", au.secret_file), a.path("certificate", au.certificate),
@@ -275,6 +275,7 @@ Result<TenantConfig> parse_tenant(const std::string& name, const nlohmann::json&
   if (au.algorithm != "PS256" && au.algorithm != "RS256")
     return a.error("\"algorithm\" must be PS256 or RS256");
   au.kind = secret ? TenantAuth::Kind::secret : TenantAuth::Kind::certificate;
+  t.auth = std::make_shared<const TenantAuth>(std::move(au));
   return t;
 }
 
@@ -653,6 +654,7 @@ class SectionStream {
       return;
     }
     if (j.contains("gsa_enable_after_upload")) deprecated.push_back(name_);
+    if (!tenants.empty() && *tenants.back().auth == *t->auth) t->auth = tenants.back().auth;
     tenants.push_back(std::move(*t));
   }
 

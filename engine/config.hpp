@@ -60,6 +60,7 @@ struct TenantAuth {
   std::string key_passphrase_env;
   std::string key_passphrase_file;
   std::string algorithm = "PS256";  // PS256 (x5t#S256) or RS256 (x5t)
+  bool operator==(const TenantAuth&) const = default;
 };
 
 // A tenant's settings that most tenants leave as they are. Every tenant that does shares one
@@ -91,7 +92,10 @@ struct TenantConfig {
   std::string client_id;  // the app registration
   std::string graph_url;  // overrides the cloud's (e.g. the emulator's http://127.0.0.1:…/beta)
   std::string token_url;  // overrides the cloud's token endpoint
-  TenantAuth auth;
+  // Shared by the tenants that sign in alike (a managed-service provider's one multi-tenant
+  // app, one certificate or one secret file for all): parse_config gives consecutive tenants with
+  // the same credential settings one copy. Never null.
+  std::shared_ptr<const TenantAuth> auth = std::make_shared<const TenantAuth>();
   std::shared_ptr<const TenantExtras> extras = TenantExtras::defaults();  // never null
 };
 

@@ -75,10 +75,10 @@ std::vector<ConfigProblem> check_config_files(const Config& c) {
   k.secret(c.state_password_file, "state_password_file");
   for (const auto& t : c.tenants) {
     const std::string w = "tenants." + t.name;
-    k.secret(t.auth.secret_file, w + ".auth.client_secret_file");
-    k.exists(t.auth.certificate, w + ".auth.certificate");
-    k.secret(t.auth.key, w + ".auth.key");
-    k.secret(t.auth.key_passphrase_file, w + ".auth.key_passphrase_file");
+    k.secret(t.auth->secret_file, w + ".auth.client_secret_file");
+    k.exists(t.auth->certificate, w + ".auth.certificate");
+    k.secret(t.auth->key, w + ".auth.key");
+    k.secret(t.auth->key_passphrase_file, w + ".auth.key_passphrase_file");
     k.exists(t.extras->tls_ca_file, w + ".tls_ca_file");
   }
   for (const auto& s : c.signers) {

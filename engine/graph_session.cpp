@@ -62,7 +62,7 @@ Result<graph::ClientConfig> client_config(const TenantConfig& t, const Clock& cl
   c.client_id = t.client_id;
   if (auto u = graph::parse_url(c.graph_base, where + ".graph_url"); !u) return u.error();
   if (auto u = graph::parse_url(c.token_url, where + ".token_url"); !u) return u.error();
-  const auto& a = t.auth;
+  const auto& a = *t.auth;
   if (a.kind == TenantAuth::Kind::secret) {
     const std::string env = a.secret_env;
     const std::filesystem::path file = a.secret_file;

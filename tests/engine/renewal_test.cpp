@@ -230,6 +230,35 @@ BOOST_AUTO_TEST_CASE(configured_certificates_are_found_by_key_and_a_duplicate_is
   BOOST_TEST(first.error().message().find("certificates[1].tenant") == 0u, first.error().message());
 }
 
+// Tenants that sign in alike share one copy of their credential settings, and those that leave
+// the rare settings alone share one copy of those; a tenant's own values stay its own.
+BOOST_AUTO_TEST_CASE(tenants_share_what_they_have_alike_and_keep_their_own) {
+  auto c = parse_config(R"({"tenants": {
+      "a": {"tenant_id": "a", "client_id": "c", "auth": {"client_secret_env": "X"}},
+      "b": {"tenant_id": "b", "client_id": "c", "auth": {"client_secret_env": "X"}},
+      "c": {"tenant_id": "c", "client_id": "c", "auth": {"client_secret_env": "Y"},
+            "gsa_activation": "manual", "cba_pki_name": "own"},
+      "d": {"tenant_id": "d", "client_id": "c", "auth": {"client_secret_env": "Y"}}}})",
+                        "c.json");
+  BOOST_TEST_REQUIRE(c.ok(), pkiflow::test::why(c));
+  const auto* a = c->tenant("a");
+  const auto* b = c->tenant("b");
+  const auto* cc = c->tenant("c");
+  const auto* d = c->tenant("d");
+  BOOST_TEST_REQUIRE((a && b && cc && d));
+  BOOST_TEST(a->auth.get() == b->auth.get());
+  BOOST_TEST(cc->auth.get() == d->auth.get());
+  BOOST_TEST(a->auth.get() != cc->auth.get());
+  BOOST_TEST(a->auth->secret_env == "X");
+  BOOST_TEST(d->auth->secret_env == "Y");
+  BOOST_TEST(a->extras.get() == TenantExtras::defaults().get());
+  BOOST_TEST(d->extras.get() == TenantExtras::defaults().get());
+  BOOST_TEST(cc->extras->gsa_activation == "manual");
+  BOOST_TEST(cc->extras->cba_pki_name == "own");
+  BOOST_TEST(a->extras->gsa_activation == "auto");
+  BOOST_TEST(a->extras->cba_pki_name == "pkiflow");
+}
+
 BOOST_AUTO_TEST_CASE(each_family_keeps_or_removes_a_superseded_certificate_as_its_service_needs) {
   state::Record r;
   r.not_after = kIssued + std::chrono::days(30);
