@@ -212,17 +212,19 @@ Status run_cached(Db& db, const char* sql) {
 
 }  // namespace
 
+void Db::note_lost_group() {
+  if (!group_open_ || !sqlite3_get_autocommit(db_)) return;
+  // SQLite ended the transaction by itself (it does after some I/O errors): what the group held
+  // is gone. Said once, by the next end_group().
+  group_open_ = false;
+  if (!group_lost_)
+    group_lost_ = Error(ErrorKind::io, path_,
+                        "SQLite rolled back the writes not yet committed (after an error writing "
+                        "the store); the steps that made them are redone by the next run");
+}
+
 Status Db::open_group() {
-  if (group_open_ && sqlite3_get_autocommit(db_)) {
-    // SQLite ended the transaction by itself (it does after some I/O errors): what the group
-    // held is gone. Said once, by the next end_group().
-    group_open_ = false;
-    if (!group_lost_)
-      group_lost_ = Error(ErrorKind::io, path_,
-                          "SQLite rolled back the writes not yet committed (after an error "
-                          "writing the store); the steps that made them are redone by the next "
-                          "run");
-  }
+  note_lost_group();
   if (group_open_) return Ok{};
   if (auto st = run_cached(*this, "BEGIN IMMEDIATE"); !st) return st;
   group_open_ = true;
@@ -230,7 +232,7 @@ Status Db::open_group() {
 }
 
 Status Db::end_group() {
-  if (group_open_ && sqlite3_get_autocommit(db_)) (void)open_group();  // notes the loss
+  note_lost_group();
   Status out = Ok{};
   if (group_open_) {
     out = run_cached(*this, "COMMIT");

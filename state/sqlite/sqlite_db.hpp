@@ -82,6 +82,8 @@ class Db {
   friend class WriteTransaction;
   // The group is open (BEGIN IMMEDIATE done), or is opened now; notes a group SQLite lost.
   Status open_group();
+  // A group SQLite rolled back by itself is noted (group_lost_) and no longer open.
+  void note_lost_group();
   sqlite3_stmt* take(const std::string& sql);
   void give_back(std::string sql, sqlite3_stmt* stmt);
   // Idle prepared statements by their SQL text (one each; a second user of one text at the
