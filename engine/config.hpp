@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -169,13 +168,13 @@ struct Config {
   // PostgreSQL: a file holding the password (first line), for a state_url without one. Else
   // libpq's PGPASSWORD or PGPASSFILE.
   std::filesystem::path state_password_file;
-  // Deques, not vectors: 10,000 entries are parsed one by one into them, and a vector's growth
-  // would hold the old and the new array at once (twice their memory at the peak).
-  std::deque<CertificateSpec> certificates;
+  // Parsed one by one into deques, then moved here at their exact size (parse_config): a vector
+  // grown entry by entry would hold the old and the new array at once.
+  std::vector<CertificateSpec> certificates;
   // certificates' positions by (kind, tenant, name), made by parse_config: certificate() finds
   // an entry in log time (a run asks once per record). Entries added later are found by a scan.
   std::vector<std::uint32_t> certificate_order;
-  std::deque<TenantConfig> tenants;
+  std::vector<TenantConfig> tenants;
   std::vector<SignerConfig> signers;
   std::filesystem::path trust_anchors;  // PEM file or directory the chains must reach
   KeysConfig keys;
