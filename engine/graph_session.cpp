@@ -3,7 +3,6 @@
 
 #include "engine/graph_session.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -203,9 +202,6 @@ struct GraphSession::Impl {
     graph::HttpsOptions o;
     o.ca_file = key;
     o.slots = slots;
-    // As many idle connections kept as may be in flight: with 64 requests at once and 8 kept, a
-    // new connection (a TLS handshake, in the field) was made every nine requests.
-    o.max_idle_per_host = std::max(o.max_idle_per_host, config.run.max_in_flight);
     o.timeout = config.run.request_timeout;
     o.run_deadline = opt.run_deadline;
     auto made = graph::make_https_transport(ex, o);
