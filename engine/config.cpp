@@ -605,19 +605,6 @@ Result<CertificateSpec> parse_certificate_entry(const std::string& json_text, co
 
 namespace {
 
-// The entries of `parsed`, moved into a vector of exactly their number, each freed from the
-// deque as it moves: never two full copies (a Config is a vector: its moves do not throw).
-template <class T>
-std::vector<T> exact_vector(std::deque<T>& parsed) {
-  std::vector<T> out;
-  out.reserve(parsed.size());
-  while (!parsed.empty()) {
-    out.push_back(std::move(parsed.front()));
-    parsed.pop_front();
-  }
-  return out;
-}
-
 // Tenants and certificates taken out of the document while it is parsed: a configuration of
 // 10,000 tenants never holds them all as JSON (a map per object) and as configuration at once.
 // Each is parsed as it ends, in file order, and dropped from the document; the first problem
@@ -728,7 +715,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
     for (auto it = j["tenants"].begin(); it != j["tenants"].end(); ++it)
       if (auto t = parse_tenant(it.key(), it.value(), file); !t) return t.error();
   if (stream.tenant_problem) return *stream.tenant_problem;
-  c.tenants = exact_vector(stream.tenants);
+  c.tenants = std::move(stream.tenants);
   // By name, as before the stream (and as `pkiflow config show` lists them); a name given twice
   // is refused rather than one of them silently dropped.
   std::sort(c.tenants.begin(), c.tenants.end(),
@@ -826,7 +813,7 @@ Result<Config> parse_config(const std::string& text, const std::filesystem::path
                                       : "renewal.renew_before (for " + where + ")",
                    why);
     }
-    c.certificates = exact_vector(specs);
+    c.certificates = std::move(specs);
     c.certificate_order = std::move(order);
   }
   return c;

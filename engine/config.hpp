@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -163,18 +164,27 @@ struct RunSettings {
 };
 
 struct Config {
+  Config() = default;
+  Config(const Config&) = default;
+  Config& operator=(const Config&) = default;
+  // A move allocates nothing but the moved-from deques' new maps (libstdc++): running out of
+  // memory there ends the process, as it would almost anywhere. noexcept, so that a
+  // Result<Config> moves without a throwing path.
+  Config(Config&&) noexcept = default;
+  Config& operator=(Config&&) noexcept = default;
+
   std::filesystem::path file;  // where it was read from; empty when none was found
   std::string state_url;       // empty = the default location
   // PostgreSQL: a file holding the password (first line), for a state_url without one. Else
   // libpq's PGPASSWORD or PGPASSFILE.
   std::filesystem::path state_password_file;
-  // Parsed one by one into deques, then moved here at their exact size (parse_config): a vector
-  // grown entry by entry would hold the old and the new array at once.
-  std::vector<CertificateSpec> certificates;
+  // Deques, not vectors: 10,000 entries are parsed one by one into them, and a vector's growth
+  // would hold the old and the new array at once (twice their memory at the peak).
+  std::deque<CertificateSpec> certificates;
   // certificates' positions by (kind, tenant, name), made by parse_config: certificate() finds
   // an entry in log time (a run asks once per record). Entries added later are found by a scan.
   std::vector<std::uint32_t> certificate_order;
-  std::vector<TenantConfig> tenants;
+  std::deque<TenantConfig> tenants;
   std::vector<SignerConfig> signers;
   std::filesystem::path trust_anchors;  // PEM file or directory the chains must reach
   KeysConfig keys;

@@ -56,7 +56,7 @@ Result<std::shared_ptr<const pki::TrustStore>> trust_anchors(const Config& c) {
   return std::make_shared<const pki::TrustStore>(std::move(*t));
 }
 
-Status request_records(state::StateStore& store, const std::vector<CertificateSpec>& wanted,
+Status request_records(state::StateStore& store, const std::deque<CertificateSpec>& wanted,
                        const std::string& reason, const std::string& actor,
                        const std::function<void(const Requested&)>& each) {
   auto existing = store.list({});

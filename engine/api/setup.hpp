@@ -44,7 +44,7 @@ struct Requested {
 // Plans a record for each entry unless a live record of its lineage (kind, name, tenant) exists:
 // then the newest of them is reported, with how the entry differs from it. `each` hears every
 // entry as it is decided, so what was planned before an error is known.
-Status request_records(state::StateStore& store, const std::vector<CertificateSpec>& wanted,
+Status request_records(state::StateStore& store, const std::deque<CertificateSpec>& wanted,
                        const std::string& reason, const std::string& actor,
                        const std::function<void(const Requested&)>& each);
 
