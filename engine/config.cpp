@@ -448,7 +448,7 @@ const std::shared_ptr<const TenantExtras>& TenantExtras::defaults() {
 }
 
 const TenantConfig* Config::tenant(const std::string& name) const {
-  // parse_config sorts them by name: a binary search finds a configured tenant. A vector built
+  // parse_config sorts them by name: a binary search finds a configured tenant. Tenants added
   // otherwise may not be sorted, so a miss is confirmed by a scan (a miss is an error anyway).
   auto it =
       std::lower_bound(tenants.begin(), tenants.end(), name,

@@ -115,6 +115,15 @@ Result<graph::ClientConfig> client_config(const TenantConfig& t, const Clock& cl
   return c;
 }
 
+cba::CbaSettings cba_settings(const TenantConfig& t) {
+  cba::CbaSettings s;
+  s.pki_name = t.extras->cba_pki_name;
+  s.issuer_hint = t.extras->cba_issuer_hint;
+  s.crl_url = t.extras->cba_crl_url;
+  s.delta_crl_url = t.extras->cba_delta_crl_url;
+  return s;
+}
+
 struct GraphSession::Impl {
   net::any_io_executor ex;
   const Config& config;
@@ -308,13 +317,7 @@ Result<std::shared_ptr<providers::Provider>> GraphSession::provider(const state:
       break;
     }
     case state::RecordKind::cba_ca: {
-      const TenantConfig* t = m.config.tenant(r.tenant);
-      cba::CbaSettings cs;
-      cs.pki_name = t->extras->cba_pki_name;
-      cs.issuer_hint = t->extras->cba_issuer_hint;
-      cs.crl_url = t->extras->cba_crl_url;
-      cs.delta_crl_url = t->extras->cba_delta_crl_url;
-      p = cba::make_cba_provider(**c, cs);
+      p = cba::make_cba_provider(**c, cba_settings(*m.config.tenant(r.tenant)));
       break;
     }
     case state::RecordKind::intune_codesigning:

@@ -18,6 +18,7 @@
 #include "engine/clock.hpp"
 #include "engine/config.hpp"
 #include "engine/signer.hpp"
+#include "providers/entra_cba/cba_provider.hpp"
 #include "providers/graph/client.hpp"
 #include "providers/provider.hpp"
 #include "state/store.hpp"
@@ -27,6 +28,10 @@ namespace pkiflow::engine {
 // The client configuration of a tenant: URLs (checked: https, or http to loopback), scope, and
 // a credential maker (the secret from its variable or file, or a signed client assertion).
 Result<graph::ClientConfig> client_config(const TenantConfig& tenant, const Clock& clock);
+
+// A tenant's Entra CBA settings (its PKI container, issuer hint, CRL URLs), as the provider and
+// `pkiflow cba` use them.
+cba::CbaSettings cba_settings(const TenantConfig& tenant);
 
 class GraphSession {
  public:

@@ -85,11 +85,4 @@ void DurabilityBarrier::flush() {
   if (auto st = commit_(); !st && !flush_failed_) flush_failed_ = st.error();
 }
 
-Status DurabilityBarrier::sync_now() {
-  if (!sync_) return Ok{};
-  if (commit_)
-    if (auto st = commit_(); !st) return st;
-  return sync_();
-}
-
 }  // namespace pkiflow::engine

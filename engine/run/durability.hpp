@@ -42,8 +42,6 @@ class DurabilityBarrier {
   // disk is waited for only where a request follows. A failed commit fails the next sync's
   // waiters, whose journal entries it may have held.
   void flush();
-  // A commit and sync now, on the calling thread (the end of a run, when nothing waits).
-  Status sync_now();
   // Syncs run so far (a test's and a benchmark's figure).
   std::uint64_t syncs() const { return done_; }
 

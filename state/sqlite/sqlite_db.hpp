@@ -74,7 +74,7 @@ class Db {
   // or when SQLite rolled it back by itself meanwhile (an I/O error, a full disk): the writes
   // since the last end_group() are lost, and the error says so once.
   Status end_group();
-  // Whether end_group() committed something since `seen` (a count of its commits).
+  // How many groups end_group() has committed (a sync with none new has nothing to do).
   std::uint64_t groups_committed() const { return groups_committed_; }
 
  private:

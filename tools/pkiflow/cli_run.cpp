@@ -431,15 +431,6 @@ T run_sync(net::io_context& ioc, net::awaitable<T> work) {
   return std::move(*out);
 }
 
-cba::CbaSettings cba_settings(const engine::TenantConfig& t) {
-  cba::CbaSettings s;
-  s.pki_name = t.extras->cba_pki_name;
-  s.issuer_hint = t.extras->cba_issuer_hint;
-  s.crl_url = t.extras->cba_crl_url;
-  s.delta_crl_url = t.extras->cba_delta_crl_url;
-  return s;
-}
-
 // pkiflow cba bundle | upload | status | rename: the PKI container as a whole (migrations).
 struct CbaCommand {
   enum class Verb { bundle, upload, status, rename } verb = Verb::bundle;
@@ -470,7 +461,7 @@ struct CbaCommand {
       fail(e, e.kind() == ErrorKind::invalid_input ? kBadInput : kCannotRun);
     };
     if (verb == Verb::rename) {
-      auto st = run_sync(ioc, cba::rename_pki(*client, cba_settings(*t), to, journal));
+      auto st = run_sync(ioc, cba::rename_pki(*client, engine::cba_settings(*t), to, journal));
       if (!st) settle(st.error());
       if (json)
         return print_json({{"tenant", name}, {"from", t->extras->cba_pki_name}, {"to", to}});
@@ -480,14 +471,15 @@ struct CbaCommand {
     }
     Result<cba::PkiState> state =
         verb == Verb::upload
-            ? run_sync(ioc, cba::start_bulk_upload(*client, cba_settings(*t), url, sha256, journal))
-            : run_sync(ioc, cba::pki_state(*client, cba_settings(*t)));
+            ? run_sync(ioc, cba::start_bulk_upload(*client, engine::cba_settings(*t), url, sha256,
+                                                   journal))
+            : run_sync(ioc, cba::pki_state(*client, engine::cba_settings(*t)));
     if (!state) settle(state.error());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
     while (verb == Verb::upload && state->status == "running" &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
-      state = run_sync(ioc, cba::pki_state(*client, cba_settings(*t)));
+      state = run_sync(ioc, cba::pki_state(*client, engine::cba_settings(*t)));
       if (!state) settle(state.error());
     }
     if (json)
