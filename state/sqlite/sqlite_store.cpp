@@ -188,6 +188,11 @@ std::optional<StateStore::GroupCommit> SqliteStore::defer_sync() {
   // Checkpoints copy each page once however often the run rewrote it since the last one: fewer
   // of them (the log may grow to 32 MiB meanwhile) is less I/O in a run's busy I/O thread.
   (void)db.exec("PRAGMA wal_autocheckpoint = 8192");
+  // Each write in the group is a savepoint, whose undo pages (the statement journal) SQLite keeps
+  // in memory up to 64 KiB and then spills to a temporary file for the rest of the group: a
+  // claim's batch did, and every later write of the group then paid a page write to that file.
+  // In memory, the journal holds one write's pages at a time (it is emptied on each RELEASE).
+  (void)db.exec("PRAGMA temp_store = MEMORY");
   db.set_grouping(true);
   // A sync with nothing committed since the last one has nothing to do (the run also asks on a
   // timer).
@@ -215,6 +220,7 @@ Status SqliteStore::end_deferred_sync() {
   db.set_grouping(false);
   if (auto st = db.exec("PRAGMA synchronous = FULL"); !st) return st;
   (void)db.exec("PRAGMA wal_autocheckpoint = 1000");  // SQLite's default
+  (void)db.exec("PRAGMA temp_store = DEFAULT");
   if (auto st = sync_log(db.path() + "-wal"); !st) return st;
   return committed;
 }
