@@ -20,8 +20,13 @@ struct DurabilityBarrier::Waiter {
 };
 
 DurabilityBarrier::DurabilityBarrier(net::any_io_executor io, std::function<Status()> sync,
-                                     std::function<Status()> commit)
-    : io_(std::move(io)), sync_(std::move(sync)), commit_(std::move(commit)) {}
+                                     std::function<Status()> commit,
+                                     std::chrono::steady_clock::duration linger)
+    : io_(std::move(io)),
+      sync_(std::move(sync)),
+      commit_(std::move(commit)),
+      linger_(linger),
+      linger_timer_(io_) {}
 
 DurabilityBarrier::~DurabilityBarrier() {
   thread_.join();
@@ -31,7 +36,19 @@ net::awaitable<Status> DurabilityBarrier::wait() {
   if (!sync_) co_return Ok{};
   // A sync already running may have started before this caller's write: the next one covers it.
   Waiter w{started_ + 1, nullptr};
-  if (!running_) start();
+  if (!running_ && !lingering_) {
+    if (linger_ == std::chrono::steady_clock::duration::zero()) {
+      start();
+    } else {
+      lingering_ = true;
+      linger_timer_.expires_after(linger_);
+      linger_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](auto) {
+        if (!alive.lock()) return;
+        lingering_ = false;
+        if (!running_) start();
+      });
+    }
+  }
   net::steady_timer timer(co_await net::this_coro::executor, net::steady_timer::time_point::max());
   w.timer = &timer;
   waiters_.push_back(&w);

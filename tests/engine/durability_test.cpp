@@ -135,6 +135,56 @@ BOOST_AUTO_TEST_CASE(a_step_that_asks_during_a_sync_waits_for_the_next_one) {
   BOOST_TEST(sync.began.load() == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_linger_lets_steps_that_ask_soon_after_share_the_first_sync) {
+  net::io_context ioc;
+  CountingSync sync;
+  sync.ms = 1;
+  DurabilityBarrier b(ioc.get_executor(), sync.fn(), nullptr, std::chrono::milliseconds(200));
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  clock::duration first_waited{}, second_waited{};
+  int began_when_second_asked = -1;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        BOOST_TEST((co_await b.wait()).ok());
+        first_waited = clock::now() - t0;
+      },
+      net::detached);
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        net::steady_timer t(ioc, std::chrono::milliseconds(50));
+        co_await t.async_wait(net::use_awaitable);
+        began_when_second_asked = sync.began.load();
+        const auto asked = clock::now();
+        BOOST_TEST((co_await b.wait()).ok());
+        second_waited = clock::now() - asked;
+      },
+      net::detached);
+  ioc.run();
+  BOOST_TEST(began_when_second_asked == 0);  // the first step's sync had not begun yet
+  BOOST_TEST(sync.began.load() == 1);        // one sync for both
+  BOOST_TEST(b.syncs() == 1u);
+  BOOST_TEST(first_waited >= std::chrono::milliseconds(200), "the first step waited the linger");
+  BOOST_TEST(second_waited < first_waited);
+}
+
+BOOST_AUTO_TEST_CASE(a_barrier_ended_while_it_lingers_runs_no_sync) {
+  net::io_context ioc;
+  CountingSync sync;
+  {
+    DurabilityBarrier b(ioc.get_executor(), sync.fn(), nullptr, std::chrono::milliseconds(50));
+    net::co_spawn(
+        ioc, [&]() -> net::awaitable<void> { (void)co_await b.wait(); }, net::detached);
+    ioc.run_for(std::chrono::milliseconds(10));  // the step waits in the linger
+  }
+  // The linger's completion finds the barrier gone. (The step itself never resumes: a run ends
+  // its barrier only once no step waits.)
+  ioc.run_for(std::chrono::milliseconds(100));
+  BOOST_TEST(sync.began.load() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_sync_fails_every_step_that_waited_for_it) {
   net::io_context ioc;
   CountingSync sync;
