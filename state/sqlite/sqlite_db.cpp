@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "state/sqlite/wal_batch_vfs.hpp"
+
 namespace pkiflow::state::sqlite {
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) {
@@ -133,7 +135,7 @@ Status Db::open(const std::string& path, bool read_only, int busy_timeout_ms) {
     name += "?immutable=1";
     flags |= SQLITE_OPEN_URI;
   }
-  int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
+  int rc = sqlite3_open_v2(name.c_str(), &db_, flags, wal_batch_vfs());
   if (rc != SQLITE_OK) return error("cannot open");
   sqlite3_extended_result_codes(db_, 1);
   if (busy_timeout_ms > 0) sqlite3_busy_timeout(db_, busy_timeout_ms);

@@ -5,10 +5,16 @@
 //   store_worker race DB OWNER OUT   claim due planned records under a lease, move each to
 //                                    csrGenerated, write the ids it moved to OUT, until none is
 //                                    left
+//   store_worker group-kill DB N LOG  in a run's group mode (StateStore::defer_sync), plan N
+//                                    records with a large CSR each and commit them; append
+//                                    their ids to LOG; plan N more without a commit; then
+//                                    SIGKILL itself
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -119,11 +125,43 @@ int race(const std::string& db, const std::string& owner, const std::string& out
   }
 }
 
+int group_kill(const std::string& db, int n, const std::string& log) {
+  auto store = state::open_store(db);
+  if (!store) return 2;
+  auto group = (*store)->defer_sync();
+  if (!group) return 2;
+  engine::SystemClock clock;
+  engine::Lifecycle life(**store, clock, "group-kill");
+  auto rng = pki::Rng::system();
+  const std::string big(3000, 'c');  // a row of about a page: many log frames per commit
+  auto plan = [&](std::vector<std::string>& ids) {
+    for (int i = 0; i < n; ++i) {
+      auto id = engine::new_record_id(rng);
+      if (!life.plan({id, state::RecordKind::gsa_tls_ca, "g" + std::to_string(i), "t", "{}", ""},
+                     "requested") ||
+          !life.csr_generated(id, {big, "", "", ""}))
+        std::_Exit(2);
+      ids.push_back(id);
+    }
+  };
+  std::vector<std::string> committed, uncommitted;
+  plan(committed);
+  if (!group->commit()) return 2;
+  for (const auto& id : committed)
+    append_line(log, id);
+  plan(uncommitted);
+  ::kill(::getpid(), SIGKILL);
+  return 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], "churn") == 0) return churn(argv[2], argv[3]);
   if (argc == 5 && std::strcmp(argv[1], "race") == 0) return race(argv[2], argv[3], argv[4]);
-  std::fprintf(stderr, "usage: store_worker churn DB LOG | race DB OWNER OUT\n");
+  if (argc == 5 && std::strcmp(argv[1], "group-kill") == 0)
+    return group_kill(argv[2], std::atoi(argv[3]), argv[4]);
+  std::fprintf(stderr,
+               "usage: store_worker churn DB LOG | race DB OWNER OUT | group-kill DB N LOG\n");
   return 64;
 }
