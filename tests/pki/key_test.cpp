@@ -1,8 +1,12 @@
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <set>
 
 #include "engine/pki/key.hpp"
+#include "engine/pki/random_bytes.hpp"
 #include "tests/support/test_support.hpp"
 
 // Each test file in its own namespace: the unity build compiles several as one.
@@ -167,6 +171,37 @@ BOOST_AUTO_TEST_CASE(passphrases_come_from_a_file_before_the_environment) {
   pkiflow::test::write_file(dir / "empty", "\n");
   BOOST_TEST(find_passphrase(dir / "empty", "PKIFLOW_TEST_PASS").error().kind() ==
              ErrorKind::passphrase);
+}
+
+// The system generator reads ahead (engine/pki/rng.cpp): what it serves is still new every time,
+// in any size, and a forked child never serves the bytes its parent read ahead.
+BOOST_AUTO_TEST_CASE(the_system_generator_never_serves_the_same_bytes_twice_even_across_a_fork) {
+  auto rng = Rng::system();
+  std::set<std::vector<std::uint8_t>> seen;
+  for (std::size_t n : {1u, 16u, 16u, 200u, 255u, 256u, 257u, 1000u, 16u}) {
+    auto b = random_bytes(rng, n);
+    BOOST_TEST(b.size() == n);
+    if (n >= 16) BOOST_TEST(seen.insert(b).second);
+  }
+  auto forked = Rng::system();
+  (void)random_bytes(forked, 1);  // the parent has read ahead: 255 bytes wait
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    auto b = random_bytes(forked, 32);
+    const bool ok = ::write(fds[1], b.data(), b.size()) == 32;
+    ::_exit(ok ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::vector<std::uint8_t> child(32);
+  BOOST_REQUIRE(::read(fds[0], child.data(), child.size()) == 32);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+  const auto parent = random_bytes(forked, 32);
+  BOOST_TEST((child != parent));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
