@@ -125,7 +125,7 @@ const std::vector<RecordState>& due_states() {
 // Due records are read this many at a time (StateStore::due_page).
 constexpr std::size_t kDuePage = 256;
 // The longest a run's writes wait uncommitted when no step waits for the disk (flush_writes).
-constexpr std::chrono::milliseconds kFlushEvery{20};
+constexpr std::chrono::milliseconds kFlushEvery{50};
 // How long the first step to wait for the disk holds its commit and sync open for others when
 // several records are worked at once: at 100 ms of Graph latency and 64 at once, 5 ms cut a
 // 1,000-record run's syncs by half and its CPU by a fifth (fewer commits write fewer pages), for
