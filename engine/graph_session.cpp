@@ -49,7 +49,31 @@ Result<std::string> read_secret_file(const std::filesystem::path& file) {
 
 }  // namespace
 
-Result<graph::ClientConfig> client_config(const TenantConfig& t, const Clock& clock) {
+const Result<CredentialCache::Loaded>& CredentialCache::get(const TenantAuth& a) {
+  std::string id;
+  for (const std::string* part :
+       {&a.certificate, &a.key, &a.key_passphrase_file, &a.key_passphrase_env})
+    id += std::to_string(part->size()) + ":" + *part;
+  if (auto it = loaded_.find(id); it != loaded_.end()) return it->second;
+  auto load = [&a]() -> Result<Loaded> {
+    auto cert = pki::Certificate::load(a.certificate);
+    if (!cert) return cert.error();
+    std::optional<std::filesystem::path> pass_file;
+    if (!a.key_passphrase_file.empty()) pass_file = a.key_passphrase_file;
+    auto pass = pki::find_passphrase(pass_file, a.key_passphrase_env.empty()
+                                                    ? pki::kPassphraseEnv
+                                                    : a.key_passphrase_env.c_str());
+    if (!pass) return pass.error();
+    auto key = pki::PrivateKey::load(a.key, *pass ? &**pass : nullptr);
+    if (!key) return key.error();
+    return Loaded{std::make_shared<const pki::Certificate>(std::move(*cert)),
+                  std::make_shared<const pki::PrivateKey>(std::move(*key))};
+  };
+  return loaded_.emplace(std::move(id), load()).first->second;
+}
+
+Result<graph::ClientConfig> client_config(const TenantConfig& t, const Clock& clock,
+                                          CredentialCache* credentials) {
   const std::string where = "tenants." + t.name;
   auto cloud = graph::parse_cloud(t.extras->cloud);
   if (!cloud) return cloud.error().about(where + ".cloud");
@@ -85,17 +109,11 @@ Result<graph::ClientConfig> client_config(const TenantConfig& t, const Clock& cl
     return c;
   }
   // Certificate credential: load once, sign a fresh assertion for every token request.
-  auto cert = pki::Certificate::load(a.certificate);
-  if (!cert) return cert.error();
-  std::optional<std::filesystem::path> pass_file;
-  if (!a.key_passphrase_file.empty()) pass_file = a.key_passphrase_file;
-  auto pass = pki::find_passphrase(
-      pass_file, a.key_passphrase_env.empty() ? pki::kPassphraseEnv : a.key_passphrase_env.c_str());
-  if (!pass) return pass.error();
-  auto key = pki::PrivateKey::load(a.key, *pass ? &**pass : nullptr);
-  if (!key) return key.error();
-  auto shared_cert = std::make_shared<pki::Certificate>(std::move(*cert));
-  auto shared_key = std::make_shared<pki::PrivateKey>(std::move(*key));
+  CredentialCache own;
+  const auto& loaded = (credentials ? *credentials : own).get(a);
+  if (!loaded) return loaded.error();
+  auto shared_cert = loaded->certificate;
+  auto shared_key = loaded->key;
   const auto alg = a.algorithm == "RS256" ? pki::JwsAlgorithm::rs256 : pki::JwsAlgorithm::ps256;
   const std::string client_id = c.client_id, token_url = c.token_url;
   c.credential = [shared_cert, shared_key, alg, client_id, token_url,
@@ -160,6 +178,7 @@ struct GraphSession::Impl {
   // A signer that could not be made is not tried again in this session: a token asked for its
   // PIN once per record would count one failed try per record and lock.
   std::map<std::string, Error> signer_failures;
+  CredentialCache credentials;
   pki::Rng rng = pki::Rng::system();
 
   static constexpr std::size_t kTenantsKept = GraphSession::kTenantsKept;
@@ -193,7 +212,7 @@ struct GraphSession::Impl {
     // Sign-in is a read: the token requests of the configured tenants go out, nothing else.
     std::set<std::string> token_urls;
     for (const auto& tenant : config.tenants)
-      if (auto cc = client_config(tenant, clock)) token_urls.insert(cc->token_url);
+      if (auto cc = client_config(tenant, clock, &credentials)) token_urls.insert(cc->token_url);
     auto made = std::make_unique<graph::ReadOnlyTransport>(
         **real,
         [token_urls](const graph::HttpRequest& r) {
@@ -247,7 +266,7 @@ Result<graph::GraphClient*> GraphSession::client(const std::string& tenant) {
                  "not defined under \"tenants\" in " +
                      (m.config.file.empty() ? std::string("the configuration (none found)")
                                             : m.config.file.string()));
-  auto cc = client_config(*t, m.clock);
+  auto cc = client_config(*t, m.clock, &m.credentials);
   if (!cc) return cc.error();
   auto tr = m.transport(*t);
   if (!tr) return tr.error();

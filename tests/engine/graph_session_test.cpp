@@ -1,11 +1,13 @@
 // The session over many tenants (issue 16: one process, 10,000 tenants): it keeps the clients of
 // the tenants used last, never one a record still holds, and hands a held tenant's provider out
-// again as the same object.
+// again as the same object; tenants that sign in with one certificate credential open its key
+// once.
 // Boost 1.74's awaitable.hpp misses #include <utility> under g++ 12 in C++20 (DESIGN.md).
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
 #include <string>
 
 #include "engine/config.hpp"
@@ -74,6 +76,52 @@ BOOST_AUTO_TEST_CASE(a_held_tenant_is_kept_while_hundreds_of_others_come_and_go)
   for (std::size_t i = 1; i < n; ++i)
     (void)session.provider(record_of(i, state::RecordKind::cba_ca));
   BOOST_TEST(keep->manual_activation() == false);  // still a live object (ASan checks)
+}
+
+BOOST_AUTO_TEST_CASE(tenants_that_share_a_certificate_credential_open_its_key_once) {
+  pkiflow::test::TempDir dir;
+  const auto pass = dir / "pass", key = dir / "app.key", cert = dir / "app.pem";
+  pkiflow::test::write_file(pass, "app passphrase\n");
+  std::filesystem::permissions(pass, std::filesystem::perms::owner_read);
+  auto made = pkiflow::test::run_cli("ca new-root --subject CN=App --alg p256 --key-out " +
+                                     pkiflow::test::quote(key) + " --cert-out " +
+                                     pkiflow::test::quote(cert) + " --passphrase-file " +
+                                     pkiflow::test::quote(pass));
+  BOOST_TEST_REQUIRE(made.exit_code == 0, made.err);
+  auto auth = [&](const std::filesystem::path& k) {
+    return "{\"certificate\": \"" + cert.string() + "\", \"key\": \"" + k.string() +
+           "\", \"key_passphrase_file\": \"" + pass.string() + "\"}";
+  };
+  std::string tenants;
+  for (int i = 0; i < 3; ++i)
+    tenants += "\"t" + std::to_string(i) + "\": {\"tenant_id\": \"t" + std::to_string(i) +
+               "\", \"client_id\": \"a\", \"graph_url\": \"http://127.0.0.1:9/beta\", "
+               "\"token_url\": \"http://127.0.0.1:9/t/oauth2/v2.0/token\", \"auth\": " +
+               auth(key) + "},";
+  tenants +=
+      "\"other\": {\"tenant_id\": \"o\", \"client_id\": \"a\", \"graph_url\": "
+      "\"http://127.0.0.1:9/beta\", \"token_url\": "
+      "\"http://127.0.0.1:9/t/oauth2/v2.0/token\", \"auth\": " +
+      auth(dir / "missing.key") + "}";
+  auto config = parse_config("{\"tenants\": {" + tenants + "}}", "c.json");
+  BOOST_TEST_REQUIRE(config.ok(), pkiflow::test::why(config));
+  boost::asio::io_context ioc;
+  SystemClock clock;
+  GraphSession session(ioc.get_executor(), *config, clock, {});
+  auto first = session.client("t0");
+  BOOST_TEST_REQUIRE(first.ok(), pkiflow::test::why(first));
+  // The key was opened for t0: t1 and t2 use it without reading the file again.
+  std::filesystem::remove(key);
+  for (const char* t : {"t1", "t2"}) {
+    auto c = session.client(t);
+    BOOST_TEST(c.ok(), t << ": " << pkiflow::test::why(c));
+  }
+  // Another key is its own credential, and its error names its file.
+  auto other = session.client("other");
+  BOOST_TEST_REQUIRE(!other.ok());
+  BOOST_TEST(other.error().what().find("missing.key") != std::string::npos, other.error().what());
+  // Without the session's cache, the key is read again (and is gone now).
+  BOOST_TEST(!client_config(*config->tenant("t1"), clock).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
