@@ -123,6 +123,10 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
     if (const int rc = flush(*f); rc != SQLITE_OK) return rc;
     f->at = offset;
   }
+  // A commit's last frame is its header and then its page: both are in the file before this
+  // call returns (and before SQLite publishes the commit to other connections).
+  const bool completes_commit = f->commit_header && amount != kFrameHeader;
+  f->commit_header = is_commit_header(data, amount);
   try {
     if (f->pending.capacity() < kBufferCapacity) f->pending.reserve(kBufferCapacity);
     const auto* bytes = static_cast<const unsigned char*>(data);
@@ -133,10 +137,6 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
     return f->real->pMethods->xWrite(f->real, data, amount, offset);
   }
   if (amount == kFrameHeader) ++f->frames;
-  // A commit's last frame is its header and then its page: both are in the file before this
-  // call returns (and before SQLite publishes the commit to other connections).
-  const bool completes_commit = f->commit_header && amount != kFrameHeader;
-  f->commit_header = is_commit_header(data, amount);
   if (completes_commit || f->pending.size() >= kMaxBuffered) return flush(*f);
   return SQLITE_OK;
 }
