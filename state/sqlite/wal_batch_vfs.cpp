@@ -81,6 +81,12 @@ int flush(File& f) {
   return rc;
 }
 
+// Before anything else reaches the file (a read, a sync, a truncate, a size query, a file
+// control, a close): a log's buffered bytes go first; any other file has none.
+int flush_log(File& f) {
+  return f.is_wal ? flush(f) : SQLITE_OK;
+}
+
 bool is_commit_header(const void* data, int amount) {
   if (amount != kFrameHeader) return false;
   unsigned char size[4];
@@ -90,7 +96,7 @@ bool is_commit_header(const void* data, int amount) {
 
 int x_close(sqlite3_file* file) {
   File* f = ours(file);
-  int rc = f->is_wal ? flush(*f) : SQLITE_OK;
+  int rc = flush_log(*f);
   {
     std::lock_guard lock(g_open_mutex);
     if (f->is_wal) {
@@ -108,8 +114,7 @@ int x_close(sqlite3_file* file) {
 
 int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   File* f = ours(file);
-  if (f->is_wal)
-    if (const int rc = flush(*f); rc != SQLITE_OK) return rc;
+  if (const int rc = flush_log(*f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
@@ -143,22 +148,19 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
 
 int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
   File* f = ours(file);
-  if (f->is_wal)
-    if (const int rc = flush(*f); rc != SQLITE_OK) return rc;
+  if (const int rc = flush_log(*f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xTruncate(f->real, size);
 }
 
 int x_sync(sqlite3_file* file, int flags) {
   File* f = ours(file);
-  if (f->is_wal)
-    if (const int rc = flush(*f); rc != SQLITE_OK) return rc;
+  if (const int rc = flush_log(*f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xSync(f->real, flags);
 }
 
 int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
   File* f = ours(file);
-  if (f->is_wal)
-    if (const int rc = flush(*f); rc != SQLITE_OK) return rc;
+  if (const int rc = flush_log(*f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xFileSize(f->real, size);
 }
 
@@ -179,8 +181,7 @@ int x_check_reserved_lock(sqlite3_file* file, int* out) {
 
 int x_file_control(sqlite3_file* file, int op, void* arg) {
   File* f = ours(file);
-  if (f->is_wal)
-    if (const int rc = flush(*f); rc != SQLITE_OK) return rc;
+  if (const int rc = flush_log(*f); rc != SQLITE_OK) return rc;
   if (op == SQLITE_FCNTL_VFSNAME) {  // name the stack as SQLite's own shims do
     auto** out = static_cast<char**>(arg);
     const int rc = f->real->pMethods->xFileControl(f->real, op, arg);
