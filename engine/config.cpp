@@ -63,13 +63,15 @@ class Fields {
     return Ok{};
   }
   Status text(const char* key, std::string& out, bool required = false) const {
-    if (!j_.contains(key)) {
+    const auto it = j_.find(key);
+    if (it == j_.end()) {
       if (required) return bad(file_, where_, std::string("\"") + key + "\" is required");
       return Ok{};
     }
-    if (!j_[key].is_string() || j_[key].get<std::string>().empty())
+    const auto* value = it->get_ptr<const std::string*>();
+    if (value == nullptr || value->empty())
       return bad(file_, where_, std::string("\"") + key + "\" must be a non-empty string");
-    out = j_[key].get<std::string>();
+    out = *value;
     return Ok{};
   }
   Status path(const char* key, std::filesystem::path& out, bool required = false) const {
@@ -88,10 +90,11 @@ class Fields {
     return Ok{};
   }
   Status flag(const char* key, bool& out) const {
-    if (!j_.contains(key)) return Ok{};
-    if (!j_[key].is_boolean())
+    const auto it = j_.find(key);
+    if (it == j_.end()) return Ok{};
+    if (!it->is_boolean())
       return bad(file_, where_, std::string("\"") + key + "\" must be true or false");
-    out = j_[key].get<bool>();
+    out = it->get<bool>();
     return Ok{};
   }
   Status count(const char* key, long long& out, long long min, long long max) const {
@@ -832,11 +835,9 @@ Result<Config> load_config(const std::optional<std::filesystem::path>& explicit_
   }
   // The input limit of every file: 10,000 tenants with a certificate each are about 4 MiB
   // written compactly, twice that indented.
-  auto bytes = pki::read_file_bytes(file, pki::kMaxInputFileBytes);
-  if (!bytes) return bytes.error();
-  std::string text(bytes->begin(), bytes->end());
-  pki::Bytes().swap(*bytes);  // one copy of the file while it is parsed
-  return parse_config(text, file);
+  auto text = pki::read_file_text(file, pki::kMaxInputFileBytes);
+  if (!text) return text.error();
+  return parse_config(*text, file);
 }
 
 Result<std::string> default_state_url() {

@@ -1,5 +1,8 @@
 #include "engine/config_keys.hpp"
 
+#include <functional>
+#include <map>
+
 namespace pkiflow::engine {
 
 const std::vector<ConfigKey>& config_keys() {
@@ -132,11 +135,17 @@ const std::vector<ConfigKey>& config_keys() {
   return all;
 }
 
-std::set<std::string> keys_of(std::string_view section) {
-  std::set<std::string> out;
-  for (const auto& k : config_keys())
-    if (section == k.section) out.insert(k.key);
-  return out;
+const std::set<std::string>& keys_of(std::string_view section) {
+  // Built once: a configuration checks the keys of every tenant against the same sets.
+  static const std::map<std::string, std::set<std::string>, std::less<>> by_section = [] {
+    std::map<std::string, std::set<std::string>, std::less<>> out;
+    for (const auto& k : config_keys())
+      out[k.section].insert(k.key);
+    return out;
+  }();
+  static const std::set<std::string> none;
+  auto it = by_section.find(section);
+  return it == by_section.end() ? none : it->second;
 }
 
 }  // namespace pkiflow::engine

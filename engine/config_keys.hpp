@@ -18,7 +18,7 @@ struct ConfigKey {
 
 const std::vector<ConfigKey>& config_keys();
 
-// The keys of one section, e.g. keys_of("run").
-std::set<std::string> keys_of(std::string_view section);
+// The keys of one section, e.g. keys_of("run"); empty for a section that has none.
+const std::set<std::string>& keys_of(std::string_view section);
 
 }  // namespace pkiflow::engine

@@ -48,7 +48,13 @@ PemBody strip_headers(std::string_view body) {
 
 }  // namespace
 
-Result<Bytes> read_file_bytes(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+namespace {
+
+// read_file_bytes and read_file_text: a regular file's size is known before its first byte is
+// read, so the buffer is allocated once at that size (a 3 MB configuration grown by doubling
+// paid for its pages three times over).
+template <class Out>
+Result<Out> read_whole(const std::filesystem::path& path, std::uintmax_t max_bytes) {
   std::error_code ec;
   auto status = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(status))
@@ -59,14 +65,17 @@ Result<Bytes> read_file_bytes(const std::filesystem::path& path, std::uintmax_t 
     return Error(ErrorKind::io, path.string(),
                  "is larger than " + size_text(max_bytes) + "; refusing to read it");
   };
+  std::uintmax_t expected = 0;
   if (std::filesystem::is_regular_file(status)) {
     const auto size = std::filesystem::file_size(path, ec);
     if (!ec && size > max_bytes) return too_large();
+    if (!ec) expected = size;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return Error(ErrorKind::io, path.string(), std::string("cannot open: ") + errno_text(errno));
-  Bytes data;
+  Out data;
+  data.reserve(static_cast<std::size_t>(expected));
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     data.insert(data.end(), buf, buf + in.gcount());
@@ -74,6 +83,16 @@ Result<Bytes> read_file_bytes(const std::filesystem::path& path, std::uintmax_t 
   }
   if (in.bad()) return Error(ErrorKind::io, path.string(), "read error");
   return data;
+}
+
+}  // namespace
+
+Result<Bytes> read_file_bytes(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  return read_whole<Bytes>(path, max_bytes);
+}
+
+Result<std::string> read_file_text(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  return read_whole<std::string>(path, max_bytes);
 }
 
 Result<std::vector<EncodedObject>> decode_objects(const Bytes& data) {

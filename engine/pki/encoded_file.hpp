@@ -28,6 +28,9 @@ struct EncodedObject {
 // regular file by its size before a byte is read, a pipe or device once it has given more.
 Result<Bytes> read_file_bytes(const std::filesystem::path& path,
                               std::uintmax_t max_bytes = kMaxInputFileBytes);
+// The same, as text (a configuration file).
+Result<std::string> read_file_text(const std::filesystem::path& path,
+                                   std::uintmax_t max_bytes = kMaxInputFileBytes);
 
 // Splits bytes into objects. PEM is recognised by "-----BEGIN "; a malformed block (no END,
 // bad base64) is an error naming the block. Bytes without any PEM block are returned as one

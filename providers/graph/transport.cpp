@@ -80,24 +80,17 @@ class HttpsTransport : public Transport {
   HttpsTransport(const net::any_io_executor& ex, HttpsOptions opt)
       : ex_(ex),
         opt_(std::move(opt)),
-        tls_(ssl::context::tls_client),
         slots_(opt_.slots ? opt_.slots
                           : std::make_shared<AsyncSemaphore>(
                                 ex, opt_.max_in_flight == 0 ? 1 : opt_.max_in_flight)) {}
 
+  // A CA file is checked now, so a wrong path stops the run before its first record. The
+  // system store waits for the first https connection: loading it is about 40 ms of CPU that
+  // a run against the emulator (http on loopback) never needs.
   Status init() {
-    SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
-    boost::system::error_code ec;
-    if (opt_.ca_file.empty()) {
-      tls_.set_default_verify_paths(ec);
-      if (ec) return Error(ErrorKind::io, "system trust store", "cannot load: " + ec.message());
-    } else {
-      tls_.load_verify_file(opt_.ca_file, ec);
-      if (ec)
-        return Error(ErrorKind::io, opt_.ca_file,
-                     "cannot load as PEM trust anchors for Graph's TLS: " + ec.message());
-    }
-    tls_.set_verify_mode(ssl::verify_peer, ec);
+    if (opt_.ca_file.empty()) return Ok{};
+    auto made = tls_context();
+    if (!made) return made.error();
     return Ok{};
   }
 
@@ -237,7 +230,13 @@ class HttpsTransport : public Transport {
       c->plain = std::make_unique<beast::tcp_stream>(std::move(stream));
       co_return c;
     }
-    c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), tls_);
+    auto tls = tls_context();
+    if (!tls) {
+      error = tls.error().what();
+      permanent = true;
+      co_return nullptr;
+    }
+    c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), **tls);
     SSL* native = c->tls->native_handle();
     if (!is_ip_literal(url.host))  // SNI (SSL_set_tlsext_host_name, without its C cast)
       SSL_ctrl(native, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
@@ -268,9 +267,33 @@ class HttpsTransport : public Transport {
     co_return c;
   }
 
+  // Made by the first call; a failure is kept and returned again.
+  Result<ssl::context*> tls_context() {
+    if (tls_) return &*tls_;
+    if (tls_error_) return *tls_error_;
+    ssl::context ctx(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    boost::system::error_code ec;
+    if (opt_.ca_file.empty()) {
+      ctx.set_default_verify_paths(ec);
+      if (ec)
+        tls_error_ = Error(ErrorKind::io, "system trust store", "cannot load: " + ec.message());
+    } else {
+      ctx.load_verify_file(opt_.ca_file, ec);
+      if (ec)
+        tls_error_ = Error(ErrorKind::io, opt_.ca_file,
+                           "cannot load as PEM trust anchors for Graph's TLS: " + ec.message());
+    }
+    if (tls_error_) return *tls_error_;
+    ctx.set_verify_mode(ssl::verify_peer, ec);
+    tls_.emplace(std::move(ctx));
+    return &*tls_;
+  }
+
   net::any_io_executor ex_;
   HttpsOptions opt_;
-  ssl::context tls_;
+  std::optional<ssl::context> tls_;
+  std::optional<Error> tls_error_;
   std::shared_ptr<AsyncSemaphore> slots_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
 };
