@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One `pkiflow run` at scale: GSA TLS-inspection CAs, one per tenant, against the emulator in
+# `pkiflow run` at scale: GSA TLS-inspection CAs, one per tenant, against the emulator in
 # --multi-tenant mode (objects and tokens per tenant) with a fixed latency added to every
 # response, as the service works today (--staged-flow: upload, then enable).
 #   bench/scale_bench.sh [build-dir] [latency-ms] [concurrency] [records...]
@@ -8,7 +8,8 @@
 #     per record x latency), with the ratio (target >= 80% at 100 ms and concurrency 64);
 #   - pkiflow's own CPU (user + sys) per record, SQLite commits included (target <= 2 ms);
 #   - peak RSS (target: flat across record counts, <= 32 MiB);
-#   - `pkiflow status` over the store afterwards.
+#   - `pkiflow status` over the store afterwards;
+# each the median of REPEAT runs (see below).
 # First (BASELINE=0 skips it), 200 records done the way admins script it today (admin_script.sh:
 # curl and openssl, one record after another) next to pkiflow at --concurrency 1 and C, per
 # record, on the same emulator.
@@ -98,22 +99,35 @@ if [ "${BASELINE:-1}" = 1 ]; then
     }'
 fi
 
-echo "one run at scale, --concurrency $C (the configuration holds $MAX tenants every time):"
+# Each count runs REPEAT times (default 3), each on a fresh store and emulator: CPU time on a
+# shared 2-core VM moves by 10-20% between identical runs, so one run does not decide. Printed:
+# the median of each figure, every run's CPU per record, and the largest peak RSS.
+REPEAT=${REPEAT:-3}
+echo "runs at scale, --concurrency $C (the configuration holds $MAX tenants every time);" \
+  "each count $REPEAT times, medians:"
 for n in "${COUNTS[@]}"; do
   label="n$n"
   config "$MAX" "$n" "$label"
-  start=$(date +%s.%N)
-  run_pkiflow "$label" "$C"
-  end=$(date +%s.%N)
-  sstart=$(date +%s.%N)
-  "$BUILD/pkiflow" status --config "$label.json" > /dev/null
-  send=$(date +%s.%N)
-  read -r wall user sys rss < "$label.time"
-  reqs=$(grep -c . emu.log)
-  awk -v n="$n" -v w="$wall" -v u="$user" -v y="$sys" -v rss="$rss" \
-    -v reqs="$reqs" -v lat="$LATENCY" -v c="$C" -v ss="$sstart" -v se="$send" 'BEGIN {
-      rate = n / w; per = reqs / n; bound = c / (per * lat / 1000)
-      printf "  %6d records: %6.1f records/s; bound %.1f (%.2f requests/record); %.0f%% of it\n", n, rate, bound, per, 100 * rate / bound
-      printf "                  CPU %.2f ms/record (user %.1f s, sys %.1f s); peak RSS %.1f MiB; status %.0f ms\n", (u + y) * 1000 / n, u, y, rss / 1024, (se - ss) * 1000
-    }'
+  : > "$label.runs"
+  for ((k = 1; k <= REPEAT; k++)); do
+    rm -f "$label.db" "$label.db-wal" "$label.db-shm"
+    run_pkiflow "$label" "$C"
+    sstart=$(date +%s.%N)
+    "$BUILD/pkiflow" status --config "$label.json" > /dev/null
+    send=$(date +%s.%N)
+    read -r wall user sys rss < "$label.time"
+    echo "$wall $user $sys $rss $(grep -c . emu.log) $sstart $send" >> "$label.runs"
+  done
+  awk -v n="$n" -v lat="$LATENCY" -v c="$C" '
+    function median(a, m,   i, j, t) {  # sorts a[1..m] in place
+      for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    { k++; w = $1; rate[k] = n / w; per = $5 / n; bound = c / (per * lat / 1000); ratio[k] = rate[k] / bound
+      cpu[k] = ($2 + $3) * 1000 / n; runs = runs sprintf(" %.2f", cpu[k])
+      if ($4 > rss) rss = $4; st[k] = ($7 - $6) * 1000 }
+    END {
+      printf "  %6d records: %6.1f records/s; bound %.1f (%.2f requests/record); %.0f%% of it\n", n, median(rate, k), bound, per, 100 * median(ratio, k)
+      printf "                  CPU %.2f ms/record (runs:%s); peak RSS %.1f MiB (largest); status %.0f ms\n", median(cpu, k), runs, rss / 1024, median(st, k)
+    }' "$label.runs"
 done
