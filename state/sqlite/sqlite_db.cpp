@@ -266,6 +266,10 @@ WriteTransaction::~WriteTransaction() {
 Status WriteTransaction::begin() {
   if (db_.grouping()) {
     if (auto st = db_.open_group(); !st) return st;
+    if (one_) {
+      in_group_ = true;  // nothing to release or undo: the statement is its own unit
+      return Ok{};
+    }
     auto st = run_cached(db_, "SAVEPOINT pkiflow_write");
     if (st) open_ = in_group_ = true;
     return st;
@@ -276,6 +280,7 @@ Status WriteTransaction::begin() {
 }
 
 Status WriteTransaction::commit() {
+  if (in_group_ && !open_) return Ok{};  // a single statement in the group
   auto st = run_cached(db_, in_group_ ? "RELEASE pkiflow_write" : "COMMIT");
   if (st) open_ = false;
   return st;

@@ -106,15 +106,21 @@ std::string processes_with_open(const std::string& path);
 // lock up front, so two writers wait (busy timeout) instead of deadlocking on an upgrade.
 // While the Db groups its writes: SAVEPOINT ... RELEASE inside the group's transaction, rolled
 // back to the savepoint unless commit() succeeded; the group commits them later.
+// A write of one statement (`Statements::one`) needs no savepoint in the group: SQLite undoes a
+// failed statement by itself and the group's transaction goes on. A run's journal entries are
+// such writes, six per record: their SAVEPOINT and RELEASE were a fifth of its statements.
 class WriteTransaction {
  public:
-  explicit WriteTransaction(Db& db) : db_(db) {}
+  enum class Statements { several, one };
+  explicit WriteTransaction(Db& db, Statements statements = Statements::several)
+      : db_(db), one_(statements == Statements::one) {}
   ~WriteTransaction();
   Status begin();
   Status commit();
 
  private:
   Db& db_;
+  bool one_ = false;
   bool open_ = false;
   bool in_group_ = false;
 };

@@ -347,7 +347,7 @@ Result<std::vector<HistoryEntry>> SqliteStore::history(const std::string& record
 
 Status SqliteStore::journal_begin(const Operation& op) {
   auto& db = impl_->db;
-  WriteTransaction tx(db);
+  WriteTransaction tx(db, WriteTransaction::Statements::one);
   if (auto ok = tx.begin(); !ok) return ok;
   Stmt st(db, std::string("INSERT INTO journal (") + kOperationColumns +
                   ") VALUES (?,?,?,?,?,?,?,?,?)");
@@ -359,7 +359,7 @@ Status SqliteStore::journal_begin(const Operation& op) {
 Status SqliteStore::journal_update(const std::string& op_id, OperationState state,
                                    const std::string& response_summary, TimePoint at) {
   auto& db = impl_->db;
-  WriteTransaction tx(db);
+  WriteTransaction tx(db, WriteTransaction::Statements::one);
   if (auto ok = tx.begin(); !ok) return ok;
   Stmt st(db,
           "UPDATE journal SET state = ?2, response_summary = ?3, updated_at = ?4 WHERE op_id = ?1");
@@ -515,7 +515,7 @@ Result<std::vector<Lease>> SqliteStore::leases(TimePoint now) {
 
 Result<std::size_t> SqliteStore::break_leases(const std::string& owner) {
   auto& db = impl_->db;
-  WriteTransaction tx(db);
+  WriteTransaction tx(db, WriteTransaction::Statements::one);
   if (auto ok = tx.begin(); !ok) return ok.error();
   Stmt st(db,
           "UPDATE records SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?1");
@@ -547,7 +547,7 @@ Result<std::vector<std::string>> SqliteStore::renew_leases(const std::string& ow
 
 Status SqliteStore::throttle(const std::string& tenant, TimePoint not_before, TimePoint now) {
   auto& db = impl_->db;
-  WriteTransaction tx(db);
+  WriteTransaction tx(db, WriteTransaction::Statements::one);
   if (auto ok = tx.begin(); !ok) return ok;
   Stmt st(db,
           "INSERT INTO tenant_throttle (tenant, not_before, updated_at) VALUES (?1, ?2, ?3) "

@@ -323,6 +323,62 @@ BOOST_AUTO_TEST_CASE(a_group_commits_its_writes_together_and_undoes_a_failed_one
   BOOST_TEST((integrity.ok() && *integrity));
 }
 
+// A journal write is one statement and takes no savepoint in a group: one that is refused (a
+// second entry with the same op_id, an update of an operation that does not exist) changes
+// nothing, and the group's other writes, before and after it, are committed together.
+BOOST_AUTO_TEST_CASE(a_refused_single_statement_write_in_a_group_leaves_the_others) {
+  pkiflow::test::TempDir dir;
+  const std::string path = (dir.path() / "state.db").string();
+  auto store = state::SqliteStore::open(path);
+  BOOST_REQUIRE(store.ok());
+  FakeClock clock{TimePoint(std::chrono::seconds(1'800'000'000))};
+  Lifecycle life(**store, clock, "test");
+  auto r = life.plan(
+      {"01SINGLEREC0000000000000", state::RecordKind::cba_ca, "ca", "contoso", "{}", ""}, "test");
+  BOOST_TEST_REQUIRE(r.ok(), pkiflow::test::why(r));
+  auto group = (*store)->defer_sync();
+  BOOST_REQUIRE(group);
+
+  state::Operation op;
+  op.op_id = "01SINGLEOP00000000000000";
+  op.record_id = r->id;
+  op.action = "create";
+  op.request_summary = "POST https://graph.test/beta/x";
+  op.state = state::OperationState::sent;
+  op.created_at = op.updated_at = clock.now();
+  BOOST_TEST_REQUIRE((*store)->journal_begin(op).ok());
+  state::Operation twice = op;
+  twice.request_summary = "never written";
+  BOOST_TEST(!(*store)->journal_begin(twice).ok());
+  auto unknown = (*store)->journal_update("01NOSUCHOP00000000000000", state::OperationState::done,
+                                          "201", clock.now());
+  BOOST_TEST_REQUIRE(!unknown.ok());
+  BOOST_TEST(unknown.error().what().find("no such operation") != std::string::npos);
+  BOOST_TEST(
+      (*store)->journal_update(op.op_id, state::OperationState::done, "201", clock.now()).ok());
+  BOOST_TEST(group->commit().ok());
+  BOOST_TEST(group->sync().ok());
+
+  sqlite3* other = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  BOOST_REQUIRE(sqlite3_prepare_v2(other,
+                                   "SELECT count(*), max(state), max(request_summary), "
+                                   "max(response_summary) FROM journal",
+                                   -1, &st, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  BOOST_TEST(sqlite3_column_int(st, 0) == 1);
+  auto text = [&](int i) {
+    const auto* t = sqlite3_column_text(st, i);
+    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+  };
+  BOOST_TEST(text(1) == "done");
+  BOOST_TEST(text(2) == op.request_summary);
+  BOOST_TEST(text(3) == "201");
+  sqlite3_finalize(st);
+  sqlite3_close(other);
+}
+
 // The barrier commits on the I/O thread before its sync starts; flush() commits without a sync,
 // and a flush that failed fails the next sync's waiters (it may have held their journal entry).
 BOOST_AUTO_TEST_CASE(the_barrier_commits_before_it_syncs_and_flush_only_commits) {
