@@ -126,16 +126,29 @@ Record Lifecycle::advanced(const Record& current, RecordState to) const {
   return next;
 }
 
-Result<Record> Lifecycle::move(const std::string& id, RecordState to, const std::string& reason,
+Result<Record> Lifecycle::move(const RecordRef& rec, RecordState to, const std::string& reason,
                                const std::string& details_json, const Effect& effect,
                                const Companions& companions) {
-  auto current = load(id);
+  // The caller's copy, unless it already shows the move done: that is decided on the store.
+  if (rec.held && rec.held->state != to) {
+    auto moved = move_from(*rec.held, to, reason, details_json, effect, companions);
+    // Refused (the record changed since the copy: a version conflict), or failed on the copy:
+    // decided again on the stored record, as without a copy. Nothing was written.
+    if (moved) return moved;
+  }
+  auto current = load(rec.id);
   if (!current) return current.error();
-  if (current->state == to) return current;  // already done: a rerun changes nothing
-  if (!is_legal(current->state, to)) return illegal(*current, to);
-  Record next = advanced(*current, to);
-  if (auto st = effect(next, *current); !st) return st.error();
-  std::vector<state::RecordWrite> writes{{next, entry(*current, to, reason, details_json)}};
+  return move_from(*current, to, reason, details_json, effect, companions);
+}
+
+Result<Record> Lifecycle::move_from(const Record& current, RecordState to,
+                                    const std::string& reason, const std::string& details_json,
+                                    const Effect& effect, const Companions& companions) {
+  if (current.state == to) return current;  // already done: a rerun changes nothing
+  if (!is_legal(current.state, to)) return illegal(current, to);
+  Record next = advanced(current, to);
+  if (auto st = effect(next, current); !st) return st.error();
+  std::vector<state::RecordWrite> writes{{next, entry(current, to, reason, details_json)}};
   if (companions) {
     auto more = companions(next);
     if (!more) return more.error();
@@ -203,8 +216,8 @@ Result<Record> Lifecycle::adopted(const NewRecord& n, const SignedArtifacts& a,
   });
 }
 
-Result<Record> Lifecycle::csr_generated(const std::string& id, const CsrArtifacts& a) {
-  return move(id, RecordState::csrGenerated, "CSR generated", "{}",
+Result<Record> Lifecycle::csr_generated(const RecordRef& rec, const CsrArtifacts& a) {
+  return move(rec, RecordState::csrGenerated, "CSR generated", "{}",
               [&](Record& r, const Record&) -> Status {
                 if (auto st = require(!a.csr_pem.empty(), r, "a CSR is required"); !st) return st;
                 r.csr_pem = a.csr_pem;
@@ -215,9 +228,9 @@ Result<Record> Lifecycle::csr_generated(const std::string& id, const CsrArtifact
               });
 }
 
-Result<Record> Lifecycle::signed_(const std::string& id, const SignedArtifacts& a) {
+Result<Record> Lifecycle::signed_(const RecordRef& rec, const SignedArtifacts& a) {
   return move(
-      id, RecordState::signed_, "certificate signed and validated", "{}",
+      rec, RecordState::signed_, "certificate signed and validated", "{}",
       [&](Record& r, const Record& before) -> Status {
         if (before.state == RecordState::planned) {
           if (auto st = require(before.kind != state::RecordKind::gsa_tls_ca, r,
@@ -278,20 +291,23 @@ Result<std::vector<Record>> Lifecycle::signed_all(
   return store_.apply(writes);
 }
 
-Result<Record> Lifecycle::uploaded(const std::string& id, const std::string& remote_status,
+Result<Record> Lifecycle::uploaded(const RecordRef& rec, const std::string& remote_status,
                                    const std::string& remote_id) {
-  return move(id, RecordState::uploaded, "uploaded", "{}", [&](Record& r, const Record&) -> Status {
-    if (auto st = require(!r.certificate_pem.empty(), r, "nothing to upload: no certificate"); !st)
-      return st;
-    r.remote_status = remote_status;
-    if (!remote_id.empty()) r.remote_id = remote_id;
-    return Ok{};
-  });
+  return move(
+      rec, RecordState::uploaded, "uploaded", "{}", [&](Record& r, const Record&) -> Status {
+        if (auto st = require(!r.certificate_pem.empty(), r, "nothing to upload: no certificate");
+            !st)
+          return st;
+        r.remote_status = remote_status;
+        if (!remote_id.empty()) r.remote_id = remote_id;
+        return Ok{};
+      });
 }
 
 Result<Record> Lifecycle::activated(
-    const std::string& id, const std::string& remote_status,
+    const RecordRef& rec, const std::string& remote_status,
     const std::function<std::string(const Record&)>& superseded_note) {
+  const std::string& id = rec.id;
   auto effect = [&](Record& r, const Record&) -> Status {
     r.remote_status = remote_status;
     return Ok{};
@@ -312,7 +328,7 @@ Result<Record> Lifecycle::activated(
                                  "superseded by " + id + (note.empty() ? "" : "; " + note), "{}")});
     return writes;
   };
-  return move(id, RecordState::active, "confirmed active", "{}", effect, supersede);
+  return move(rec, RecordState::active, "confirmed active", "{}", effect, supersede);
 }
 
 Result<Record> Lifecycle::failed(const std::string& id, const std::string& reason) {

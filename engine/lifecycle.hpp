@@ -68,16 +68,31 @@ struct SignedArtifacts {
 // second GSA record for a tenant is refused unless it renews the first.
 Status check_new_record(state::StateStore& store, const NewRecord& r);
 
+// The record a transition acts on: its id, and the copy the caller holds when it has one (a run
+// holds what each of its steps returned). With a copy, the transition is decided on it and
+// written with its version, which the store refuses if the record changed since; only then is
+// the stored record read and the transition decided again. An equal version is an equal record,
+// so the outcome is the one reading first gives, without a read per step.
+struct RecordRef {
+  RecordRef(std::string record_id)
+      : id(std::move(record_id)) {}                    // NOLINT(google-explicit-constructor)
+  RecordRef(const char* record_id) : id(record_id) {}  // NOLINT(google-explicit-constructor)
+  RecordRef(const Record& copy)
+      : id(copy.id), held(&copy) {}  // NOLINT(google-explicit-constructor)
+  std::string id;
+  const Record* held = nullptr;
+};
+
 class Lifecycle {
  public:
   Lifecycle(state::StateStore& store, const Clock& clock, std::string actor,
             BackoffPolicy backoff = {});
 
   Result<Record> plan(const NewRecord& r, const std::string& reason);
-  Result<Record> csr_generated(const std::string& id, const CsrArtifacts& a);
+  Result<Record> csr_generated(const RecordRef& rec, const CsrArtifacts& a);
   // From csrGenerated; or from planned for an imported certificate (not for a GSA record,
   // whose key the service makes).
-  Result<Record> signed_(const std::string& id, const SignedArtifacts& a);
+  Result<Record> signed_(const RecordRef& rec, const SignedArtifacts& a);
   // `pkiflow bundle export`: the records' CSRs went out in bundle `bundle_id` (written to
   // `where`); no state changes, a history row each, all in one transaction.
   Result<std::vector<Record>> exported(const std::vector<std::string>& ids,
@@ -88,11 +103,11 @@ class Lifecycle {
       const std::vector<std::pair<std::string, SignedArtifacts>>& certificates,
       const std::string& reason);
   // `remote_id` when the upload created the remote object (CBA, Intune); "" keeps the one known.
-  Result<Record> uploaded(const std::string& id, const std::string& remote_status,
+  Result<Record> uploaded(const RecordRef& rec, const std::string& remote_status,
                           const std::string& remote_id = "");
   // Also supersedes the record this one renews, in the same transaction; `superseded_note`
   // says in the old record's history what becomes of it (kept until it expires, deleted now).
-  Result<Record> activated(const std::string& id, const std::string& remote_status,
+  Result<Record> activated(const RecordRef& rec, const std::string& remote_status,
                            const std::function<std::string(const Record&)>& superseded_note = {});
   // A permanent failure: the record stops until an operator retries or cancels it.
   Result<Record> failed(const std::string& id, const std::string& reason);
@@ -139,9 +154,13 @@ class Lifecycle {
   // writes that must commit with this one (a superseded predecessor).
   using Effect = std::function<Status(Record& next, const Record& before)>;
   using Companions = std::function<Result<std::vector<state::RecordWrite>>(const Record& next)>;
-  Result<Record> move(const std::string& id, RecordState to, const std::string& reason,
+  Result<Record> move(const RecordRef& rec, RecordState to, const std::string& reason,
                       const std::string& details_json, const Effect& effect,
                       const Companions& companions = nullptr);
+  // move() decided on `current`, the stored record or the caller's copy of it.
+  Result<Record> move_from(const Record& current, RecordState to, const std::string& reason,
+                           const std::string& details_json, const Effect& effect,
+                           const Companions& companions);
   state::HistoryEntry entry(const Record& before, RecordState to, const std::string& reason,
                             const std::string& details_json) const;
 

@@ -310,7 +310,7 @@ struct Workflow::Impl {
         n.key_path = local->key_path;
         co_return Step{n, ""};
       }
-      co_return Step{life.csr_generated(r.id, *local), ""};
+      co_return Step{life.csr_generated(r, *local), ""};
     }
     auto made = co_await p.create_or_get_csr(r, j);
     if (!made) co_return Step{made.error(), ""};
@@ -322,7 +322,7 @@ struct Workflow::Impl {
       n.remote_id = a.remote_id;
       co_return Step{n, ""};
     }
-    co_return Step{life.csr_generated(r.id, a), ""};
+    co_return Step{life.csr_generated(r, a), ""};
   }
 
   net::awaitable<Step> sign(const Record& r, providers::Provider& p) {
@@ -381,7 +381,7 @@ struct Workflow::Impl {
       n.chain_pem = o.a.chain_pem;
       co_return Step{n, ""};
     }
-    co_return Step{life.signed_(r.id, o.a), ""};
+    co_return Step{life.signed_(r, o.a), ""};
   }
 
   net::awaitable<Step> upload(const Record& r, providers::Provider& p, providers::Journal& j) {
@@ -394,7 +394,7 @@ struct Workflow::Impl {
       n.remote_status = up->remote_status;
       co_return Step{n, ""};
     }
-    co_return Step{life.uploaded(r.id, up->remote_status, up->remote_id), ""};
+    co_return Step{life.uploaded(r, up->remote_status, up->remote_id), ""};
   }
 
   // uploaded -> active: polls the service; a staged upload is switched on here (the cutover of
@@ -413,7 +413,7 @@ struct Workflow::Impl {
         co_return Step{n, ""};
       }
       if (c->in_force)
-        co_return Step{life.activated(r.id, c->remote_status,
+        co_return Step{life.activated(r, c->remote_status,
                                       [this](const Record& old) {
                                         return kept_until_note(old, policy_of(old));
                                       }),

@@ -119,6 +119,49 @@ BOOST_AUTO_TEST_CASE(every_legal_transition_is_applied_with_its_history_row) {
   BOOST_TEST(checked == 21);  // 20, and planned -> signed for an imported certificate
 }
 
+// A run moves the record on the copy its last step returned, without reading it again. A copy
+// the record has moved on from is refused by the store's version check, and the move is decided
+// again on the stored record: a stale copy never writes back what it held.
+BOOST_AUTO_TEST_CASE(a_move_on_a_held_copy_is_decided_again_when_the_record_changed) {
+  Fixture f;
+  auto id = f.at(S::csrGenerated);
+  const state::Record held = f.get(id);
+  auto signed_ = f.life.signed_(held, f.cert());
+  BOOST_REQUIRE_MESSAGE(signed_.ok(), pkiflow::test::why(signed_));
+  BOOST_TEST(signed_->version == held.version + 1);
+  BOOST_TEST(f.get(id).version == signed_->version);
+
+  // Changed since the copy (a failed attempt counted): the move is made on the stored record.
+  const state::Record copy = *signed_;
+  auto failed_once = f.life.transient_failure(id, "503 from Graph", 0.0);
+  BOOST_REQUIRE(failed_once.ok());
+  auto up = f.life.uploaded(copy, "enrolling");
+  BOOST_REQUIRE_MESSAGE(up.ok(), pkiflow::test::why(up));
+  BOOST_TEST(up->version == failed_once->version + 1);
+  auto h = f.store->history(id).value();
+  BOOST_TEST((h.back().from.value() == S::signed_ && h.back().to == S::uploaded));
+
+  // Moved elsewhere since the copy: refused as the stored record's move, which is illegal.
+  const state::Record uploaded = *up;
+  BOOST_REQUIRE(f.life.failed(id, "permanent: the service refused the certificate").ok());
+  auto active = f.life.activated(uploaded, "active");
+  BOOST_REQUIRE(!active.ok());
+  BOOST_TEST(active.error().message().find("illegal transition failed -> active") !=
+             std::string::npos);
+  BOOST_TEST((f.get(id).state == S::failed));
+
+  // Already made by another writer since the copy: the stored record, no second history row.
+  auto other = f.at(S::signed_);
+  const state::Record before = f.get(other);
+  auto first = f.life.uploaded(other, "enrolling");
+  BOOST_REQUIRE(first.ok());
+  const auto rows = f.store->history(other).value().size();
+  auto again = f.life.uploaded(before, "enrolling");
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again->version == first->version);
+  BOOST_TEST(f.store->history(other).value().size() == rows);
+}
+
 BOOST_AUTO_TEST_CASE(illegal_transitions_are_refused_with_what_is_allowed) {
   Fixture f;
   auto id = f.at(S::uploaded);
