@@ -83,6 +83,32 @@ std::vector<Waited> wait_together(DurabilityBarrier& b, CountingSync& sync, net:
   return out;
 }
 
+// A SQLite store in a temporary directory with a Lifecycle on it, and journal entries for it.
+std::unique_ptr<state::SqliteStore> open_store(const std::string& path) {
+  auto store = state::SqliteStore::open(path);
+  BOOST_REQUIRE(store.ok());
+  return std::move(*store);
+}
+
+struct StoreInDir {
+  pkiflow::test::TempDir dir;
+  std::string path = (dir.path() / "state.db").string();
+  std::unique_ptr<state::SqliteStore> store = open_store(path);
+  FakeClock clock{TimePoint(std::chrono::seconds(1'800'000'000))};
+  Lifecycle life{*store, clock, "test"};
+  // A create request of `record_id`, sent.
+  state::Operation sent(const std::string& op_id, const std::string& record_id) const {
+    state::Operation op;
+    op.op_id = op_id;
+    op.record_id = record_id;
+    op.action = "create";
+    op.request_summary = "POST https://graph.test/beta/x";
+    op.state = state::OperationState::sent;
+    op.created_at = op.updated_at = clock.now();
+    return op;
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(durability)
@@ -245,45 +271,34 @@ BOOST_AUTO_TEST_CASE(a_deferred_sqlite_store_syncs_on_demand_and_is_full_again_a
 // cannot write until the group commits; a write that fails inside the group is undone alone;
 // what was never committed is gone after a crash (the store reopened without a commit).
 BOOST_AUTO_TEST_CASE(a_group_commits_its_writes_together_and_undoes_a_failed_one_alone) {
-  pkiflow::test::TempDir dir;
-  const std::string path = (dir.path() / "state.db").string();
-  auto store = state::SqliteStore::open(path);
-  BOOST_REQUIRE(store.ok());
-  FakeClock clock{TimePoint(std::chrono::seconds(1'800'000'000))};
-  Lifecycle life(**store, clock, "test");
+  StoreInDir s;
   auto plan = [&](const std::string& id) {
-    auto r = life.plan({id, state::RecordKind::cba_ca, "ca", "contoso", "{}", ""}, "test");
+    auto r = s.life.plan({id, state::RecordKind::cba_ca, "ca", "contoso", "{}", ""}, "test");
     BOOST_TEST_REQUIRE(r.ok(), pkiflow::test::why(r));
     return *r;
   };
   const auto first = plan("01GROUPFIRST000000000000");
-  auto group = (*store)->defer_sync();
+  auto group = s.store->defer_sync();
   BOOST_REQUIRE(group);
 
   // Two writes in the group, and a third that conflicts (an old version): refused alone.
   const auto second = plan("01GROUPSECOND00000000000");
-  state::Operation op;
-  op.op_id = "01GROUPOP000000000000000";
-  op.record_id = first.id;
-  op.action = "create";
-  op.request_summary = "POST https://graph.test/beta/x";
-  op.state = state::OperationState::sent;
-  op.created_at = op.updated_at = clock.now();
-  BOOST_TEST_REQUIRE((*store)->journal_begin(op).ok());
+  const auto op = s.sent("01GROUPOP000000000000000", first.id);
+  BOOST_TEST_REQUIRE(s.store->journal_begin(op).ok());
   state::Record stale = first;
   stale.version = 7;
   stale.last_error = "never written";
-  auto conflict = (*store)->apply({{stale, std::nullopt}});
+  auto conflict = s.store->apply({{stale, std::nullopt}});
   BOOST_TEST_REQUIRE(!conflict.ok());
   BOOST_TEST(conflict.error().what().find(state::kVersionConflict) != std::string::npos);
   // The same connection reads its own group.
-  auto mine = (*store)->get(second.id);
+  auto mine = s.store->get(second.id);
   BOOST_TEST_REQUIRE(mine.ok());
   BOOST_TEST(mine->has_value());
 
   // Another connection (another process) sees none of it and cannot write meanwhile.
   sqlite3* other = nullptr;
-  BOOST_REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_open(s.path.c_str(), &other) == SQLITE_OK);
   auto count = [&](const char* sql) {
     sqlite3_stmt* st = nullptr;
     BOOST_REQUIRE(sqlite3_prepare_v2(other, sql, -1, &st, nullptr) == SQLITE_OK);
@@ -308,10 +323,10 @@ BOOST_AUTO_TEST_CASE(a_group_commits_its_writes_together_and_undoes_a_failed_one
   // A write after the last commit, then the process dies (the store closed uncommitted).
   plan("01GROUPLOST0000000000000");
   BOOST_TEST(count("SELECT count(*) FROM records") == 2);
-  store->reset();
+  s.store.reset();
   BOOST_TEST(count("SELECT count(*) FROM records") == 2);
   sqlite3_close(other);
-  auto again = state::SqliteStore::open(path);
+  auto again = state::SqliteStore::open(s.path);
   BOOST_REQUIRE(again.ok());
   auto lost = (*again)->get("01GROUPLOST0000000000000");
   BOOST_REQUIRE(lost.ok());
@@ -327,40 +342,29 @@ BOOST_AUTO_TEST_CASE(a_group_commits_its_writes_together_and_undoes_a_failed_one
 // second entry with the same op_id, an update of an operation that does not exist) changes
 // nothing, and the group's other writes, before and after it, are committed together.
 BOOST_AUTO_TEST_CASE(a_refused_single_statement_write_in_a_group_leaves_the_others) {
-  pkiflow::test::TempDir dir;
-  const std::string path = (dir.path() / "state.db").string();
-  auto store = state::SqliteStore::open(path);
-  BOOST_REQUIRE(store.ok());
-  FakeClock clock{TimePoint(std::chrono::seconds(1'800'000'000))};
-  Lifecycle life(**store, clock, "test");
-  auto r = life.plan(
+  StoreInDir s;
+  auto r = s.life.plan(
       {"01SINGLEREC0000000000000", state::RecordKind::cba_ca, "ca", "contoso", "{}", ""}, "test");
   BOOST_TEST_REQUIRE(r.ok(), pkiflow::test::why(r));
-  auto group = (*store)->defer_sync();
+  auto group = s.store->defer_sync();
   BOOST_REQUIRE(group);
 
-  state::Operation op;
-  op.op_id = "01SINGLEOP00000000000000";
-  op.record_id = r->id;
-  op.action = "create";
-  op.request_summary = "POST https://graph.test/beta/x";
-  op.state = state::OperationState::sent;
-  op.created_at = op.updated_at = clock.now();
-  BOOST_TEST_REQUIRE((*store)->journal_begin(op).ok());
+  const auto op = s.sent("01SINGLEOP00000000000000", r->id);
+  BOOST_TEST_REQUIRE(s.store->journal_begin(op).ok());
   state::Operation twice = op;
   twice.request_summary = "never written";
-  BOOST_TEST(!(*store)->journal_begin(twice).ok());
-  auto unknown = (*store)->journal_update("01NOSUCHOP00000000000000", state::OperationState::done,
-                                          "201", clock.now());
+  BOOST_TEST(!s.store->journal_begin(twice).ok());
+  auto unknown = s.store->journal_update("01NOSUCHOP00000000000000", state::OperationState::done,
+                                         "201", s.clock.now());
   BOOST_TEST_REQUIRE(!unknown.ok());
   BOOST_TEST(unknown.error().what().find("no such operation") != std::string::npos);
   BOOST_TEST(
-      (*store)->journal_update(op.op_id, state::OperationState::done, "201", clock.now()).ok());
+      s.store->journal_update(op.op_id, state::OperationState::done, "201", s.clock.now()).ok());
   BOOST_TEST(group->commit().ok());
   BOOST_TEST(group->sync().ok());
 
   sqlite3* other = nullptr;
-  BOOST_REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_open(s.path.c_str(), &other) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   BOOST_REQUIRE(sqlite3_prepare_v2(other,
                                    "SELECT count(*), max(state), max(request_summary), "
