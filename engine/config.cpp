@@ -98,13 +98,13 @@ class Fields {
     return Ok{};
   }
   Status count(const char* key, long long& out, long long min, long long max) const {
-    if (!j_.contains(key)) return Ok{};
-    if (!j_[key].is_number_integer() || j_[key].get<long long>() < min ||
-        j_[key].get<long long>() > max)
+    const auto it = j_.find(key);
+    if (it == j_.end()) return Ok{};
+    if (!it->is_number_integer() || it->get<long long>() < min || it->get<long long>() > max)
       return bad(file_, where_,
                  std::string("\"") + key + "\" must be an integer from " + std::to_string(min) +
                      " to " + std::to_string(max));
-    out = j_[key].get<long long>();
+    out = it->get<long long>();
     return Ok{};
   }
   Error error(const std::string& what) const { return bad(file_, where_, what); }
