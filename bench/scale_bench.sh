@@ -123,11 +123,11 @@ for n in "${COUNTS[@]}"; do
       for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
       return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
     }
-    { k++; w = $1; rate[k] = n / w; per = $5 / n; bound = c / (per * lat / 1000); ratio[k] = rate[k] / bound
+    { k++; rate[k] = n / $1; per[k] = $5 / n; bound[k] = c / (per[k] * lat / 1000); ratio[k] = rate[k] / bound[k]
       cpu[k] = ($2 + $3) * 1000 / n; runs = runs sprintf(" %.2f", cpu[k])
       if ($4 > rss) rss = $4; st[k] = ($7 - $6) * 1000 }
     END {
-      printf "  %6d records: %6.1f records/s; bound %.1f (%.2f requests/record); %.0f%% of it\n", n, median(rate, k), bound, per, 100 * median(ratio, k)
+      printf "  %6d records: %6.1f records/s; bound %.1f (%.2f requests/record); %.0f%% of it\n", n, median(rate, k), median(bound, k), median(per, k), 100 * median(ratio, k)
       printf "                  CPU %.2f ms/record (runs:%s); peak RSS %.1f MiB (largest); status %.0f ms\n", median(cpu, k), runs, rss / 1024, median(st, k)
     }' "$label.runs"
 done
