@@ -56,13 +56,6 @@ struct Created {
   std::string csr_pem;
 };
 
-// signed -> uploaded: where the certificate now is (the GSA object; for CBA "pkiId/caId", for
-// Intune the code-signing object) and what the service says of it.
-struct Uploaded {
-  std::string remote_id;
-  std::string remote_status;
-};
-
 // uploaded -> active?
 struct Confirmation {
   bool in_force = false;
@@ -70,6 +63,16 @@ struct Confirmation {
   // Uploaded and waiting to be switched on (GSA: "disabled", never enabled by pkiflow): the
   // engine enables it, or waits for the operator when the tenant's activation is manual.
   bool staged = false;
+};
+
+// signed -> uploaded: where the certificate now is (the GSA object; for CBA "pkiId/caId", for
+// Intune the code-signing object) and what the service says of it.
+struct Uploaded {
+  std::string remote_id;
+  std::string remote_status;
+  // When the provider read the object back after its upload: what `confirm` would make of that
+  // reading. The engine's first confirmation takes it instead of reading the object again.
+  std::optional<Confirmation> read_back{};
 };
 
 // A mutable field of a live object that differs from what pkiflow would send now (derived from

@@ -154,6 +154,8 @@ struct Step {
   // The error is this host's or its configuration's (a signer that cannot be made), not the
   // record's: the record is left as it is and the run reports it.
   bool host_problem = false;
+  // An upload's read-back, for the confirmation that follows it in the same turn.
+  std::optional<providers::Confirmation> read_back{};
 };
 
 // What a drift check of one active record found and did.
@@ -394,17 +396,27 @@ struct Workflow::Impl {
       n.remote_status = up->remote_status;
       co_return Step{n, ""};
     }
-    co_return Step{life.uploaded(r, up->remote_status, up->remote_id), ""};
+    Step s{life.uploaded(r, up->remote_status, up->remote_id), ""};
+    s.read_back = std::move(up->read_back);
+    co_return s;
   }
 
   // uploaded -> active: polls the service; a staged upload is switched on here (the cutover of
   // a renewal) unless the tenant's activation is manual (or `force_enable`: `pkiflow enable`).
+  // `first`: the upload's read-back, taken as the first reading instead of reading again.
   net::awaitable<Step> confirm(const Record& r, providers::Provider& p, providers::Journal& j,
-                               bool force_enable = false) {
+                               bool force_enable = false,
+                               std::optional<providers::Confirmation> first = std::nullopt) {
     const auto started = std::chrono::steady_clock::now();
     bool enabled = false;
     for (;;) {
-      auto c = co_await p.confirm(r, j);
+      // (Not a conditional expression: g++ 12 miscompiles co_await inside one.)
+      Result<providers::Confirmation> c = providers::Confirmation{};
+      if (first)
+        c = std::move(*first);
+      else
+        c = co_await p.confirm(r, j);
+      first.reset();
       if (!c) co_return Step{c.error(), ""};
       if (c->in_force && opt.dry_run) {
         Record n = r;
@@ -529,6 +541,7 @@ struct Workflow::Impl {
     providers::Provider* p = held.get();
     StoreJournal journal(store, clock, r.id, opt.dry_run, durable.get());
     if (r.state == RecordState::active) co_return co_await verified(out, r, *p, journal);
+    std::optional<providers::Confirmation> read_back;  // the last step's, for the next
     for (int steps = 0; steps < 8; ++steps) {
       if (stopping) {  // no new step starts; this one is re-derived by the next run
         out.result = out.result == Outcome::progressed ? Outcome::progressed : Outcome::waiting;
@@ -553,7 +566,7 @@ struct Workflow::Impl {
           s = co_await upload(r, *p, journal);
           break;
         case RecordState::uploaded:
-          s = co_await confirm(r, *p, journal);
+          s = co_await confirm(r, *p, journal, false, std::move(read_back));
           break;
         case RecordState::superseded:
           s = co_await retire(r, *p, journal);
@@ -572,6 +585,7 @@ struct Workflow::Impl {
       }
       const RecordState before = r.state;
       r = std::move(*s.record);
+      read_back = std::move(s.read_back);
       out.to = r.state;
       out.result = Outcome::progressed;
       out.note.clear();

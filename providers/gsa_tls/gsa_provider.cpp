@@ -176,8 +176,13 @@ class GsaProvider : public providers::Provider {
                             record.chain_pem, crid());
     };
     s.done = [&](const graph::Reply&) -> net::awaitable<Result<Uploaded>> {
+      // The status read back is also the engine's first confirmation (staged: enable it next),
+      // unless it is one `confirm` refuses: then `confirm` reads the object again and decides.
       auto now = co_await get(record.remote_id);
-      co_return Uploaded{record.remote_id, now ? now->status.raw : std::string()};
+      Uploaded up{record.remote_id, now ? now->status.raw : std::string(), std::nullopt};
+      if (now)
+        if (auto c = confirmation_of(record, journal, *now)) up.read_back = std::move(*c);
+      co_return up;
     };
     co_return co_await providers::detail::send_once(client_, journal, std::move(s));
   }
@@ -185,29 +190,7 @@ class GsaProvider : public providers::Provider {
   net::awaitable<Result<Confirmation>> confirm(const Record& record, Journal& journal) override {
     auto ca = co_await get(record.remote_id);
     if (!ca) co_return ca.error();
-    const auto s = ca->status.status;
-    if (in_force(ca->status)) co_return Confirmation{true, ca->status.raw, false};
-    if (s == TlsStatus::expired || s == TlsStatus::revoked)
-      co_return Error(
-          ErrorKind::remote, "remote object " + record.remote_id,
-          "the service reports status \"" + ca->status.raw + "\" for the uploaded certificate");
-    if (s == TlsStatus::csrGenerated)
-      co_return Error(ErrorKind::remote, "remote object " + record.remote_id,
-                      "reads \"csrGenerated\" although its upload was recorded: the service "
-                      "dropped the certificate; cancel this record and request a new one");
-    if (s == TlsStatus::disabled) {
-      // Staged (never switched on), or switched off after pkiflow enabled it: the journal tells.
-      if (has_op(journal, "enable", OperationState::done))
-        co_return Error(ErrorKind::remote, "remote object " + record.remote_id,
-                        "was switched off (status \"disabled\") after pkiflow enabled it: another "
-                        "TLS-inspection CA of the tenant was enabled since (one enabled "
-                        "certificate per tenant)");
-      co_return Confirmation{false, ca->status.raw, true};
-    }
-    // enrolling, creating, unknownFutureValue or a value we do not know: in progress.
-    const bool legacy = opt_.enable_enrolling && s == TlsStatus::enrolling &&
-                        !has_op(journal, "enable", std::nullopt);
-    co_return Confirmation{false, ca->status.raw, legacy};
+    co_return confirmation_of(record, journal, *ca);
   }
 
   net::awaitable<Status> enable(const Record& record, Journal& journal) override {
@@ -366,6 +349,33 @@ class GsaProvider : public providers::Provider {
                                          "is journaled)"));
     }
     co_return Created{ca->id, ca->status.raw, ca->csr_pem};
+  }
+
+  // uploaded -> active? What one reading of the record's object says.
+  Result<Confirmation> confirmation_of(const Record& record, Journal& journal, const RemoteCa& ca) {
+    const auto s = ca.status.status;
+    if (in_force(ca.status)) return Confirmation{true, ca.status.raw, false};
+    if (s == TlsStatus::expired || s == TlsStatus::revoked)
+      return Error(
+          ErrorKind::remote, "remote object " + record.remote_id,
+          "the service reports status \"" + ca.status.raw + "\" for the uploaded certificate");
+    if (s == TlsStatus::csrGenerated)
+      return Error(ErrorKind::remote, "remote object " + record.remote_id,
+                   "reads \"csrGenerated\" although its upload was recorded: the service "
+                   "dropped the certificate; cancel this record and request a new one");
+    if (s == TlsStatus::disabled) {
+      // Staged (never switched on), or switched off after pkiflow enabled it: the journal tells.
+      if (has_op(journal, "enable", OperationState::done))
+        return Error(ErrorKind::remote, "remote object " + record.remote_id,
+                     "was switched off (status \"disabled\") after pkiflow enabled it: another "
+                     "TLS-inspection CA of the tenant was enabled since (one enabled "
+                     "certificate per tenant)");
+      return Confirmation{false, ca.status.raw, true};
+    }
+    // enrolling, creating, unknownFutureValue or a value we do not know: in progress.
+    const bool legacy = opt_.enable_enrolling && s == TlsStatus::enrolling &&
+                        !has_op(journal, "enable", std::nullopt);
+    return Confirmation{false, ca.status.raw, legacy};
   }
 
   // The object already left csrGenerated: it is this record's upload when it holds this

@@ -244,6 +244,31 @@ BOOST_AUTO_TEST_CASE(a_staged_upload_waits_for_the_operator_when_activation_is_m
       twice.err);
 }
 
+// With automatic activation the object is read once between its upload and its enable: the
+// upload's read-back ("disabled", staged) is the run's first confirmation.
+BOOST_AUTO_TEST_CASE(a_staged_upload_is_read_back_once_then_enabled) {
+  auto opt = emulator_options();
+  opt.staged_flow = true;
+  opt.activation_delay = std::chrono::milliseconds(0);  // active as soon as it is enabled
+  LiveEmulator live(opt, 8);
+  Lab lab({live.base(), "", "secret", kSecret});
+  const std::string id = lab.request("inspection");
+  auto run = lab.cli("run");
+  BOOST_TEST_REQUIRE(run.exit_code == 0, run.out + run.err);
+  BOOST_TEST(lab.record(id)["state"] == "active");
+  BOOST_TEST(live.emu().tls_objects().at(0).status == "active");
+  std::vector<std::string> calls;
+  std::string shown;
+  for (const auto& e : live.emu().log()) {
+    if (e.target.rfind("/beta/", 0) != 0) continue;
+    calls.push_back(e.method + " " + std::to_string(e.status));
+    shown += calls.back() + " " + e.target + "\n";
+  }
+  BOOST_TEST((calls ==
+              std::vector<std::string>{"POST 201", "PATCH 204", "GET 200", "PATCH 204", "GET 200"}),
+             shown);
+}
+
 // The deprecated gsa_enable_after_upload still works (mapped, with a notice) for tenants that
 // keep an upload enrolling until the enable PATCH arrives.
 BOOST_AUTO_TEST_CASE(the_deprecated_enable_after_upload_is_mapped_with_a_notice) {
