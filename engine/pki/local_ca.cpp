@@ -7,6 +7,9 @@
 #include <botan/x509_ca.h>
 #include <botan/x509_ext.h>
 
+#include <memory>
+#include <mutex>
+
 #include "engine/pki/botan_access.hpp"
 #include "engine/pki/x509_botan.hpp"
 
@@ -92,6 +95,17 @@ std::chrono::days validity_of(const SigningProfile& p, const SignOptions& opts) 
 
 }  // namespace
 
+// Botan's X509_CA chooses the signature format and makes a PK_Signer (for ECDSA: new blinding
+// values, a modular inversion) each time it is made: made once per CA instead of once per
+// certificate. A PK_Signer is not thread-safe, so signatures take turns.
+struct LocalCa::Signing {
+  std::mutex mutex;
+  std::unique_ptr<Botan::X509_CA> ca;
+};
+
+LocalCa::LocalCa(Certificate cert, PrivateKey key)
+    : cert_(std::move(cert)), key_(std::move(key)), signing_(std::make_shared<Signing>()) {}
+
 Result<LocalCa> LocalCa::create(Certificate cert, PrivateKey key) {
   const auto& c = botan(cert);
   if (!c.is_CA_cert())
@@ -127,8 +141,13 @@ Result<Certificate> LocalCa::sign(const Csr& csr, const SigningProfile& profile,
   auto ext = profile_extensions(profile, *subject_key, aki, opts);
   if (!ext) return ext.error();
   try {
-    auto scheme = signature_scheme_for(botan(key_));
-    Botan::X509_CA ca(ca_cert, botan(key_), scheme.hash, scheme.padding, botan(rng));
+    std::lock_guard lock(signing_->mutex);
+    if (!signing_->ca) {
+      auto scheme = signature_scheme_for(botan(key_));
+      signing_->ca = std::make_unique<Botan::X509_CA>(ca_cert, botan(key_), scheme.hash,
+                                                      scheme.padding, botan(rng));
+    }
+    Botan::X509_CA& ca = *signing_->ca;
     auto cert = Botan::X509_CA::make_cert(
         ca.signature_op(), botan(rng), random_serial(botan(rng)), ca.algorithm_identifier(),
         req.raw_public_key(), Botan::X509_Time(opts.not_before), Botan::X509_Time(not_after),

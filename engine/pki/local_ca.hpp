@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,11 @@ class LocalCa {
   const Certificate& certificate() const { return cert_; }
 
  private:
-  LocalCa(Certificate cert, PrivateKey key) : cert_(std::move(cert)), key_(std::move(key)) {}
+  struct Signing;  // the CA's signer, made at the first signature and kept for the next
+  LocalCa(Certificate cert, PrivateKey key);
   Certificate cert_;
   PrivateKey key_;
+  std::shared_ptr<Signing> signing_;
 };
 
 }  // namespace pkiflow::pki

@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 #include <set>
+#include <thread>
 
 #include "engine/pki/local_ca.hpp"
 #include "tests/support/test_support.hpp"
@@ -97,6 +98,43 @@ BOOST_AUTO_TEST_CASE(serial_numbers_are_random_and_at_least_64_bits) {
     serials.insert(f.serial_hex);
   }
   BOOST_TEST(serials.size() == 8u);
+}
+
+// The CA keeps one signer for all its certificates: two threads signing at once through the
+// same CA (and a copy of it) each get certificates that verify under the root, with distinct
+// serial numbers and signatures.
+BOOST_AUTO_TEST_CASE(one_ca_signs_from_two_threads_at_once) {
+  Pki pki;
+  const LocalCa copy = pki.ca;
+  std::vector<Csr> requests;
+  for (int i = 0; i < 24; ++i)
+    requests.push_back(pki.request("CN=Thread " + std::to_string(i), KeyAlgorithm::p256));
+  std::vector<Result<Certificate>> issued(requests.size(),
+                                          Error(ErrorKind::crypto, "", "not signed"));
+  auto work = [&](const LocalCa& ca, std::size_t from) {
+    Rng rng = Rng::system();
+    for (std::size_t i = from; i < requests.size(); i += 2)
+      issued[i] = ca.sign(requests[i], *find_profile("tls-inspection-ca"),
+                          {pki.now, std::chrono::days(400), {}}, rng);
+  };
+  std::thread a(work, std::cref(pki.ca), 0), b(work, std::cref(copy), 1);
+  a.join();
+  b.join();
+  TempDir dir;
+  pkiflow::test::write_file(dir / "root.pem", pki.root.pem());
+  std::string files;
+  std::set<std::string> serials;
+  for (std::size_t i = 0; i < issued.size(); ++i) {
+    BOOST_REQUIRE_MESSAGE(issued[i].ok(), pkiflow::test::why(issued[i]));
+    const auto name = dir / ("c" + std::to_string(i) + ".pem");
+    pkiflow::test::write_file(name, issued[i]->pem());
+    files += " " + quote(name);
+    serials.insert(issued[i]->facts().serial_hex);
+    BOOST_TEST(issued[i]->subject() == "CN=Thread " + std::to_string(i));
+  }
+  BOOST_TEST(serials.size() == issued.size());
+  auto v = run("openssl verify -x509_strict -CAfile " + quote(dir / "root.pem") + files);
+  BOOST_TEST(v.exit_code == 0, v.out + v.err);
 }
 
 BOOST_AUTO_TEST_CASE(the_ca_refuses_what_it_must_not_sign) {
