@@ -19,7 +19,8 @@
 namespace pkiflow::pki {
 
 struct Rng::Impl {
-  std::unique_ptr<Botan::RandomNumberGenerator> rng;
+  // Shared: every Rng::system() is the process's one buffered system generator.
+  std::shared_ptr<Botan::RandomNumberGenerator> rng;
 };
 
 struct PrivateKey::Impl {

@@ -88,9 +88,13 @@ Rng::Rng(Rng&&) noexcept = default;
 Rng& Rng::operator=(Rng&&) noexcept = default;
 Rng::~Rng() = default;
 
+// One buffer for the process: a run makes an Rng for each record's journal, each signature and
+// each provider, and a buffer of its own would serve each of them once and be thrown away (four
+// getrandom calls per record where one serves).
 Rng Rng::system() {
+  static const std::shared_ptr<BufferedSystemRng> shared = std::make_shared<BufferedSystemRng>();
   auto impl = std::make_unique<Impl>();
-  impl->rng = std::make_unique<BufferedSystemRng>();
+  impl->rng = shared;
   return Rng(std::move(impl));
 }
 

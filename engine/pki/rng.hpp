@@ -8,7 +8,8 @@ namespace pkiflow::pki {
 
 class Rng {
  public:
-  // The operating system's RNG (getrandom, read 256 bytes at a time); what production code uses.
+  // The operating system's RNG, read 256 bytes at a time into one buffer the whole process
+  // shares (thread-safe); what production code uses.
   static Rng system();
   // A deterministic generator for tests and benchmarks; never for keys that protect anything.
   static Rng deterministic(std::uint64_t seed);
