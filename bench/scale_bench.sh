@@ -101,7 +101,10 @@ fi
 
 # Each count runs REPEAT times (default 3), each on a fresh store and emulator: CPU time on a
 # shared 2-core VM moves by 10-20% between identical runs, so one run does not decide. Printed:
-# the median of each figure, every run's CPU per record, and the largest peak RSS.
+# the median of each figure, every run's CPU per record and the lowest, and the largest peak RSS.
+# (On a guest whose host time is not accounted as steal -- /proc/stat's steal column stays 0 --
+# time the host runs others while pkiflow's thread holds a vCPU is billed to pkiflow: that noise
+# only ever adds, so the lowest run is the closest to pkiflow's own cost; the median is typical.)
 REPEAT=${REPEAT:-3}
 echo "runs at scale, --concurrency $C (the configuration holds $MAX tenants every time);" \
   "each count $REPEAT times, medians:"
@@ -125,9 +128,10 @@ for n in "${COUNTS[@]}"; do
     }
     { k++; rate[k] = n / $1; per[k] = $5 / n; bound[k] = c / (per[k] * lat / 1000); ratio[k] = rate[k] / bound[k]
       cpu[k] = ($2 + $3) * 1000 / n; runs = runs sprintf(" %.2f", cpu[k])
+      if (k == 1 || cpu[k] < low) low = cpu[k]
       if ($4 > rss) rss = $4; st[k] = ($7 - $6) * 1000 }
     END {
       printf "  %6d records: %6.1f records/s; bound %.1f (%.2f requests/record); %.0f%% of it\n", n, median(rate, k), median(bound, k), median(per, k), 100 * median(ratio, k)
-      printf "                  CPU %.2f ms/record (runs:%s); peak RSS %.1f MiB (largest); status %.0f ms\n", median(cpu, k), runs, rss / 1024, median(st, k)
+      printf "                  CPU %.2f ms/record, lowest %.2f (runs:%s); peak RSS %.1f MiB (largest); status %.0f ms\n", median(cpu, k), low, runs, rss / 1024, median(st, k)
     }' "$label.runs"
 done
