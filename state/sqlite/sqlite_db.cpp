@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "state/sqlite/wal_batch_vfs.hpp"
 
@@ -17,13 +18,13 @@ Stmt::Stmt(sqlite3* db, std::string_view sql) {
     stmt_ = nullptr;
 }
 
-Stmt::Stmt(Db& db, std::string_view sql) : cache_(&db), sql_(sql) {
-  stmt_ = db.take(sql_);
+Stmt::Stmt(Db& db, std::string_view sql) : cache_(&db) {
+  stmt_ = db.take(sql, slot_);
 }
 
 Stmt::~Stmt() {
   if (cache_ && stmt_)
-    cache_->give_back(std::move(sql_), stmt_);
+    cache_->give_back(slot_, stmt_);
   else
     sqlite3_finalize(stmt_);
 }
@@ -86,12 +87,11 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
-sqlite3_stmt* Db::take(const std::string& sql) {
-  if (auto it = idle_.find(sql); it != idle_.end() && it->second) {
-    sqlite3_stmt* s = it->second;
-    it->second = nullptr;
-    return s;
-  }
+sqlite3_stmt* Db::take(std::string_view sql, sqlite3_stmt**& slot) {
+  auto it = idle_.find(sql);
+  if (it == idle_.end()) it = idle_.emplace(std::string(sql), nullptr).first;
+  slot = &it->second;
+  if (sqlite3_stmt* s = std::exchange(it->second, nullptr)) return s;
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                          &s, nullptr) != SQLITE_OK) {
@@ -101,14 +101,13 @@ sqlite3_stmt* Db::take(const std::string& sql) {
   return s;
 }
 
-void Db::give_back(std::string sql, sqlite3_stmt* stmt) {
+void Db::give_back(sqlite3_stmt** slot, sqlite3_stmt* stmt) {
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
-  auto& slot = idle_[std::move(sql)];
-  if (slot)
+  if (*slot)
     sqlite3_finalize(stmt);  // another of the same text went back first
   else
-    slot = stmt;
+    *slot = stmt;
 }
 
 Status Db::open(const std::string& path, bool read_only, int busy_timeout_ms) {

@@ -45,8 +45,8 @@ class Stmt {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
-  Db* cache_ = nullptr;  // where the statement goes back to; nullptr: finalized
-  std::string sql_;
+  Db* cache_ = nullptr;            // where the statement goes back to; nullptr: finalized
+  sqlite3_stmt** slot_ = nullptr;  // its idle slot in cache_ (found once, by the SQL text)
 };
 
 class Db {
@@ -84,11 +84,18 @@ class Db {
   Status open_group();
   // A group SQLite rolled back by itself is noted (group_lost_) and no longer open.
   void note_lost_group();
-  sqlite3_stmt* take(const std::string& sql);
-  void give_back(std::string sql, sqlite3_stmt* stmt);
+  // The statement for `sql` and its idle slot: the one kept there, or one prepared now.
+  sqlite3_stmt* take(std::string_view sql, sqlite3_stmt**& slot);
+  void give_back(sqlite3_stmt** slot, sqlite3_stmt* stmt);
   // Idle prepared statements by their SQL text (one each; a second user of one text at the
-  // same time prepares its own, which then goes back only if the slot is free).
-  std::unordered_map<std::string, sqlite3_stmt*> idle_;
+  // same time prepares its own, which then goes back only if the slot is free). Looked up by a
+  // string_view, so a statement's text is hashed once per use and never copied; slots are
+  // never erased before the connection closes (an unordered_map's elements do not move).
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> idle_;
   sqlite3* db_ = nullptr;
   std::string path_;
   int busy_timeout_ms_ = 0;

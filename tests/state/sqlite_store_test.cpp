@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "state/sql/schema.hpp"
+#include "state/sqlite/sqlite_db.hpp"
 #include "state/sqlite/sqlite_store.hpp"
 #include "tests/support/store_samples.hpp"
 #include "tests/support/test_support.hpp"
@@ -108,6 +109,49 @@ BOOST_AUTO_TEST_CASE(the_url_selects_the_backend) {
   BOOST_TEST(is_postgres_url("postgresql://db/x"));
   BOOST_TEST(is_postgres_url("postgres://db/x"));
   BOOST_TEST(!is_postgres_url("sqlite:///x"));
+}
+
+// A connection keeps one prepared statement per SQL text: a statement that ends goes back,
+// reset and unbound, and the next use of the text gets that one; two uses at once each have
+// their own, and both give right answers.
+BOOST_AUTO_TEST_CASE(prepared_statements_are_kept_per_text_and_shared_only_one_at_a_time) {
+  TempDir dir;
+  sqlite::Db db;
+  BOOST_REQUIRE(db.open((dir / "s.db").string()).ok());
+  BOOST_REQUIRE(db.exec("CREATE TABLE t (k INTEGER, v TEXT); INSERT INTO t VALUES (1, 'one'), "
+                        "(2, 'two')")
+                    .ok());
+  const std::string text = "SELECT v FROM t WHERE k = ?";
+  {
+    sqlite::Stmt a(db, text);
+    a.bind(1, std::int64_t{1});
+    BOOST_REQUIRE(a.step() == SQLITE_ROW);
+    BOOST_TEST(a.text(0) == "one");
+    // The same text while `a` is out: its own statement, not `a`'s.
+    sqlite::Stmt b(db, std::string_view(text));
+    b.bind(1, std::int64_t{2});
+    BOOST_REQUIRE(b.step() == SQLITE_ROW);
+    BOOST_TEST(b.text(0) == "two");
+    int live = 0;
+    for (auto* s = sqlite3_next_stmt(db.handle(), nullptr); s;
+         s = sqlite3_next_stmt(db.handle(), s))
+      ++live;
+    BOOST_TEST(live == 2);
+  }
+  // Both went back: one is kept (the other finalized), reset and unbound.
+  sqlite3_stmt* kept = sqlite3_next_stmt(db.handle(), nullptr);
+  BOOST_REQUIRE(kept != nullptr);
+  BOOST_TEST(sqlite3_next_stmt(db.handle(), kept) == nullptr);
+  BOOST_TEST(!sqlite3_stmt_busy(kept));
+  char* expanded = sqlite3_expanded_sql(kept);  // its parameter unbound again: NULL
+  BOOST_TEST(std::string(expanded ? expanded : "") == "SELECT v FROM t WHERE k = NULL");
+  sqlite3_free(expanded);
+  sqlite::Stmt c(db, text + "");  // equal text from another string: the kept statement
+  BOOST_TEST(sqlite3_next_stmt(db.handle(), nullptr) == kept);
+  BOOST_TEST(sqlite3_next_stmt(db.handle(), kept) == nullptr);  // nothing new was prepared
+  c.bind(1, std::int64_t{2});
+  BOOST_REQUIRE(c.step() == SQLITE_ROW);
+  BOOST_TEST(c.text(0) == "two");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
