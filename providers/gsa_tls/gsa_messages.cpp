@@ -70,6 +70,99 @@ RemoteCa from_json(const nlohmann::json& j) {
   return ca;
 }
 
+// One object read by events, keeping only the fields RemoteCa has: an answer is mostly the
+// CSR, certificate and chain (PEM, several KB), which a document would copy once more into its
+// tree before they were copied out. Reads as from_json reads a document: a key that appears twice
+// counts by its last value, and a field whose value is not a string reads "".
+class RemoteCaReader : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool string(string_t& v) override {
+    std::string* to = target_;
+    value();
+    if (to) *to = std::move(v);
+    return true;
+  }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) object_ = true;
+    const bool validity = depth_ == 1 && at_validity_;
+    value();
+    ++depth_;
+    if (validity) in_validity_ = true;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    value();
+    ++depth_;
+    return true;
+  }
+  bool end_object() override { return end(); }
+  bool end_array() override { return end(); }
+  bool key(string_t& k) override {
+    target_ = nullptr;
+    at_validity_ = false;
+    if (depth_ == 1) {
+      if (k == "validity") at_validity_ = true;
+      for (auto& [name, field] : fields_)
+        if (k == name) target_ = field;
+    } else if (depth_ == 2 && in_validity_) {  // (deeper keys of it are not its own)
+      target_ = k == "startDateTime" ? &from_ : k == "endDateTime" ? &to_ : nullptr;
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+  bool is_object() const { return object_; }
+  RemoteCa take() {
+    ca_.status = parse_status(status_);
+    ca_.valid_from = time_of(from_);
+    ca_.valid_to = time_of(to_);
+    return std::move(ca_);
+  }
+
+ private:
+  // A value starts where target_ (or "validity") points: "" until a string says otherwise.
+  bool value() {
+    if (target_) target_->clear();
+    if (depth_ == 1 && at_validity_) {
+      from_.clear();
+      to_.clear();
+    }
+    target_ = nullptr;
+    at_validity_ = false;
+    return true;
+  }
+  bool end() {
+    if (--depth_ <= 1) in_validity_ = false;  // the validity object (or the whole) ended
+    return true;
+  }
+
+  RemoteCa ca_;
+  std::string status_, from_, to_;
+  std::array<std::pair<const char*, std::string*>, 8> fields_{{
+      {"id", &ca_.id},
+      {"name", &ca_.name},
+      {"commonName", &ca_.common_name},
+      {"organizationName", &ca_.organization_name},
+      {"status", &status_},
+      {"certificateSigningRequest", &ca_.csr_pem},
+      {"certificate", &ca_.certificate_pem},
+      {"chain", &ca_.chain_pem},
+  }};
+  std::string* target_ = nullptr;
+  bool at_validity_ = false;  // the value about to start is the top level's "validity"
+  bool in_validity_ = false;  // inside that object (its keys are at depth 2)
+  bool object_ = false;
+  int depth_ = 0;
+};
+
 }  // namespace
 
 std::string name_prefix(const std::string& record_id) {
@@ -99,11 +192,13 @@ bool in_force(const StatusValue& s) {
 }
 
 Result<RemoteCa> parse_remote_ca(std::string_view json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (!j.is_object() || text(j, "id").empty())
+  RemoteCaReader reader;
+  const bool parsed = nlohmann::json::sax_parse(json, &reader);
+  RemoteCa ca = reader.take();
+  if (!parsed || !reader.is_object() || ca.id.empty())
     return Error(ErrorKind::parse, "externalCertificateAuthorityCertificate",
                  "the response is not an object with an id");
-  return from_json(j);
+  return ca;
 }
 
 Result<std::vector<RemoteCa>> parse_remote_list(std::string_view json, std::string& next_link) {

@@ -7,6 +7,7 @@
 #include "providers/graph/token.hpp"
 #include "providers/gsa_tls/gsa_messages.hpp"
 #include "providers/intune_codesigning/intune_messages.hpp"
+#include "tests/support/test_support.hpp"
 
 // Each test file in its own namespace: the unity build compiles several as one.
 namespace graph_messages_test {
@@ -148,6 +149,66 @@ BOOST_AUTO_TEST_CASE(gsa_responses_are_parsed_with_the_csr_and_validity) {
   BOOST_TEST(page->size() == 1u);
   BOOST_TEST(next == "https://graph/next");
   BOOST_TEST(!gsa::parse_remote_list(R"({"error":{}})", next).ok());
+}
+
+// One object is read by events (not into a document first): it must read every answer as a
+// list page's items are read (from a document), odd ones included. An object with no id is an
+// error; anything not an object, or not JSON, is too.
+BOOST_AUTO_TEST_CASE(a_gsa_object_read_by_events_reads_as_from_a_document) {
+  const std::vector<std::string> objects{
+      R"({"id":"1","name":"pfA","commonName":"C","organizationName":"O","status":"disabled",
+          "certificateSigningRequest":"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n",
+          "certificate":"-----BEGIN CERTIFICATE-----\nMIIC\u0041\n","chain":"x\"y",
+          "validity":{"startDateTime":"2026-11-25T09:00:00Z","endDateTime":"2027-11-25T09:00:00Z"}})",
+      R"({"id":"a","id":"b","status":"active","status":7})",  // the last value counts
+      R"({"id":"a","name":"n","name":null,"chain":["c"],"certificate":{"x":"y"}})",
+      R"({"id":"x","extra":{"id":"y","certificate":"z","validity":{"startDateTime":"2026-01-01T00:00:00Z"}}})",
+      R"({"id":"x","validity":{"startDateTime":{"a":1},"x":[{"endDateTime":"2026-01-01T00:00:00Z"}],
+          "endDateTime":"2026-02-01T00:00:00Z"}})",
+      R"({"id":"x","validity":{"startDateTime":"2026-01-01T00:00:00Z"},"validity":"soon"})",
+      R"({"id":"x","validity":"soon","validity":{"endDateTime":"2026-03-01T00:00:00Z"}})",
+      R"({"status":"active","certificate":"c","id":"late"})",
+      R"({"id":"x","validity":{"startDateTime":"2026-01-01T00:00:00Z","startDateTime":5}})",
+  };
+  for (const auto& object : objects) {
+    BOOST_TEST_CONTEXT(object) {
+      std::string next;
+      auto listed = gsa::parse_remote_list(R"({"value":[)" + object + "]}", next);
+      BOOST_REQUIRE(listed.ok());
+      BOOST_REQUIRE(listed->size() == 1u);
+      const auto& want = listed->front();
+      auto got = gsa::parse_remote_ca(object);
+      BOOST_REQUIRE_MESSAGE(got.ok(), test::why(got));
+      BOOST_TEST(got->id == want.id);
+      BOOST_TEST(got->name == want.name);
+      BOOST_TEST(got->common_name == want.common_name);
+      BOOST_TEST(got->organization_name == want.organization_name);
+      BOOST_TEST(got->status.raw == want.status.raw);
+      BOOST_TEST((got->status.status == want.status.status));
+      BOOST_TEST(got->csr_pem == want.csr_pem);
+      BOOST_TEST(got->certificate_pem == want.certificate_pem);
+      BOOST_TEST(got->chain_pem == want.chain_pem);
+      BOOST_TEST((got->valid_from == want.valid_from));
+      BOOST_TEST((got->valid_to == want.valid_to));
+    }
+  }
+  // Spot checks that the comparison above compares something.
+  auto first = gsa::parse_remote_ca(objects[0]);
+  BOOST_REQUIRE(first.ok());
+  BOOST_TEST(first->certificate_pem == "-----BEGIN CERTIFICATE-----\nMIICA\n");
+  BOOST_TEST(first->chain_pem == "x\"y");
+  BOOST_TEST(first->valid_from.has_value());
+  BOOST_TEST(gsa::parse_remote_ca(objects[1])->id == "b");
+  BOOST_TEST(gsa::parse_remote_ca(objects[1])->status.raw == "");
+  BOOST_TEST(gsa::parse_remote_ca(objects[3])->certificate_pem == "");
+  BOOST_TEST(gsa::parse_remote_ca(objects[4])->valid_to.has_value());
+  BOOST_TEST(!gsa::parse_remote_ca(objects[4])->valid_from.has_value());
+  BOOST_TEST(!gsa::parse_remote_ca(objects[5])->valid_from.has_value());
+  BOOST_TEST(gsa::parse_remote_ca(objects[6])->valid_to.has_value());
+  for (const char* bad :
+       {R"({"id":5})", R"({"id":"a","id":null})", R"({"name":"x"})", R"([{"id":"a"}])", R"("id")",
+        "17", "", R"({"id":"a")", R"({"id":"a"} x)", "{\"id\":\"a\",}"})
+    BOOST_TEST(!gsa::parse_remote_ca(bad).ok(), bad);
 }
 
 BOOST_AUTO_TEST_CASE(gsa_requests_match_the_documented_methods_and_bodies) {
